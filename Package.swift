@@ -1,0 +1,143 @@
+// swift-tools-version: 6.1
+//
+// Intermodal: how much lighter is a container than a virtual machine, measured.
+//
+// The targets read as the architecture, bottom up:
+//   CLinuxShim        C: clone/unshare and every step between clone and execve in the child.
+//   CSeccomp, CLibvirt system libraries found through pkg-config.
+//   IntermodalCore    the one error type, phase timestamps, subprocess and file helpers.
+//   HostProbe         what this host offers (namespaces, cgroups, overlayfs, KVM, peers): `intermodal doctor`.
+//   ContainerRuntime  our OCI runtime: config.json, namespaces, mounts, cgroups, seccomp, lifecycle.
+//   ImageStore        OCI image layout, layers, Dockerfile parsing, registry client.
+//   ContainerEngine   the Docker-style workflow: containers as writable layers over images; run, commit, build.
+//   VirtualMachines   the same image booted as a libvirt guest.
+//   BenchmarkHarness  runs workloads natively, in containers, peers and VMs (later issue).
+//   Reports           JSON results, gnuplot plots, Markdown and HTML reports (later issue).
+//   intermodal, intermodal-runtime   thin command-line front ends.
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Intermodal",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "intermodal", targets: ["intermodal"]),
+        .executable(name: "intermodal-runtime", targets: ["intermodal-runtime"]),
+        .library(name: "ContainerRuntime", targets: ["ContainerRuntime"]),
+        .library(name: "ImageStore", targets: ["ImageStore"]),
+        .library(name: "ContainerEngine", targets: ["ContainerEngine"]),
+        .library(name: "VirtualMachines", targets: ["VirtualMachines"]),
+        .library(name: "HostProbe", targets: ["HostProbe"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.0"),
+        // Without its Foundation trait: the runtime binary must not pay Foundation's load time.
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.0", traits: []),
+        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.0", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        // MARK: C and system libraries
+        .target(name: "CLinuxShim", path: "Sources/CLinuxShim"),
+        .systemLibrary(
+            name: "CSeccomp", path: "Sources/CSeccomp", pkgConfig: "libseccomp",
+            providers: [.apt(["libseccomp-dev"])]),
+        .systemLibrary(
+            name: "CLibvirt", path: "Sources/CLibvirt", pkgConfig: "libvirt",
+            providers: [.apt(["libvirt-dev"])]),
+
+        // MARK: Libraries
+        .target(
+            name: "IntermodalCore",
+            dependencies: [
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strict),
+        .target(
+            name: "HostProbe",
+            dependencies: ["IntermodalCore", "CSeccomp", "CLinuxShim", "VirtualMachines"],
+            swiftSettings: strict),
+        .target(
+            name: "ContainerRuntime",
+            dependencies: [
+                "IntermodalCore", "CLinuxShim", "CSeccomp",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strict),
+        .target(
+            name: "ImageStore",
+            dependencies: [
+                "IntermodalCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strict),
+        .target(
+            name: "ContainerEngine",
+            dependencies: [
+                "IntermodalCore", "ImageStore", "ContainerRuntime",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strict),
+        .target(
+            name: "VirtualMachines",
+            dependencies: [
+                "IntermodalCore", "CLibvirt", "ImageStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strict),
+        .target(name: "BenchmarkHarness", dependencies: ["IntermodalCore"], swiftSettings: strict),
+        .target(name: "Reports", dependencies: ["IntermodalCore"], swiftSettings: strict),
+
+        // MARK: Executables
+        .executableTarget(
+            name: "intermodal",
+            dependencies: [
+                "IntermodalCore", "HostProbe", "ContainerRuntime", "ImageStore", "ContainerEngine",
+                "VirtualMachines", "BenchmarkHarness", "Reports",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "intermodal-runtime",
+            dependencies: [
+                "IntermodalCore", "ContainerRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+
+        // MARK: Tests (Swift Testing; they start real containers and boot real guests)
+        .testTarget(name: "IntermodalCoreTests", dependencies: ["IntermodalCore"]),
+        .testTarget(name: "HostProbeTests", dependencies: ["HostProbe", "IntermodalCore"]),
+        .testTarget(name: "ContainerRuntimeTests", dependencies: ["ContainerRuntime", "IntermodalCore"]),
+        .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore", "IntermodalCore"]),
+        .testTarget(
+            name: "ContainerEngineTests",
+            dependencies: ["ContainerEngine", "ImageStore", "ContainerRuntime", "IntermodalCore"]),
+        .testTarget(name: "VirtualMachinesTests", dependencies: ["VirtualMachines", "ImageStore", "IntermodalCore"]),
+        .testTarget(name: "CLITests", dependencies: ["IntermodalCore"]),
+
+        // MARK: Benchmarks (ordo-one/benchmark; run with `swift package benchmark`)
+        .executableTarget(
+            name: "RuntimeBenchmarks",
+            dependencies: [
+                "ContainerRuntime", "IntermodalCore",
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/RuntimeBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
+    ]
+)

@@ -1,0 +1,2 @@
+#include "CLinuxShim.h"
+int clinuxshim_placeholder(void) { return 0; }

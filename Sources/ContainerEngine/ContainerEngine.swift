@@ -1,0 +1,1 @@
+// ContainerEngine: filled by its issue.

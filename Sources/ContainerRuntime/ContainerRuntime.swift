@@ -1,0 +1,1 @@
+// ContainerRuntime: filled by its issue.

@@ -1,0 +1,1 @@
+// HostProbe: filled by its issue.

@@ -1,0 +1,1 @@
+// ImageStore: filled by its issue.

@@ -1,0 +1,134 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SystemPackage
+
+/// Small file helpers over swift-system, for the modules that must not load Foundation.
+public enum FileSystem {
+    /// Reads a whole file.
+    public static func readBytes(_ path: FilePath) throws(IntermodalError) -> [UInt8] {
+        do {
+            let fd = try FileDescriptor.open(path, .readOnly, options: [.closeOnExec])
+            defer { try? fd.close() }
+            var result: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = try chunk.withUnsafeMutableBytes { try fd.read(into: $0) }
+                if n == 0 { break }
+                result.append(contentsOf: chunk[0..<n])
+            }
+            return result
+        } catch {
+            throw IntermodalError(.notFound, "cannot read \(path)", cause: error)
+        }
+    }
+
+    /// Reads a whole file as UTF-8 text.
+    public static func readString(_ path: FilePath) throws(IntermodalError) -> String {
+        String(decoding: try readBytes(path), as: UTF8.self)
+    }
+
+    /// Writes `bytes` to `path` atomically: a temporary file beside it, fsync, rename.
+    public static func writeAtomically(_ bytes: some Collection<UInt8>, to path: FilePath, mode: FilePermissions = [.ownerReadWrite, .groupRead, .otherRead]) throws(IntermodalError) {
+        let tmp = FilePath(path.string + ".tmp-\(getpid())")
+        do {
+            let fd = try FileDescriptor.open(tmp, .writeOnly, options: [.create, .truncate, .closeOnExec], permissions: mode)
+            do {
+                _ = try fd.writeAll(bytes)
+                _ = fsync(fd.rawValue)
+                try fd.close()
+            } catch {
+                try? fd.close()
+                throw error
+            }
+            guard rename(tmp.string, path.string) == 0 else {
+                throw Errno(rawValue: errno)
+            }
+        } catch {
+            unlink(tmp.string)
+            throw IntermodalError(.systemError, "cannot write \(path)", cause: error)
+        }
+    }
+
+    /// Writes a string atomically.
+    public static func writeAtomically(_ text: String, to path: FilePath) throws(IntermodalError) {
+        try writeAtomically(Array(text.utf8), to: path)
+    }
+
+    /// True when something exists at `path` (a dangling symlink counts).
+    public static func exists(_ path: FilePath) -> Bool {
+        var st = stat()
+        return lstat(path.string, &st) == 0
+    }
+
+    /// True when `path` is a directory (following symlinks).
+    public static func isDirectory(_ path: FilePath) -> Bool {
+        var st = stat()
+        return stat(path.string, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// `mkdir -p`.
+    public static func createDirectory(_ path: FilePath, mode: mode_t = 0o755) throws(IntermodalError) {
+        if isDirectory(path) { return }
+        var prefix = FilePath(root: path.root)
+        for component in path.components {
+            prefix.append(component)
+            if mkdir(prefix.string, mode) != 0 && errno != EEXIST {
+                throw .system("cannot create directory \(prefix)")
+            }
+        }
+    }
+
+    /// `rm -rf` that never crosses into another file system (a mount left inside is an error, not a wipe).
+    public static func removeTree(_ path: FilePath) throws(IntermodalError) {
+        var st = stat()
+        guard lstat(path.string, &st) == 0 else { return }
+        try removeTree(path, device: st.st_dev)
+    }
+
+    private static func removeTree(_ path: FilePath, device: dev_t) throws(IntermodalError) {
+        var st = stat()
+        guard lstat(path.string, &st) == 0 else { return }
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            guard st.st_dev == device else {
+                throw IntermodalError(.invalidState, "refusing to remove \(path): another file system is mounted there")
+            }
+            guard let dir = opendir(path.string) else { throw .system("cannot open directory \(path)") }
+            var names: [String] = []
+            while let entry = readdir(dir) {
+                let name = withUnsafePointer(to: entry.pointee.d_name) {
+                    $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+                }
+                if name != "." && name != ".." { names.append(name) }
+            }
+            closedir(dir)
+            for name in names { try removeTree(path.appending(name), device: device) }
+            if rmdir(path.string) != 0 && errno != ENOENT { throw .system("cannot remove \(path)") }
+        } else if unlink(path.string) != 0 && errno != ENOENT {
+            throw .system("cannot remove \(path)")
+        }
+    }
+
+    /// Lists the names in a directory (without `.` and `..`), sorted.
+    public static func list(_ path: FilePath) throws(IntermodalError) -> [String] {
+        guard let dir = opendir(path.string) else { throw .system("cannot open directory \(path)") }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    /// A new private temporary directory under `base` (default `$TMPDIR` or `/tmp`).
+    public static func makeTemporaryDirectory(prefix: String, in base: FilePath? = nil) throws(IntermodalError) -> FilePath {
+        let dir = base ?? FilePath(getenvString("TMPDIR") ?? "/tmp")
+        var template = Array((dir.appending("\(prefix).XXXXXX").string).utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        guard made != nil else { throw .system("cannot create a temporary directory in \(dir)") }
+        return FilePath(String(cString: template.withUnsafeBufferPointer { $0.baseAddress! }))
+    }
+}

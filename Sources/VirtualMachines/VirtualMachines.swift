@@ -1,0 +1,1 @@
+// VirtualMachines: filled by its issue.
