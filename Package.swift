@@ -20,6 +20,8 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+let system: Target.Dependency = .product(name: "SystemPackage", package: "swift-system")
+
 let package = Package(
     name: "Intermodal",
     platforms: [.macOS(.v15)],
@@ -120,15 +122,15 @@ let package = Package(
             swiftSettings: strict),
 
         // MARK: Tests (Swift Testing; they start real containers and boot real guests)
-        .testTarget(name: "IntermodalCoreTests", dependencies: ["IntermodalCore"]),
-        .testTarget(name: "HostProbeTests", dependencies: ["HostProbe", "IntermodalCore"]),
-        .testTarget(name: "ContainerRuntimeTests", dependencies: ["ContainerRuntime", "IntermodalCore"]),
-        .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore", "IntermodalCore"]),
+        .testTarget(name: "IntermodalCoreTests", dependencies: ["IntermodalCore", system]),
+        .testTarget(name: "HostProbeTests", dependencies: ["HostProbe", "IntermodalCore", system]),
+        .testTarget(name: "ContainerRuntimeTests", dependencies: ["ContainerRuntime", "IntermodalCore", system]),
+        .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore", "IntermodalCore", system]),
         .testTarget(
             name: "ContainerEngineTests",
-            dependencies: ["ContainerEngine", "ImageStore", "ContainerRuntime", "IntermodalCore"]),
-        .testTarget(name: "VirtualMachinesTests", dependencies: ["VirtualMachines", "ImageStore", "IntermodalCore"]),
-        .testTarget(name: "CLITests", dependencies: ["IntermodalCore"]),
+            dependencies: ["ContainerEngine", "ImageStore", "ContainerRuntime", "IntermodalCore", system]),
+        .testTarget(name: "VirtualMachinesTests", dependencies: ["VirtualMachines", "ImageStore", "IntermodalCore", system]),
+        .testTarget(name: "CLITests", dependencies: ["IntermodalCore", system]),
 
         // MARK: Benchmarks (ordo-one/benchmark; run with `swift package benchmark`)
         .executableTarget(

@@ -1,0 +1,50 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SystemPackage
+
+/// A minimal root file system made from the host's statically linked busybox (Debian's
+/// `busybox-static`): the base image that needs no network, the rootfs of runtime tests, and the
+/// userland of a guest's initramfs.
+public enum BusyboxRootfs {
+    /// Where Debian's busybox-static installs the binary.
+    public static let defaultBinary: FilePath = "/bin/busybox"
+
+    /// Fills `root` (created if missing) with busybox, one symlink per applet under `/bin`,
+    /// and the few files and directories a container expects (`/etc/passwd`, `/proc`, `/tmp`, ...).
+    public static func populate(at root: FilePath, busybox: FilePath = defaultBinary) async throws(IntermodalError) {
+        guard access(busybox.string, X_OK) == 0 else {
+            throw IntermodalError(
+                .notFound, "busybox not found at \(busybox) (install Debian's busybox-static)")
+        }
+        let listing = try await HostCommand.check(busybox.string, ["--list-full"])
+        for dir in ["bin", "sbin", "usr/bin", "usr/sbin", "etc", "proc", "sys", "dev", "tmp", "root", "home", "var", "run"] {
+            try FileSystem.createDirectory(root.appending(dir))
+        }
+        chmod(root.appending("tmp").string, 0o1777)
+        let target = root.appending("bin/busybox")
+        try copyFile(busybox, to: target, mode: 0o755)
+        for line in listing.split(separator: "\n") {
+            // "usr/bin/wc" -> a link to /bin/busybox at that place.
+            let applet = FilePath(String(line).trimmed)
+            guard applet.components.count >= 2, applet.lastComponent?.string != "busybox" else { continue }
+            let link = root.appending(applet.components)
+            if FileSystem.exists(link) { continue }
+            guard symlink("/bin/busybox", link.string) == 0 else {
+                throw .system("cannot link \(link) to busybox")
+            }
+        }
+        try FileSystem.writeAtomically(
+            "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
+            to: root.appending("etc/passwd"))
+        try FileSystem.writeAtomically("root:x:0:\nnogroup:x:65534:\n", to: root.appending("etc/group"))
+        try FileSystem.writeAtomically("127.0.0.1 localhost\n::1 localhost\n", to: root.appending("etc/hosts"))
+    }
+
+    /// Copies a regular file byte for byte and sets its mode.
+    public static func copyFile(_ source: FilePath, to destination: FilePath, mode: mode_t) throws(IntermodalError) {
+        let bytes = try FileSystem.readBytes(source)
+        try FileSystem.writeAtomically(bytes, to: destination, mode: FilePermissions(rawValue: mode))
+        chmod(destination.string, mode)
+    }
+}
