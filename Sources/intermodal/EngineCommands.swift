@@ -1,6 +1,7 @@
 import ArgumentParser
 
-/// The Docker-style workflow: images, containers, build, registry. Filled by the images issue.
+/// The Docker-style workflow: image commands (store, registry) and container commands
+/// (run, ps, commit, build). Each list lives in its own file.
 enum EngineCommands {
-    static let all: [any ParsableCommand.Type] = []
+    static let all: [any ParsableCommand.Type] = ImageCommands.all + ContainerCommands.all
 }
