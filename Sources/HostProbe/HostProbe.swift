@@ -25,7 +25,7 @@ public enum HostProbe {
         results += await NamespaceProbe.probeAll()
         results.append(SeccompProbe.probe())
         results.append(await OverlayProbe.probe())
-//VP
+        results += await VirtualizationProbe.probeAll(options)
         results += await ToolProbe.probeAll()
         return HostReport(results: results, generatedAtUnix: Int64(time(nil)))
     }
