@@ -98,6 +98,7 @@ let package = Package(
             name: "VirtualMachines",
             dependencies: [
                 "IntermodalCore", "CLibvirt", "ImageStore",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
