@@ -59,7 +59,8 @@ public struct Cgroup: Sendable, Equatable {
     /// The processes in the cgroup, in any hierarchy, ascending.
     public func processes() throws(IntermodalError) -> [Int32] {
         var all = Set<Int32>()
-        for d in directories where FileSystem.exists(d.path) {
+        // A directory already gone (or never a cgroup) holds no processes.
+        for d in directories where FileSystem.exists(d.path.appending("cgroup.procs")) {
             all.formUnion(try CgroupFiles.readPids(d.path))
         }
         return all.sorted()
@@ -75,8 +76,9 @@ public struct Cgroup: Sendable, Equatable {
             // In hybrid mode a process may also sit in v1 directories only (added before); cover them.
             if directories.count == 1 { return }
         }
+        // Thaw whenever freezing was tried: a half-frozen cgroup must not stay that way.
         let frozen = freeze(true)
-        defer { if frozen { _ = freeze(false) } }
+        defer { _ = freeze(false) }
         var rounds = 0
         repeat {
             let pids = try processes()
