@@ -52,6 +52,9 @@ let package = Package(
         .systemLibrary(
             name: "CLibvirt", path: "Sources/CLibvirt", pkgConfig: "libvirt",
             providers: [.apt(["libvirt-dev"])]),
+        .systemLibrary(
+            name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
 
         // MARK: Libraries
         .target(
@@ -77,7 +80,7 @@ let package = Package(
         .target(
             name: "ImageStore",
             dependencies: [
-                "IntermodalCore",
+                "IntermodalCore", "CZlib",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
