@@ -116,6 +116,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
+        // PID 1 of our guests: C, statically linked, packed into each guest's initramfs.
+        .executableTarget(
+            name: "intermodal-guest-init", path: "Sources/GuestInit",
+            cSettings: [.unsafeFlags(["-Os"])],
+            linkerSettings: [.unsafeFlags(["-static-executable", "-Xlinker", "--gc-sections", "-Xlinker", "--strip-all"])]),
         .executableTarget(
             name: "intermodal-runtime",
             dependencies: [
