@@ -25,7 +25,7 @@ struct LaunchPlan {
     static let msShared: UInt = 1 << 20, msUnbindable: UInt = 1 << 17
 
     /// Builds the plan of a new container.
-    init(spec: Spec, bundle: FilePath, stateDirectory: FilePath, io: ProcessIO, seccomp: [UInt8]?) throws(IntermodalError) {
+    init(spec: Spec, bundle: FilePath, stateDirectory: FilePath, io: ProcessIO, seccomp: SeccompProgram?) throws(IntermodalError) {
         guard let process = spec.process else {
             throw IntermodalError(.invalidArgument, "config.json: process: required to create a container")
         }
@@ -135,26 +135,12 @@ struct LaunchPlan {
         config.start_container_count = Int32(sc.count)
 
         oomScoreAdj = process.oomScoreAdj
-        if let seccomp, !seccomp.isEmpty {
-            config.seccomp = arena.bytes(seccomp)
-            config.seccomp_len = seccomp.count
-            var f: UInt32 = 0
-            for flag in linux.seccomp?.flags ?? [] {
-                switch flag {
-                case "SECCOMP_FILTER_FLAG_TSYNC": f |= 1
-                case "SECCOMP_FILTER_FLAG_LOG": f |= 2
-                case "SECCOMP_FILTER_FLAG_SPEC_ALLOW": f |= 4
-                case "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV": f |= 32
-                default: break
-                }
-            }
-            config.seccomp_flags = f
-        }
+        if let seccomp { setSeccomp(seccomp) }
         try finishJoins()
     }
 
     /// Builds the plan of an extra process joining the namespaces of container init `pid`.
-    init(execIn pid: Int32, process: Spec.Process, io: ProcessIO, seccomp: [UInt8]?, flags seccompFlags: UInt32) throws(IntermodalError) {
+    init(execIn pid: Int32, process: Spec.Process, io: ProcessIO, seccomp: SeccompProgram?) throws(IntermodalError) {
         config.exec_mode = 1
         let order: [(String, Int32)] = [
             ("user", 0x1000_0000), ("ipc", 0x0800_0000), ("uts", 0x0400_0000), ("net", 0x4000_0000),
@@ -171,12 +157,15 @@ struct LaunchPlan {
             joins.append((flag, path))
         }
         try applyProcess(process, io: io)
-        if let seccomp, !seccomp.isEmpty {
-            config.seccomp = arena.bytes(seccomp)
-            config.seccomp_len = seccomp.count
-            config.seccomp_flags = seccompFlags
-        }
+        if let seccomp { setSeccomp(seccomp) }
         try finishJoins()
+    }
+
+    private mutating func setSeccomp(_ program: SeccompProgram) {
+        guard !program.bpf.isEmpty else { return }
+        config.seccomp = arena.bytes(program.bpf)
+        config.seccomp_len = program.bpf.count
+        config.seccomp_flags = program.flags
     }
 
     private mutating func finishJoins() throws(IntermodalError) {

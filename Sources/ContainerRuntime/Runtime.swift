@@ -69,7 +69,7 @@ public struct Runtime: Sendable {
             let record = ContainerRecord(
                 ociVersion: spec.ociVersion, id: id, pid: launchedNow.pid, pidStartTime: start,
                 bundle: bundle.string, rootfs: plan.rootfs, annotations: spec.annotations,
-                cgroupPaths: cgroup?.paths ?? [], poststart: spec.hooks?.poststart ?? [],
+                cgroupPaths: cgroup?.paths ?? [], cgroupCreated: cgroup?.created ?? [], poststart: spec.hooks?.poststart ?? [],
                 poststop: spec.hooks?.poststop ?? [], createdNanoseconds: timestamps[.create]!.nanoseconds)
             try store.write(record)
             if let pidFile {
@@ -126,7 +126,7 @@ public struct Runtime: Sendable {
             throw IntermodalError(.invalidState, "container \(id) is not running")
         }
         if all {
-            if let cg = ContainerCgroup.reopen(paths: record.cgroupPaths) {
+            if let cg = ContainerCgroup.reopen(paths: record.cgroupPaths, created: record.cgroupCreated) {
                 try cg.killAll(signal: signal)
             } else {
                 try Runtime.signalNamespace(of: record.pid, signal: signal)
@@ -161,7 +161,7 @@ public struct Runtime: Sendable {
                 throw IntermodalError(.invalidState, "cannot delete container \(id) that is not stopped: \(status.rawValue)")
             }
             let fd = ims_pidfd_open(record.pid)
-            if let cg = ContainerCgroup.reopen(paths: record.cgroupPaths) { try? cg.killAll(signal: SIGKILL) }
+            if let cg = ContainerCgroup.reopen(paths: record.cgroupPaths, created: record.cgroupCreated) { try? cg.killAll(signal: SIGKILL) }
             if fd >= 0 {
                 if ProcFS.isAlive(record.pid, startTime: record.pidStartTime) {
                     _ = ims_pidfd_send_signal(fd, SIGKILL)
@@ -171,7 +171,7 @@ public struct Runtime: Sendable {
             }
         }
         HookRunner.runWarning(record.poststop, kind: "poststop", state: record.state(.stopped))
-        if let cg = ContainerCgroup.reopen(paths: record.cgroupPaths) { try cg.destroy() }
+        if let cg = ContainerCgroup.reopen(paths: record.cgroupPaths, created: record.cgroupCreated) { try cg.destroy() }
         try store.remove(id)
     }
 
@@ -217,8 +217,8 @@ public struct Runtime: Sendable {
         // The container's seccomp profile applies to exec'd processes too.
         let spec = try? Spec.load(bundle: FilePath(record.bundle))
         let seccomp = try spec.flatMap { s throws(IntermodalError) in try ResourceSetup.seccomp(for: s) }
-        var plan = try LaunchPlan(execIn: record.pid, process: process, io: io, seccomp: seccomp, flags: 0)
-        let cgroup = ContainerCgroup.reopen(paths: record.cgroupPaths)
+        var plan = try LaunchPlan(execIn: record.pid, process: process, io: io, seccomp: seccomp)
+        let cgroup = ContainerCgroup.reopen(paths: record.cgroupPaths, created: record.cgroupCreated)
         let launched = try Launcher.launch(
             plan: &plan, statePayload: { _ in [] },
             prepare: { pid throws(IntermodalError) in try cgroup?.add(pid: pid) },
@@ -281,8 +281,8 @@ extension Runtime {
         }
         let spec = try? Spec.load(bundle: FilePath(record.bundle))
         let seccomp = try spec.flatMap { s throws(IntermodalError) in try ResourceSetup.seccomp(for: s) }
-        var plan = try LaunchPlan(execIn: record.pid, process: process, io: io, seccomp: seccomp, flags: 0)
-        let cgroup = ContainerCgroup.reopen(paths: record.cgroupPaths)
+        var plan = try LaunchPlan(execIn: record.pid, process: process, io: io, seccomp: seccomp)
+        let cgroup = ContainerCgroup.reopen(paths: record.cgroupPaths, created: record.cgroupCreated)
         let launched = try Launcher.launch(
             plan: &plan, statePayload: { _ in [] },
             prepare: { pid throws(IntermodalError) in try cgroup?.add(pid: pid) },

@@ -18,6 +18,8 @@ struct ContainerRecord: Codable, Sendable {
     var rootfs: String
     var annotations: [String: String]?
     var cgroupPaths: [String]
+    /// The cgroup directories `create` made (what `delete` removes).
+    var cgroupCreated: [String]
     var poststart: [Spec.Hook]
     var poststop: [Spec.Hook]
     var createdNanoseconds: UInt64
