@@ -713,7 +713,8 @@ __attribute__((noreturn)) static void child_main(const struct ims_config *cfg, i
         do { fifo = openat(statefd, "exec.fifo", O_WRONLY | O_CLOEXEC); } while (fifo < 0 && errno == EINTR);
         if (fifo < 0) _exit(1);              // deleted before start
         if (write(fifo, "0", 1) != 1) _exit(1);
-        close(fifo);
+        // The fifo stays open (close-on-exec): `start` sees EOF once execve has happened, so
+        // that poststart hooks run after the user's program started, as the spec requires.
         close(statefd);
         run_hooks(cfg->start_container_hooks, cfg->start_container_count, "startContainer", g_state_created);
     }
@@ -783,7 +784,7 @@ int ims_fifo_release(const char *path, int timeout_ms, pid_t pid) {
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return -errno;
     int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    int waited = 0, result = -ETIMEDOUT;
+    int waited = 0, result = -ETIMEDOUT, got = 0;
     while (waited < timeout_ms) {
         struct pollfd p[2] = {{fd, POLLIN, 0}, {pidfd, POLLIN, 0}};
         int r = poll(p, pidfd >= 0 ? 2 : 1, 50);
@@ -792,13 +793,13 @@ int ims_fifo_release(const char *path, int timeout_ms, pid_t pid) {
         if (p[0].revents & (POLLIN | POLLHUP)) {
             char c;
             ssize_t n = read(fd, &c, 1);
-            if (n == 1) { result = 1; break; }
-            if (n == 0 && (p[0].revents & POLLHUP)) { result = 0; break; }
+            if (n == 1) { got = 1; continue; }
+            if (n == 0 && (p[0].revents & POLLHUP)) { result = got; break; }   // exec happened (or death)
         }
         if (pidfd >= 0 && (p[1].revents & POLLIN)) {
-            // The process exited; take a byte written just before, if any.
             char c;
-            result = read(fd, &c, 1) == 1 ? 1 : 0;
+            if (read(fd, &c, 1) == 1) got = 1;
+            result = got;
             break;
         }
         if (r == 0) waited += 50;

@@ -295,3 +295,10 @@ extension Container {
     /// Blocks the calling thread until the container's init exits (for the CLI).
     public func waitSync() -> ExitStatus { waiter.waitSync() }
 }
+
+extension Runtime {
+    /// The cgroup directories recorded for a container (for tests and the harness's checks).
+    public func cgroupDirectories(id: String) throws(IntermodalError) -> [FilePath] {
+        try store.read(id).cgroupCreated.map { FilePath($0) }
+    }
+}
