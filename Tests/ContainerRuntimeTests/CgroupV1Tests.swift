@@ -22,7 +22,7 @@ struct CgroupV1Tests {
         #expect(cgroup.createdPaths.count == 2 * cgroup.paths.count)
 
         func dir(_ c: String) throws -> FilePath {
-            try #require(cgroup.directories.first { !$0.unified && $0.controllers.contains(c) }).path
+            FilePath(try #require(cgroup.directories.first { !$0.unified && $0.controllers.contains(c) }).path)
         }
         let memory = try dir("memory")
         #expect(memory == FilePath("/sys/fs/cgroup/memory/\(name)/inner"))
@@ -90,7 +90,7 @@ struct CgroupV1Tests {
         let reopened = Cgroup.reopen(paths: cgroup.paths, created: cgroup.createdPaths)
         #expect(reopened.paths == cgroup.paths)
         #expect(try reopened.processes() == pids.sorted())
-        #expect(reopened.directories.first { $0.path.string.hasPrefix("/sys/fs/cgroup/pids/") }?.controllers == ["pids"])
+        #expect(reopened.directories.first { $0.path.hasPrefix("/sys/fs/cgroup/pids/") }?.controllers == ["pids"])
         #expect(try reopened.stats().pidsCurrent == 2)
 
         try reopened.killAll(signal: SIGTERM)

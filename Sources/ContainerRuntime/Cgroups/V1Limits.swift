@@ -7,7 +7,7 @@ enum V1Limits {
     static func apply(
         _ r: CgroupResources, to directories: [Cgroup.Directory], hugetlbInUnified: Cgroup.Directory?
     ) throws(IntermodalError) {
-        func dir(_ controller: String, for what: String) throws(IntermodalError) -> FilePath {
+        func dir(_ controller: String, for what: String) throws(IntermodalError) -> String {
             guard let d = directories.first(where: { $0.controllers.contains(controller) }) else {
                 throw IntermodalError(
                     .unsupported, "\(what) needs the cgroup v1 \"\(controller)\" controller, which is not mounted here")
@@ -25,7 +25,7 @@ enum V1Limits {
             }
             if let limit = r.memoryLimit { try CgroupFiles.write(String(limit), to: m, "memory.limit_in_bytes") }
             if let swap = r.memorySwap {
-                guard FileSystem.exists(m.appending("memory.memsw.limit_in_bytes")) else {
+                guard CgroupFiles.exists(m + "/" + "memory.memsw.limit_in_bytes") else {
                     throw IntermodalError(
                         .unsupported,
                         "memory.swap needs swap accounting: \(m)/memory.memsw.limit_in_bytes does not exist (boot with swapaccount=1)")
@@ -73,8 +73,8 @@ enum V1Limits {
         if let weight = r.blkioWeight {
             let b = try dir("blkio", for: "a blkio weight")
             // With the BFQ scheduler the weight lives in blkio.bfq.weight; CFQ had blkio.weight.
-            let file = FileSystem.exists(b.appending("blkio.bfq.weight")) ? "blkio.bfq.weight" : "blkio.weight"
-            guard FileSystem.exists(b.appending(file)) else {
+            let file = CgroupFiles.exists(b + "/" + "blkio.bfq.weight") ? "blkio.bfq.weight" : "blkio.weight"
+            guard CgroupFiles.exists(b + "/" + file) else {
                 throw IntermodalError(
                     .unsupported,
                     "blockIO.weight needs a proportional I/O scheduler (BFQ): neither blkio.bfq.weight nor blkio.weight exists in \(b)")
@@ -91,7 +91,7 @@ enum V1Limits {
         if !r.blkioWeightDevices.isEmpty || throttles.contains(where: { !$0.1.isEmpty }) {
             let b = try dir("blkio", for: "a blockIO device setting")
             for d in r.blkioWeightDevices {
-                let file = FileSystem.exists(b.appending("blkio.bfq.weight_device")) ? "blkio.bfq.weight_device" : "blkio.weight_device"
+                let file = CgroupFiles.exists(b + "/" + "blkio.bfq.weight_device") ? "blkio.bfq.weight_device" : "blkio.weight_device"
                 try CgroupFiles.write("\(d.major):\(d.minor) \(d.weight)", to: b, file)
             }
             for (file, rates) in throttles {
@@ -135,7 +135,7 @@ enum V1Limits {
 enum HugePageSizes {
     /// From `/sys/kernel/mm/hugepages/hugepages-2048kB` and friends.
     static func available() -> [String] {
-        guard let names = try? FileSystem.list("/sys/kernel/mm/hugepages") else { return [] }
+        let names = CgroupFiles.list("/sys/kernel/mm/hugepages")
         return names.compactMap { name -> String? in
             guard name.hasPrefix("hugepages-"), name.hasSuffix("kB"),
                   let kb = UInt64(name.dropFirst("hugepages-".count).dropLast(2)) else { return nil }

@@ -76,7 +76,7 @@ enum V2Limits {
             try need("memory", for: "a memory limit")
             if let limit = r.memoryLimit { try CgroupFiles.write(limit < 0 ? "max" : String(limit), to: path, "memory.max") }
             if let swap = try swapMax(memorySwap: r.memorySwap, memory: r.memoryLimit) {
-                if FileSystem.exists(path.appending("memory.swap.max")) {
+                if CgroupFiles.exists(path + "/" + "memory.swap.max") {
                     try CgroupFiles.write(swap, to: path, "memory.swap.max")
                 } else if r.memorySwap != nil && r.memorySwap != -1 {
                     throw IntermodalError(
@@ -125,7 +125,7 @@ enum V2Limits {
         if let weight = r.blkioWeight, weight != 0 {
             try need("io", for: "a blkio weight")
             // With BFQ the v1-range weight goes to io.bfq.weight unchanged; otherwise io.weight, converted.
-            if FileSystem.exists(path.appending("io.bfq.weight")) {
+            if CgroupFiles.exists(path + "/" + "io.bfq.weight") {
                 try CgroupFiles.write(String(weight), to: path, "io.bfq.weight")
             } else {
                 try CgroupFiles.write(String(ioWeight(blkio: weight)), to: path, "io.weight")
@@ -135,7 +135,7 @@ enum V2Limits {
         if !r.blkioWeightDevices.isEmpty {
             try need("io", for: "blockIO.weightDevice")
             for d in r.blkioWeightDevices {
-                if FileSystem.exists(path.appending("io.bfq.weight")) {
+                if CgroupFiles.exists(path + "/" + "io.bfq.weight") {
                     try CgroupFiles.write("\(d.major):\(d.minor) \(d.weight)", to: path, "io.bfq.weight")
                 } else {
                     try CgroupFiles.write("\(d.major):\(d.minor) \(ioWeight(blkio: d.weight))", to: path, "io.weight")
@@ -173,12 +173,12 @@ enum V2Limits {
 
     /// Raw `linux.resources.unified` files, in key order so that the result does not depend on
     /// dictionary order. Keys are file names in the cgroup directory, nothing else.
-    static func writeUnified(_ files: [String: String], to path: FilePath) throws(IntermodalError) {
+    static func writeUnified(_ files: [String: String], to path: String) throws(IntermodalError) {
         for key in files.keys.sorted() {
             guard !key.isEmpty, !key.contains("/"), key != ".", key != "..", key.contains(".") else {
                 throw IntermodalError(.invalidArgument, "linux.resources.unified key \"\(key)\" is not a cgroup file name")
             }
-            guard FileSystem.exists(path.appending(key)) else {
+            guard CgroupFiles.exists(path + "/" + key) else {
                 throw IntermodalError(
                     .unsupported, "linux.resources.unified key \"\(key)\": \(path)/\(key) does not exist (controller not enabled?)")
             }
