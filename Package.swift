@@ -52,6 +52,9 @@ let package = Package(
         .systemLibrary(
             name: "CLibvirt", path: "Sources/CLibvirt", pkgConfig: "libvirt",
             providers: [.apt(["libvirt-dev"])]),
+        .systemLibrary(
+            name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
 
         // MARK: Libraries
         .target(
@@ -77,7 +80,7 @@ let package = Package(
         .target(
             name: "ImageStore",
             dependencies: [
-                "IntermodalCore",
+                "IntermodalCore", "CZlib",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -95,6 +98,7 @@ let package = Package(
             name: "VirtualMachines",
             dependencies: [
                 "IntermodalCore", "CLibvirt", "ImageStore",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
@@ -112,6 +116,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
+        // PID 1 of our guests: C, statically linked, packed into each guest's initramfs.
+        .executableTarget(
+            name: "intermodal-guest-init", path: "Sources/GuestInit",
+            cSettings: [.unsafeFlags(["-Os"])],
+            linkerSettings: [.unsafeFlags(["-static-executable", "-Xlinker", "--gc-sections", "-Xlinker", "--strip-all"])]),
         .executableTarget(
             name: "intermodal-runtime",
             dependencies: [

@@ -1,1 +1,214 @@
-// ImageStore: filled by its issue.
+import Foundation
+import IntermodalCore
+import Logging
+import SystemPackage
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The local image store: an OCI image layout plus caches, under an Intermodal store root.
+///
+/// Layout of `root` (the store root, `IntermodalPaths.storeRoot()`):
+/// - `images/` — a plain OCI image layout (`oci-layout`, `index.json`, `blobs/sha256/…`) that
+///   skopeo and umoci read directly (`oci:ROOT/images:NAME:TAG`). Each name is one `index.json`
+///   entry whose `org.opencontainers.image.ref.name` is `repository:tag`.
+/// - `layers/sha256/<diff-id>/` — unpacked layers, ready as overlayfs lower directories.
+/// - `tmp/` — blobs and trees being written; only renamed into place once verified.
+///
+/// Safe for several processes at once: `index.json` is changed under an exclusive `flock`, blobs
+/// appear by `rename` only after their digest checked out, and garbage collection never runs while
+/// another process is between writing blobs and naming them.
+public final class ImageStore: Sendable {
+    /// The store root given at creation.
+    public let root: FilePath
+    /// The OCI image layout directory.
+    public let layoutDirectory: FilePath
+    let blobsDirectory: FilePath
+    let layersDirectory: FilePath
+    let temporaryDirectory: FilePath
+    let indexLockPath: FilePath
+    let ingestLockPath: FilePath
+    let logger = IntermodalLog.logger("images")
+
+    /// Opens the store at `root`, creating the OCI layout if it is missing.
+    public init(root: FilePath) throws(IntermodalError) {
+        self.root = root
+        layoutDirectory = root.appending("images")
+        blobsDirectory = layoutDirectory.appending("blobs/sha256")
+        layersDirectory = root.appending("layers/sha256")
+        temporaryDirectory = root.appending("tmp")
+        indexLockPath = root.appending("images.lock")
+        ingestLockPath = root.appending("images.ingest.lock")
+        for dir in [blobsDirectory, layersDirectory, temporaryDirectory] { try FileSystem.createDirectory(dir) }
+        try OCILayout.initialize(layoutDirectory)
+    }
+
+    // MARK: Blobs
+
+    /// Path of a blob in the layout.
+    public func blobPath(_ digest: String) throws(IntermodalError) -> FilePath {
+        guard Digest.isValid(digest) else { throw IntermodalError(.invalidArgument, "invalid digest '\(digest)'") }
+        return blobsDirectory.appending(Digest.hex(digest))
+    }
+
+    /// True when the blob is stored.
+    public func hasBlob(_ digest: String) -> Bool {
+        guard let path = try? blobPath(digest) else { return false }
+        return FileSystem.exists(path)
+    }
+
+    /// A small blob (manifest, config), checked against its digest.
+    public func readBlob(_ digest: String) throws(IntermodalError) -> [UInt8] {
+        let path = try blobPath(digest)
+        guard FileSystem.exists(path) else { throw IntermodalError(.notFound, "blob \(digest) is not in the store") }
+        let bytes = try FileSystem.readBytes(path)
+        guard Digest.sha256(bytes) == digest else {
+            throw IntermodalError(.corrupted, "blob \(digest) in \(blobsDirectory) does not match its digest")
+        }
+        return bytes
+    }
+
+    /// Stores `bytes` as a blob; returns its digest.
+    @discardableResult
+    public func writeBlob(_ bytes: [UInt8]) throws(IntermodalError) -> String {
+        let digest = Digest.sha256(bytes)
+        let path = try blobPath(digest)
+        if FileSystem.exists(path) { return digest }
+        let tmp = try temporaryFile("blob")
+        try FileSystem.writeAtomically(bytes, to: tmp)
+        try moveIntoPlace(tmp, path)
+        return digest
+    }
+
+    /// Moves a finished file into the blob store after checking its digest (and size when given).
+    /// The file is consumed either way; a mismatch is a `.corrupted` error naming `what`.
+    @discardableResult
+    public func ingestBlob(file: FilePath, expectedDigest: String?, expectedSize: Int64? = nil, what: String) throws(IntermodalError) -> (digest: String, size: Int64) {
+        defer { unlink(file.string) }
+        var st = stat()
+        guard stat(file.string, &st) == 0 else { throw .system("cannot stat \(file)") }
+        if let expectedSize, Int64(st.st_size) != expectedSize {
+            throw IntermodalError(.corrupted, "\(what): size \(st.st_size) does not match the expected \(expectedSize) bytes")
+        }
+        let digest = try Digest.sha256(file: file)
+        if let expectedDigest, digest != expectedDigest {
+            throw IntermodalError(.corrupted, "\(what): digest mismatch (expected \(expectedDigest), got \(digest))")
+        }
+        let path = try blobPath(digest)
+        if !FileSystem.exists(path) {
+            _ = fsync_path(file)
+            try moveIntoPlace(file, path)
+        }
+        return (digest, Int64(st.st_size))
+    }
+
+    func moveIntoPlace(_ from: FilePath, _ to: FilePath) throws(IntermodalError) {
+        guard rename(from.string, to.string) == 0 else { throw .system("cannot move \(from) to \(to)") }
+    }
+
+    /// A fresh path under the store's temporary directory (same file system as the blobs).
+    func temporaryFile(_ prefix: String) throws(IntermodalError) -> FilePath {
+        var template = Array(temporaryDirectory.appending("\(prefix).XXXXXX").string.utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw .system("cannot create a temporary file in \(temporaryDirectory)") }
+        close(fd)
+        return FilePath(String(cString: template.withUnsafeBufferPointer { $0.baseAddress! }))
+    }
+
+    func temporaryDirectory(_ prefix: String) throws(IntermodalError) -> FilePath {
+        try FileSystem.makeTemporaryDirectory(prefix: prefix, in: temporaryDirectory)
+    }
+
+    // MARK: index.json
+
+    /// The layout's index.
+    public func readIndex() throws(IntermodalError) -> ImageIndex {
+        try OCILayout.readIndex(layoutDirectory)
+    }
+
+    /// Runs `body` with `index.json` locked against other processes, writing back what it returns.
+    func updateIndex<R>(_ body: (inout ImageIndex) throws(IntermodalError) -> R) throws(IntermodalError) -> R {
+        try FileLock.withLock(indexLockPath, exclusive: true) { () throws(IntermodalError) -> R in
+            var index = try readIndex()
+            let before = index
+            let result = try body(&index)
+            if index != before {
+                try FileSystem.writeAtomically(try JSON.encode(index), to: layoutDirectory.appending("index.json"))
+            }
+            return result
+        }
+    }
+
+    /// Holds a shared "ingest" lease while blobs are written and until they are named in the
+    /// index, so that a concurrent garbage collection cannot remove them in between.
+    func withIngestLease<R>(_ body: () async throws(IntermodalError) -> R) async throws(IntermodalError) -> R {
+        let fd = try FileLock.acquire(ingestLockPath, exclusive: false, wait: true)!
+        defer { FileLock.release(fd) }
+        return try await body()
+    }
+}
+
+/// fsync of a file by path (blobs are made durable before they are renamed into place).
+func fsync_path(_ path: FilePath) -> Int32 {
+    let fd = open(path.string, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return -1 }
+    defer { close(fd) }
+    return fsync(fd)
+}
+
+/// `flock(2)` on a lock file.
+enum FileLock {
+    /// Opens and locks `path`; nil when `wait` is false and the lock is held elsewhere.
+    static func acquire(_ path: FilePath, exclusive: Bool, wait: Bool) throws(IntermodalError) -> CInt? {
+        let fd = open(path.string, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .system("cannot open lock file \(path)") }
+        var operation = exclusive ? LOCK_EX : LOCK_SH
+        if !wait { operation |= LOCK_NB }
+        while flock(fd, operation) != 0 {
+            if errno == EINTR { continue }
+            let e = errno
+            close(fd)
+            if e == EWOULDBLOCK { return nil }
+            throw .system("cannot lock \(path)", errno: e)
+        }
+        return fd
+    }
+
+    static func release(_ fd: CInt) {
+        flock(fd, LOCK_UN)
+        close(fd)
+    }
+
+    static func withLock<R>(_ path: FilePath, exclusive: Bool, _ body: () throws(IntermodalError) -> R) throws(IntermodalError) -> R {
+        let fd = try acquire(path, exclusive: exclusive, wait: true)!
+        defer { release(fd) }
+        return try body()
+    }
+}
+
+/// The files of an OCI image layout that are not blobs.
+public enum OCILayout {
+    /// Creates `oci-layout` and an empty `index.json` when missing.
+    public static func initialize(_ directory: FilePath) throws(IntermodalError) {
+        try FileSystem.createDirectory(directory.appending("blobs/sha256"))
+        let layoutFile = directory.appending("oci-layout")
+        if !FileSystem.exists(layoutFile) {
+            try FileSystem.writeAtomically("{\"imageLayoutVersion\":\"1.0.0\"}", to: layoutFile)
+        }
+        let indexFile = directory.appending("index.json")
+        if !FileSystem.exists(indexFile) {
+            try FileSystem.writeAtomically(try JSON.encode(ImageIndex()), to: indexFile)
+        }
+    }
+
+    /// Reads and checks a layout's `index.json`.
+    public static func readIndex(_ directory: FilePath) throws(IntermodalError) -> ImageIndex {
+        let layoutFile = directory.appending("oci-layout")
+        guard FileSystem.exists(layoutFile) else {
+            throw IntermodalError(.invalidArgument, "\(directory) is not an OCI image layout (no oci-layout file)")
+        }
+        let indexFile = directory.appending("index.json")
+        let bytes = try FileSystem.readBytes(indexFile)
+        return try JSON.decode(ImageIndex.self, from: bytes, what: indexFile.string)
+    }
+}

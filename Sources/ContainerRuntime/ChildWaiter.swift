@@ -1,0 +1,68 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import IntermodalCore
+import Synchronization
+
+/// Reaps one child process on a small dedicated thread, so that the exit status is kept (and no
+/// zombie lingers) whether or not anybody calls ``Container/wait()``.
+final class ChildWaiter: Sendable {
+    let pid: Int32
+    private struct State {
+        var status: ExitStatus?
+        var exitedAt: MonotonicInstant?
+        var continuations: [CheckedContinuation<ExitStatus, Never>] = []
+    }
+    private let state = Mutex(State())
+
+    init(pid: Int32) {
+        self.pid = pid
+        var attr = pthread_attr_t()
+        pthread_attr_init(&attr)
+        pthread_attr_setstacksize(&attr, 64 << 10)
+        pthread_attr_setdetachstate(&attr, Int32(PTHREAD_CREATE_DETACHED))
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(self).toOpaque()
+        let rc = pthread_create(&thread, &attr, { raw in
+            let waiter = Unmanaged<ChildWaiter>.fromOpaque(raw!).takeRetainedValue()
+            waiter.reap()
+            return nil
+        }, context)
+        pthread_attr_destroy(&attr)
+        if rc != 0 {
+            // No thread: reap synchronously later via wait().
+            Unmanaged<ChildWaiter>.fromOpaque(context).release()
+        }
+    }
+
+    private func reap() {
+        var status: Int32 = 0
+        var r: pid_t
+        repeat { r = waitpid(pid, &status, __WALL) } while r < 0 && errno == EINTR
+        let exit = r == pid ? ExitStatus(waitStatus: status) : ExitStatus(code: 255)
+        let now = MonotonicInstant.now
+        let waiting = state.withLock { s -> [CheckedContinuation<ExitStatus, Never>] in
+            s.status = exit
+            s.exitedAt = now
+            let c = s.continuations
+            s.continuations = []
+            return c
+        }
+        for c in waiting { c.resume(returning: exit) }
+    }
+
+    /// The exit status if the process has been reaped.
+    var status: ExitStatus? { state.withLock { $0.status } }
+    var exitedAt: MonotonicInstant? { state.withLock { $0.exitedAt } }
+
+    func wait() async -> ExitStatus {
+        await withCheckedContinuation { (c: CheckedContinuation<ExitStatus, Never>) in
+            let done = state.withLock { s -> ExitStatus? in
+                if let st = s.status { return st }
+                s.continuations.append(c)
+                return nil
+            }
+            if let done { c.resume(returning: done) }
+        }
+    }
+}

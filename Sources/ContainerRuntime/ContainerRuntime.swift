@@ -1,1 +1,0 @@
-// ContainerRuntime: filled by its issue.

@@ -1,0 +1,215 @@
+import IntermodalCore
+import SystemPackage
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension ImageStore {
+    /// Every image in the store, each once with all its names, newest first.
+    public func list() throws(IntermodalError) -> [Image] {
+        let index = try readIndex()
+        var order: [String] = []
+        var names: [String: [ImageReference]] = [:]
+        for descriptor in index.manifests where MediaType.isManifest(descriptor.mediaType) || descriptor.mediaType.isEmpty {
+            if names[descriptor.digest] == nil {
+                order.append(descriptor.digest)
+                names[descriptor.digest] = []
+            }
+            if let name = descriptor.annotations?[refNameAnnotation], let ref = try? ImageReference.parse(name) {
+                names[descriptor.digest]!.append(ref)
+            }
+        }
+        var images: [Image] = []
+        for digest in order {
+            var image = try loadImage(manifestDigest: digest)
+            image.names = names[digest]!
+            image.reference = image.names.first
+            images.append(image)
+        }
+        return images.sorted { (Timestamp.parse($0.configuration.created ?? "") ?? 0) > (Timestamp.parse($1.configuration.created ?? "") ?? 0) }
+    }
+
+    /// An image by `name[:tag]`, by (a unique prefix of) its ID, or by `sha256:` manifest digest.
+    public func resolve(_ nameOrID: String) throws(IntermodalError) -> Image {
+        let index = try readIndex()
+        if let reference = try? ImageReference.parse(nameOrID) {
+            let wanted = reference.localName
+            let matches = index.manifests.filter { $0.annotations?[refNameAnnotation] == wanted }
+            if let descriptor = matches.first {
+                var image = try loadImage(manifestDigest: descriptor.digest)
+                image.reference = reference.withoutRegistry
+                image.names = names(of: descriptor.digest, in: index)
+                return image
+            }
+        }
+        let hex = nameOrID.hasPrefix("sha256:") ? String(nameOrID.dropFirst(7)) : nameOrID
+        if hex.count >= 4 && hex.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) {
+            var found: [String: Image] = [:]
+            for descriptor in index.manifests where found[descriptor.digest] == nil {
+                guard let image = try? loadImage(manifestDigest: descriptor.digest) else { continue }
+                if Digest.hex(image.configDigest).hasPrefix(hex) || Digest.hex(descriptor.digest).hasPrefix(hex) {
+                    found[descriptor.digest] = image
+                }
+            }
+            if found.count > 1 { throw IntermodalError(.invalidArgument, "image ID prefix '\(nameOrID)' is ambiguous") }
+            if var image = found.values.first {
+                image.names = names(of: image.manifestDigest, in: index)
+                image.reference = image.names.first
+                return image
+            }
+        }
+        throw IntermodalError(.notFound, "no such image: \(nameOrID)")
+    }
+
+    private func names(of manifestDigest: String, in index: ImageIndex) -> [ImageReference] {
+        index.manifests.filter { $0.digest == manifestDigest }
+            .compactMap { $0.annotations?[refNameAnnotation] }
+            .compactMap { try? ImageReference.parse($0) }
+    }
+
+    /// Reads a manifest and its configuration from the store (both verified).
+    func loadImage(manifestDigest: String) throws(IntermodalError) -> Image {
+        let manifest = try JSON.decode(Manifest.self, from: try readBlob(manifestDigest), what: "manifest \(manifestDigest)")
+        let configuration = try JSON.decode(
+            ImageConfiguration.self, from: try readBlob(manifest.config.digest), what: "image config \(manifest.config.digest)")
+        let diffIDs = configuration.rootfs.diffIDs
+        guard diffIDs.count == manifest.layers.count else {
+            throw IntermodalError(
+                .corrupted,
+                "image \(manifestDigest): \(manifest.layers.count) layers but \(diffIDs.count) diff_ids in its config")
+        }
+        let layers = zip(manifest.layers, diffIDs).map {
+            LayerDescriptor(digest: $0.digest, size: $0.size, mediaType: $0.mediaType, diffID: $1)
+        }
+        return Image(reference: nil, manifestDigest: manifestDigest, configDigest: manifest.config.digest,
+                     configuration: configuration, layers: layers)
+    }
+
+    /// The manifest of an image as stored.
+    public func manifest(of image: Image) throws(IntermodalError) -> Manifest {
+        try JSON.decode(Manifest.self, from: try readBlob(image.manifestDigest), what: "manifest \(image.manifestDigest)")
+    }
+
+    /// Gives `image` the name `reference` (moving the name if another image had it).
+    public func tag(_ image: Image, as reference: ImageReference) throws(IntermodalError) {
+        let manifestSize = Int64(try readBlob(image.manifestDigest).count)
+        try name(manifestDigest: image.manifestDigest, size: manifestSize, as: [reference])
+    }
+
+    /// Names a stored manifest in `index.json`; with no names it is kept as an untagged image.
+    func name(manifestDigest: String, size: Int64, as references: [ImageReference]) throws(IntermodalError) {
+        try updateIndex { (index) throws(IntermodalError) in
+            let newNames = Set(references.map(\.localName))
+            index.manifests.removeAll { d in
+                if let n = d.annotations?[refNameAnnotation] { return newNames.contains(n) }
+                // An untagged entry for this manifest is replaced by the named ones.
+                return d.digest == manifestDigest && !newNames.isEmpty
+            }
+            if references.isEmpty {
+                if !index.manifests.contains(where: { $0.digest == manifestDigest }) {
+                    index.manifests.append(Descriptor(mediaType: MediaType.ociManifest, digest: manifestDigest, size: size))
+                }
+            }
+            for reference in references {
+                index.manifests.append(Descriptor(
+                    mediaType: MediaType.ociManifest, digest: manifestDigest, size: size,
+                    annotations: [refNameAnnotation: reference.localName]))
+            }
+        }
+        // A name moved away may have left an older image without names and unreferenced.
+        try collectGarbage()
+    }
+
+    /// Removes a name; the image itself (and its blobs and unpacked layers that no other image
+    /// uses) goes when its last name does. Given an ID, removes the image with all its names.
+    public func remove(_ reference: String) throws(IntermodalError) {
+        let image = try resolve(reference)
+        let byName = (try? ImageReference.parse(reference)).map { ref in
+            image.names.contains { $0.localName == ref.localName }
+        } ?? false
+        try updateIndex { (index) throws(IntermodalError) in
+            if byName, let ref = try? ImageReference.parse(reference) {
+                index.manifests.removeAll { $0.annotations?[refNameAnnotation] == ref.localName }
+            } else {
+                index.manifests.removeAll { $0.digest == image.manifestDigest }
+            }
+        }
+        try collectGarbage()
+    }
+
+    /// Deletes blobs and unpacked layers no image refers to. Skipped (not an error) while another
+    /// process is storing an image, whose blobs are not named yet.
+    public func collectGarbage() throws(IntermodalError) {
+        guard let lease = try FileLock.acquire(ingestLockPath, exclusive: true, wait: false) else { return }
+        defer { FileLock.release(lease) }
+        try FileLock.withLock(indexLockPath, exclusive: true) { () throws(IntermodalError) in
+            let index = try readIndex()
+            var keep = Set<String>()
+            var keepDiffIDs = Set<String>()
+            for descriptor in index.manifests {
+                keep.insert(Digest.hex(descriptor.digest))
+                guard let bytes = try? readBlob(descriptor.digest) else { continue }
+                if MediaType.isIndex(descriptor.mediaType) {
+                    // Foreign layouts may nest indexes; keep everything they name.
+                    if let nested = try? JSON.decode(ImageIndex.self, from: bytes, what: "index") {
+                        for m in nested.manifests { keep.insert(Digest.hex(m.digest)) }
+                    }
+                    continue
+                }
+                guard let manifest = try? JSON.decode(Manifest.self, from: bytes, what: "manifest") else { continue }
+                keep.insert(Digest.hex(manifest.config.digest))
+                for layer in manifest.layers { keep.insert(Digest.hex(layer.digest)) }
+                if let config = try? JSON.decode(ImageConfiguration.self, from: try readBlob(manifest.config.digest), what: "config") {
+                    for d in config.rootfs.diffIDs { keepDiffIDs.insert(Digest.hex(d)) }
+                }
+            }
+            for name in try FileSystem.list(blobsDirectory) where !keep.contains(name) {
+                logger.debug("removing unreferenced blob sha256:\(name)")
+                unlink(blobsDirectory.appending(name).string)
+            }
+            for name in try FileSystem.list(layersDirectory) where !keepDiffIDs.contains(name) {
+                logger.debug("removing unpacked layer sha256:\(name)")
+                try FileSystem.removeTree(layersDirectory.appending(name))
+            }
+        }
+    }
+
+    /// Bytes used by blobs, each counted once however many images share it.
+    public func diskUsage() throws(IntermodalError) -> DiskUsage {
+        let images = try list()
+        var users: [String: Int] = [:]
+        var sizes: [String: Int64] = [:]
+        for image in images {
+            for layer in Set(image.layers) {
+                users[layer.digest, default: 0] += 1
+                sizes[layer.digest] = layer.size
+            }
+        }
+        var usage = DiskUsage()
+        for name in try FileSystem.list(blobsDirectory) {
+            var st = stat()
+            if stat(blobsDirectory.appending(name).string, &st) == 0 { usage.blobBytes += Int64(st.st_size) }
+        }
+        usage.layerCount = sizes.count
+        usage.sharedLayerBytes = sizes.filter { (users[$0.key] ?? 0) > 1 }.values.reduce(0, +)
+        usage.layerBytesIfNotShared = images.reduce(0) { $0 + $1.size }
+        for image in images {
+            usage.uniqueBytes[image.manifestDigest] = image.layers.filter { (users[$0.digest] ?? 0) == 1 }.reduce(0) { $0 + $1.size }
+        }
+        return usage
+    }
+}
+
+/// How much the store occupies and how much sharing of layers saves.
+public struct DiskUsage: Sendable {
+    /// All blobs on disk (each stored once).
+    public var blobBytes: Int64 = 0
+    /// Distinct layers referenced.
+    public var layerCount = 0
+    /// Bytes of layers used by more than one image.
+    public var sharedLayerBytes: Int64 = 0
+    /// What the images' layers would take if each image had its own copy.
+    public var layerBytesIfNotShared: Int64 = 0
+    /// Per manifest digest: bytes of layers only that image uses.
+    public var uniqueBytes: [String: Int64] = [:]
+}

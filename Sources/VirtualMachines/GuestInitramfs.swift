@@ -1,0 +1,132 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import IntermodalCore
+import SystemPackage
+
+/// The initramfs of a guest: our init, the kernel modules it needs, and the run's configuration.
+public enum GuestInitramfs {
+    /// Modules the init loads, in order with their dependencies, unless built into the kernel:
+    /// the PCI transport, the disk, the host channel, and ext4 (with the crc32c it checksums with).
+    static let baseModules = ["virtio_pci", "virtio_blk", "virtio_console", "crc32c_generic", "ext4"]
+    static let networkModules = ["virtio_net"]
+
+    /// Where the init binary is: `$INTERMODAL_GUEST_INIT`, else beside the running executable
+    /// (SwiftPM builds `intermodal-guest-init` next to `intermodal` and the test bundle).
+    public static func locateInit() throws(IntermodalError) -> FilePath {
+        if let env = getenvString("INTERMODAL_GUEST_INIT"), !env.isEmpty { return FilePath(env) }
+        var buf = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buf, 4095)
+        var candidates: [FilePath] = []
+        if n > 0 {
+            let exe = FilePath(String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            candidates.append(exe.removingLastComponent().appending("intermodal-guest-init"))
+        }
+        candidates.append("/usr/local/libexec/intermodal/intermodal-guest-init")
+        for c in candidates where access(c.string, X_OK) == 0 { return c }
+        throw IntermodalError(
+            .notFound,
+            "the guest init intermodal-guest-init was not found (looked at \(candidates.map(\.string).joined(separator: ", ")); build it with `swift build` or set INTERMODAL_GUEST_INIT)")
+    }
+
+    /// The module files for `names` and their dependencies, dependencies first, from modules.dep;
+    /// modules listed in modules.builtin are skipped (nothing to load).
+    public static func resolveModules(_ names: [String], kernel: GuestKernel) throws(IntermodalError) -> [FilePath] {
+        let dir = kernel.moduleDirectory
+        let depText = try FileSystem.readString(dir.appending("modules.dep"))
+        let builtinText = (try? FileSystem.readString(dir.appending("modules.builtin"))) ?? ""
+        func moduleName(_ path: Substring) -> String {
+            var base = path.split(separator: "/").last.map(String.init) ?? ""
+            for ext in [".ko.xz", ".ko.zst", ".ko.gz", ".ko"] where base.hasSuffix(ext) {
+                base.removeLast(ext.count)
+                break
+            }
+            return base.replacingUnderscoreDash
+        }
+        var deps: [String: (path: String, deps: [String])] = [:]
+        for line in depText.split(separator: "\n") {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let path = line[..<colon]
+            let rest = line[line.index(after: colon)...].split(separator: " ").map(String.init)
+            deps[moduleName(path)] = (String(path), rest.map { moduleName(Substring($0)) })
+        }
+        let builtin = Set(builtinText.split(separator: "\n").map { moduleName($0) })
+        var ordered: [String] = []
+        var seen: Set<String> = []
+        func visit(_ name: String) throws(IntermodalError) {
+            let key = name.replacingUnderscoreDash
+            if seen.contains(key) { return }
+            seen.insert(key)
+            if let entry = deps[key] {
+                for d in entry.deps { try visit(d) }
+                guard !entry.path.hasSuffix(".xz") && !entry.path.hasSuffix(".zst") && !entry.path.hasSuffix(".gz") else {
+                    throw IntermodalError(.unsupported, "module \(entry.path) is compressed; our guest init loads only plain .ko files")
+                }
+                ordered.append(entry.path)
+            } else if !builtin.contains(key) {
+                throw IntermodalError(
+                    .notFound, "kernel \(kernel.version) has module \(name) neither built in nor in \(dir)/modules.dep")
+            }
+        }
+        for n in names { try visit(n) }
+        return ordered.map { dir.appending($0) }
+    }
+
+    /// What one guest runs: the command and its surroundings inside the image.
+    public struct RunConfiguration: Sendable {
+        public var arguments: [String]
+        public var environment: [String]
+        public var workingDirectory: String
+        public var user: String?
+        public var hostname: String?
+        /// eth0's address ("10.0.2.15/24") and gateway; nil leaves only loopback.
+        public var address: String?
+        public var gateway: String?
+
+        public init(arguments: [String], environment: [String], workingDirectory: String = "/", user: String? = nil,
+                    hostname: String? = nil, address: String? = nil, gateway: String? = nil) {
+            self.arguments = arguments
+            self.environment = environment
+            self.workingDirectory = workingDirectory
+            self.user = user
+            self.hostname = hostname
+            self.address = address
+            self.gateway = gateway
+        }
+    }
+
+    /// The whole initramfs for one run: base archive (init, modules) followed by the
+    /// configuration archive (the kernel reads concatenated archives in turn).
+    public static func build(kernel: GuestKernel, initBinary: FilePath, run: RunConfiguration) throws(IntermodalError) -> [UInt8] {
+        var w = InitramfsWriter()
+        for d in ["dev", "proc", "sys", "newroot", "intermodal", "lib", "lib/modules"] { w.addDirectory(d) }
+        w.addCharacterDevice("dev/console", major: 5, minor: 1)
+        w.addFile("init", contents: try FileSystem.readBytes(initBinary), mode: 0o755)
+        var modules = baseModules
+        if run.address != nil { modules += networkModules }
+        var records: [String] = []
+        for m in try resolveModules(modules, kernel: kernel) {
+            let name = m.lastComponent?.string ?? "module.ko"
+            w.addFile("lib/modules/\(name)", contents: try FileSystem.readBytes(m))
+            records.append("m/lib/modules/\(name)")
+        }
+        for a in run.arguments {
+            guard !a.utf8.contains(0) else { throw IntermodalError(.invalidArgument, "command argument contains a NUL byte") }
+            records.append("a" + a)
+        }
+        for e in run.environment where !e.utf8.contains(0) { records.append("e" + e) }
+        records.append("w" + run.workingDirectory)
+        if let u = run.user { records.append("u" + u) }
+        if let h = run.hostname { records.append("h" + h) }
+        if let a = run.address { records.append("i" + a) }
+        if let g = run.gateway { records.append("g" + g) }
+        var config: [UInt8] = []
+        for r in records { config += Array(r.utf8) + [0] }
+        w.addFile("intermodal/config", contents: config)
+        return w.finish()
+    }
+}
+
+extension String {
+    var replacingUnderscoreDash: String { String(map { $0 == "-" ? "_" : $0 }) }
+}

@@ -1,0 +1,78 @@
+import IntermodalCore
+import SystemPackage
+
+/// Phases a guest run records besides the common ones (create, firstOutput, exit, cleanup).
+extension Phase {
+    /// `virDomainCreateXML` was called (disk, initramfs and XML ready).
+    public static let domainCreate = Phase("domainCreate")
+    /// `virDomainCreateXML` returned: QEMU runs.
+    public static let domainStarted = Phase("domainStarted")
+    /// The guest kernel started (derived: receipt of the init's hello minus the guest's uptime then).
+    public static let kernelStart = Phase("kernelStart")
+    /// The guest init started (derived from the guest's clock, anchored on the hello frame).
+    public static let initStart = Phase("initStart")
+    /// The init's hello reached the host (modules loaded, channel up).
+    public static let initHello = Phase("initHello")
+    /// The command was started in the guest (host receipt of the init's report).
+    public static let commandStart = Phase("commandStart")
+    /// The command ended in the guest (host receipt of the init's report).
+    public static let commandEnd = Phase("commandEnd")
+}
+
+/// Which accelerator to ask for.
+public enum AcceleratorChoice: String, Sendable, Codable, CaseIterable {
+    /// KVM when the doctor's probe found it working, TCG otherwise.
+    case auto, kvm, tcg
+}
+
+/// How one guest is set up.
+public struct VirtualMachineConfiguration: Sendable {
+    public var memoryMiB: Int = 256
+    public var vcpus: Int = 1
+    public var accelerator: AcceleratorChoice = .auto
+    public var network: DomainDefinition.Network = .none
+    /// The libvirt URI (a remote host works for the domain; memory figures need a local QEMU).
+    public var uri: String = "qemu:///system"
+    /// Per-guest files (overlay, initramfs, channel socket, console log) live under here.
+    public var stateRoot: FilePath = IntermodalPaths.storeRoot().appending("vms")
+    /// Cached kernel ELFs and base disks.
+    public var cacheRoot: FilePath = IntermodalPaths.cacheRoot
+    /// A kernel to boot instead of the newest `/boot/vmlinuz-*`.
+    public var kernel: FilePath?
+    /// Boot the compressed bzImage through the firmware instead of the PVH ELF (slower; for comparison).
+    public var bootCompressedKernel = false
+    /// How long the guest may take to report from its init.
+    public var initTimeout: Duration = .seconds(60)
+    /// How long the command may run (nil: no limit).
+    public var commandTimeout: Duration?
+    /// Output kept in the result per stream (output is streamed to the handler in full).
+    public var outputLimit = 16 << 20
+
+    public init() {}
+}
+
+/// Which stream a chunk of guest output came from.
+public enum GuestStream: Sendable { case standardOutput, standardError }
+
+/// What a guest run produced and measured.
+public struct VirtualMachineResult: Sendable {
+    /// The command's exit status (128+signal when killed by one).
+    public var exitCode: Int32
+    public var signal: Int32?
+    public var standardOutput: [UInt8]
+    public var standardError: [UInt8]
+    /// Host monotonic receive times (see ``Phase`` extensions).
+    public var timestamps: PhaseTimestamps
+    /// The accelerator the guest ran under ("tcg" is software emulation).
+    public var accelerator: DomainDefinition.Accelerator
+    public var domainName: String
+    /// QEMU's RSS/PSS read when the command ended (nil when QEMU is not on this host).
+    public var qemuMemory: ProcessMemory?
+    /// The guest's own view (/proc/meminfo) when the command ended.
+    public var guestMemTotalKiB: Int64?
+    public var guestMemAvailableKiB: Int64?
+    public var baseDisk: DiskSizes?
+    public var overlayDisk: DiskSizes?
+    /// Guest-clock (CLOCK_MONOTONIC in the guest) times of init start, modules loaded, command start and end.
+    public var guestClock: [String: UInt64]
+}

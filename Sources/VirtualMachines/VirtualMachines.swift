@@ -1,1 +1,0 @@
-// VirtualMachines: filled by its issue.

@@ -1,0 +1,62 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
+import IntermodalCore
+import SystemPackage
+import Testing
+
+/// Runs the built `intermodal` executable, as a user would.
+enum BuiltProducts {
+    /// The directory of the test bundle, where SwiftPM also puts the package's executables.
+    static var directory: FilePath {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        let exe = FilePath(String(decoding: buffer[0..<max(0, n)].map(UInt8.init(bitPattern:)), as: UTF8.self))
+        return exe.removingLastComponent()
+    }
+
+    static func intermodal(_ arguments: [String]) async throws -> CommandResult {
+        try await HostCommand.run(directory.appending("intermodal").string, arguments)
+    }
+}
+
+@Suite struct CLITests {
+    @Test func doctorJSONIsAReportOfRealChecks() async throws {
+        let r = try await BuiltProducts.intermodal(["doctor", "--json"])
+        #expect(r.exitCode == 0, "\(r.standardError)")
+        struct Row: Decodable { var name: String; var status: String; var detail: String; var required: Bool }
+        struct Report: Decodable { var results: [Row]; var generatedAtUnix: Int64 }
+        let report = try JSONDecoder().decode(Report.self, from: Data(r.standardOutput.utf8))
+        let names = Set(report.results.map(\.name))
+        for expected in ["kernel", "distribution", "cgroups", "namespace: pid", "namespace: user", "seccomp (libseccomp)",
+                         "overlayfs", "libvirtd", "qemu", "KVM", "guest kernel", "gnuplot", "peer: runc"] {
+            #expect(names.contains(expected), "doctor has no \(expected) line")
+        }
+        let kvm = report.results.first { $0.name == "KVM" }
+        // Either way the line must say which accelerator is used, never be silent about it.
+        #expect(kvm?.detail.contains("TCG") == true || kvm?.status == "ok")
+    }
+
+    @Test func doctorTableNamesEachCheck() async throws {
+        let r = try await BuiltProducts.intermodal(["doctor"])
+        #expect(r.exitCode == 0, "\(r.standardError)")
+        #expect(r.standardOutput.hasPrefix("CHECK"))
+        #expect(r.standardOutput.contains("namespace: network"))
+    }
+
+    @Test func anUnavailableCommandFailsWithOneClearLine() async throws {
+        let r = try await BuiltProducts.intermodal(["bench"])
+        #expect(r.exitCode != 0)
+        let lines = r.standardError.split(separator: "\n")
+        #expect(lines.count == 1)
+        #expect(r.standardError.hasPrefix("intermodal: error: "))
+        #expect(!r.standardError.contains("Fatal error"))
+    }
+
+    @Test func aBadFlagIsAUsageErrorNotACrash() async throws {
+        let r = try await BuiltProducts.intermodal(["doctor", "--no-such-flag"])
+        #expect(r.exitCode == 64)
+        #expect(r.standardError.contains("--no-such-flag"))
+    }
+}

@@ -1,0 +1,104 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import HostProbe
+import IntermodalCore
+import SystemPackage
+import Testing
+
+/// The probes run for real on this host (root, Linux with namespaces, cgroups, seccomp, overlay).
+@Suite struct HostProbeTests {
+    @Test func everyNamespaceKindTheRuntimeNeedsIsUsable() async {
+        for result in await NamespaceProbe.probeAll() where result.required {
+            #expect(result.status == .ok, "\(result.name): \(result.detail)")
+        }
+    }
+
+    @Test func networkNamespaceProbeSeesOnlyLoopback() async {
+        let kind = NamespaceProbe.kinds.first { $0.name == "network" }!
+        let result = await NamespaceProbe.probe(kind)
+        #expect(result.status == .ok, "\(result.detail)")
+    }
+
+    @Test func aNamespaceProbeThatCannotWorkIsReportedMissing() async {
+        // An unknown unshare flag makes unshare itself fail: the probe must say so, not pass.
+        let bogus = NamespaceProbe.Kind(name: "bogus", flags: ["--no-such-namespace"], command: ["true"], expect: nil, required: true)
+        let result = await NamespaceProbe.probe(bogus)
+        #expect(result.status == .missing)
+        #expect(result.required)
+    }
+
+    @Test func seccompFilterIsEnforcedOnTheProbeThreadOnly() {
+        let result = SeccompProbe.probe()
+        #expect(result.status == .ok, "\(result.detail)")
+        // The filter bound only the probe thread: here getpriority still works.
+        errno = 0
+        _ = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+        #expect(errno == 0)
+    }
+
+    @Test func overlayProbeMountsAndLeavesNoMount() async throws {
+        let result = await OverlayProbe.probe()
+        #expect(result.status == .ok, "\(result.detail)")
+        let mounts = try FileSystem.readString("/proc/self/mountinfo")
+        #expect(!mounts.contains("intermodal-doctor-overlay"))
+    }
+
+    @Test func cgroupProbeOnThisHostFindsTheControllersAndLeavesNothing() throws {
+        let result = CgroupProbe.probe()
+        #expect(result.status != .missing, "\(result.detail)")
+        #expect(result.detail.contains("memory") && result.detail.contains("pids"))
+        let leftovers = try FileSystem.list("/sys/fs/cgroup").flatMap { controller in
+            ((try? FileSystem.list(FilePath("/sys/fs/cgroup").appending(controller))) ?? []).filter { $0.hasPrefix("intermodal-doctor") }
+        }
+        #expect(leftovers.isEmpty)
+    }
+
+    @Test func cgroupModeIsReadFromTheMountTable() {
+        let hybrid = """
+            30 25 0:26 / /sys/fs/cgroup rw - tmpfs tmpfs rw
+            31 30 0:27 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw
+            32 30 0:28 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory
+            """
+        let v2 = "30 25 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw\n"
+        let v1 = """
+            30 25 0:26 / /sys/fs/cgroup rw - tmpfs tmpfs rw
+            32 30 0:28 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory
+            """
+        // For v1 and hybrid the directory listing is consulted; point it at a real v1 layout only
+        // when the host has one, else check the pure-table cases.
+        #expect(CgroupProbe.mode(root: "/sys/fs/cgroup", mounts: CgroupProbe.mountTypes(v2)) == .v2)
+        #expect(CgroupProbe.mode(root: "/nonexistent", mounts: CgroupProbe.mountTypes(v2)) == .none)
+        let root = FilePath("/sys/fs/cgroup")
+        if FileSystem.isDirectory(root.appending("memory")) {
+            #expect(CgroupProbe.mode(root: root, mounts: CgroupProbe.mountTypes(hybrid)) == .hybrid)
+            #expect(CgroupProbe.mode(root: root, mounts: CgroupProbe.mountTypes(v1)) == .v1)
+        }
+    }
+
+    @Test func osReleaseParsingHandlesQuotes() {
+        let fields = SystemProbe.parseOSRelease("NAME=\"Debian GNU/Linux\"\nID=debian\n# comment\n")
+        #expect(fields["NAME"] == "Debian GNU/Linux")
+        #expect(fields["ID"] == "debian")
+    }
+
+    @Test func missingCapSysResourceIsAWarningNotAPass() throws {
+        let dir = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-test-doctor")
+        defer { try? FileSystem.removeTree(dir) }
+        // Full set but bit 24 (CAP_SYS_RESOURCE) cleared.
+        let mask = String(((UInt64(1) << 41) - 1) & ~(UInt64(1) << 24), radix: 16)
+        try FileSystem.writeAtomically("Name:\tx\nCapBnd:\t\(mask)\n", to: dir.appending("status"))
+        let result = SystemProbe.capabilities(status: dir.appending("status"))
+        #expect(result.status == .warning)
+        #expect(result.detail.contains("CAP_SYS_RESOURCE"))
+    }
+
+    @Test func aMissingRequiredToolBlocksWithAFix() async {
+        let tool = ToolProbe.Tool(label: "nothing", program: "intermodal-no-such-tool", versionArguments: [], package: "no-such-package", required: true)
+        let result = await ToolProbe.probe(tool)
+        #expect(result.status == .missing)
+        #expect(result.fix?.contains("no-such-package") == true)
+        let report = HostReport(results: [result], generatedAtUnix: 0)
+        #expect(report.blockers.count == 1)
+    }
+}

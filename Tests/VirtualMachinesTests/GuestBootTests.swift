@@ -1,0 +1,60 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import IntermodalCore
+import SystemPackage
+import Testing
+@testable import VirtualMachines
+
+/// Real guests booted through libvirt (TCG here): few, bounded, and nothing left behind.
+@Suite("Guests booted through libvirt", .serialized)
+struct GuestBootTests {
+    static func busyboxDisk() -> VirtualMachine.DiskSource {
+        VirtualMachine.DiskSource(key: "test-busybox-v1") { dir throws(IntermodalError) in
+            try await BusyboxRootfs.populate(at: dir)
+            try FileSystem.createDirectory(dir.appending("work"))
+        }
+    }
+
+    static func configuration(_ root: FilePath) -> VirtualMachineConfiguration {
+        var c = VirtualMachineConfiguration()
+        c.accelerator = .tcg
+        c.stateRoot = root.appending("vms")
+        c.cacheRoot = root.appending("cache")
+        c.initTimeout = .seconds(60)
+        c.commandTimeout = .seconds(60)
+        return c
+    }
+
+    @Test func runsCommandWithEnvWorkdirAndExitCode() async throws {
+        let root = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-vmtest")
+        defer { try? FileSystem.removeTree(root) }
+        let vm = VirtualMachine(configuration: Self.configuration(root))
+        let command = GuestInitramfs.RunConfiguration(
+            arguments: ["sh", "-c", "echo hello from $GREETING in $(pwd); echo oops >&2; grep -c ext4 /proc/mounts; exit 3"],
+            environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "GREETING=guest <&'\">"],
+            workingDirectory: "/work")
+        let r = try await vm.run(disk: Self.busyboxDisk(), command: command)
+        let out = String(decoding: r.standardOutput, as: UTF8.self)
+        #expect(out.contains("hello from guest <&'\"> in /work"))
+        #expect(out.contains("1\n"))
+        #expect(String(decoding: r.standardError, as: UTF8.self) == "oops\n")
+        #expect(r.exitCode == 3)
+        #expect(r.accelerator == .tcg)
+        for p in [Phase.create, .domainCreate, .domainStarted, .kernelStart, .initStart, .commandStart, .firstOutput, .commandEnd, .exit, .cleanup] {
+            #expect(r.timestamps[p] != nil, "missing phase \(p)")
+        }
+        #expect(r.timestamps[.domainStarted]! < r.timestamps[.firstOutput]!)
+        #expect(r.timestamps[.firstOutput]! <= r.timestamps[.commandEnd]!)
+        #expect((r.qemuMemory?.rssKiB ?? 0) > 10_000)
+        #expect((r.qemuMemory?.pssKiB ?? 0) > 0)
+        #expect((r.guestMemTotalKiB ?? 0) > 100_000)
+        #expect((r.guestMemAvailableKiB ?? 0) > 0)
+        #expect((r.baseDisk?.apparentBytes ?? 0) > (r.baseDisk?.allocatedBytes ?? 0))
+        #expect((r.overlayDisk?.allocatedBytes ?? 0) > 0)
+        // Nothing of this guest is left: no domain, no state directory.
+        let c = try LibvirtConnection()
+        #expect(c.domain(named: r.domainName) == nil)
+        #expect(!FileSystem.exists(root.appending("vms/\(r.domainName)")))
+    }
+}
