@@ -50,3 +50,40 @@ public struct Engine: Sendable {
     /// The files of a container.
     public func directory(of record: ContainerRecord) -> ContainerDirectory { registry.directory(record.id) }
 }
+
+extension Engine {
+    /// `inspect`: the records as a pretty JSON array, with each container's runtime config (`config.json`).
+    public func inspect(_ references: [String]) throws(IntermodalError) -> String {
+        struct Inspection: Encodable {
+            var container: ContainerRecord
+            var directory: String
+            var spec: Spec?
+            var gateway: String?
+        }
+        var items: [Inspection] = []
+        for reference in references {
+            let record = try container(reference)
+            let dir = registry.directory(record.id)
+            let spec = FileSystem.exists(dir.config) ? try? Spec.load(bundle: dir.path) : nil
+            let gateway = record.network == .bridge && record.status == .running ? try? network.gateway() : nil
+            items.append(Inspection(container: record, directory: dir.path.string, spec: spec, gateway: gateway))
+        }
+        return String(decoding: try JSON.encode(items), as: UTF8.self) + "\n"
+    }
+
+    /// `ps` text for one container's STATUS column: `Up 3 seconds`, `Exited (0) 2 minutes ago`, `Created`.
+    public static func statusText(_ record: ContainerRecord, now: Double = WallClock.now) -> String {
+        switch record.status {
+        case .created: return "Created"
+        case .running: return "Up \(WallClock.humanDuration(now - (record.startedUnix ?? record.createdUnix)))"
+        case .exited:
+            let ago = WallClock.humanDuration(now - (record.finishedUnix ?? record.createdUnix))
+            return "Exited (\(record.exitCode.map(String.init) ?? "?")) \(ago) ago"
+        }
+    }
+
+    /// `ps` text for CREATED: `5 seconds ago`.
+    public static func createdText(_ record: ContainerRecord, now: Double = WallClock.now) -> String {
+        WallClock.humanDuration(now - record.createdUnix) + " ago"
+    }
+}

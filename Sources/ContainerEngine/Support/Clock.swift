@@ -3,16 +3,16 @@ import Glibc
 #endif
 
 /// Wall-clock time for records and image history (phases use ``MonotonicInstant`` instead).
-enum WallClock {
+public enum WallClock {
     /// Seconds since the Unix epoch.
-    static var now: Double {
+    public static var now: Double {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
     /// RFC 3339 in UTC with nanoseconds, as the OCI image-spec writes `created`.
-    static func rfc3339(_ unix: Double = now) -> String {
+    public static func rfc3339(_ unix: Double = now) -> String {
         var seconds = time_t(unix.rounded(.down))
         let nanos = Int((unix - Double(seconds)) * 1e9)
         var tm = tm()
@@ -28,7 +28,7 @@ enum WallClock {
     }
 
     /// "3 seconds", "2 minutes", "5 hours", "4 days": how `ps` says how long ago.
-    static func humanDuration(_ seconds: Double) -> String {
+    public static func humanDuration(_ seconds: Double) -> String {
         let s = Int(max(0, seconds))
         switch s {
         case ..<1: return "Less than a second"
