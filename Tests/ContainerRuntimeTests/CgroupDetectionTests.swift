@@ -24,7 +24,7 @@ struct CgroupDetectionTests {
         #expect(m.mode == .v1)
         #expect(m.availableControllers == ["cpu", "cpuacct", "cpuset", "memory", "pids"])
         // name=systemd carries no controller and is not a hierarchy to limit in.
-        #expect(m.v1Hierarchies.map(\.mountPoint.string) == [
+        #expect(m.v1Hierarchies.map(\.mountPoint) == [
             "/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup/cpuset", "/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids",
         ])
         #expect(m.unifiedMount == nil)
@@ -37,7 +37,7 @@ struct CgroupDetectionTests {
         let info = Self.v2.replacing("/sys/fs/cgroup", with: root.string)
         let m = try CgroupManager.detect(mountRoot: root, mountInfo: info)
         #expect(m.mode == .v2)
-        #expect(m.unifiedMount == root)
+        #expect(m.unifiedMount == root.string)
         #expect(m.availableControllers == ["cpuset", "cpu", "io", "memory", "hugetlb", "pids", "rdma", "misc"])
         #expect(m.v1Hierarchies.isEmpty)
     }
@@ -51,7 +51,7 @@ struct CgroupDetectionTests {
             .replacing("/sys/fs/cgroup", with: root.string)
         let m = try CgroupManager.detect(mountRoot: root, mountInfo: info)
         #expect(m.mode == .hybrid)
-        #expect(m.unifiedMount == root.appending("unified"))
+        #expect(m.unifiedMount == root.appending("unified").string)
         #expect(m.availableControllers == ["cpu", "cpuacct", "cpuset", "memory", "pids", "hugetlb"])
     }
 
@@ -61,7 +61,7 @@ struct CgroupDetectionTests {
             36 31 0:33 / /elsewhere/cgroup/pids rw,relatime - cgroup cgroup rw,pids
             """
         let m = try CgroupManager.detect(mountRoot: "/sys/fs/cgroup", mountInfo: info)
-        #expect(m.v1Hierarchies.map(\.mountPoint.string) == ["/sys/fs/cgroup/my memory"])
+        #expect(m.v1Hierarchies.map(\.mountPoint) == ["/sys/fs/cgroup/my memory"])
         #expect(m.availableControllers == ["memory"])
     }
 

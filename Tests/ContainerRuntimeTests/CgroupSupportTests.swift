@@ -74,10 +74,10 @@ enum CgroupTestSupport {
     /// This hybrid host's cgroup2 mount (`/sys/fs/cgroup/unified`, hugetlb only), or the root on v2 hosts.
     static var realUnifiedRoot: FilePath? {
         guard let m = try? CgroupManager.detect(), let u = m.unifiedMount else { return nil }
-        return u
+        return FilePath(u)
     }
 
     static func read(_ path: FilePath) -> String {
-        (try? CgroupFiles.read(path)) ?? "<unreadable \(path)>"
+        (try? CgroupFiles.read(file: path.string)) ?? "<unreadable \(path)>"
     }
 }

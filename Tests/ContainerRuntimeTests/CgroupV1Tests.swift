@@ -22,7 +22,7 @@ struct CgroupV1Tests {
         #expect(cgroup.createdPaths.count == 2 * cgroup.paths.count)
 
         func dir(_ c: String) throws -> FilePath {
-            try #require(cgroup.directories.first { !$0.unified && $0.controllers.contains(c) }).path
+            FilePath(try #require(cgroup.directories.first { !$0.unified && $0.controllers.contains(c) }).path)
         }
         let memory = try dir("memory")
         #expect(memory == FilePath("/sys/fs/cgroup/memory/\(name)/inner"))
@@ -90,7 +90,7 @@ struct CgroupV1Tests {
         let reopened = Cgroup.reopen(paths: cgroup.paths, created: cgroup.createdPaths)
         #expect(reopened.paths == cgroup.paths)
         #expect(try reopened.processes() == pids.sorted())
-        #expect(reopened.directories.first { $0.path.string.hasPrefix("/sys/fs/cgroup/pids/") }?.controllers == ["pids"])
+        #expect(reopened.directories.first { $0.path.hasPrefix("/sys/fs/cgroup/pids/") }?.controllers == ["pids"])
         #expect(try reopened.stats().pidsCurrent == 2)
 
         try reopened.killAll(signal: SIGTERM)
@@ -149,6 +149,33 @@ struct CgroupV1Tests {
             let c = try manager.create(path: "/\(name)", resources: CgroupResources(memoryLimit: 64 << 20, memorySwap: 32 << 20))
             try? c.destroy()
         }
+        #expect(CgroupTestSupport.leftovers(named: name).isEmpty)
+    }
+
+    @Test func lessCommonSettings() throws {
+        let manager = try CgroupManager.detect()
+        let name = CgroupTestSupport.uniqueName()
+        // A real block device of this host for the throttles.
+        let vda = CgroupTestSupport.read("/sys/block/vda/dev")
+        let parts = vda.split(separator: ":").compactMap { Int64($0) }
+        try #require(parts.count == 2, "no /sys/block/vda here")
+        var r = CgroupResources(memoryLimit: 32 << 20)
+        r.memorySwappiness = 10
+        r.cpuBurst = 1000
+        r.cpuIdle = 1
+        r.blkioThrottleReadBps = [BlockIODeviceRate(major: parts[0], minor: parts[1], rate: 1 << 20)]
+        r.blkioThrottleWriteIOPS = [BlockIODeviceRate(major: parts[0], minor: parts[1], rate: 100)]
+        let cgroup = try manager.create(path: "/\(name)", resources: r)
+        defer { try? cgroup.destroy() }
+        let memory = FilePath("/sys/fs/cgroup/memory/\(name)")
+        let cpu = FilePath("/sys/fs/cgroup/cpu/\(name)")
+        let blkio = FilePath("/sys/fs/cgroup/blkio/\(name)")
+        #expect(CgroupTestSupport.read(memory.appending("memory.swappiness")) == "10")
+        #expect(CgroupTestSupport.read(cpu.appending("cpu.cfs_burst_us")) == "1000")
+        #expect(CgroupTestSupport.read(cpu.appending("cpu.idle")) == "1")
+        #expect(CgroupTestSupport.read(blkio.appending("blkio.throttle.read_bps_device")) == "\(vda) \(1 << 20)")
+        #expect(CgroupTestSupport.read(blkio.appending("blkio.throttle.write_iops_device")) == "\(vda) 100")
+        try cgroup.destroy()
         #expect(CgroupTestSupport.leftovers(named: name).isEmpty)
     }
 

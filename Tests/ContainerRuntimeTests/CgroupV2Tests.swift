@@ -26,7 +26,7 @@ struct CgroupV2Tests {
             try FileSystem.writeAtomically(all + "\n", to: c1.appending("cgroup.controllers"))
             for f in [
                 "cgroup.procs", "cgroup.subtree_control", "memory.max", "memory.low", "memory.swap.max", "memory.high",
-                "cpu.weight", "cpu.max", "cpuset.cpus", "cpuset.mems", "pids.max", "io.weight", "hugetlb.2MB.max",
+                "cpu.weight", "cpu.max", "cpu.max.burst", "cpu.idle", "io.max", "cpuset.cpus", "cpuset.mems", "pids.max", "io.weight", "hugetlb.2MB.max",
             ] {
                 try FileSystem.writeAtomically("", to: c1.appending(f))
             }
@@ -65,6 +65,28 @@ struct CgroupV2Tests {
         try FileSystem.writeAtomically("", to: c1.appending("cgroup.procs"))
         try cgroup.destroy()    // leaves what it did not create
         #expect(FileSystem.exists(c1))
+    }
+
+    @Test func throttlesBurstAndV1OnlySettings() throws {
+        let root = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-cgv2")
+        defer { try? FileSystem.removeTree(root) }
+        let manager = try CgroupManager.detect(mountRoot: root, mountInfo: try Self.fakeTree(root))
+        var r = CgroupResources()
+        r.cpuBurst = 5000
+        r.cpuIdle = 1
+        r.blkioThrottleReadBps = [BlockIODeviceRate(major: 8, minor: 0, rate: 1000)]
+        r.blkioThrottleWriteIOPS = [BlockIODeviceRate(major: 8, minor: 0, rate: 10)]
+        _ = try manager.create(path: "/intermodal/c1", resources: r)
+        let c1 = root.appending("intermodal/c1")
+        #expect(CgroupTestSupport.read(c1.appending("cpu.max.burst")) == "5000")
+        #expect(CgroupTestSupport.read(c1.appending("cpu.idle")) == "1")
+        #expect(CgroupTestSupport.read(c1.appending("io.max")) == "8:0 rbps=1000 wiops=10")
+        for bad in [
+            CgroupResources(memorySwappiness: 10), CgroupResources(disableOOMKiller: true),
+            CgroupResources(cpuRealtimeRuntime: 1000),
+        ] {
+            #expect(throws: IntermodalError.self) { _ = try manager.create(path: "/intermodal/c1", resources: bad) }
+        }
     }
 
     @Test func aMissingControllerFileIsNamedAndTheNewDirectoryRemoved() throws {

@@ -8,7 +8,7 @@ import SystemPackage
 public struct Cgroup: Sendable, Equatable {
     /// One directory of the cgroup and what it controls.
     struct Directory: Sendable, Equatable {
-        var path: FilePath
+        var path: String
         /// A cgroup2 directory (has `cgroup.controllers`).
         var unified: Bool
         /// v1: the hierarchy's controllers; v2: the directory's `cgroup.controllers`.
@@ -17,42 +17,48 @@ public struct Cgroup: Sendable, Equatable {
 
     var directories: [Directory]
 
+    /// Every directory this cgroup created, deepest first.
+    var created: [String]
+
     /// Every directory this cgroup created, deepest first: exactly what ``destroy()`` removes.
-    public internal(set) var createdPaths: [FilePath]
+    public var createdPaths: [FilePath] { created.map { FilePath($0) } }
 
     /// The cgroup's directories: one per v1 hierarchy and/or the unified one. Store these (and
     /// ``createdPaths``) in the container state so that another process can ``reopen(paths:created:)``.
-    public var paths: [FilePath] { directories.map(\.path) }
+    public var paths: [FilePath] { directories.map { FilePath($0.path) } }
 
     /// The cgroup2 directory, if any: for `clone3(CLONE_INTO_CGROUP)`.
-    public var unifiedPath: FilePath? { directories.first { $0.unified }?.path }
+    public var unifiedPath: FilePath? { directories.first { $0.unified }.map { FilePath($0.path) } }
 
-    init(directories: [Directory], createdPaths: [FilePath]) {
+    init(directories: [Directory], created: [String]) {
         self.directories = directories
-        self.createdPaths = createdPaths
+        self.created = created
     }
 
     /// A cgroup made by another process, from its recorded paths. `created` says which
     /// directories to remove on ``destroy()``; without it only the given (leaf) paths are.
     public static func reopen(paths: [FilePath], created: [FilePath]? = nil) -> Cgroup {
-        let dirs = paths.map { path -> Directory in
+        let dirs = paths.map(\.string).map { path -> Directory in
             if let text = try? CgroupFiles.read(path, "cgroup.controllers") {
                 return Directory(path: path, unified: true, controllers: text.split(separator: " ").map(String.init))
             }
             // A v1 directory's controllers show in its file names (memory.limit_in_bytes, ...).
             var controllers: [String] = []
-            for name in (try? FileSystem.list(path)) ?? [] {
+            for name in CgroupFiles.list(path) {
                 guard let dot = name.firstIndex(of: ".") else { continue }
                 let prefix = String(name[..<dot])
                 if MountInfo.v1ControllerNames.contains(prefix) && !controllers.contains(prefix) { controllers.append(prefix) }
             }
             return Directory(path: path, unified: false, controllers: controllers)
         }
-        return Cgroup(directories: dirs, createdPaths: created ?? paths.sorted { $0.string.count > $1.string.count })
+        let leaves = paths.map(\.string).sorted { $0.count > $1.count }
+        return Cgroup(directories: dirs, created: created?.map(\.string) ?? leaves)
     }
 
     /// Moves process `pid` into the cgroup (every hierarchy).
     public func add(pid: Int32) throws(IntermodalError) {
+        // cgroup.procs reads 0 as "the writer": never move ourselves by accident.
+        guard pid > 0 else { throw IntermodalError(.invalidArgument, "cannot add pid \(pid) to a cgroup") }
         for d in directories { try CgroupFiles.write(String(pid), to: d.path, "cgroup.procs") }
     }
 
@@ -60,7 +66,7 @@ public struct Cgroup: Sendable, Equatable {
     public func processes() throws(IntermodalError) -> [Int32] {
         var all = Set<Int32>()
         // A directory already gone (or never a cgroup) holds no processes.
-        for d in directories where FileSystem.exists(d.path.appending("cgroup.procs")) {
+        for d in directories where CgroupFiles.exists(d.path + "/cgroup.procs") {
             all.formUnion(try CgroupFiles.readPids(d.path))
         }
         return all.sorted()
@@ -71,10 +77,11 @@ public struct Cgroup: Sendable, Equatable {
     /// frozen first, so nothing can fork past the signal, each pid signalled, then thawed.
     public func killAll(signal: Int32) throws(IntermodalError) {
         if signal == SIGKILL, let u = directories.first(where: { $0.unified }),
-           FileSystem.exists(u.path.appending("cgroup.kill")) {
+           CgroupFiles.exists(u.path + "/cgroup.kill") {
+            // Every process of the cgroup is in its unified directory too (add writes to all, and
+            // children inherit), so on hybrid hosts this one write covers the v1 side as well.
             try CgroupFiles.write("1", to: u.path, "cgroup.kill")
-            // In hybrid mode a process may also sit in v1 directories only (added before); cover them.
-            if directories.count == 1 { return }
+            return
         }
         // Thaw whenever freezing was tried: a half-frozen cgroup must not stay that way.
         let frozen = freeze(true)
@@ -83,9 +90,10 @@ public struct Cgroup: Sendable, Equatable {
         repeat {
             let pids = try processes()
             if pids.isEmpty { return }
-            for pid in pids where pid > 0 {
+            // Never signal ourselves (a runtime that joined the cgroup to clone into it).
+            for pid in pids where pid > 0 && pid != getpid() {
                 if kill(pid, signal) != 0 && errno != ESRCH {
-                    throw IntermodalError.system("kill -\(signal) \(pid) (in cgroup \(paths.first?.string ?? ""))")
+                    throw IntermodalError.system("kill -\(signal) \(pid) (in cgroup \(directories.first?.path ?? ""))")
                 }
             }
             // Only SIGKILL has to empty the cgroup; without a freezer a fork may slip through: repeat.
@@ -100,7 +108,7 @@ public struct Cgroup: Sendable, Equatable {
             guard (try? CgroupFiles.write(on ? "FROZEN" : "THAWED", to: f.path, "freezer.state")) != nil else { return false }
             return waitFor(seconds: 1) { (try? CgroupFiles.read(f.path, "freezer.state")) == (on ? "FROZEN" : "THAWED") }
         }
-        if let u = directories.first(where: { $0.unified }), FileSystem.exists(u.path.appending("cgroup.freeze")) {
+        if let u = directories.first(where: { $0.unified }), CgroupFiles.exists(u.path + "/cgroup.freeze") {
             guard (try? CgroupFiles.write(on ? "1" : "0", to: u.path, "cgroup.freeze")) != nil else { return false }
             return waitFor(seconds: 1) {
                 (try? CgroupFiles.readKey(u.path, "cgroup.events", key: "frozen")) == (on ? 1 : 0)
@@ -109,13 +117,16 @@ public struct Cgroup: Sendable, Equatable {
         return false
     }
 
-    /// Polls `condition` every millisecond up to `seconds`.
+    /// Polls `condition` up to `seconds`, first every few microseconds (a killed process is
+    /// usually gone within tens of them), backing off to every millisecond.
     private func waitFor(seconds: Int, _ condition: () -> Bool) -> Bool {
         let deadline = MonotonicInstant.now.nanoseconds + UInt64(seconds) * 1_000_000_000
+        var pause: UInt32 = 10
         while true {
             if condition() { return true }
             if MonotonicInstant.now.nanoseconds > deadline { return false }
-            usleep(1000)
+            usleep(pause)
+            pause = min(pause * 2, 1000)
         }
     }
 
@@ -149,23 +160,23 @@ public struct Cgroup: Sendable, Equatable {
     /// Kills what is left, waits until the cgroup is empty and removes every directory it
     /// created (never one it found). Removing an already removed cgroup is fine.
     public func destroy() throws(IntermodalError) {
-        let live = directories.filter { FileSystem.exists($0.path) }
+        let live = directories.filter { CgroupFiles.exists($0.path) }
         if !live.isEmpty, !(try processes()).isEmpty {
             try killAll(signal: SIGKILL)
             let empty = waitFor(seconds: 10) { ((try? processes()) ?? [0]).isEmpty }
             if !empty {
                 throw IntermodalError(
                     .timeout,
-                    "cgroup \(paths.first?.string ?? "") still has processes \((try? processes()) ?? []) 10 s after SIGKILL")
+                    "cgroup \(directories.first?.path ?? "") still has processes \((try? processes()) ?? []) 10 s after SIGKILL")
             }
         }
         // Remove all that can be removed, then report the first failure.
         var failure: IntermodalError?
-        for dir in createdPaths {
+        for dir in created {
             var lastError: CInt = 0
             // A just-killed task can keep the cgroup busy for a moment after leaving cgroup.procs.
             let settled = waitFor(seconds: 5) {
-                if rmdir(dir.string) == 0 || errno == ENOENT {
+                if rmdir(dir) == 0 || errno == ENOENT {
                     lastError = 0
                     return true
                 }

@@ -28,14 +28,14 @@ public struct CgroupManager: Sendable {
     /// v1 hierarchies that carry at least one controller, one per mount point.
     var v1Hierarchies: [CgroupMount]
     /// The cgroup2 mount (v2: the mount root itself; hybrid: e.g. `/sys/fs/cgroup/unified`).
-    var unifiedMount: FilePath?
+    var unifiedMount: String?
     /// Controllers the unified root offers.
     var unifiedControllers: [String]
 
     /// Detects the layout from `/proc/self/mountinfo`.
     public static func detect(mountRoot: FilePath = "/sys/fs/cgroup") throws(IntermodalError) -> CgroupManager {
         let text: String
-        do { text = try CgroupFiles.read("/proc/self/mountinfo") } catch {
+        do { text = try CgroupFiles.read(file: "/proc/self/mountinfo") } catch {
             throw IntermodalError(.unsupported, "cannot detect cgroups: /proc/self/mountinfo unreadable", cause: error)
         }
         return try detect(mountRoot: mountRoot, mountInfo: text)
@@ -44,15 +44,14 @@ public struct CgroupManager: Sendable {
     /// Detects the layout from the text of a mountinfo file (tests give fake ones). The unified
     /// root's controllers are read from its `cgroup.controllers`, if that file exists.
     public static func detect(mountRoot: FilePath, mountInfo: String) throws(IntermodalError) -> CgroupManager {
-        let mounts = MountInfo.cgroupMounts(in: mountInfo, under: mountRoot)
+        let root = mountRoot.string
+        let mounts = MountInfo.cgroupMounts(in: mountInfo, under: root)
         let v1 = mounts.filter { !$0.unified && !$0.controllers.isEmpty }
         let unified = mounts.first { $0.unified }?.mountPoint
         var unifiedControllers: [String] = []
-        if let unified, let text = try? CgroupFiles.read(unified, "cgroup.controllers") {
-            unifiedControllers = text.split(separator: " ").map(String.init)
-        }
+        if let unified { unifiedControllers = CgroupFiles.words(unified, "cgroup.controllers") }
         let mode: CgroupMode
-        if let unified, unified == mountRoot {
+        if let unified, unified == root || unified + "/" == root {
             mode = .v2
         } else if !v1.isEmpty {
             mode = unified == nil ? .v1 : .hybrid
@@ -89,7 +88,7 @@ public struct CgroupManager: Sendable {
     /// The systemd form "slice:prefix:name" is refused: this runtime drives cgroupfs directly.
     public func create(path: String, resources: CgroupResources) throws(IntermodalError) -> Cgroup {
         let components = try Self.components(of: path)
-        var cgroup = Cgroup(directories: [], createdPaths: [])
+        var cgroup = Cgroup(directories: [], created: [])
         do {
             if mode != .v2 {
                 for h in v1Hierarchies {
@@ -102,8 +101,7 @@ public struct CgroupManager: Sendable {
                 // unified tree (it is mostly empty, and the switch is host-wide at the root).
                 let wanted: [String]? = mode == .v2 ? nil : V2Limits.controllersNeeded(resources)
                 let dir = try makeV2Directory(unifiedMount, components, enabling: wanted, &cgroup)
-                let controllers = (try? CgroupFiles.read(dir, "cgroup.controllers"))?
-                    .split(separator: " ").map(String.init) ?? []
+                let controllers = CgroupFiles.words(dir, "cgroup.controllers")
                 cgroup.directories.append(Cgroup.Directory(path: dir, unified: true, controllers: controllers))
             }
             try apply(resources, to: cgroup)
@@ -160,9 +158,9 @@ public struct CgroupManager: Sendable {
 
     /// mkdir of each missing level, remembering what it made (deepest last in the walk, kept
     /// deepest first in `createdPaths`). Levels that existed are left alone and never removed.
-    private static func makeLevel(_ dir: FilePath, _ cgroup: inout Cgroup) throws(IntermodalError) -> Bool {
-        if mkdir(dir.string, 0o755) == 0 {
-            cgroup.createdPaths.insert(dir, at: 0)
+    private static func makeLevel(_ dir: String, _ cgroup: inout Cgroup) throws(IntermodalError) -> Bool {
+        if mkdir(dir, 0o755) == 0 {
+            cgroup.created.insert(dir, at: 0)
             return true
         }
         let e = errno
@@ -170,11 +168,11 @@ public struct CgroupManager: Sendable {
         throw IntermodalError(.systemError, "mkdir \(dir)", cause: Errno(rawValue: e))
     }
 
-    private func makeV1Directory(_ h: CgroupMount, _ components: [String], _ cgroup: inout Cgroup) throws(IntermodalError) -> FilePath {
+    private func makeV1Directory(_ h: CgroupMount, _ components: [String], _ cgroup: inout Cgroup) throws(IntermodalError) -> String {
         var dir = h.mountPoint
         for c in components {
             let parent = dir
-            dir.append(c)
+            dir += "/" + c
             let made = try Self.makeLevel(dir, &cgroup)
             // A new v1 cpuset starts with empty cpus and mems and then refuses every task:
             // copy the parent's down, as runc does.
@@ -190,16 +188,16 @@ public struct CgroupManager: Sendable {
     }
 
     private func makeV2Directory(
-        _ root: FilePath, _ components: [String], enabling wanted: [String]?, _ cgroup: inout Cgroup
-    ) throws(IntermodalError) -> FilePath {
+        _ root: String, _ components: [String], enabling wanted: [String]?, _ cgroup: inout Cgroup
+    ) throws(IntermodalError) -> String {
         var dir = root
         for c in components {
             // Switch the controllers on for the children of `dir` before descending. The last
             // level holds the processes, so it gets no subtree controllers ("no internal processes").
-            let offered = (try? CgroupFiles.read(dir, "cgroup.controllers"))?.split(separator: " ").map(String.init) ?? []
+            let offered = CgroupFiles.words(dir, "cgroup.controllers")
             let enable = wanted.map { w in offered.filter { w.contains($0) } } ?? offered
             if !enable.isEmpty {
-                let enabled = (try? CgroupFiles.read(dir, "cgroup.subtree_control"))?.split(separator: " ").map(String.init) ?? []
+                let enabled = CgroupFiles.words(dir, "cgroup.subtree_control")
                 let missing = enable.filter { !enabled.contains($0) }
                 if !missing.isEmpty {
                     do {
@@ -211,7 +209,7 @@ public struct CgroupManager: Sendable {
                     }
                 }
             }
-            dir.append(c)
+            dir += "/" + c
             _ = try Self.makeLevel(dir, &cgroup)
         }
         return dir

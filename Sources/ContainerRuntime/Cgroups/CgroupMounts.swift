@@ -2,7 +2,7 @@ import SystemPackage
 
 /// A cgroup file system mounted on this host, as `/proc/self/mountinfo` lists it.
 struct CgroupMount: Sendable, Equatable {
-    var mountPoint: FilePath
+    var mountPoint: String
     /// true for `cgroup2`, false for a v1 `cgroup` hierarchy.
     var unified: Bool
     /// The v1 controllers bound to this hierarchy (from the super options); empty for cgroup2
@@ -21,7 +21,8 @@ enum MountInfo {
 
     /// Every cgroup/cgroup2 mount at or below `root`, in mountinfo order. A later mount on the
     /// same mount point hides an earlier one, so only the last one per mount point is kept.
-    static func cgroupMounts(in text: String, under root: FilePath) -> [CgroupMount] {
+    static func cgroupMounts(in text: String, under root: String) -> [CgroupMount] {
+        let root = root.hasSuffix("/") && root.count > 1 ? String(root.dropLast()) : root
         var mounts: [CgroupMount] = []
         for line in text.split(separator: "\n") {
             // id parent major:minor root mountpoint options [optional...] - fstype source superoptions
@@ -30,8 +31,8 @@ enum MountInfo {
             else { continue }
             let fsType = fields[dash + 1]
             guard fsType == "cgroup" || fsType == "cgroup2" else { continue }
-            let mountPoint = FilePath(unescape(String(fields[4])))
-            guard mountPoint == root || mountPoint.starts(with: root) else { continue }
+            let mountPoint = unescape(String(fields[4]))
+            guard mountPoint == root || mountPoint.hasPrefix(root == "/" ? "/" : root + "/") else { continue }
             var controllers: [String] = []
             if fsType == "cgroup", dash + 3 < fields.count {
                 controllers = fields[dash + 3].split(separator: ",").map(String.init)

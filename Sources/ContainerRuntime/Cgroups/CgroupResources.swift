@@ -29,12 +29,35 @@ public struct CgroupResources: Sendable, Equatable {
     /// Raw cgroup v2 files to write (`"memory.high": "100M"`), after the typed limits.
     public var unified: [String: String]?
 
+    // Less common settings of the spec; each is an `.unsupported` error where the host cannot honour it.
+
+    /// v1 `memory.swappiness` (0...100); v2 has no such knob.
+    public var memorySwappiness: UInt64?
+    /// true: the OOM killer leaves this cgroup alone (v1 `memory.oom_control`); v2 cannot do that.
+    public var disableOOMKiller: Bool?
+    /// CFS burst in microseconds (v1 `cpu.cfs_burst_us`, v2 `cpu.max.burst`).
+    public var cpuBurst: UInt64?
+    /// Real-time runtime and period in microseconds (v1 `cpu.rt_runtime_us` / `cpu.rt_period_us`).
+    public var cpuRealtimeRuntime: Int64?
+    public var cpuRealtimePeriod: UInt64?
+    /// SCHED_IDLE for the cgroup (`cpu.idle`, 0 or 1).
+    public var cpuIdle: Int64?
+    /// Per-device block I/O weights.
+    public var blkioWeightDevices: [BlockIODeviceWeight]
+    /// Per-device throttles (bytes or operations per second).
+    public var blkioThrottleReadBps: [BlockIODeviceRate]
+    public var blkioThrottleWriteBps: [BlockIODeviceRate]
+    public var blkioThrottleReadIOPS: [BlockIODeviceRate]
+    public var blkioThrottleWriteIOPS: [BlockIODeviceRate]
+
     public init(
         memoryLimit: Int64? = nil, memoryReservation: Int64? = nil, memorySwap: Int64? = nil,
         cpuShares: Int64? = nil, cpuQuota: Int64? = nil, cpuPeriod: UInt64? = nil,
         cpus: String? = nil, mems: String? = nil, pidsLimit: Int64? = nil, blkioWeight: UInt16? = nil,
         hugepageLimits: [HugepageLimit] = [], devices: [CgroupDeviceRule] = [],
-        unified: [String: String]? = nil
+        unified: [String: String]? = nil,
+        memorySwappiness: UInt64? = nil, disableOOMKiller: Bool? = nil, cpuBurst: UInt64? = nil,
+        cpuRealtimeRuntime: Int64? = nil, cpuRealtimePeriod: UInt64? = nil, cpuIdle: Int64? = nil
     ) {
         self.memoryLimit = memoryLimit
         self.memoryReservation = memoryReservation
@@ -49,6 +72,17 @@ public struct CgroupResources: Sendable, Equatable {
         self.hugepageLimits = hugepageLimits
         self.devices = devices
         self.unified = unified
+        self.memorySwappiness = memorySwappiness
+        self.disableOOMKiller = disableOOMKiller
+        self.cpuBurst = cpuBurst
+        self.cpuRealtimeRuntime = cpuRealtimeRuntime
+        self.cpuRealtimePeriod = cpuRealtimePeriod
+        self.cpuIdle = cpuIdle
+        self.blkioWeightDevices = []
+        self.blkioThrottleReadBps = []
+        self.blkioThrottleWriteBps = []
+        self.blkioThrottleReadIOPS = []
+        self.blkioThrottleWriteIOPS = []
     }
 
     /// True when nothing is set: the cgroup only groups processes (and gives stats).
@@ -66,6 +100,35 @@ public struct HugepageLimit: Sendable, Equatable {
         self.pageSize = pageSize
         self.limit = limit
     }
+}
+
+/// A block device's I/O weight (`blockIO.weightDevice[]`).
+public struct BlockIODeviceWeight: Sendable, Equatable {
+    public var major: Int64
+    public var minor: Int64
+    public var weight: UInt16
+
+    public init(major: Int64, minor: Int64, weight: UInt16) {
+        self.major = major
+        self.minor = minor
+        self.weight = weight
+    }
+}
+
+/// A block device's throttle rate (`blockIO.throttle*Device[]`).
+public struct BlockIODeviceRate: Sendable, Equatable {
+    public var major: Int64
+    public var minor: Int64
+    public var rate: UInt64
+
+    public init(major: Int64, minor: Int64, rate: UInt64) {
+        self.major = major
+        self.minor = minor
+        self.rate = rate
+    }
+
+    /// "8:0 1048576", the v1 `blkio.throttle.*_device` line.
+    var v1Line: String { "\(major):\(minor) \(rate)" }
 }
 
 /// One v1 device-controller rule (`linux.resources.devices[]` in the spec).

@@ -7,7 +7,7 @@ enum V1Limits {
     static func apply(
         _ r: CgroupResources, to directories: [Cgroup.Directory], hugetlbInUnified: Cgroup.Directory?
     ) throws(IntermodalError) {
-        func dir(_ controller: String, for what: String) throws(IntermodalError) -> FilePath {
+        func dir(_ controller: String, for what: String) throws(IntermodalError) -> String {
             guard let d = directories.first(where: { $0.controllers.contains(controller) }) else {
                 throw IntermodalError(
                     .unsupported, "\(what) needs the cgroup v1 \"\(controller)\" controller, which is not mounted here")
@@ -25,7 +25,7 @@ enum V1Limits {
             }
             if let limit = r.memoryLimit { try CgroupFiles.write(String(limit), to: m, "memory.limit_in_bytes") }
             if let swap = r.memorySwap {
-                guard FileSystem.exists(m.appending("memory.memsw.limit_in_bytes")) else {
+                guard CgroupFiles.exists(m + "/" + "memory.memsw.limit_in_bytes") else {
                     throw IntermodalError(
                         .unsupported,
                         "memory.swap needs swap accounting: \(m)/memory.memsw.limit_in_bytes does not exist (boot with swapaccount=1)")
@@ -34,12 +34,29 @@ enum V1Limits {
             }
             if let soft = r.memoryReservation { try CgroupFiles.write(String(soft), to: m, "memory.soft_limit_in_bytes") }
         }
+        if let swappiness = r.memorySwappiness {
+            guard swappiness <= 100 else {
+                throw IntermodalError(.invalidArgument, "memory.swappiness \(swappiness) is not within 0...100")
+            }
+            try CgroupFiles.write(String(swappiness), to: try dir("memory", for: "memory.swappiness"), "memory.swappiness")
+        }
+        if r.disableOOMKiller == true {
+            try CgroupFiles.write("1", to: try dir("memory", for: "memory.disableOOMKiller"), "memory.oom_control")
+        }
 
         if r.cpuShares != nil || r.cpuQuota != nil || r.cpuPeriod != nil {
             let c = try dir("cpu", for: "a cpu shares/quota/period setting")
             if let shares = r.cpuShares { try CgroupFiles.write(String(shares), to: c, "cpu.shares") }
             if let period = r.cpuPeriod { try CgroupFiles.write(String(period), to: c, "cpu.cfs_period_us") }
             if let quota = r.cpuQuota { try CgroupFiles.write(String(quota > 0 ? quota : -1), to: c, "cpu.cfs_quota_us") }
+        }
+        if r.cpuBurst != nil || r.cpuRealtimeRuntime != nil || r.cpuRealtimePeriod != nil || r.cpuIdle != nil {
+            let c = try dir("cpu", for: "a cpu burst/realtime/idle setting")
+            if let burst = r.cpuBurst { try CgroupFiles.write(String(burst), to: c, "cpu.cfs_burst_us") }
+            // The period first: the kernel checks runtime against it.
+            if let period = r.cpuRealtimePeriod { try CgroupFiles.write(String(period), to: c, "cpu.rt_period_us") }
+            if let runtime = r.cpuRealtimeRuntime { try CgroupFiles.write(String(runtime), to: c, "cpu.rt_runtime_us") }
+            if let idle = r.cpuIdle { try CgroupFiles.write(String(idle), to: c, "cpu.idle") }
         }
 
         if r.cpus != nil || r.mems != nil {
@@ -56,13 +73,30 @@ enum V1Limits {
         if let weight = r.blkioWeight {
             let b = try dir("blkio", for: "a blkio weight")
             // With the BFQ scheduler the weight lives in blkio.bfq.weight; CFQ had blkio.weight.
-            let file = FileSystem.exists(b.appending("blkio.bfq.weight")) ? "blkio.bfq.weight" : "blkio.weight"
-            guard FileSystem.exists(b.appending(file)) else {
+            let file = CgroupFiles.exists(b + "/" + "blkio.bfq.weight") ? "blkio.bfq.weight" : "blkio.weight"
+            guard CgroupFiles.exists(b + "/" + file) else {
                 throw IntermodalError(
                     .unsupported,
                     "blockIO.weight needs a proportional I/O scheduler (BFQ): neither blkio.bfq.weight nor blkio.weight exists in \(b)")
             }
             try CgroupFiles.write(String(weight), to: b, file)
+        }
+
+        let throttles = [
+            ("blkio.throttle.read_bps_device", r.blkioThrottleReadBps),
+            ("blkio.throttle.write_bps_device", r.blkioThrottleWriteBps),
+            ("blkio.throttle.read_iops_device", r.blkioThrottleReadIOPS),
+            ("blkio.throttle.write_iops_device", r.blkioThrottleWriteIOPS),
+        ]
+        if !r.blkioWeightDevices.isEmpty || throttles.contains(where: { !$0.1.isEmpty }) {
+            let b = try dir("blkio", for: "a blockIO device setting")
+            for d in r.blkioWeightDevices {
+                let file = CgroupFiles.exists(b + "/" + "blkio.bfq.weight_device") ? "blkio.bfq.weight_device" : "blkio.weight_device"
+                try CgroupFiles.write("\(d.major):\(d.minor) \(d.weight)", to: b, file)
+            }
+            for (file, rates) in throttles {
+                for rate in rates { try CgroupFiles.write(rate.v1Line, to: b, file) }
+            }
         }
 
         if !r.hugepageLimits.isEmpty {
@@ -101,7 +135,7 @@ enum V1Limits {
 enum HugePageSizes {
     /// From `/sys/kernel/mm/hugepages/hugepages-2048kB` and friends.
     static func available() -> [String] {
-        guard let names = try? FileSystem.list("/sys/kernel/mm/hugepages") else { return [] }
+        let names = CgroupFiles.list("/sys/kernel/mm/hugepages")
         return names.compactMap { name -> String? in
             guard name.hasPrefix("hugepages-"), name.hasSuffix("kB"),
                   let kb = UInt64(name.dropFirst("hugepages-".count).dropLast(2)) else { return nil }

@@ -8,10 +8,15 @@ enum V2Limits {
     static func controllersNeeded(_ r: CgroupResources) -> [String] {
         var c: [String] = []
         if r.memoryLimit != nil || r.memoryReservation != nil || r.memorySwap != nil { c.append("memory") }
-        if r.cpuShares != nil || r.cpuQuota != nil || r.cpuPeriod != nil { c.append("cpu") }
+        if r.cpuShares != nil || r.cpuQuota != nil || r.cpuPeriod != nil || r.cpuBurst != nil || r.cpuIdle != nil {
+            c.append("cpu")
+        }
         if r.cpus != nil || r.mems != nil { c.append("cpuset") }
         if r.pidsLimit != nil { c.append("pids") }
-        if r.blkioWeight != nil { c.append("io") }
+        if r.blkioWeight != nil || !r.blkioWeightDevices.isEmpty || !r.blkioThrottleReadBps.isEmpty
+            || !r.blkioThrottleWriteBps.isEmpty || !r.blkioThrottleReadIOPS.isEmpty || !r.blkioThrottleWriteIOPS.isEmpty {
+            c.append("io")
+        }
         if !r.hugepageLimits.isEmpty { c.append("hugetlb") }
         for key in (r.unified ?? [:]).keys {
             if let dot = key.firstIndex(of: "."), key[..<dot] != "cgroup" { c.append(String(key[..<dot])) }
@@ -71,7 +76,7 @@ enum V2Limits {
             try need("memory", for: "a memory limit")
             if let limit = r.memoryLimit { try CgroupFiles.write(limit < 0 ? "max" : String(limit), to: path, "memory.max") }
             if let swap = try swapMax(memorySwap: r.memorySwap, memory: r.memoryLimit) {
-                if FileSystem.exists(path.appending("memory.swap.max")) {
+                if CgroupFiles.exists(path + "/" + "memory.swap.max") {
                     try CgroupFiles.write(swap, to: path, "memory.swap.max")
                 } else if r.memorySwap != nil && r.memorySwap != -1 {
                     throw IntermodalError(
@@ -88,6 +93,23 @@ enum V2Limits {
             }
             if let max = cpuMax(quota: r.cpuQuota, period: r.cpuPeriod) { try CgroupFiles.write(max, to: path, "cpu.max") }
         }
+        if let burst = r.cpuBurst {
+            try need("cpu", for: "cpu.burst")
+            try CgroupFiles.write(String(burst), to: path, "cpu.max.burst")
+        }
+        if let idle = r.cpuIdle {
+            try need("cpu", for: "cpu.idle")
+            try CgroupFiles.write(String(idle), to: path, "cpu.idle")
+        }
+        if r.cpuRealtimeRuntime != nil || r.cpuRealtimePeriod != nil {
+            throw IntermodalError(.unsupported, "cpu.realtimeRuntime/realtimePeriod need cgroup v1 (v2 has no real-time group scheduling)")
+        }
+        if r.memorySwappiness != nil {
+            throw IntermodalError(.unsupported, "memory.swappiness needs cgroup v1 (v2 has no per-cgroup swappiness)")
+        }
+        if r.disableOOMKiller == true {
+            throw IntermodalError(.unsupported, "memory.disableOOMKiller needs cgroup v1 (v2 cannot exempt a cgroup from the OOM killer)")
+        }
 
         if (r.cpus ?? "").isEmpty == false || (r.mems ?? "").isEmpty == false {
             try need("cpuset", for: "a cpuset (cpus/mems)")
@@ -103,10 +125,38 @@ enum V2Limits {
         if let weight = r.blkioWeight, weight != 0 {
             try need("io", for: "a blkio weight")
             // With BFQ the v1-range weight goes to io.bfq.weight unchanged; otherwise io.weight, converted.
-            if FileSystem.exists(path.appending("io.bfq.weight")) {
+            if CgroupFiles.exists(path + "/" + "io.bfq.weight") {
                 try CgroupFiles.write(String(weight), to: path, "io.bfq.weight")
             } else {
                 try CgroupFiles.write(String(ioWeight(blkio: weight)), to: path, "io.weight")
+            }
+        }
+
+        if !r.blkioWeightDevices.isEmpty {
+            try need("io", for: "blockIO.weightDevice")
+            for d in r.blkioWeightDevices {
+                if CgroupFiles.exists(path + "/" + "io.bfq.weight") {
+                    try CgroupFiles.write("\(d.major):\(d.minor) \(d.weight)", to: path, "io.bfq.weight")
+                } else {
+                    try CgroupFiles.write("\(d.major):\(d.minor) \(ioWeight(blkio: d.weight))", to: path, "io.weight")
+                }
+            }
+        }
+        // All throttles of one device go into one io.max line.
+        var limits: [String: [String]] = [:]
+        var order: [String] = []
+        for (key, rates) in [("rbps", r.blkioThrottleReadBps), ("wbps", r.blkioThrottleWriteBps),
+                             ("riops", r.blkioThrottleReadIOPS), ("wiops", r.blkioThrottleWriteIOPS)] {
+            for rate in rates {
+                let device = "\(rate.major):\(rate.minor)"
+                if limits[device] == nil { order.append(device) }
+                limits[device, default: []].append("\(key)=\(rate.rate)")
+            }
+        }
+        if !order.isEmpty {
+            try need("io", for: "blockIO throttling")
+            for device in order {
+                try CgroupFiles.write(([device] + limits[device]!).joined(separator: " "), to: path, "io.max")
             }
         }
 
@@ -123,12 +173,12 @@ enum V2Limits {
 
     /// Raw `linux.resources.unified` files, in key order so that the result does not depend on
     /// dictionary order. Keys are file names in the cgroup directory, nothing else.
-    static func writeUnified(_ files: [String: String], to path: FilePath) throws(IntermodalError) {
+    static func writeUnified(_ files: [String: String], to path: String) throws(IntermodalError) {
         for key in files.keys.sorted() {
             guard !key.isEmpty, !key.contains("/"), key != ".", key != "..", key.contains(".") else {
                 throw IntermodalError(.invalidArgument, "linux.resources.unified key \"\(key)\" is not a cgroup file name")
             }
-            guard FileSystem.exists(path.appending(key)) else {
+            guard CgroupFiles.exists(path + "/" + key) else {
                 throw IntermodalError(
                     .unsupported, "linux.resources.unified key \"\(key)\": \(path)/\(key) does not exist (controller not enabled?)")
             }
