@@ -25,6 +25,10 @@ public struct VirtualMachine: Sendable {
         }
     }
 
+    /// The guest kernel's command line: serial console (kept quiet: every byte costs under TCG),
+    /// reboot at once on a panic (the domain then ends, and we report the panic).
+    public static let kernelCommandLine = "console=ttyS0 quiet panic=-1 rdinit=/init"
+
     /// Output sink: called for every chunk as it arrives.
     public typealias OutputHandler = @Sendable (GuestStream, [UInt8]) -> Void
 
@@ -125,7 +129,7 @@ public struct VirtualMachine: Sendable {
         let definition = DomainDefinition(
             name: name, accelerator: accelerator, memoryMiB: cfg.memoryMiB, vcpus: cfg.vcpus,
             kernel: bootKernel, initrd: initrd,
-            commandLine: "console=ttyS0 quiet panic=-1 rdinit=/init",
+            commandLine: Self.kernelCommandLine,
             disk: overlay, channelSocket: socketPath, consoleLog: consoleLog, network: cfg.network)
         try Interruption.check("before the guest started")
         marks.mark(.domainCreate)
