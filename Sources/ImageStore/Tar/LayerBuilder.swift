@@ -31,6 +31,8 @@ struct LayerBuilder {
     /// reproducible layers from freshly made trees.
     var mtimeClamp: Int?
     var compressionLevel: Int32 = Z_DEFAULT_COMPRESSION
+    /// False for a plain tar (an archive of a layout for `save`).
+    var compress = true
 
     /// Archives `directory` into a new gzip file at `output`.
     func build(_ directory: FilePath, output: FilePath) throws(IntermodalError) -> Output {
@@ -49,9 +51,20 @@ struct LayerBuilder {
                 offset += n
             }
         }
+        let compress = self.compress
         let writer = TarWriter { chunk throws(IntermodalError) in
             plain.update(chunk)
-            try gzip.write(chunk)
+            if compress {
+                try gzip.write(chunk)
+            } else {
+                compressed.update(chunk)
+                var offset = 0
+                while offset < chunk.count {
+                    let n = write(outFD, chunk.baseAddress! + offset, chunk.count - offset)
+                    if n < 0 { if errno == EINTR { continue }; throw .system("cannot write \(output)") }
+                    offset += n
+                }
+            }
         }
         let rootFD = open(directory.string, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard rootFD >= 0 else { throw .system("cannot open directory \(directory)") }
@@ -59,7 +72,7 @@ struct LayerBuilder {
         var links: [HardLinkKey: String] = [:]
         try walk(rootFD, prefix: "", writer: writer, links: &links)
         try writer.finish()
-        try gzip.finish()
+        if compress { try gzip.finish() }
         guard fsync(outFD) == 0 else { throw .system("cannot sync \(output)") }
         closed = true
         close(outFD)

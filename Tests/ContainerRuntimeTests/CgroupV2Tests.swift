@@ -1,0 +1,176 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import IntermodalCore
+import SystemPackage
+import Testing
+@testable import ContainerRuntime
+
+@Suite("Cgroup v2")
+struct CgroupV2Tests {
+    // MARK: What gets written, against a directory laid out like cgroupfs
+
+    /// A fake cgroup2 root at `root` with the leaf `intermodal/c1` already present (so no mkdir is
+    /// needed and every control file exists), and the mountinfo line that mounts it.
+    static func fakeTree(_ root: FilePath, leaf: Bool = true) throws -> String {
+        let all = "cpuset cpu io memory hugetlb pids"
+        try FileSystem.writeAtomically(all + "\n", to: root.appending("cgroup.controllers"))
+        try FileSystem.writeAtomically("", to: root.appending("cgroup.subtree_control"))
+        let mid = root.appending("intermodal")
+        try FileSystem.createDirectory(mid)
+        try FileSystem.writeAtomically(all + "\n", to: mid.appending("cgroup.controllers"))
+        try FileSystem.writeAtomically("", to: mid.appending("cgroup.subtree_control"))
+        if leaf {
+            let c1 = mid.appending("c1")
+            try FileSystem.createDirectory(c1)
+            try FileSystem.writeAtomically(all + "\n", to: c1.appending("cgroup.controllers"))
+            for f in [
+                "cgroup.procs", "cgroup.subtree_control", "memory.max", "memory.low", "memory.swap.max", "memory.high",
+                "cpu.weight", "cpu.max", "cpu.max.burst", "cpu.idle", "io.max", "cpuset.cpus", "cpuset.mems", "pids.max", "io.weight", "hugetlb.2MB.max",
+            ] {
+                try FileSystem.writeAtomically("", to: c1.appending(f))
+            }
+        }
+        return "26 25 0:24 / \(root) rw,nosuid,nodev,noexec,relatime shared:8 - cgroup2 cgroup2 rw,nsdelegate\n"
+    }
+
+    @Test func limitsAreConvertedAndWrittenAsRuncWrites() throws {
+        let root = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-cgv2")
+        defer { try? FileSystem.removeTree(root) }
+        let manager = try CgroupManager.detect(mountRoot: root, mountInfo: try Self.fakeTree(root))
+        #expect(manager.mode == .v2)
+        let cgroup = try manager.create(path: "/intermodal/c1", resources: CgroupResources(
+            memoryLimit: 256 << 20, memoryReservation: 128 << 20, memorySwap: 512 << 20,
+            cpuShares: 1024, cpuQuota: 50_000, cpuPeriod: 200_000, cpus: "0-1", mems: "0",
+            pidsLimit: 0, blkioWeight: 500, hugepageLimits: [HugepageLimit(pageSize: "2MB", limit: 4 << 20)],
+            unified: ["memory.high": "200M"]))
+        let c1 = root.appending("intermodal/c1")
+        #expect(cgroup.paths == [c1])
+        #expect(cgroup.createdPaths.isEmpty, "every level existed; none is ours to remove")
+        let expected: [String: String] = [
+            "memory.max": "\(256 << 20)", "memory.low": "\(128 << 20)", "memory.swap.max": "\(256 << 20)",
+            "cpu.weight": "39", "cpu.max": "50000 200000", "cpuset.cpus": "0-1", "cpuset.mems": "0",
+            "pids.max": "max", "io.weight": "4950", "hugetlb.2MB.max": "\(4 << 20)", "memory.high": "200M",
+        ]
+        for (file, value) in expected {
+            #expect(CgroupTestSupport.read(c1.appending(file)) == value, "\(file)")
+        }
+        // Controllers were switched on for the children of each level above the leaf, not in the leaf.
+        #expect(CgroupTestSupport.read(root.appending("cgroup.subtree_control")) == "+cpuset +cpu +io +memory +hugetlb +pids")
+        #expect(CgroupTestSupport.read(root.appending("intermodal/cgroup.subtree_control")) == "+cpuset +cpu +io +memory +hugetlb +pids")
+        #expect(CgroupTestSupport.read(c1.appending("cgroup.subtree_control")) == "")
+        try cgroup.add(pid: 4242)
+        #expect(CgroupTestSupport.read(c1.appending("cgroup.procs")) == "4242")
+        // Empty the fake cgroup.procs again: destroy would otherwise signal that (unrelated) pid.
+        try FileSystem.writeAtomically("", to: c1.appending("cgroup.procs"))
+        try cgroup.destroy()    // leaves what it did not create
+        #expect(FileSystem.exists(c1))
+    }
+
+    @Test func throttlesBurstAndV1OnlySettings() throws {
+        let root = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-cgv2")
+        defer { try? FileSystem.removeTree(root) }
+        let manager = try CgroupManager.detect(mountRoot: root, mountInfo: try Self.fakeTree(root))
+        var r = CgroupResources()
+        r.cpuBurst = 5000
+        r.cpuIdle = 1
+        r.blkioThrottleReadBps = [BlockIODeviceRate(major: 8, minor: 0, rate: 1000)]
+        r.blkioThrottleWriteIOPS = [BlockIODeviceRate(major: 8, minor: 0, rate: 10)]
+        _ = try manager.create(path: "/intermodal/c1", resources: r)
+        let c1 = root.appending("intermodal/c1")
+        #expect(CgroupTestSupport.read(c1.appending("cpu.max.burst")) == "5000")
+        #expect(CgroupTestSupport.read(c1.appending("cpu.idle")) == "1")
+        #expect(CgroupTestSupport.read(c1.appending("io.max")) == "8:0 rbps=1000 wiops=10")
+        for bad in [
+            CgroupResources(memorySwappiness: 10), CgroupResources(disableOOMKiller: true),
+            CgroupResources(cpuRealtimeRuntime: 1000),
+        ] {
+            #expect(throws: IntermodalError.self) { _ = try manager.create(path: "/intermodal/c1", resources: bad) }
+        }
+    }
+
+    @Test func aMissingControllerFileIsNamedAndTheNewDirectoryRemoved() throws {
+        let root = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-cgv2")
+        defer { try? FileSystem.removeTree(root) }
+        let manager = try CgroupManager.detect(mountRoot: root, mountInfo: try Self.fakeTree(root, leaf: false))
+        // mkdir in a plain directory makes no control files: the write fails and names the file;
+        // the leaf it made is removed again, the existing parent is not.
+        do {
+            let c = try manager.create(path: "/intermodal/c2", resources: CgroupResources(pidsLimit: 5))
+            try? c.destroy()
+            Issue.record("created without pids.max")
+        } catch {
+            #expect(error.message.contains("pids"))
+        }
+        #expect(!FileSystem.exists(root.appending("intermodal/c2")))
+        #expect(FileSystem.exists(root.appending("intermodal")))
+    }
+
+    @Test func conversions() throws {
+        #expect(V2Limits.cpuWeight(shares: 2) == 1)
+        #expect(V2Limits.cpuWeight(shares: 1024) == 39)
+        #expect(V2Limits.cpuWeight(shares: 262144) == 10000)
+        #expect(V2Limits.ioWeight(blkio: 10) == 1)
+        #expect(V2Limits.ioWeight(blkio: 1000) == 10000)
+        #expect(V2Limits.cpuMax(quota: nil, period: nil) == nil)
+        #expect(V2Limits.cpuMax(quota: -1, period: nil) == "max 100000")
+        #expect(V2Limits.cpuMax(quota: 20_000, period: nil) == "20000 100000")
+        #expect(try V2Limits.swapMax(memorySwap: nil, memory: 100) == nil)
+        #expect(try V2Limits.swapMax(memorySwap: -1, memory: 100) == "max")
+        #expect(try V2Limits.swapMax(memorySwap: 300, memory: 100) == "200")
+        #expect(try V2Limits.swapMax(memorySwap: nil, memory: -1) == "max")
+        #expect(throws: IntermodalError.self) { try V2Limits.swapMax(memorySwap: 50, memory: 100) }
+        #expect(throws: IntermodalError.self) { try V2Limits.swapMax(memorySwap: 50, memory: nil) }
+        #expect(V2Limits.controllersNeeded(CgroupResources(memoryLimit: 1, pidsLimit: 3, unified: ["cgroup.max.depth": "2", "io.max": "x"]))
+            == ["memory", "pids", "io"])
+    }
+
+    @Test func badHugePageSizeAndUnifiedKeysAreErrors() throws {
+        let root = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-cgv2")
+        defer { try? FileSystem.removeTree(root) }
+        let manager = try CgroupManager.detect(mountRoot: root, mountInfo: try Self.fakeTree(root))
+        #expect {
+            _ = try manager.create(path: "/intermodal/c1", resources: CgroupResources(hugepageLimits: [HugepageLimit(pageSize: "3MB", limit: 1)]))
+        } throws: { ($0 as! IntermodalError).message.contains("\"3MB\"") }
+        #expect {
+            _ = try manager.create(path: "/intermodal/c1", resources: CgroupResources(unified: ["../x": "1"]))
+        } throws: { ($0 as! IntermodalError).message.contains("\"../x\"") }
+    }
+
+    // MARK: A real cgroup2 hierarchy
+
+    @Test(.enabled(if: CgroupTestSupport.realUnifiedRoot != nil))
+    func realUnifiedHierarchy() throws {
+        let root = try #require(CgroupTestSupport.realUnifiedRoot)
+        let manager = try CgroupManager.detect(mountRoot: root)
+        #expect(manager.mode == .v2)
+        let name = CgroupTestSupport.uniqueName()
+        var resources = CgroupResources()
+        if manager.availableControllers.contains("hugetlb") {
+            resources.hugepageLimits = [HugepageLimit(pageSize: "2MB", limit: 8 << 20)]
+        }
+        let cgroup = try manager.create(path: "/\(name)/leaf", resources: resources)
+        defer { try? cgroup.destroy() }
+        let leaf = root.appending("\(name)/leaf")
+        #expect(cgroup.paths == [leaf])
+        #expect(cgroup.unifiedPath == leaf)
+        #expect(cgroup.createdPaths == [leaf, root.appending(name)])
+        if !resources.hugepageLimits.isEmpty {
+            #expect(CgroupTestSupport.read(leaf.appending("hugetlb.2MB.max")) == "\(8 << 20)")
+        }
+
+        let pid = try CgroupTestSupport.spawnSleep()
+        var reaped = false
+        defer { if !reaped { kill(pid, SIGKILL); CgroupTestSupport.reap(pid) } }
+        try cgroup.add(pid: pid)
+        #expect(try cgroup.processes() == [pid])
+        #expect(try cgroup.stats().cpuUsageNanoseconds != nil)
+
+        // cgroup.kill (Linux 5.14+) or freeze+kill.
+        try cgroup.killAll(signal: SIGKILL)
+        #expect(CgroupTestSupport.reap(pid) == SIGKILL)
+        reaped = true
+        try cgroup.destroy()
+        #expect(!FileSystem.exists(root.appending(name)))
+    }
+}
