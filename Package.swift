@@ -143,6 +143,11 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["IntermodalCore", system]),
 
         // MARK: Benchmarks (ordo-one/benchmark; run with `swift package benchmark`)
+        // Our libvirt guest boot against bare QEMU, interleaved: `swift run vm-boot-benchmark [RUNS]`.
+        .executableTarget(
+            name: "vm-boot-benchmark",
+            dependencies: ["VirtualMachines", "IntermodalCore", system],
+            path: "Benchmarks/VMBenchmarks", swiftSettings: strict),
         .executableTarget(
             name: "RuntimeBenchmarks",
             dependencies: [

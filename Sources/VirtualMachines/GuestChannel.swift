@@ -13,6 +13,9 @@ final class GuestChannel {
     private var buffer: [UInt8] = []
     private var eof = false
 
+    /// Wraps a connected stream socket.
+    init(connected fd: Int32) { self.fd = fd }
+
     init(socket path: FilePath) throws(IntermodalError) {
         // QEMU creates the socket before virDomainCreateXML returns; retry briefly all the same.
         for attempt in 0..<100 {

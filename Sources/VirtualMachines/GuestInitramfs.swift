@@ -95,26 +95,54 @@ public enum GuestInitramfs {
         }
     }
 
-    /// The whole initramfs for one run: base archive (init, modules) followed by the
-    /// configuration archive (the kernel reads concatenated archives in turn).
-    public static func build(kernel: GuestKernel, initBinary: FilePath, run: RunConfiguration) throws(IntermodalError) -> [UInt8] {
+    /// The whole initramfs for one run: the base archive (init, modules; cached) followed by
+    /// the run's configuration archive (the kernel reads concatenated archives in turn).
+    public static func build(kernel: GuestKernel, initBinary: FilePath, run: RunConfiguration, cacheRoot: FilePath = IntermodalPaths.cacheRoot) throws(IntermodalError) -> [UInt8] {
+        let (base, modules) = try baseArchive(kernel: kernel, initBinary: initBinary, network: run.address != nil, cacheRoot: cacheRoot)
+        return base + (try configurationArchive(run, modules: modules))
+    }
+
+    /// The archive with `/init` and the modules, built once per (init binary, kernel, network)
+    /// and cached: re-reading a few MB is cheaper than re-encoding them on every boot.
+    static func baseArchive(kernel: GuestKernel, initBinary: FilePath, network: Bool, cacheRoot: FilePath) throws(IntermodalError) -> (bytes: [UInt8], modules: [String]) {
+        var st = stat()
+        guard stat(initBinary.string, &st) == 0 else { throw .system("cannot stat the guest init \(initBinary)") }
+        let key = "\(kernel.version)-\(network ? "net" : "nonet")-\(st.st_size)-\(st.st_mtim.tv_sec)-\(st.st_mtim.tv_nsec)-\(st.st_ino)"
+        let cached = cacheRoot.appending("vm/initramfs/base-\(key).cpio")
+        let cachedList = cacheRoot.appending("vm/initramfs/base-\(key).modules")
+        // modules.dep is long: resolving it costs more than reading the cached answer.
+        if let list = try? FileSystem.readString(cachedList), let bytes = try? FileSystem.readBytes(cached) {
+            return (bytes, list.split(separator: "\n").map(String.init))
+        }
+        var modules = baseModules
+        if network { modules += networkModules }
+        let files = try resolveModules(modules, kernel: kernel)
+        let names = files.map { "/lib/modules/" + ($0.lastComponent?.string ?? "module.ko") }
         var w = InitramfsWriter()
         for d in ["dev", "proc", "sys", "newroot", "intermodal", "lib", "lib/modules"] { w.addDirectory(d) }
         w.addCharacterDevice("dev/console", major: 5, minor: 1)
         w.addFile("init", contents: try FileSystem.readBytes(initBinary), mode: 0o755)
-        var modules = baseModules
-        if run.address != nil { modules += networkModules }
-        var records: [String] = []
-        for m in try resolveModules(modules, kernel: kernel) {
-            let name = m.lastComponent?.string ?? "module.ko"
-            w.addFile("lib/modules/\(name)", contents: try FileSystem.readBytes(m))
-            records.append("m/lib/modules/\(name)")
+        for (file, name) in zip(files, names) {
+            w.addFile(String(name.dropFirst()), contents: try FileSystem.readBytes(file))
         }
+        let bytes = w.finish()
+        try FileSystem.createDirectory(cached.removingLastComponent())
+        try FileSystem.writeAtomically(bytes, to: cached)
+        try FileSystem.writeAtomically(names.joined(separator: "\n"), to: cachedList)
+        return (bytes, names)
+    }
+
+    /// The small archive with `/intermodal/config`: the modules to load, the command, its surroundings.
+    static func configurationArchive(_ run: RunConfiguration, modules: [String]) throws(IntermodalError) -> [UInt8] {
+        var records = modules.map { "m" + $0 }
         for a in run.arguments {
             guard !a.utf8.contains(0) else { throw IntermodalError(.invalidArgument, "command argument contains a NUL byte") }
             records.append("a" + a)
         }
-        for e in run.environment where !e.utf8.contains(0) { records.append("e" + e) }
+        for e in run.environment {
+            guard !e.utf8.contains(0) else { throw IntermodalError(.invalidArgument, "environment entry contains a NUL byte") }
+            records.append("e" + e)
+        }
         records.append("w" + run.workingDirectory)
         if let u = run.user { records.append("u" + u) }
         if let h = run.hostname { records.append("h" + h) }
@@ -122,6 +150,8 @@ public enum GuestInitramfs {
         if let g = run.gateway { records.append("g" + g) }
         var config: [UInt8] = []
         for r in records { config += Array(r.utf8) + [0] }
+        var w = InitramfsWriter()
+        w.addDirectory("intermodal")
         w.addFile("intermodal/config", contents: config)
         return w.finish()
     }

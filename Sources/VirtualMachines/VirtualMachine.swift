@@ -25,6 +25,10 @@ public struct VirtualMachine: Sendable {
         }
     }
 
+    /// The guest kernel's command line: serial console (kept quiet: every byte costs under TCG),
+    /// reboot at once on a panic (the domain then ends, and we report the panic).
+    public static let kernelCommandLine = "console=ttyS0 quiet panic=-1 rdinit=/init"
+
     /// Output sink: called for every chunk as it arrives.
     public typealias OutputHandler = @Sendable (GuestStream, [UInt8]) -> Void
 
@@ -53,13 +57,23 @@ public struct VirtualMachine: Sendable {
         guard (1...64).contains(cfg.vcpus) else { throw IntermodalError(.invalidArgument, "vcpus \(cfg.vcpus) out of range 1...64") }
         guard !command.arguments.isEmpty else { throw IntermodalError(.invalidArgument, "no command to run in the guest") }
 
+        var step = MonotonicInstant.now
+        func took(_ what: String) {
+            let now = MonotonicInstant.now
+            logger.debug("\(what): \(Int(now.duration(since: step).seconds * 1000)) ms")
+            step = now
+        }
         let accelerator = try await resolveAccelerator()
+        took("accelerator")
         let kernel = try GuestKernel.locate(preferred: cfg.kernel)
         let bootKernel = cfg.bootCompressedKernel ? kernel.path : try await kernel.decompressedELF(cacheRoot: cfg.cacheRoot)
+        took("kernel")
         let initBinary = try GuestInitramfs.locateInit()
         let base = try await GuestDisk.base(key: disk.key, cacheRoot: cfg.cacheRoot, populate: disk.populate)
+        took("base disk")
         try Interruption.check("while preparing the guest disk")
         let connection = try LibvirtConnection(uri: cfg.uri)
+        took("libvirt connection")
 
         let name = "intermodal-" + String(UInt64.random(in: 0...UInt64.max), radix: 16).leftPadded(to: 16).prefix(12)
         let dir = cfg.stateRoot.appending(name)
@@ -93,21 +107,29 @@ public struct VirtualMachine: Sendable {
         let cfg = configuration
         try FileSystem.writeAtomically("\(getpid())\n", to: dir.appending("owner.pid"))
         let overlay = dir.appending("disk.qcow2")
+        var step = MonotonicInstant.now
+        func took(_ what: String) {
+            let now = MonotonicInstant.now
+            logger.debug("\(what): \(Int(now.duration(since: step).seconds * 1000)) ms")
+            step = now
+        }
         try await GuestDisk.createOverlay(base: base, at: overlay)
+        took("overlay")
         var run = command
         if cfg.network != .none && run.address == nil {
             // QEMU user-mode networking's fixed plan; a bridge would need its own addressing.
             if cfg.network == .user { run.address = "10.0.2.15/24"; run.gateway = "10.0.2.2" }
         }
         let initrd = dir.appending("initrd.cpio")
-        try FileSystem.writeAtomically(
-            try GuestInitramfs.build(kernel: kernel, initBinary: initBinary, run: run), to: initrd)
+        // A plain write: the file lives for one boot, an fsync would only cost time.
+        try Self.write(try GuestInitramfs.build(kernel: kernel, initBinary: initBinary, run: run, cacheRoot: cfg.cacheRoot), to: initrd)
+        took("initramfs")
         let socketPath = dir.appending("channel.sock")
         let consoleLog = dir.appending("console.log")
         let definition = DomainDefinition(
             name: name, accelerator: accelerator, memoryMiB: cfg.memoryMiB, vcpus: cfg.vcpus,
             kernel: bootKernel, initrd: initrd,
-            commandLine: "console=ttyS0 quiet panic=-1 rdinit=/init",
+            commandLine: Self.kernelCommandLine,
             disk: overlay, channelSocket: socketPath, consoleLog: consoleLog, network: cfg.network)
         try Interruption.check("before the guest started")
         marks.mark(.domainCreate)
@@ -203,6 +225,16 @@ public struct VirtualMachine: Sendable {
             timestamps: marks, accelerator: accelerator, domainName: name, qemuMemory: qemuMemory,
             guestMemTotalKiB: memTotal.flatMap { $0 }, guestMemAvailableKiB: memAvailable.flatMap { $0 },
             baseDisk: GuestDisk.sizes(of: base), overlayDisk: overlaySizes, guestClock: guestClock)
+    }
+
+    static func write(_ bytes: [UInt8], to path: FilePath) throws(IntermodalError) {
+        do {
+            let fd = try FileDescriptor.open(path, .writeOnly, options: [.create, .truncate, .closeOnExec], permissions: [.ownerReadWrite])
+            defer { try? fd.close() }
+            _ = try fd.writeAll(bytes)
+        } catch {
+            throw IntermodalError(.systemError, "cannot write \(path)", cause: error)
+        }
     }
 
     /// "key=value key=value" from the init's text frames, numbers only.

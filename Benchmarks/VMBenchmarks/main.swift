@@ -1,0 +1,74 @@
+// vm-boot-benchmark: create call -> first byte of the command's output, our libvirt path against
+// bare qemu-system-x86_64 booting the same kernel ELF, initramfs, disk and devices, interleaved
+// in the same run so both see the same host load.
+//
+//   swift run -c release vm-boot-benchmark [RUNS]     (root; libvirtd running)
+#if canImport(Glibc)
+import Glibc
+#endif
+import IntermodalCore
+import SystemPackage
+import VirtualMachines
+
+@main
+enum VMBootBenchmark {
+    static func main() async {
+        let runs = CommandLine.arguments.dropFirst().first.flatMap { Int($0) } ?? 5
+        do {
+            try await measure(runs: runs)
+        } catch {
+            StandardStreams.writeError("vm-boot-benchmark: error: \(error)\n")
+            exit(1)
+        }
+    }
+
+    static func measure(runs: Int) async throws(IntermodalError) {
+        let root = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-vm-bench")
+        defer { try? FileSystem.removeTree(root) }
+        var cfg = VirtualMachineConfiguration()
+        cfg.accelerator = .auto
+        cfg.stateRoot = root.appending("vms")
+        // The cache is shared with real use: the base disk and kernel ELF are made once, as in practice.
+        let disk = VirtualMachine.DiskSource(key: "benchmark-busybox-v1") { dir throws(IntermodalError) in
+            try await BusyboxRootfs.populate(at: dir)
+        }
+        let command = GuestInitramfs.RunConfiguration(arguments: ["echo", "ready"], environment: ["PATH=/bin:/usr/bin"])
+        let vm = VirtualMachine(configuration: cfg)
+        // Warm-up: builds the cached kernel ELF, base disk and initramfs base; not counted.
+        _ = try await vm.run(disk: disk, command: command)
+        var ours: [Double] = [], oursFromDefine: [Double] = [], bare: [Double] = [], bareFromSpawn: [Double] = []
+        var accel = ""
+        for i in 1...runs {
+            let r = try await vm.run(disk: disk, command: command)
+            accel = r.accelerator.rawValue
+            let b = try await BareQEMU.run(configuration: cfg, disk: disk, command: command)
+            ours.append(r.timestamps.duration(from: .create, to: .firstOutput)!.seconds)
+            oursFromDefine.append(r.timestamps.duration(from: .domainCreate, to: .firstOutput)!.seconds)
+            bare.append(b.timestamps.duration(from: .create, to: .firstOutput)!.seconds)
+            bareFromSpawn.append(b.timestamps.duration(from: .domainCreate, to: .firstOutput)!.seconds)
+            StandardStreams.writeOutput(
+                "run \(i): libvirt create->first output \(ms(ours.last!)) (virDomainCreateXML->first output \(ms(oursFromDefine.last!))); "
+                    + "bare QEMU create->first output \(ms(bare.last!)) (spawn->first output \(ms(bareFromSpawn.last!)))\n")
+        }
+        let ratio = median(ours) / median(bare)
+        StandardStreams.writeOutput("""
+            accelerator: \(accel == "tcg" ? "tcg (software emulation)" : accel); n=\(runs) each, interleaved
+            libvirt (ours)   create->first output: median \(ms(median(ours))) min \(ms(ours.min()!)) max \(ms(ours.max()!))
+            bare QEMU        create->first output: median \(ms(median(bare))) min \(ms(bare.min()!)) max \(ms(bare.max()!))
+            libvirt virDomainCreateXML->first output median \(ms(median(oursFromDefine))); bare spawn->first output median \(ms(median(bareFromSpawn)))
+            ratio of medians (ours / bare): \(String(format2(ratio))) (target <= 1.15)
+
+            """)
+    }
+
+    static func median(_ xs: [Double]) -> Double {
+        let s = xs.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+
+    static func ms(_ s: Double) -> String { "\(Int((s * 1000).rounded())) ms" }
+    static func format2(_ x: Double) -> String {
+        let v = Int((x * 100).rounded())
+        return "\(v / 100).\(String(v % 100).count == 1 ? "0" : "")\(v % 100)"
+    }
+}
