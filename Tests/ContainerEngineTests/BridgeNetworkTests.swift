@@ -25,7 +25,7 @@ struct BridgeNetworkTests {
             let gateway = try #require(try f.engine.network.gateway())
 
             // host -> container
-            let ping = try await HostCommand.run("ping", ["-c", "1", "-W", "3", address])
+            let ping = try await HostCommand.run("/bin/busybox", ["ping", "-c", "1", "-W", "3", address])
             #expect(ping.exitCode == 0, "host cannot ping \(address): \(ping.standardOutput)\(ping.standardError)")
             var page = ""
             for _ in 0..<50 {   // httpd may need a moment to listen
