@@ -90,6 +90,7 @@ let package = Package(
             name: "ContainerEngine",
             dependencies: [
                 "IntermodalCore", "ImageStore", "ContainerRuntime",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],

@@ -174,3 +174,68 @@ struct CgroupV2Tests {
         #expect(!FileSystem.exists(root.appending(name)))
     }
 }
+
+@Suite("Cgroup v2 device control by eBPF")
+struct CgroupDeviceFilterTests {
+    @Test func programShape() throws {
+        let insns = try DeviceFilter.program(for: [
+            CgroupDeviceRule(allow: false, type: "a", access: "rwm"),
+            CgroupDeviceRule(allow: true, type: "c", major: 1, minor: 3, access: "rwm"),
+            CgroupDeviceRule(allow: true, type: "c", major: 136, access: "rw"),
+        ])
+        // Prologue 6; "c 136:* rw": type, mov, and, jne, major, mov r0, exit = 7;
+        // "c 1:3 rwm": type, major, minor, mov, exit = 5; "a *:* rwm" deny: mov, exit = 2 and the
+        // end (the verifier refuses unreachable code after a match-all rule).
+        #expect(insns.count == 6 + 7 + 5 + 2)
+        #expect(insns.last == DeviceFilter.Instruction(code: DeviceFilter.exit))
+        // Every jump lands inside the program, on a block boundary or later.
+        for (i, insn) in insns.enumerated() where insn.code == DeviceFilter.jneK || insn.code == DeviceFilter.jeqK {
+            #expect(i + 1 + Int(insn.off) < insns.count)
+            #expect(insn.off > 0)
+        }
+        #expect(throws: IntermodalError.self) { try DeviceFilter.program(for: [CgroupDeviceRule(allow: true, type: "x")]) }
+        #expect(throws: IntermodalError.self) { try DeviceFilter.program(for: [CgroupDeviceRule(allow: true, access: "rwx")]) }
+    }
+
+    /// The kernel verifies and runs the program: a process in the cgroup may open /dev/null but
+    /// not /dev/zero. Runs in this host's real cgroup2 hierarchy.
+    @Test(.enabled(if: CgroupTestSupport.realUnifiedRoot != nil))
+    func theKernelEnforcesDeviceRules() throws {
+        let root = try #require(CgroupTestSupport.realUnifiedRoot)
+        let manager = try CgroupManager.detect(mountRoot: root)
+        #expect(manager.enforcesDeviceRules)
+        let name = CgroupTestSupport.uniqueName()
+        let cgroup = try manager.create(path: "/\(name)", resources: CgroupResources(devices: [
+            CgroupDeviceRule(allow: false, type: "a", access: "rwm"),
+            CgroupDeviceRule(allow: true, type: "c", major: 1, minor: 3, access: "rwm"),   // /dev/null
+            CgroupDeviceRule(allow: true, type: "c", major: 1, minor: 9, access: "r"),     // /dev/urandom, read only
+        ]))
+        defer { try? cgroup.destroy() }
+
+        let dir = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-devfilter")
+        defer { try? FileSystem.removeTree(dir) }
+        let out = dir.appending("out").string
+        // The shell waits on its stdin (a pipe) until it has been moved into the cgroup.
+        var fds: [Int32] = [0, 0]
+        try #require(pipe(&fds) == 0)
+        let script = """
+            read go
+            if echo x > /dev/null; then echo null-ok; else echo null-denied; fi
+            if head -c1 /dev/zero > /dev/null 2>&1; then echo zero-ok; else echo zero-denied; fi
+            if head -c1 /dev/urandom > /dev/null 2>&1; then echo urandom-read-ok; else echo urandom-read-denied; fi
+            if (echo x > /dev/urandom) 2>/dev/null; then echo urandom-write-ok; else echo urandom-write-denied; fi
+            """
+        let pid = try CgroupTestSupport.spawn(["/bin/sh", "-c", "exec > \(out); " + script], stdin: fds[0])
+        close(fds[0])
+        var reaped = false
+        defer { close(fds[1]); if !reaped { kill(pid, SIGKILL); CgroupTestSupport.reap(pid) } }
+        try cgroup.add(pid: pid)
+        _ = write(fds[1], "go\n", 3)
+        #expect(CgroupTestSupport.reap(pid) == nil)
+        reaped = true
+        #expect(CgroupTestSupport.read(FilePath(out)).split(separator: "\n")
+            == ["null-ok", "zero-denied", "urandom-read-ok", "urandom-write-denied"])
+        try cgroup.destroy()
+        #expect(!FileSystem.exists(root.appending(name)))
+    }
+}

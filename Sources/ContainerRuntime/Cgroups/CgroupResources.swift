@@ -24,7 +24,7 @@ public struct CgroupResources: Sendable, Equatable {
     public var blkioWeight: UInt16?
     /// Huge page limits per page size.
     public var hugepageLimits: [HugepageLimit]
-    /// v1 device access rules, applied in order (ignored on pure v2, where device control needs eBPF).
+    /// Device access rules, applied in order: v1 devices.allow/deny, or on v2 an eBPF device program.
     public var devices: [CgroupDeviceRule]
     /// Raw cgroup v2 files to write (`"memory.high": "100M"`), after the typed limits.
     public var unified: [String: String]?
