@@ -60,27 +60,16 @@ public enum BareQEMU {
         guard conn >= 0 else { throw .system("accept on \(socketPath)") }
         let channel = GuestChannel(connected: conn)
         defer { channel.close() }
-        var out: [UInt8] = []
+        var report = GuestReport(marks: marks, outputLimit: cfg.outputLimit)
         let deadline = MonotonicInstant.now.nanoseconds + UInt64(timeout.components.seconds) * 1_000_000_000
         while MonotonicInstant.now.nanoseconds < deadline {
             switch try channel.next(timeoutMilliseconds: 200) {
             case .none: continue
             case .closed: throw IntermodalError(.externalFailure, "bare QEMU guest stopped without an exit report")
             case .frame(let type, let payload):
-                let now = MonotonicInstant.now
-                switch type {
-                case UInt8(ascii: "H"): marks.mark(.initHello, at: now)
-                case UInt8(ascii: "S"): marks.mark(.commandStart, at: now)
-                case UInt8(ascii: "O"), UInt8(ascii: "E"):
-                    marks.mark(.firstOutput, at: now)
-                    if type == UInt8(ascii: "O") { out += payload }
-                case UInt8(ascii: "X"):
-                    marks.mark(.commandEnd, at: now)
-                    let code = Int32(truncatingIfNeeded: Int64(VirtualMachine.fields(payload)["code"] ?? 255))
-                    return Result(timestamps: marks, exitCode: code, standardOutput: out)
-                case UInt8(ascii: "F"):
-                    throw IntermodalError(.externalFailure, "guest init failed: \(String(decoding: payload, as: UTF8.self))")
-                default: break
+                try report.apply(type: type, payload: payload, received: .now, output: nil)
+                if let exit = report.exit {
+                    return Result(timestamps: report.marks, exitCode: exit.code, standardOutput: report.standardOutput)
                 }
             }
         }
