@@ -28,6 +28,10 @@ enum VMBootBenchmark {
         var cfg = VirtualMachineConfiguration()
         cfg.accelerator = .auto
         cfg.stateRoot = root.appending("vms")
+        // For experiments with the guest kernel's command line (applies to both paths alike).
+        if let extra = getenvString("INTERMODAL_BENCH_KERNEL_ARGS") {
+            cfg.kernelArguments = extra.split(separator: " ").map(String.init)
+        }
         // The cache is shared with real use: the base disk and kernel ELF are made once, as in practice.
         let disk = VirtualMachine.DiskSource(key: "benchmark-busybox-v1") { dir throws(IntermodalError) in
             try await BusyboxRootfs.populate(at: dir)

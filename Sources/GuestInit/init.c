@@ -14,7 +14,8 @@
 //
 // Configuration comes from /intermodal/config in the initramfs: NUL-terminated records
 // "<key><value>", key a=argument e=environment w=working directory u=uid:gid h=hostname
-// i=eth0 address/prefix g=gateway m=module file to load (in order).
+// D=print step timings on the console, i=eth0 address/prefix g=gateway n=nameserver (written to /etc/resolv.conf) m=module file to
+// load (in order).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -159,12 +160,16 @@ static int open_channel(void) {
     return -1;
 }
 
+static int debug_timing = 0;
+
 static void load_module(const char *path) {
+    uint64_t t0 = now_ns();
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) fatal("cannot open module %s: %s", path, strerror(errno));
     if (syscall(SYS_finit_module, fd, "", 0) != 0 && errno != EEXIST)
         fatal("cannot load module %s: %s", path, strerror(errno));
     close(fd);
+    if (debug_timing) dprintf(2, "intermodal-guest-init: %s loaded in %llu us\n", path, (unsigned long long)((now_ns() - t0) / 1000));
 }
 
 static void interface_up(int sock, const char *name, const char *cidr, const char *gateway) {
@@ -237,7 +242,7 @@ int main(void) {
     if (!config) fatal("no /intermodal/config in the initramfs");
     char *args[MAX_RECORDS], *env[MAX_RECORDS];
     int nargs = 0, nenv = 0;
-    const char *workdir = "/", *user = NULL, *hostname = NULL, *address = NULL, *gateway = NULL;
+    const char *workdir = "/", *user = NULL, *hostname = NULL, *address = NULL, *gateway = NULL, *nameserver = NULL;
     for (size_t off = 0; off < size;) {
         char *rec = config + off;
         size_t len = strlen(rec);
@@ -252,7 +257,9 @@ int main(void) {
         case 'h': hostname = v; break;
         case 'i': address = v; break;
         case 'g': gateway = v; break;
+        case 'n': nameserver = v; break;
         case 'm': load_module(v); break;
+        case 'D': debug_timing = 1; break;
         }
     }
     args[nargs] = NULL;
@@ -284,6 +291,14 @@ int main(void) {
         close(sock);
     }
     if (hostname) sethostname(hostname, strlen(hostname));
+    if (nameserver) {
+        mkdir("/etc", 0755);
+        int fd = open("/etc/resolv.conf", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            dprintf(fd, "nameserver %s\n", nameserver);
+            close(fd);
+        }
+    }
 
     int out[2], err[2];
     if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) fatal("pipe: %s", strerror(errno));

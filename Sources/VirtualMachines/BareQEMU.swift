@@ -39,7 +39,7 @@ public enum BareQEMU {
         let args = [
             qemu.path.string, "-name", "intermodal-bare", "-machine", "pc,usb=off", "-accel", "tcg",
             "-m", "\(cfg.memoryMiB)", "-smp", "\(cfg.vcpus)", "-nodefaults", "-no-user-config", "-display", "none",
-            "-kernel", elf.string, "-initrd", initrd.string, "-append", VirtualMachine.kernelCommandLine,
+            "-kernel", elf.string, "-initrd", initrd.string, "-append", VirtualMachine.commandLine(cfg),
             "-drive", "file=\(overlay.string),if=none,id=d0,format=qcow2,cache=unsafe",
             "-device", "virtio-blk-pci,drive=d0",
             "-serial", "file:\(dir.appending("console.log").string)",

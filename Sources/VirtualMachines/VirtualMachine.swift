@@ -29,6 +29,11 @@ public struct VirtualMachine: Sendable {
     /// reboot at once on a panic (the domain then ends, and we report the panic).
     public static let kernelCommandLine = "console=ttyS0 quiet panic=-1 rdinit=/init"
 
+    /// ``kernelCommandLine`` plus the configuration's extra arguments.
+    static func commandLine(_ cfg: VirtualMachineConfiguration) -> String {
+        ([kernelCommandLine] + cfg.kernelArguments).joined(separator: " ")
+    }
+
     /// Output sink: called for every chunk as it arrives.
     public typealias OutputHandler = @Sendable (GuestStream, [UInt8]) -> Void
 
@@ -116,9 +121,21 @@ public struct VirtualMachine: Sendable {
         try await GuestDisk.createOverlay(base: base, at: overlay)
         took("overlay")
         var run = command
-        if cfg.network != .none && run.address == nil {
-            // QEMU user-mode networking's fixed plan; a bridge would need its own addressing.
-            if cfg.network == .user { run.address = "10.0.2.15/24"; run.gateway = "10.0.2.2" }
+        run.debugTiming = cfg.debugGuest
+        switch cfg.network {
+        case .none: break
+        case .user:
+            // QEMU user-mode networking's fixed plan.
+            run.address = cfg.address ?? "10.0.2.15/24"
+            run.gateway = cfg.gateway ?? "10.0.2.2"
+            run.nameserver = cfg.nameserver ?? "10.0.2.3"
+        case .bridge(let name):
+            guard let address = cfg.address else {
+                throw IntermodalError(.invalidArgument, "a guest on bridge \(name) needs an address (configuration.address)")
+            }
+            run.address = address
+            run.gateway = cfg.gateway
+            run.nameserver = cfg.nameserver
         }
         let initrd = dir.appending("initrd.cpio")
         // A plain write: the file lives for one boot, an fsync would only cost time.
@@ -129,7 +146,7 @@ public struct VirtualMachine: Sendable {
         let definition = DomainDefinition(
             name: name, accelerator: accelerator, memoryMiB: cfg.memoryMiB, vcpus: cfg.vcpus,
             kernel: bootKernel, initrd: initrd,
-            commandLine: Self.kernelCommandLine,
+            commandLine: Self.commandLine(cfg),
             disk: overlay, channelSocket: socketPath, consoleLog: consoleLog, network: cfg.network)
         try Interruption.check("before the guest started")
         marks.mark(.domainCreate)
@@ -215,6 +232,11 @@ public struct VirtualMachine: Sendable {
             }
         }
         let overlaySizes = GuestDisk.sizes(of: overlay)
+        if cfg.debugGuest, let console = try? FileSystem.readString(consoleLog) {
+            for line in console.split(separator: "\n") where line.contains("intermodal-guest-init") {
+                logger.debug("\(line.trimmingTrailingWhitespace)")
+            }
+        }
         if let d = domain { try d.destroy() }
         marks.mark(.exit)
         domain = nil
