@@ -29,7 +29,7 @@ struct CourseExampleTests {
             let ping = try await f.cli(["run", "--rm", "course:ping", "ping", "-c1", "127.0.0.1"])
             #expect(ping.exitCode == 0, "\(ping.standardError)")
             #expect(ping.standardOutput.contains("1 packets transmitted, 1 packets received"), "\(ping.standardOutput)")
-            let history = try await f.cli(["history", "course:ping"])
+            let history = try await f.cli(["history", "--no-trunc", "course:ping"])
             #expect(history.standardOutput.contains("apt-get install -y inetutils-ping"))
         }
     }
