@@ -14,7 +14,7 @@
 //
 // Configuration comes from /intermodal/config in the initramfs: NUL-terminated records
 // "<key><value>", key a=argument e=environment w=working directory u=uid:gid h=hostname
-// D=print step timings on the console, i=eth0 address/prefix g=gateway n=nameserver (written to /etc/resolv.conf) m=module file to
+// D=print step timings on the console, c=report over the console instead of the port, i=eth0 address/prefix g=gateway n=nameserver (written to /etc/resolv.conf) m=module file to
 // load (in order).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -67,7 +67,36 @@ static void power_off(void) {
     for (;;) pause();
 }
 
+// Console fallback (no virtio-serial port): each frame becomes one text line on the serial
+// console, "@@intermodal:<type>:<payload in hex>", which the host reads from the console log.
+static int console_channel = 0;
+
+static void send_console_frame(char type, const unsigned char *data, uint32_t len) {
+    static const char hex[] = "0123456789abcdef";
+    size_t size = 16 + 2 * (size_t)len + 2;
+    char *line = malloc(size);
+    if (!line) return;
+    size_t n = (size_t)snprintf(line, size, "\n@@intermodal:%c:", type);
+    for (uint32_t i = 0; i < len; i++) {
+        line[n++] = hex[data[i] >> 4];
+        line[n++] = hex[data[i] & 15];
+    }
+    line[n++] = '\n';
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write(1, line + done, n - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) break;
+        done += (size_t)w;
+    }
+    free(line);
+}
+
 static void send_frame(char type, const void *data, uint32_t len) {
+    if (console_channel) {
+        send_console_frame(type, data, len);
+        return;
+    }
     if (channel < 0) return;
     unsigned char header[5] = {(unsigned char)type, len & 0xff, (len >> 8) & 0xff, (len >> 16) & 0xff, (len >> 24) & 0xff};
     struct iovec iov[2] = {{header, 5}, {(void *)data, len}};
@@ -260,14 +289,21 @@ int main(void) {
         case 'n': nameserver = v; break;
         case 'm': load_module(v); break;
         case 'D': debug_timing = 1; break;
+        case 'c': console_channel = 1; break;
         }
     }
     args[nargs] = NULL;
     env[nenv] = NULL;
     uint64_t t_modules = now_ns();
 
-    channel = open_channel();
-    if (channel < 0) fatal("virtio-serial port %s did not appear", PORT_NAME);
+    if (!console_channel) {
+        channel = open_channel();
+        if (channel < 0) {
+            // No port after 5 s (a kernel without virtio_console?): carry on over the console.
+            console_channel = 1;
+            dprintf(2, "intermodal-guest-init: virtio-serial port %s did not appear; reporting over the console\n", PORT_NAME);
+        }
+    }
     send_text('H', "init=%llu now=%llu modules=%llu", (unsigned long long)t_init,
               (unsigned long long)now_ns(), (unsigned long long)t_modules);
     if (nargs == 0) fatal("no command to run (the image has no Cmd or Entrypoint and none was given)");
@@ -373,7 +409,8 @@ int main(void) {
     // The host reads QEMU's memory figures on this report and then destroys the guest; power
     // off by ourselves only if it does not (e.g. nobody listens).
     struct pollfd wait_host = {channel, POLLIN, 0};
-    poll(&wait_host, 1, 3000);
+    if (console_channel) usleep(3000 * 1000);
+    else poll(&wait_host, 1, 3000);
     power_off();
     return 0;
 }

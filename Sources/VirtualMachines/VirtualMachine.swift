@@ -112,6 +112,7 @@ public struct VirtualMachine: Sendable {
         timer.lap("overlay")
         var run = command
         run.debugTiming = cfg.debugGuest
+        run.consoleChannel = cfg.reportChannel == .console
         switch cfg.network {
         case .none: break
         case .user:
@@ -137,14 +138,15 @@ public struct VirtualMachine: Sendable {
             name: name, accelerator: accelerator, memoryMiB: cfg.memoryMiB, vcpus: cfg.vcpus,
             kernel: bootKernel, initrd: initrd,
             commandLine: Self.commandLine(cfg),
-            disk: overlay, channelSocket: socketPath, consoleLog: consoleLog, network: cfg.network)
+            disk: overlay, channelSocket: run.consoleChannel ? nil : socketPath, consoleLog: consoleLog, network: cfg.network)
         try Interruption.check("before the guest started")
         marks.mark(.domainCreate)
         domain = try connection.createTransientDomain(xml: definition.xml)
         marks.mark(.domainStarted)
         let qemuPID = connection.isLocal ? ProcessMemory.qemuPID(domain: name) : nil
 
-        let channel = try GuestChannel(socket: socketPath)
+        let channel = run.consoleChannel
+            ? GuestChannel(consoleLog: consoleLog) : try GuestChannel(socket: socketPath, consoleLog: consoleLog)
         defer { channel.close() }
         var report = GuestReport(marks: marks, outputLimit: cfg.outputLimit)
         var qemuMemory: ProcessMemory?
@@ -165,9 +167,12 @@ public struct VirtualMachine: Sendable {
             if Task.isCancelled {
                 throw IntermodalError(.interrupted, "guest \(name) run cancelled; the guest was destroyed")
             }
+            var stopped = false
+            if case .none = event, let domain, !domain.isActive { stopped = true }
+            if case .closed = event { stopped = true }
             switch event {
-            case .none: continue
-            case .closed:
+            case .none where !stopped: continue
+            case .none, .closed:
                 let why = consoleTail(consoleLog)
                 if why.contains("Kernel panic") {
                     throw IntermodalError(.externalFailure, "guest \(name) kernel panicked" + why)

@@ -47,6 +47,11 @@ public struct VirtualMachineConfiguration: Sendable {
     public var gateway: String?
     /// The guest's /etc/resolv.conf nameserver (user-mode networking: 10.0.2.3).
     public var nameserver: String?
+    /// How the init reports to the host.
+    public enum ReportChannel: String, Sendable { case virtioSerial, console }
+    /// The virtio-serial port (fast, separate from the console), or the serial console only
+    /// (for kernels without virtio_console; the init also falls back to it by itself).
+    public var reportChannel: ReportChannel = .virtioSerial
     /// Have the guest init time its steps; the lines are logged at debug level.
     public var debugGuest = false
     /// Extra kernel command-line arguments, after ours.

@@ -61,4 +61,19 @@ struct GuestBootTests {
         #expect(c.domain(named: r.domainName) == nil)
         #expect(!FileSystem.exists(root.appending("vms/\(r.domainName)")))
     }
+
+    /// No virtio-serial port: the init reports over the serial console instead.
+    @Test func reportsOverTheConsoleWithoutAPort() async throws {
+        let root = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-vmtest")
+        defer { try? FileSystem.removeTree(root) }
+        var cfg = Self.configuration(root)
+        cfg.reportChannel = .console
+        let r = try await VirtualMachine(configuration: cfg).run(
+            disk: Self.busyboxDisk(),
+            command: .init(arguments: ["sh", "-c", "echo over the console; ls /sys/class/virtio-ports 2>/dev/null | wc -l; exit 5"],
+                           environment: ["PATH=/bin"]))
+        #expect(String(decoding: r.standardOutput, as: UTF8.self) == "over the console\n0\n")
+        #expect(r.exitCode == 5)
+        #expect(r.timestamps[.firstOutput] != nil)
+    }
 }
