@@ -45,7 +45,7 @@ enum VMBootBenchmark {
         for i in 1...runs {
             let r = try await vm.run(disk: disk, command: command)
             accel = r.accelerator.rawValue
-            let b = try await BareQEMU.run(configuration: cfg, disk: disk, command: command)
+            let b = try await BareQEMU.run(configuration: cfg, disk: disk, command: command, accelerator: r.accelerator)
             ours.append(r.timestamps.duration(from: .create, to: .firstOutput)!.seconds)
             oursFromDefine.append(r.timestamps.duration(from: .domainCreate, to: .firstOutput)!.seconds)
             bare.append(b.timestamps.duration(from: .create, to: .firstOutput)!.seconds)

@@ -19,6 +19,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <grp.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/reboot.h>
@@ -239,6 +240,61 @@ static void interface_up(int sock, const char *name, const char *cidr, const cha
     }
 }
 
+// Looks `name` up in an /etc/passwd- or /etc/group-style file of the guest's root: the third
+// field (uid or gid) and, for passwd, the fourth (primary gid). No NSS in a static binary.
+static int lookup_id(const char *file, const char *name, unsigned *id, unsigned *group, int by_number) {
+    char *text = read_file(file, NULL);
+    if (!text) return -1;
+    int found = -1;
+    for (char *line = strtok(text, "\n"); line && found != 0; line = strtok(NULL, "\n")) {
+        char *fields[4] = {0};
+        char *p = line;
+        for (int i = 0; i < 4 && p; i++) {
+            fields[i] = p;
+            p = strchr(p, ':');
+            if (p) *p++ = 0;
+        }
+        if (!fields[2]) continue;
+        if (by_number ? (strtoul(fields[2], NULL, 10) == *id) : (strcmp(fields[0], name) == 0)) {
+            *id = (unsigned)strtoul(fields[2], NULL, 10);
+            if (group && fields[3]) *group = (unsigned)strtoul(fields[3], NULL, 10);
+            found = 0;
+        }
+    }
+    free(text);
+    return found;
+}
+
+static int is_number(const char *s) {
+    if (!*s) return 0;
+    for (; *s; s++) if (*s < '0' || *s > '9') return 0;
+    return 1;
+}
+
+// The image's User ("name", "uid", "name:group", "uid:gid"), resolved like Docker: a numeric uid
+// need not exist (its gid is then 0); a name must.
+static int resolve_user(const char *spec, uid_t *uid, gid_t *gid) {
+    char buf[256];
+    strncpy(buf, spec, sizeof buf - 1);
+    buf[sizeof buf - 1] = 0;
+    char *group = strchr(buf, ':');
+    if (group) *group++ = 0;
+    unsigned u = 0, g = 0;
+    if (is_number(buf)) {
+        u = (unsigned)strtoul(buf, NULL, 10);
+        lookup_id("/etc/passwd", NULL, &u, &g, 1);
+    } else if (lookup_id("/etc/passwd", buf, &u, &g, 0) != 0) {
+        return -1;
+    }
+    if (group) {
+        if (is_number(group)) g = (unsigned)strtoul(group, NULL, 10);
+        else if (lookup_id("/etc/group", group, &g, NULL, 0) != 0) return -1;
+    }
+    *uid = u;
+    *gid = g;
+    return 0;
+}
+
 static long meminfo(const char *key) {
     char *text = read_file("/proc/meminfo", NULL);
     if (!text) return -1;
@@ -348,12 +404,15 @@ int main(void) {
         dup2(err[1], 2);
         setsid();
         if (user) {
-            unsigned uid = 0, gid = 0;
-            if (sscanf(user, "%u:%u", &uid, &gid) >= 1) {
-                if (setgid(gid) != 0 || setuid(uid) != 0) {
-                    dprintf(2, "cannot switch to user %s: %s\n", user, strerror(errno));
-                    _exit(126);
-                }
+            uid_t uid;
+            gid_t gid;
+            if (resolve_user(user, &uid, &gid) != 0) {
+                dprintf(2, "unable to find user %s: no matching entries in passwd file\n", user);
+                _exit(126);
+            }
+            if (setgroups(0, NULL) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
+                dprintf(2, "cannot switch to user %s: %s\n", user, strerror(errno));
+                _exit(126);
             }
         }
         if (chdir(workdir) != 0) {

@@ -19,7 +19,8 @@ public enum BareQEMU {
     /// entry of this call; `.domainCreate` the spawn.
     public static func run(
         configuration cfg: VirtualMachineConfiguration, disk: VirtualMachine.DiskSource,
-        command: GuestInitramfs.RunConfiguration, timeout: Duration = .seconds(120)
+        command: GuestInitramfs.RunConfiguration, accelerator: DomainDefinition.Accelerator = .tcg,
+        timeout: Duration = .seconds(120)
     ) async throws(IntermodalError) -> Result {
         var marks = PhaseTimestamps()
         marks.mark(.create)
@@ -37,7 +38,7 @@ public enum BareQEMU {
         let listener = try listen(at: socketPath)
         defer { close(listener) }
         let args = [
-            qemu.path.string, "-name", "intermodal-bare", "-machine", "pc,usb=off", "-accel", "tcg",
+            qemu.path.string, "-name", "intermodal-bare", "-machine", "pc,usb=off",
             "-m", "\(cfg.memoryMiB)", "-smp", "\(cfg.vcpus)", "-nodefaults", "-no-user-config", "-display", "none",
             "-kernel", elf.string, "-initrd", initrd.string, "-append", VirtualMachine.commandLine(cfg),
             "-drive", "file=\(overlay.string),if=none,id=d0,format=qcow2,cache=unsafe",
@@ -46,8 +47,10 @@ public enum BareQEMU {
             "-device", "virtio-serial-pci", "-chardev", "socket,id=c0,path=\(socketPath.string)",
             "-device", "virtserialport,chardev=c0,name=\(DomainDefinition.channelName)",
         ]
+        // As in our domain XML: KVM with the host CPU, or TCG with QEMU's default CPU model.
+        let accel = accelerator == .kvm ? ["-accel", "kvm", "-cpu", "host"] : ["-accel", "tcg"]
         marks.mark(.domainCreate)
-        let pid = try spawn(args)
+        let pid = try spawn(Array(args.prefix(1)) + accel + args.dropFirst())
         defer {
             kill(pid, SIGKILL)
             var status: Int32 = 0

@@ -70,10 +70,11 @@ public struct VirtualMachineConfiguration: Sendable {
 public enum GuestStream: Sendable { case standardOutput, standardError }
 
 /// What a guest run produced and measured.
-public struct VirtualMachineResult: Sendable {
+public struct VirtualMachineResult: Sendable, Codable {
     /// The command's exit status (128+signal when killed by one).
     public var exitCode: Int32
     public var signal: Int32?
+    /// The command's output as captured (up to ``VirtualMachineConfiguration/outputLimit`` per stream).
     public var standardOutput: [UInt8]
     public var standardError: [UInt8]
     /// Host monotonic receive times (see ``Phase`` extensions).

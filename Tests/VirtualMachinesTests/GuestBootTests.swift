@@ -62,7 +62,7 @@ struct GuestBootTests {
         #expect(!FileSystem.exists(root.appending("vms/\(r.domainName)")))
     }
 
-    /// No virtio-serial port: the init reports over the serial console instead.
+    /// No virtio-serial port: the init reports over the serial console instead. Also: a user name.
     @Test func reportsOverTheConsoleWithoutAPort() async throws {
         let root = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-vmtest")
         defer { try? FileSystem.removeTree(root) }
@@ -70,9 +70,9 @@ struct GuestBootTests {
         cfg.reportChannel = .console
         let r = try await VirtualMachine(configuration: cfg).run(
             disk: Self.busyboxDisk(),
-            command: .init(arguments: ["sh", "-c", "echo over the console; ls /sys/class/virtio-ports 2>/dev/null | wc -l; exit 5"],
-                           environment: ["PATH=/bin"]))
-        #expect(String(decoding: r.standardOutput, as: UTF8.self) == "over the console\n0\n")
+            command: .init(arguments: ["sh", "-c", "echo over the console; ls /sys/class/virtio-ports 2>/dev/null | wc -l; id -u; id -g; exit 5"],
+                           environment: ["PATH=/bin"], user: "nobody"))   // a name, resolved in the guest's /etc/passwd
+        #expect(String(decoding: r.standardOutput, as: UTF8.self) == "over the console\n0\n65534\n65534\n")
         #expect(r.exitCode == 5)
         #expect(r.timestamps[.firstOutput] != nil)
     }
