@@ -148,6 +148,11 @@ let package = Package(
             name: "vm-boot-benchmark",
             dependencies: ["VirtualMachines", "IntermodalCore", system],
             path: "Benchmarks/VMBenchmarks", swiftSettings: strict),
+        // `intermodal run --rm busybox true` against `runc run`, interleaved: `engine-run-benchmark [RUNS]`.
+        .executableTarget(
+            name: "engine-run-benchmark",
+            dependencies: ["ContainerEngine", "ContainerRuntime", "ImageStore", "IntermodalCore", system],
+            path: "Benchmarks/EngineBenchmarks", swiftSettings: strict),
         .executableTarget(
             name: "RuntimeBenchmarks",
             dependencies: [

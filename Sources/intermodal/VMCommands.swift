@@ -42,9 +42,13 @@ struct VMRunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "auto (KVM if the probe found it working), kvm or tcg.") var accel = "auto"
     @Option(name: .long, help: "Network: none, user (QEMU user-mode) or bridge:NAME.") var network = "none"
     @Option(name: .long, help: "Kernel to boot (default: newest /boot/vmlinuz-*).") var kernel: String?
+    @Option(name: .long, help: "Extra guest kernel argument (repeatable).") var kernelArg: [String] = []
+    @Option(name: .long, help: "Guest eth0 address for --network bridge:NAME, e.g. 10.88.0.50/16.") var ip: String?
+    @Option(name: .long, help: "Guest default gateway (with --ip).") var gateway: String?
     @Option(name: .long, help: "Seconds the guest may take to reach its init.") var bootTimeout = 60
     @Option(name: .long, help: "Seconds the command may run (0: no limit).") var timeout = 0
     @Flag(name: .long, help: "Print the phase timings to standard error afterwards.") var timings = false
+    @Flag(name: .long, help: "Report over the serial console (no virtio-serial port in the guest).") var consoleReport = false
     @Argument(help: "Image name or ID.") var image: String
     @Argument(parsing: .captureForPassthrough, help: "Command and arguments.") var command: [String] = []
 
@@ -60,6 +64,14 @@ struct VMRunCommand: AsyncParsableCommand {
         cfg.uri = connection.uri
         cfg.stateRoot = connection.stateRoot(global)
         cfg.kernel = kernel.map { FilePath($0) }
+        cfg.kernelArguments = kernelArg
+        cfg.debugGuest = global.debug
+        cfg.reportChannel = consoleReport ? .console : .virtioSerial
+        cfg.address = ip
+        cfg.gateway = gateway
+        if case .bridge = cfg.network, ip == nil {
+            throw IntermodalError(.invalidArgument, "--network \(network) needs --ip ADDRESS/PREFIX (and usually --gateway) for the guest")
+        }
         cfg.initTimeout = .seconds(bootTimeout)
         cfg.commandTimeout = timeout > 0 ? .seconds(timeout) : nil
         Interruption.install()
@@ -87,6 +99,10 @@ struct VMRunCommand: AsyncParsableCommand {
             if let d = r.timestamps.duration(from: .create, to: p) {
                 s += "  create -> \(p.rawValue): \(Int(d.seconds * 1000)) ms\n"
             }
+        }
+        let g = r.guestClock
+        if let i = g["init"], let m = g["modulesLoaded"], let h = g["hello"], let c = g["commandStart"] {
+            s += "  guest clock (ms since its kernel's clock started): init \(i / 1_000_000), modules loaded \(m / 1_000_000), channel up \(h / 1_000_000), command \(c / 1_000_000)\n"
         }
         if let m = r.qemuMemory { s += "  qemu rss=\(m.rssKiB) KiB pss=\(m.pssKiB) KiB\n" }
         s += "  guest MemTotal=\(r.guestMemTotalKiB ?? -1) KiB MemAvailable=\(r.guestMemAvailableKiB ?? -1) KiB\n"

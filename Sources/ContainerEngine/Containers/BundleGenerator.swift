@@ -54,7 +54,8 @@ enum BundleGenerator {
         process.args = args
         process.env = environment(image: image, extra: options.environment, hostname: hostname, tty: options.tty)
         process.cwd = workingDirectory(image: image, options: options)
-        process.user = Spec.User(uid: user.uid, gid: user.gid, additionalGids: user.additionalGids.isEmpty ? nil : user.additionalGids)
+        // An explicit umask (runc's default): the process must not inherit whatever this process has.
+        process.user = Spec.User(uid: user.uid, gid: user.gid, umask: 0o022, additionalGids: user.additionalGids.isEmpty ? nil : user.additionalGids)
         process.terminal = options.tty
         // Docker's default: setuid programs (su, ping on some images) keep working.
         process.noNewPrivileges = false

@@ -23,6 +23,9 @@ extension Engine {
         return r
     }
 
+    /// True when a process with this PID exists (a zombie counts).
+    public static func isProcessAlive(_ pid: Int32) -> Bool { isAlive(pid) }
+
     static func isAlive(_ pid: Int32) -> Bool {
         kill(pid, 0) == 0 || errno == EPERM
     }

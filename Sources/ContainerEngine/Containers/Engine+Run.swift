@@ -77,6 +77,7 @@ extension Engine {
         io.started(container)
         record.timestamps.merge(container.timestamps)
         do {
+            DevicePermissions.fix(pid: container.pid)
             if record.options.network == .bridge {
                 let attachment = try await network.attach(containerID: record.id, pid: container.pid)
                 record.address = attachment.address
@@ -85,13 +86,14 @@ extension Engine {
             record.pid = container.pid
             record.ownerPID = getpid()
             try registry.save(record)
+            // "start" is when the process is released; its first output may come before start() returns.
+            record.timestamps.mark(.start)
             try await runtime.start(id: record.id)
         } catch {
             try? await runtime.delete(id: record.id, force: true)
             _ = await io.finished()
             throw error
         }
-        record.timestamps.mark(.start)
         record.status = .running
         record.startedUnix = WallClock.now
         try registry.save(record)
