@@ -217,6 +217,19 @@ struct CgroupV1Tests {
         #expect(CgroupTestSupport.leftovers(named: name).isEmpty)
     }
 
+    @Test func applyChangesLimitsOfALiveCgroup() throws {
+        let manager = try CgroupManager.detect()
+        let name = CgroupTestSupport.uniqueName()
+        let cgroup = try manager.create(path: "/\(name)", resources: CgroupResources(memoryLimit: 64 << 20, pidsLimit: 10))
+        defer { try? cgroup.destroy() }
+        // Like `runc update`: raise memory and memory+swap together, drop the pids cap.
+        try manager.apply(CgroupResources(memoryLimit: 128 << 20, pidsLimit: 0), to: cgroup)
+        #expect(CgroupTestSupport.read(FilePath("/sys/fs/cgroup/memory/\(name)/memory.limit_in_bytes")) == "\(128 << 20)")
+        #expect(CgroupTestSupport.read(FilePath("/sys/fs/cgroup/pids/\(name)/pids.max")) == "max")
+        try cgroup.destroy()
+        #expect(CgroupTestSupport.leftovers(named: name).isEmpty)
+    }
+
     @Test func existingLevelsAreNeverRemoved() throws {
         let manager = try CgroupManager.detect()
         let name = CgroupTestSupport.uniqueName()
