@@ -26,7 +26,7 @@ public enum BareQEMU {
         marks.mark(.create)
         let kernel = try GuestKernel.locate(preferred: cfg.kernel)
         let elf = try await kernel.decompressedELF(cacheRoot: cfg.cacheRoot)
-        let qemu = try await QEMUBinary.locate()
+        let qemu = try await QEMUBinary.locate(cacheRoot: cfg.cacheRoot)
         let base = try await GuestDisk.base(key: disk.key, cacheRoot: cfg.cacheRoot, populate: disk.populate)
         let dir = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-bare-qemu")
         defer { try? FileSystem.removeTree(dir) }
