@@ -17,6 +17,9 @@ public struct Engine: Sendable {
     public let network: BridgeNetwork
     /// The `intermodal` executable that hosts detached containers (`run -d`); nil disables `-d`.
     public var monitorExecutable: FilePath?
+    /// Snapshot images with overlayfs when the kernel allows it (true), or always copy them (false:
+    /// the fallback path, also a baseline for measuring what overlayfs saves).
+    public var useOverlay = true
     let registry: ContainerRegistry
     let logger = IntermodalLog.logger("engine")
 

@@ -50,7 +50,7 @@ extension Engine {
         }
 
         do {
-            record.rootfsMode = try await RootfsSnapshot.prepare(dir, image: image, store: store)
+            record.rootfsMode = try await RootfsSnapshot.prepare(dir, image: image, store: store, allowOverlay: useOverlay)
             let hostname = String(id.prefix(12))
             try FileSystem.writeAtomically(hostname + "\n", to: dir.hostname)
             try FileSystem.writeAtomically(
