@@ -111,7 +111,7 @@ struct ImageWorkflowTests {
             #expect(fourth.executedSteps > 0)
             let (_, greeted) = try await f.run([], image: "built:test")
             #expect(greeted == "bonjour world from changed\n")
-            #expect(try f.engine.list(all: true).filter { $0.buildStep }.isEmpty)
+            #expect(try f.engine.list(all: true, includeBuildSteps: true).isEmpty)
         }
     }
 
@@ -132,7 +132,7 @@ struct ImageWorkflowTests {
             #expect(failing.standardError.contains("Custom.dockerfile:3: RUN exit 7: the command returned a non-zero code: 7"), "\(failing.standardError)")
             #expect(failing.standardOutput.contains("step-one"))
             #expect((try? f.engine.store.resolve("broken:x")) == nil)
-            #expect(try f.engine.list(all: true).isEmpty, "a build-step container was left")
+            #expect(try f.engine.list(all: true, includeBuildSteps: true).isEmpty, "a build-step container was left")
             // The finished step stays in the store as cache; nothing else was added.
             #expect(try f.engine.store.list().count == before + 1)
             let mounts = try FileSystem.readString("/proc/self/mountinfo")
@@ -199,7 +199,7 @@ struct InterruptedBuildTests {
             let text = (try? FileSystem.readString(output)) ?? ""
             #expect((status >> 8) & 0xff == 125, "\(text)")
             #expect(text.contains("interrupted"), "\(text)")
-            #expect(try f.engine.list(all: true).isEmpty)
+            #expect(try f.engine.list(all: true, includeBuildSteps: true).isEmpty)
             #expect(!(try FileSystem.readString("/proc/self/mountinfo")).contains(f.root.string))
             #expect((try? f.engine.store.resolve("slow:x")) == nil)
             // The store still works, and the finished first step is reused.
