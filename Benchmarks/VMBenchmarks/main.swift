@@ -45,7 +45,7 @@ enum VMBootBenchmark {
         for i in 1...runs {
             let r = try await vm.run(disk: disk, command: command)
             accel = r.accelerator.rawValue
-            let b = try await BareQEMU.run(configuration: cfg, disk: disk, command: command)
+            let b = try await BareQEMU.run(configuration: cfg, disk: disk, command: command, accelerator: r.accelerator)
             ours.append(r.timestamps.duration(from: .create, to: .firstOutput)!.seconds)
             oursFromDefine.append(r.timestamps.duration(from: .domainCreate, to: .firstOutput)!.seconds)
             bare.append(b.timestamps.duration(from: .create, to: .firstOutput)!.seconds)
@@ -57,8 +57,8 @@ enum VMBootBenchmark {
         let ratio = median(ours) / median(bare)
         StandardStreams.writeOutput("""
             accelerator: \(accel == "tcg" ? "tcg (software emulation)" : accel); n=\(runs) each, interleaved
-            libvirt (ours)   create->first output: median \(ms(median(ours))) min \(ms(ours.min()!)) max \(ms(ours.max()!))
-            bare QEMU        create->first output: median \(ms(median(bare))) min \(ms(bare.min()!)) max \(ms(bare.max()!))
+            libvirt (ours)   create->first output: median \(ms(median(ours))) mean \(ms(mean(ours))) sd \(ms(sd(ours))) min \(ms(ours.min()!)) max \(ms(ours.max()!))
+            bare QEMU        create->first output: median \(ms(median(bare))) mean \(ms(mean(bare))) sd \(ms(sd(bare))) min \(ms(bare.min()!)) max \(ms(bare.max()!))
             libvirt virDomainCreateXML->first output median \(ms(median(oursFromDefine))); bare spawn->first output median \(ms(median(bareFromSpawn)))
             ratio of medians (ours / bare): \(String(format2(ratio))) (target <= 1.15)
 
@@ -68,6 +68,14 @@ enum VMBootBenchmark {
     static func median(_ xs: [Double]) -> Double {
         let s = xs.sorted()
         return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+
+    static func mean(_ xs: [Double]) -> Double { xs.reduce(0, +) / Double(xs.count) }
+
+    static func sd(_ xs: [Double]) -> Double {
+        guard xs.count > 1 else { return 0 }
+        let m = mean(xs)
+        return (xs.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(xs.count - 1)).squareRoot()
     }
 
     static func ms(_ s: Double) -> String { "\(Int((s * 1000).rounded())) ms" }

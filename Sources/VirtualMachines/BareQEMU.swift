@@ -19,13 +19,14 @@ public enum BareQEMU {
     /// entry of this call; `.domainCreate` the spawn.
     public static func run(
         configuration cfg: VirtualMachineConfiguration, disk: VirtualMachine.DiskSource,
-        command: GuestInitramfs.RunConfiguration, timeout: Duration = .seconds(120)
+        command: GuestInitramfs.RunConfiguration, accelerator: DomainDefinition.Accelerator = .tcg,
+        timeout: Duration = .seconds(120)
     ) async throws(IntermodalError) -> Result {
         var marks = PhaseTimestamps()
         marks.mark(.create)
         let kernel = try GuestKernel.locate(preferred: cfg.kernel)
         let elf = try await kernel.decompressedELF(cacheRoot: cfg.cacheRoot)
-        let qemu = try await QEMUBinary.locate()
+        let qemu = try await QEMUBinary.locate(cacheRoot: cfg.cacheRoot)
         let base = try await GuestDisk.base(key: disk.key, cacheRoot: cfg.cacheRoot, populate: disk.populate)
         let dir = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-bare-qemu")
         defer { try? FileSystem.removeTree(dir) }
@@ -37,7 +38,7 @@ public enum BareQEMU {
         let listener = try listen(at: socketPath)
         defer { close(listener) }
         let args = [
-            qemu.path.string, "-name", "intermodal-bare", "-machine", "pc,usb=off", "-accel", "tcg",
+            qemu.path.string, "-name", "intermodal-bare", "-machine", "pc,usb=off",
             "-m", "\(cfg.memoryMiB)", "-smp", "\(cfg.vcpus)", "-nodefaults", "-no-user-config", "-display", "none",
             "-kernel", elf.string, "-initrd", initrd.string, "-append", VirtualMachine.commandLine(cfg),
             "-drive", "file=\(overlay.string),if=none,id=d0,format=qcow2,cache=unsafe",
@@ -46,8 +47,10 @@ public enum BareQEMU {
             "-device", "virtio-serial-pci", "-chardev", "socket,id=c0,path=\(socketPath.string)",
             "-device", "virtserialport,chardev=c0,name=\(DomainDefinition.channelName)",
         ]
+        // As in our domain XML: KVM with the host CPU, or TCG with QEMU's default CPU model.
+        let accel = accelerator == .kvm ? ["-accel", "kvm", "-cpu", "host"] : ["-accel", "tcg"]
         marks.mark(.domainCreate)
-        let pid = try spawn(args)
+        let pid = try spawn(Array(args.prefix(1)) + accel + args.dropFirst())
         defer {
             kill(pid, SIGKILL)
             var status: Int32 = 0
@@ -60,27 +63,16 @@ public enum BareQEMU {
         guard conn >= 0 else { throw .system("accept on \(socketPath)") }
         let channel = GuestChannel(connected: conn)
         defer { channel.close() }
-        var out: [UInt8] = []
+        var report = GuestReport(marks: marks, outputLimit: cfg.outputLimit)
         let deadline = MonotonicInstant.now.nanoseconds + UInt64(timeout.components.seconds) * 1_000_000_000
         while MonotonicInstant.now.nanoseconds < deadline {
             switch try channel.next(timeoutMilliseconds: 200) {
             case .none: continue
             case .closed: throw IntermodalError(.externalFailure, "bare QEMU guest stopped without an exit report")
             case .frame(let type, let payload):
-                let now = MonotonicInstant.now
-                switch type {
-                case UInt8(ascii: "H"): marks.mark(.initHello, at: now)
-                case UInt8(ascii: "S"): marks.mark(.commandStart, at: now)
-                case UInt8(ascii: "O"), UInt8(ascii: "E"):
-                    marks.mark(.firstOutput, at: now)
-                    if type == UInt8(ascii: "O") { out += payload }
-                case UInt8(ascii: "X"):
-                    marks.mark(.commandEnd, at: now)
-                    let code = Int32(truncatingIfNeeded: Int64(VirtualMachine.fields(payload)["code"] ?? 255))
-                    return Result(timestamps: marks, exitCode: code, standardOutput: out)
-                case UInt8(ascii: "F"):
-                    throw IntermodalError(.externalFailure, "guest init failed: \(String(decoding: payload, as: UTF8.self))")
-                default: break
+                try report.apply(type: type, payload: payload, received: .now, output: nil)
+                if let exit = report.exit {
+                    return Result(timestamps: report.marks, exitCode: exit.code, standardOutput: report.standardOutput)
                 }
             }
         }

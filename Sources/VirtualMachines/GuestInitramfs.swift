@@ -8,7 +8,8 @@ import SystemPackage
 public enum GuestInitramfs {
     /// Modules the init loads, in order with their dependencies, unless built into the kernel:
     /// the PCI transport, the disk, the host channel, and ext4 (with the crc32c it checksums with).
-    static let baseModules = ["virtio_pci", "virtio_blk", "virtio_console", "crc32c_generic", "ext4"]
+    static let baseModules = ["virtio_pci", "virtio_blk", "crc32c_generic", "ext4"]
+    static let channelModules = ["virtio_console"]
     static let networkModules = ["virtio_net"]
 
     /// Where the init binary is: `$INTERMODAL_GUEST_INIT`, else beside the running executable
@@ -82,6 +83,8 @@ public enum GuestInitramfs {
         /// eth0's address ("10.0.2.15/24") and gateway; nil leaves only loopback.
         public var address: String?
         public var gateway: String?
+        /// Report over the serial console instead of the virtio-serial port (no port in the guest).
+        public var consoleChannel = false
         /// The init prints its step timings on the serial console (console.log).
         public var debugTiming = false
         /// Written to the guest's /etc/resolv.conf when set.
@@ -103,16 +106,17 @@ public enum GuestInitramfs {
     /// The whole initramfs for one run: the base archive (init, modules; cached) followed by
     /// the run's configuration archive (the kernel reads concatenated archives in turn).
     public static func build(kernel: GuestKernel, initBinary: FilePath, run: RunConfiguration, cacheRoot: FilePath = IntermodalPaths.cacheRoot) throws(IntermodalError) -> [UInt8] {
-        let (base, modules) = try baseArchive(kernel: kernel, initBinary: initBinary, network: run.address != nil, cacheRoot: cacheRoot)
+        let (base, modules) = try baseArchive(
+            kernel: kernel, initBinary: initBinary, network: run.address != nil, channel: !run.consoleChannel, cacheRoot: cacheRoot)
         return base + (try configurationArchive(run, modules: modules))
     }
 
     /// The archive with `/init` and the modules, built once per (init binary, kernel, network)
     /// and cached: re-reading a few MB is cheaper than re-encoding them on every boot.
-    static func baseArchive(kernel: GuestKernel, initBinary: FilePath, network: Bool, cacheRoot: FilePath) throws(IntermodalError) -> (bytes: [UInt8], modules: [String]) {
+    static func baseArchive(kernel: GuestKernel, initBinary: FilePath, network: Bool, channel: Bool, cacheRoot: FilePath) throws(IntermodalError) -> (bytes: [UInt8], modules: [String]) {
         var st = stat()
         guard stat(initBinary.string, &st) == 0 else { throw .system("cannot stat the guest init \(initBinary)") }
-        let key = "\(kernel.version)-\(network ? "net" : "nonet")-\(st.st_size)-\(st.st_mtim.tv_sec)-\(st.st_mtim.tv_nsec)-\(st.st_ino)"
+        let key = "\(kernel.version)-\(network ? "net" : "nonet")-\(channel ? "port" : "console")-\(st.st_size)-\(st.st_mtim.tv_sec)-\(st.st_mtim.tv_nsec)-\(st.st_ino)"
         let cached = cacheRoot.appending("vm/initramfs/base-\(key).cpio")
         let cachedList = cacheRoot.appending("vm/initramfs/base-\(key).modules")
         // modules.dep is long: resolving it costs more than reading the cached answer.
@@ -120,6 +124,7 @@ public enum GuestInitramfs {
             return (bytes, list.split(separator: "\n").map(String.init))
         }
         var modules = baseModules
+        if channel { modules += channelModules }
         if network { modules += networkModules }
         let files = try resolveModules(modules, kernel: kernel)
         let names = files.map { "/lib/modules/" + ($0.lastComponent?.string ?? "module.ko") }
@@ -157,7 +162,7 @@ public enum GuestInitramfs {
     /// The small archive with `/intermodal/config`: the modules to load, the command, its surroundings.
     static func configurationArchive(_ run: RunConfiguration, modules: [String]) throws(IntermodalError) -> [UInt8] {
         // D first: it switches on the init's timing report for the module loads that follow.
-        var records = (run.debugTiming ? ["D"] : []) + modules.map { "m" + $0 }
+        var records = (run.debugTiming ? ["D"] : []) + (run.consoleChannel ? ["c"] : []) + modules.map { "m" + $0 }
         for a in run.arguments {
             guard !a.utf8.contains(0) else { throw IntermodalError(.invalidArgument, "command argument contains a NUL byte") }
             records.append("a" + a)

@@ -12,7 +12,7 @@ extension VirtualMachine {
     }
 
     /// What the image runs, Docker's way: Entrypoint + (given command, else Cmd); its Env,
-    /// WorkingDir and a numeric User.
+    /// WorkingDir and User.
     public static func runConfiguration(image: Image, command: [String]) throws(IntermodalError) -> GuestInitramfs.RunConfiguration {
         let config = image.configuration.config
         let args = (config?.entrypoint ?? []) + (command.isEmpty ? (config?.cmd ?? []) : command)
@@ -23,14 +23,9 @@ extension VirtualMachine {
         if !env.contains(where: { $0.hasPrefix("PATH=") }) {
             env.append("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
         }
+        // Names are resolved by the init against the guest's own /etc/passwd and /etc/group.
         var user: String?
-        if let u = config?.user, !u.isEmpty, u != "root", u != "0", u != "0:0" {
-            let parts = u.split(separator: ":", maxSplits: 1)
-            guard parts.allSatisfy({ UInt32($0) != nil }) else {
-                throw IntermodalError(.unsupported, "image user '\(u)': guests take a numeric uid[:gid] only")
-            }
-            user = parts.count == 2 ? u : "\(u):\(u)"
-        }
+        if let u = config?.user, !u.isEmpty, u != "root", u != "0", u != "0:0" { user = u }
         let workdir = config?.workingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/"
         return GuestInitramfs.RunConfiguration(arguments: args, environment: env, workingDirectory: workdir, user: user)
     }

@@ -62,23 +62,18 @@ public struct VirtualMachine: Sendable {
         guard (1...64).contains(cfg.vcpus) else { throw IntermodalError(.invalidArgument, "vcpus \(cfg.vcpus) out of range 1...64") }
         guard !command.arguments.isEmpty else { throw IntermodalError(.invalidArgument, "no command to run in the guest") }
 
-        var step = MonotonicInstant.now
-        func took(_ what: String) {
-            let now = MonotonicInstant.now
-            logger.debug("\(what): \(Int(now.duration(since: step).seconds * 1000)) ms")
-            step = now
-        }
+        var timer = StepTimer(logger: logger)
         let accelerator = try await resolveAccelerator()
-        took("accelerator")
+        timer.lap("accelerator")
         let kernel = try GuestKernel.locate(preferred: cfg.kernel)
         let bootKernel = cfg.bootCompressedKernel ? kernel.path : try await kernel.decompressedELF(cacheRoot: cfg.cacheRoot)
-        took("kernel")
+        timer.lap("kernel")
         let initBinary = try GuestInitramfs.locateInit()
         let base = try await GuestDisk.base(key: disk.key, cacheRoot: cfg.cacheRoot, populate: disk.populate)
-        took("base disk")
+        timer.lap("base disk")
         try Interruption.check("while preparing the guest disk")
         let connection = try LibvirtConnection(uri: cfg.uri)
-        took("libvirt connection")
+        timer.lap("libvirt connection")
 
         let name = "intermodal-" + String(UInt64.random(in: 0...UInt64.max), radix: 16).leftPadded(to: 16).prefix(12)
         let dir = cfg.stateRoot.appending(name)
@@ -112,16 +107,12 @@ public struct VirtualMachine: Sendable {
         let cfg = configuration
         try FileSystem.writeAtomically("\(getpid())\n", to: dir.appending("owner.pid"))
         let overlay = dir.appending("disk.qcow2")
-        var step = MonotonicInstant.now
-        func took(_ what: String) {
-            let now = MonotonicInstant.now
-            logger.debug("\(what): \(Int(now.duration(since: step).seconds * 1000)) ms")
-            step = now
-        }
+        var timer = StepTimer(logger: logger)
         try await GuestDisk.createOverlay(base: base, at: overlay)
-        took("overlay")
+        timer.lap("overlay")
         var run = command
         run.debugTiming = cfg.debugGuest
+        run.consoleChannel = cfg.reportChannel == .console
         switch cfg.network {
         case .none: break
         case .user:
@@ -140,94 +131,58 @@ public struct VirtualMachine: Sendable {
         let initrd = dir.appending("initrd.cpio")
         // A plain write: the file lives for one boot, an fsync would only cost time.
         try Self.write(try GuestInitramfs.build(kernel: kernel, initBinary: initBinary, run: run, cacheRoot: cfg.cacheRoot), to: initrd)
-        took("initramfs")
+        timer.lap("initramfs")
         let socketPath = dir.appending("channel.sock")
         let consoleLog = dir.appending("console.log")
         let definition = DomainDefinition(
             name: name, accelerator: accelerator, memoryMiB: cfg.memoryMiB, vcpus: cfg.vcpus,
             kernel: bootKernel, initrd: initrd,
             commandLine: Self.commandLine(cfg),
-            disk: overlay, channelSocket: socketPath, consoleLog: consoleLog, network: cfg.network)
+            disk: overlay, channelSocket: run.consoleChannel ? nil : socketPath, consoleLog: consoleLog, network: cfg.network)
         try Interruption.check("before the guest started")
         marks.mark(.domainCreate)
         domain = try connection.createTransientDomain(xml: definition.xml)
         marks.mark(.domainStarted)
         let qemuPID = connection.isLocal ? ProcessMemory.qemuPID(domain: name) : nil
 
-        let channel = try GuestChannel(socket: socketPath)
+        let channel = run.consoleChannel
+            ? GuestChannel(consoleLog: consoleLog) : try GuestChannel(socket: socketPath, consoleLog: consoleLog)
         defer { channel.close() }
-        var stdout: [UInt8] = [], stderr: [UInt8] = []
-        var guestClock: [String: UInt64] = [:]
-        var exit: (code: Int32, signal: Int32?)?
-        var memTotal: Int64?, memAvailable: Int64?
+        var report = GuestReport(marks: marks, outputLimit: cfg.outputLimit)
         var qemuMemory: ProcessMemory?
         let initDeadline = MonotonicInstant.now.nanoseconds + UInt64(cfg.initTimeout.components.seconds) * 1_000_000_000
-        var commandDeadline: UInt64?
 
-        while exit == nil {
-            let now = MonotonicInstant.now.nanoseconds
-            if marks[.initHello] == nil && now > initDeadline {
+        while report.exit == nil {
+            let now = MonotonicInstant.now
+            if report.marks[.initHello] == nil && now.nanoseconds > initDeadline {
                 throw IntermodalError(
                     .timeout, "guest \(name) did not reach its init within \(cfg.initTimeout.formattedSeconds)"
                         + consoleTail(consoleLog))
             }
-            if let d = commandDeadline, now > d {
-                throw IntermodalError(.timeout, "the command in guest \(name) ran longer than \(cfg.commandTimeout!.formattedSeconds)")
+            if let limit = cfg.commandTimeout, let started = report.marks[.commandStart], now.duration(since: started) > limit {
+                throw IntermodalError(.timeout, "the command in guest \(name) ran longer than \(limit.formattedSeconds)")
             }
             let event = try channel.next(timeoutMilliseconds: 100)
-            try Interruption.check(marks[.commandStart] == nil ? "while the guest booted" : "while the guest ran the command")
+            try Interruption.check(report.marks[.commandStart] == nil ? "while the guest booted" : "while the guest ran the command")
+            if Task.isCancelled {
+                throw IntermodalError(.interrupted, "guest \(name) run cancelled; the guest was destroyed")
+            }
+            var stopped = false
+            if case .none = event, let domain, !domain.isActive { stopped = true }
+            if case .closed = event { stopped = true }
             switch event {
-            case .none: continue
-            case .closed:
+            case .none where !stopped: continue
+            case .none, .closed:
                 let why = consoleTail(consoleLog)
                 if why.contains("Kernel panic") {
                     throw IntermodalError(.externalFailure, "guest \(name) kernel panicked" + why)
                 }
                 throw IntermodalError(.externalFailure, "guest \(name) stopped without reporting an exit status" + why)
             case .frame(let type, let payload):
-                let received = MonotonicInstant.now
-                switch type {
-                case UInt8(ascii: "H"):
-                    marks.mark(.initHello, at: received)
-                    let f = Self.fields(payload)
-                    if let initNs = f["init"], let nowNs = f["now"] {
-                        guestClock["init"] = initNs
-                        guestClock["modulesLoaded"] = f["modules"]
-                        guestClock["hello"] = nowNs
-                        // The guest's monotonic clock starts near kernel start: anchor it on this frame.
-                        let kernelStart = received.nanoseconds &- nowNs
-                        marks.mark(.kernelStart, at: MonotonicInstant(nanoseconds: kernelStart))
-                        marks.mark(.initStart, at: MonotonicInstant(nanoseconds: kernelStart &+ initNs))
-                    }
-                case UInt8(ascii: "S"):
-                    marks.mark(.commandStart, at: received)
-                    guestClock["commandStart"] = Self.fields(payload)["now"]
-                    if let t = cfg.commandTimeout { commandDeadline = received.nanoseconds + UInt64(t.components.seconds) * 1_000_000_000 }
-                case UInt8(ascii: "O"), UInt8(ascii: "E"):
-                    marks.mark(.firstOutput, at: received)
-                    let stream: GuestStream = type == UInt8(ascii: "O") ? .standardOutput : .standardError
-                    output?(stream, payload)
-                    if stream == .standardOutput {
-                        if stdout.count < cfg.outputLimit { stdout += payload.prefix(cfg.outputLimit - stdout.count) }
-                    } else if stderr.count < cfg.outputLimit {
-                        stderr += payload.prefix(cfg.outputLimit - stderr.count)
-                    }
-                case UInt8(ascii: "X"):
-                    marks.mark(.commandEnd, at: received)
-                    let f = Self.fields(payload)
-                    let code = Int32(truncatingIfNeeded: Int64(f["code"] ?? 255))
-                    let sig = Int32(truncatingIfNeeded: Int64(f["signal"] ?? 0))
-                    exit = (code, sig == 0 ? nil : sig)
-                    guestClock["commandStart"] = f["start"]
-                    guestClock["commandEnd"] = f["end"]
-                    memTotal = f["memtotal"].map { Int64($0) }
-                    memAvailable = f["memavailable"].map { Int64($0) }
+                try report.apply(type: type, payload: payload, received: .now, output: output)
+                if report.exit != nil {
                     // Measured while the guest still holds its memory, before it is destroyed.
                     qemuMemory = qemuPID.flatMap { ProcessMemory.read(pid: $0) }
-                case UInt8(ascii: "F"):
-                    throw IntermodalError(.externalFailure, "guest init failed: \(String(decoding: payload, as: UTF8.self))")
-                default:
-                    logger.debug("unknown frame type \(type) from guest \(name)")
                 }
             }
         }
@@ -238,15 +193,17 @@ public struct VirtualMachine: Sendable {
             }
         }
         if let d = domain { try d.destroy() }
-        marks.mark(.exit)
+        report.marks.mark(.exit)
         domain = nil
         try FileSystem.removeTree(dir)
-        marks.mark(.cleanup)
+        report.marks.mark(.cleanup)
+        marks = report.marks
         return VirtualMachineResult(
-            exitCode: exit!.code, signal: exit!.signal, standardOutput: stdout, standardError: stderr,
-            timestamps: marks, accelerator: accelerator, domainName: name, qemuMemory: qemuMemory,
-            guestMemTotalKiB: memTotal.flatMap { $0 }, guestMemAvailableKiB: memAvailable.flatMap { $0 },
-            baseDisk: GuestDisk.sizes(of: base), overlayDisk: overlaySizes, guestClock: guestClock)
+            exitCode: report.exit!.code, signal: report.exit!.signal,
+            standardOutput: report.standardOutput, standardError: report.standardError,
+            timestamps: report.marks, accelerator: accelerator, domainName: name, qemuMemory: qemuMemory,
+            guestMemTotalKiB: report.memTotalKiB, guestMemAvailableKiB: report.memAvailableKiB,
+            baseDisk: GuestDisk.sizes(of: base), overlayDisk: overlaySizes, guestClock: report.guestClock)
     }
 
     static func write(_ bytes: [UInt8], to path: FilePath) throws(IntermodalError) {
@@ -257,19 +214,6 @@ public struct VirtualMachine: Sendable {
         } catch {
             throw IntermodalError(.systemError, "cannot write \(path)", cause: error)
         }
-    }
-
-    /// "key=value key=value" from the init's text frames, numbers only.
-    static func fields(_ payload: [UInt8]) -> [String: UInt64] {
-        var out: [String: UInt64] = [:]
-        for pair in String(decoding: payload, as: UTF8.self).split(separator: " ") {
-            let kv = pair.split(separator: "=", maxSplits: 1)
-            if kv.count == 2 {
-                if let v = UInt64(kv[1]) { out[String(kv[0])] = v }
-                else if let v = Int64(kv[1]) { out[String(kv[0])] = UInt64(bitPattern: v) }
-            }
-        }
-        return out
     }
 
     /// The last lines of the guest's serial console, to explain a failure.

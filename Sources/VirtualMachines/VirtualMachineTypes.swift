@@ -47,6 +47,11 @@ public struct VirtualMachineConfiguration: Sendable {
     public var gateway: String?
     /// The guest's /etc/resolv.conf nameserver (user-mode networking: 10.0.2.3).
     public var nameserver: String?
+    /// How the init reports to the host.
+    public enum ReportChannel: String, Sendable { case virtioSerial, console }
+    /// The virtio-serial port (fast, separate from the console), or the serial console only
+    /// (for kernels without virtio_console; the init also falls back to it by itself).
+    public var reportChannel: ReportChannel = .virtioSerial
     /// Have the guest init time its steps; the lines are logged at debug level.
     public var debugGuest = false
     /// Extra kernel command-line arguments, after ours.
@@ -65,10 +70,11 @@ public struct VirtualMachineConfiguration: Sendable {
 public enum GuestStream: Sendable { case standardOutput, standardError }
 
 /// What a guest run produced and measured.
-public struct VirtualMachineResult: Sendable {
+public struct VirtualMachineResult: Sendable, Codable {
     /// The command's exit status (128+signal when killed by one).
     public var exitCode: Int32
     public var signal: Int32?
+    /// The command's output as captured (up to ``VirtualMachineConfiguration/outputLimit`` per stream).
     public var standardOutput: [UInt8]
     public var standardError: [UInt8]
     /// Host monotonic receive times (see ``Phase`` extensions).

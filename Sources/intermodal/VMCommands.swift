@@ -48,6 +48,7 @@ struct VMRunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds the guest may take to reach its init.") var bootTimeout = 60
     @Option(name: .long, help: "Seconds the command may run (0: no limit).") var timeout = 0
     @Flag(name: .long, help: "Print the phase timings to standard error afterwards.") var timings = false
+    @Flag(name: .long, help: "Report over the serial console (no virtio-serial port in the guest).") var consoleReport = false
     @Argument(help: "Image name or ID.") var image: String
     @Argument(parsing: .captureForPassthrough, help: "Command and arguments.") var command: [String] = []
 
@@ -65,6 +66,7 @@ struct VMRunCommand: AsyncParsableCommand {
         cfg.kernel = kernel.map { FilePath($0) }
         cfg.kernelArguments = kernelArg
         cfg.debugGuest = global.debug
+        cfg.reportChannel = consoleReport ? .console : .virtioSerial
         cfg.address = ip
         cfg.gateway = gateway
         if case .bridge = cfg.network, ip == nil {

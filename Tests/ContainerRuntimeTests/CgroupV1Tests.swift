@@ -179,6 +179,57 @@ struct CgroupV1Tests {
         #expect(CgroupTestSupport.leftovers(named: name).isEmpty)
     }
 
+    @Test func hugepageLimitsGoWhereHugetlbLives() throws {
+        let manager = try CgroupManager.detect()
+        try #require(manager.availableControllers.contains("hugetlb"), "no hugetlb controller on this host")
+        let name = CgroupTestSupport.uniqueName()
+        let cgroup = try manager.create(path: "/\(name)", resources: CgroupResources(
+            hugepageLimits: [HugepageLimit(pageSize: "2MB", limit: 4 << 20), HugepageLimit(pageSize: "1GB", limit: 0)]))
+        defer { try? cgroup.destroy() }
+        if manager.mode == .hybrid && !manager.v1Hierarchies.contains(where: { $0.controllers.contains("hugetlb") }) {
+            // This host: hugetlb is only in the unified hierarchy.
+            let dir = FilePath(try #require(manager.unifiedMount)).appending(name)
+            #expect(CgroupTestSupport.read(dir.appending("hugetlb.2MB.max")) == "\(4 << 20)")
+            #expect(CgroupTestSupport.read(dir.appending("hugetlb.1GB.max")) == "0")
+        } else {
+            let dir = FilePath("/sys/fs/cgroup/hugetlb").appending(name)
+            #expect(CgroupTestSupport.read(dir.appending("hugetlb.2MB.limit_in_bytes")) == "\(4 << 20)")
+        }
+        try cgroup.destroy()
+        #expect(CgroupTestSupport.leftovers(named: name).isEmpty)
+    }
+
+    @Test func blkioWeightGoesToBfqOrFailsSayingWhy() throws {
+        let manager = try CgroupManager.detect()
+        let name = CgroupTestSupport.uniqueName()
+        let dir = FilePath("/sys/fs/cgroup/blkio").appending(name)
+        do {
+            let c = try manager.create(path: "/\(name)", resources: CgroupResources(blkioWeight: 300))
+            defer { try? c.destroy() }
+            // BFQ is available here (the weight file exists only in non-root cgroups).
+            let file = FileSystem.exists(dir.appending("blkio.bfq.weight")) ? "blkio.bfq.weight" : "blkio.weight"
+            #expect(CgroupTestSupport.read(dir.appending(file)).hasSuffix("300"))
+        } catch {
+            // Without BFQ or CFQ the error must say why, not just "No such file".
+            #expect(error.code == .unsupported)
+            #expect(error.message.contains("blkio.bfq.weight") && error.message.contains("BFQ"), "\(error)")
+        }
+        #expect(CgroupTestSupport.leftovers(named: name).isEmpty)
+    }
+
+    @Test func applyChangesLimitsOfALiveCgroup() throws {
+        let manager = try CgroupManager.detect()
+        let name = CgroupTestSupport.uniqueName()
+        let cgroup = try manager.create(path: "/\(name)", resources: CgroupResources(memoryLimit: 64 << 20, pidsLimit: 10))
+        defer { try? cgroup.destroy() }
+        // Like `runc update`: raise memory and memory+swap together, drop the pids cap.
+        try manager.apply(CgroupResources(memoryLimit: 128 << 20, pidsLimit: 0), to: cgroup)
+        #expect(CgroupTestSupport.read(FilePath("/sys/fs/cgroup/memory/\(name)/memory.limit_in_bytes")) == "\(128 << 20)")
+        #expect(CgroupTestSupport.read(FilePath("/sys/fs/cgroup/pids/\(name)/pids.max")) == "max")
+        try cgroup.destroy()
+        #expect(CgroupTestSupport.leftovers(named: name).isEmpty)
+    }
+
     @Test func existingLevelsAreNeverRemoved() throws {
         let manager = try CgroupManager.detect()
         let name = CgroupTestSupport.uniqueName()
