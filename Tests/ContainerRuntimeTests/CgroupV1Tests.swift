@@ -228,10 +228,23 @@ struct CgroupV1Tests {
         let name = CgroupTestSupport.uniqueName()
         let cgroup = try manager.create(path: "/\(name)", resources: CgroupResources(memoryLimit: 64 << 20, pidsLimit: 10))
         defer { try? cgroup.destroy() }
-        // Like `runc update`: raise memory and memory+swap together, drop the pids cap.
-        try manager.apply(CgroupResources(memoryLimit: 128 << 20, pidsLimit: 0), to: cgroup)
-        #expect(CgroupTestSupport.read(FilePath("/sys/fs/cgroup/memory/\(name)/memory.limit_in_bytes")) == "\(128 << 20)")
+        let memory = FilePath("/sys/fs/cgroup/memory/\(name)")
+        // Like `runc update`: drop the pids cap, then raise memory and memory+swap together (the
+        // memory+swap limit must go first then), then lower both (memory first).
+        try manager.apply(CgroupResources(pidsLimit: 0), to: cgroup)
         #expect(CgroupTestSupport.read(FilePath("/sys/fs/cgroup/pids/\(name)/pids.max")) == "max")
+        if FileSystem.exists(memory.appending("memory.memsw.limit_in_bytes")) {
+            try manager.apply(CgroupResources(memoryLimit: 64 << 20, memorySwap: 64 << 20), to: cgroup)
+            try manager.apply(CgroupResources(memoryLimit: 128 << 20, memorySwap: 128 << 20), to: cgroup)
+            #expect(CgroupTestSupport.read(memory.appending("memory.limit_in_bytes")) == "\(128 << 20)")
+            #expect(CgroupTestSupport.read(memory.appending("memory.memsw.limit_in_bytes")) == "\(128 << 20)")
+            try manager.apply(CgroupResources(memoryLimit: 32 << 20, memorySwap: 48 << 20), to: cgroup)
+            #expect(CgroupTestSupport.read(memory.appending("memory.limit_in_bytes")) == "\(32 << 20)")
+            #expect(CgroupTestSupport.read(memory.appending("memory.memsw.limit_in_bytes")) == "\(48 << 20)")
+        } else {
+            try manager.apply(CgroupResources(memoryLimit: 128 << 20), to: cgroup)
+            #expect(CgroupTestSupport.read(memory.appending("memory.limit_in_bytes")) == "\(128 << 20)")
+        }
         try cgroup.destroy()
         #expect(CgroupTestSupport.leftovers(named: name).isEmpty)
     }
