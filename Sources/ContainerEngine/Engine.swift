@@ -17,6 +17,9 @@ public struct Engine: Sendable {
     public let network: BridgeNetwork
     /// The `intermodal` executable that hosts detached containers (`run -d`); nil disables `-d`.
     public var monitorExecutable: FilePath?
+    /// Snapshot images with overlayfs when the kernel allows it (true), or always copy them (false:
+    /// the fallback path, also a baseline for measuring what overlayfs saves).
+    public var useOverlay = true
     let registry: ContainerRegistry
     let logger = IntermodalLog.logger("engine")
 
@@ -37,10 +40,11 @@ public struct Engine: Sendable {
         try reconcile(try registry.find(reference))
     }
 
-    /// The containers `ps` shows: running ones, or all with `all` (build steps are never shown).
-    public func list(all: Bool = false) throws(IntermodalError) -> [ContainerRecord] {
+    /// The containers `ps` shows: running ones, or all with `all`. Build-step containers only
+    /// with `includeBuildSteps` (for clean-up tools and tests).
+    public func list(all: Bool = false, includeBuildSteps: Bool = false) throws(IntermodalError) -> [ContainerRecord] {
         var result: [ContainerRecord] = []
-        for record in try registry.all() where !record.buildStep {
+        for record in try registry.all() where includeBuildSteps || !record.buildStep {
             let current = (try? reconcile(record)) ?? record
             if all || current.status == .running { result.append(current) }
         }

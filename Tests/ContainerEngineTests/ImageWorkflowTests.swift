@@ -111,7 +111,7 @@ struct ImageWorkflowTests {
             #expect(fourth.executedSteps > 0)
             let (_, greeted) = try await f.run([], image: "built:test")
             #expect(greeted == "bonjour world from changed\n")
-            #expect(try f.engine.list(all: true).filter { $0.buildStep }.isEmpty)
+            #expect(try f.engine.list(all: true, includeBuildSteps: true).filter(\.buildStep).isEmpty, "a build-step container was left")
         }
     }
 
@@ -132,7 +132,7 @@ struct ImageWorkflowTests {
             #expect(failing.standardError.contains("Custom.dockerfile:3: RUN exit 7: the command returned a non-zero code: 7"), "\(failing.standardError)")
             #expect(failing.standardOutput.contains("step-one"))
             #expect((try? f.engine.store.resolve("broken:x")) == nil)
-            #expect(try f.engine.list(all: true).isEmpty, "a build-step container was left")
+            #expect(try f.engine.list(all: true, includeBuildSteps: true).isEmpty, "a build-step container was left")
             // The finished step stays in the store as cache; nothing else was added.
             #expect(try f.engine.store.list().count == before + 1)
             let mounts = try FileSystem.readString("/proc/self/mountinfo")
@@ -148,3 +148,81 @@ final class LineCollector: Sendable {
     func add(_ line: String) { storage.withLock { $0.append(line) } }
 }
 
+
+/// The no-overlay fallback: a flattened copy per container, and commit still works.
+@Suite("Containers without overlayfs (copy fallback)", .serialized)
+struct CopyFallbackTests {
+    @Test("copy-mode containers start from the image, keep changes apart, and commit to a runnable image")
+    func copyMode() async throws {
+        try await EngineFixture.with { f in
+            var engine = f.engine
+            engine.useOverlay = false
+            let first = try await engine.run(image: "busybox", options: RunOptions(command: ["sh", "-c", "echo copy > /copied && rm /etc/group"]), output: .log)
+            #expect(first.status.code == 0)
+            #expect(first.container.rootfsMode == .copy)
+            #expect(!FileSystem.exists(engine.directory(of: first.container).upper))
+            let second = try await engine.run(image: "busybox", options: RunOptions(command: ["sh", "-c", "test -e /copied || echo fresh"]), output: .log)
+            #expect(try FileSystem.readString(FilePath(second.container.logPath)) == "fresh\n")
+            _ = try await engine.commit(first.container.id, as: try ImageReference.parse("copied:v1"))
+            let (run, output) = try await f.run(["sh", "-c", "cat /copied; test -e /etc/group || echo no-group"], image: "copied:v1")
+            #expect(run.status.code == 0)
+            #expect(output == "copy\nno-group\n")
+        }
+    }
+}
+
+/// SIGINT in the middle of a `RUN`: the step container is killed and removed, the build fails with
+/// "interrupted", finished steps stay usable as cache, and nothing stays mounted.
+@Suite("Interrupted build", .serialized)
+struct InterruptedBuildTests {
+    @Test("Ctrl-C during RUN leaves the store consistent and nothing behind")
+    func interrupt() async throws {
+        try await EngineFixture.with { f in
+            let context = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-build-context")
+            defer { try? FileSystem.removeTree(context) }
+            try FileSystem.writeAtomically("FROM busybox\nRUN echo first > /first\nRUN echo started; sleep 60\n", to: context.appending("Dockerfile"))
+            let output = context.appending("build.out")
+            let pid = try spawn([EngineFixture.intermodal.string, "build", "--root", f.root.string, "-t", "slow:x", context.string], output: output)
+            var sawStart = false
+            for _ in 0..<300 where !sawStart {
+                try await Task.sleep(for: .milliseconds(100))
+                sawStart = ((try? FileSystem.readString(output)) ?? "").split(separator: "\n").contains("started")
+            }
+            #expect(sawStart, "the RUN step never started: \((try? FileSystem.readString(output)) ?? "")")
+            kill(pid, SIGINT)
+            var status: Int32 = 0
+            let began = ContinuousClock.now
+            while waitpid(pid, &status, WNOHANG) == 0 {
+                guard ContinuousClock.now - began < .seconds(30) else { kill(pid, SIGKILL); break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let text = (try? FileSystem.readString(output)) ?? ""
+            #expect((status >> 8) & 0xff == 125, "\(text)")
+            #expect(text.contains("interrupted"), "\(text)")
+            #expect(try f.engine.list(all: true, includeBuildSteps: true).isEmpty)
+            #expect(!(try FileSystem.readString("/proc/self/mountinfo")).contains(f.root.string))
+            #expect((try? f.engine.store.resolve("slow:x")) == nil)
+            // The store still works, and the finished first step is reused.
+            try FileSystem.writeAtomically("FROM busybox\nRUN echo first > /first\nRUN cat /first\n", to: context.appending("Dockerfile"))
+            let lines = LineCollector()
+            let rebuilt = try await f.engine.build(BuildOptions(context: context, tag: try ImageReference.parse("slow:x"), progress: { lines.add($0) }))
+            #expect(rebuilt.cachedSteps == 1)
+            #expect(rebuilt.executedSteps == 1)
+        }
+    }
+
+    private func spawn(_ argv: [String], output: FilePath) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output.string, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var cArgs = argv.map { strdup($0) } + [nil]
+        defer { for p in cArgs { free(p) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, argv[0], &actions, nil, &cArgs, environ)
+        guard rc == 0 else { throw IntermodalError.system("cannot start \(argv[0])", errno: rc) }
+        return pid
+    }
+}

@@ -166,10 +166,20 @@ struct CgroupV2Tests {
         #expect(try cgroup.processes() == [pid])
         #expect(try cgroup.stats().cpuUsageNanoseconds != nil)
 
-        // cgroup.kill (Linux 5.14+) or freeze+kill.
-        try cgroup.killAll(signal: SIGKILL)
-        #expect(CgroupTestSupport.reap(pid) == SIGKILL)
+        // Any signal but SIGKILL: cgroup.freeze, signal each pid, thaw (the signal lands on thaw).
+        try cgroup.killAll(signal: SIGTERM)
+        #expect(CgroupTestSupport.reap(pid) == SIGTERM)
         reaped = true
+        #expect(CgroupTestSupport.read(leaf.appending("cgroup.freeze")) == "0", "left frozen")
+
+        // SIGKILL: one write to cgroup.kill (Linux 5.14+), else freeze+kill.
+        let second = try CgroupTestSupport.spawnSleep()
+        var secondReaped = false
+        defer { if !secondReaped { kill(second, SIGKILL); CgroupTestSupport.reap(second) } }
+        try cgroup.add(pid: second)
+        try cgroup.killAll(signal: SIGKILL)
+        #expect(CgroupTestSupport.reap(second) == SIGKILL)
+        secondReaped = true
         try cgroup.destroy()
         #expect(!FileSystem.exists(root.appending(name)))
     }

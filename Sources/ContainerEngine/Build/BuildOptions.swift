@@ -68,10 +68,15 @@ public final class BuildInterruption: Sendable {
         if let id, let runtime { try? runtime.kill(id: id, signal: 9, all: true) }
     }
 
-    func running(_ id: String?, runtime: Runtime) {
+    /// Registers the step container (nil when it is done). Returns true when the build was
+    /// already interrupted: the caller must not start it. Flag and container are read and written
+    /// under one lock, so an interrupt either sees the container or is seen here.
+    @discardableResult
+    func running(_ id: String?, runtime: Runtime) -> Bool {
         state.withLock {
             $0.runningContainer = id
             $0.runtime = runtime
+            return $0.interrupted
         }
     }
 }

@@ -236,10 +236,11 @@ struct DockerfileBuilder {
             workingDirectory: config.workingDir, user: config.user, network: .host, discardLog: true)
         let record = try await engine.create(image: base.configDigest, options: runOptions, buildStep: true)
         options.progress(" ---> Running in \(record.shortID)")
-        options.interruption?.running(record.id, runtime: engine.runtime)
+        let interruptedAlready = options.interruption?.running(record.id, runtime: engine.runtime) ?? false
         defer { options.interruption?.running(nil, runtime: engine.runtime) }
         let made: Image
         do throws(IntermodalError) {
+            if interruptedAlready { throw IntermodalError(.interrupted, "build interrupted before RUN started") }
             let outcome = try await engine.runCreated(record, output: .stream)
             if options.interruption?.isInterrupted == true {
                 throw IntermodalError(.interrupted, "build interrupted during RUN")

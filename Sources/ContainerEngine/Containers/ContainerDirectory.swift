@@ -42,7 +42,7 @@ struct ContainerRegistry: Sendable {
     var lock: FileLock { FileLock(path: root.appending(".lock")) }
 
     func save(_ record: ContainerRecord) throws(IntermodalError) {
-        try FileSystem.writeAtomically(try JSON.encode(record), to: directory(record.id).record)
+        try VolatileFile.write(try JSON.encode(record), to: directory(record.id).record)
     }
 
     func load(id: String) throws(IntermodalError) -> ContainerRecord {

@@ -50,13 +50,13 @@ extension Engine {
         }
 
         do {
-            record.rootfsMode = try await RootfsSnapshot.prepare(dir, image: image, store: store)
+            record.rootfsMode = try await RootfsSnapshot.prepare(dir, image: image, store: store, allowOverlay: useOverlay)
             let hostname = String(id.prefix(12))
-            try FileSystem.writeAtomically(hostname + "\n", to: dir.hostname)
-            try FileSystem.writeAtomically(
+            try VolatileFile.write(hostname + "\n", to: dir.hostname)
+            try VolatileFile.write(
                 "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t\(hostname)\n", to: dir.hosts)
-            try FileSystem.writeAtomically(resolvConf(for: options.network), to: dir.resolvConf)
-            if !options.discardLog { try FileSystem.writeAtomically("", to: dir.log) }
+            try VolatileFile.write(resolvConf(for: options.network), to: dir.resolvConf)
+            if !options.discardLog { try VolatileFile.write("", to: dir.log) }
 
             let user = try UserResolver.resolve(options.user ?? image.configuration.config?.user, rootfs: dir.rootfs)
             let cwd = BundleGenerator.workingDirectory(image: image.configuration, options: options)
@@ -64,7 +64,7 @@ extension Engine {
             let spec = BundleGenerator.spec(
                 id: id, hostname: hostname, image: image.configuration, options: options,
                 args: entrypoint + command, user: user, directory: dir)
-            try FileSystem.writeAtomically(try JSON.encode(spec), to: dir.config)
+            try VolatileFile.write(try JSON.encode(spec), to: dir.config)
             try registry.save(record)
             return record
         } catch {

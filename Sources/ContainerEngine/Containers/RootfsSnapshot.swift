@@ -38,7 +38,7 @@ enum RootfsSnapshot {
             let target = try ScopedPath.resolve(file, in: dir.rootfs)
             if !FileSystem.exists(target) {
                 try FileSystem.createDirectory(target.removingLastComponent())
-                try FileSystem.writeAtomically("", to: target)
+                try VolatileFile.write("", to: target)
             }
         }
         return .copy
@@ -49,7 +49,7 @@ enum RootfsSnapshot {
 
     private static func makeInitLayer(_ path: FilePath) throws(IntermodalError) {
         try FileSystem.createDirectory(path.appending("etc"))
-        for file in initFiles { try FileSystem.writeAtomically("", to: path.appending(file)) }
+        for file in initFiles { try VolatileFile.write("", to: path.appending(file)) }
     }
 
     /// Unmounts the overlay if it is mounted; lazily when something still holds it.

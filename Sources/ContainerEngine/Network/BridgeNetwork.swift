@@ -152,7 +152,7 @@ public struct BridgeNetwork: Sendable {
     }
 
     private func save(_ state: State) throws(IntermodalError) {
-        try FileSystem.writeAtomically(try JSON.encode(state), to: stateFile)
+        try VolatileFile.write(try JSON.encode(state), to: stateFile)
     }
 
     /// The saved state, or a new one with a /24 in 10.x that no address or route on this host overlaps.
