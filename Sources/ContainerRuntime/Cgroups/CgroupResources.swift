@@ -196,12 +196,18 @@ public struct CgroupStats: Sendable, Equatable {
 
     public init(
         memoryUsage: UInt64? = nil, memoryMaxUsage: UInt64? = nil, cpuUsageNanoseconds: UInt64? = nil,
-        pidsCurrent: UInt64? = nil, oomKills: UInt64? = nil
+        pidsCurrent: UInt64? = nil, oomKills: UInt64? = nil,
+        cpuUserNanoseconds: UInt64? = nil, cpuSystemNanoseconds: UInt64? = nil,
+        ioReadBytes: UInt64? = nil, ioWriteBytes: UInt64? = nil
     ) {
         self.memoryUsage = memoryUsage
         self.memoryMaxUsage = memoryMaxUsage
         self.cpuUsageNanoseconds = cpuUsageNanoseconds
         self.pidsCurrent = pidsCurrent
         self.oomKills = oomKills
+        self.cpuUserNanoseconds = cpuUserNanoseconds
+        self.cpuSystemNanoseconds = cpuSystemNanoseconds
+        self.ioReadBytes = ioReadBytes
+        self.ioWriteBytes = ioWriteBytes
     }
 }
