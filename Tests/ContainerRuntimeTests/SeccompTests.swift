@@ -57,6 +57,9 @@ struct SeccompTests {
         #expect(Self.instructions(multi).contains { $0.k == Self.auditArchI386 })
         #expect(!Self.instructions(native).contains { $0.k == Self.auditArchI386 })
         #expect(multi.flags == 2 | 4)
+        let nativeByName = try SeccompProfile(defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_NATIVE"],
+            syscalls: [SeccompProfile.Rule(names: ["ptrace"], action: "SCMP_ACT_KILL_PROCESS")]).compile()
+        #expect(nativeByName == native)
         #expect(Self.instructions(native).contains { $0.code == Self.bpfRet && $0.k == 0x8000_0000 })
     }
 
