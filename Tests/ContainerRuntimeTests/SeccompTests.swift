@@ -63,6 +63,14 @@ struct SeccompTests {
         #expect(Self.instructions(native).contains { $0.code == Self.bpfRet && $0.k == 0x8000_0000 })
     }
 
+    @Test func compilingTwiceGivesTheSameProgram() throws {
+        let profile = SeccompProfile(defaultAction: "SCMP_ACT_ALLOW", syscalls: [
+            SeccompProfile.Rule(names: ["mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 7)])
+        let first = try profile.compile()
+        #expect(try profile.compile() == first)             // from the cache
+        #expect(try profile.compileUncached() == first)     // libseccomp again, same bytes
+    }
+
     @Test func unknownSyscallNamesAreSkippedLikeRunc() throws {
         let p = try SeccompProfile(defaultAction: "SCMP_ACT_ALLOW", syscalls: [
             SeccompProfile.Rule(names: ["intermodal_no_such_syscall", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1),
