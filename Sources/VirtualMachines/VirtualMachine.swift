@@ -26,8 +26,12 @@ public struct VirtualMachine: Sendable {
     }
 
     /// The guest kernel's command line: serial console (kept quiet: every byte costs under TCG),
-    /// reboot at once on a panic (the domain then ends, and we report the panic).
-    public static let kernelCommandLine = "console=ttyS0 quiet panic=-1 rdinit=/init"
+    /// reboot at once on a panic (the domain then ends, and we report the panic), and no ACPI:
+    /// measured here under TCG, ACPI's interrupt-link set-up made probing the virtio PCI devices
+    /// take ~0.6 s instead of ~0.2 s. The guest finds its CPUs in the MP table and its devices
+    /// by plain PCI; it cannot power itself off without ACPI, so the host destroys the domain
+    /// once the init has reported (as it does anyway).
+    public static let kernelCommandLine = "console=ttyS0 quiet panic=-1 rdinit=/init acpi=off"
 
     /// ``kernelCommandLine`` plus the configuration's extra arguments.
     static func commandLine(_ cfg: VirtualMachineConfiguration) -> String {
