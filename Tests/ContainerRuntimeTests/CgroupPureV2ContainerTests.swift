@@ -44,4 +44,35 @@ struct CgroupPureV2ContainerTests {
         #expect(!FileSystem.exists(unified.appending("intermodal-\(id)")))
         #expect(CgroupTestSupport.leftovers(named: "intermodal-\(id)").isEmpty)
     }
+
+    @Test("hugepage limits land in the unified cgroup; kill --all empties it; delete removes it")
+    func hugetlbKillAllDelete() async throws {
+        let b = try await TestBundle.make(["sh", "-c", "sleep 100 & sleep 100 & wait"]) { spec in
+            spec.linux?.resources?.hugepageLimits = [Spec.HugepageLimit(pageSize: "2MB", limit: 4 << 20)]
+        }
+        defer { b.cleanup() }
+        let id = TestBundle.uniqueID
+        let rt = "\(RuntimeCLITests.binary.string) --root \(b.stateRoot)"
+        let cg = "/sys/fs/cgroup/intermodal-\(id)"
+        let inner = """
+            umount -R /sys/fs/cgroup && mount -t cgroup2 cgroup2 /sys/fs/cgroup || exit 99
+            \(rt) create --bundle \(b.bundle) \(id) && \(rt) start \(id) || exit 98
+            for i in $(seq 1 100); do [ $(wc -l < \(cg)/cgroup.procs) -ge 3 ] && break; sleep 0.05; done
+            echo hugetlb=$(cat \(cg)/hugetlb.2MB.max)
+            echo procs=$(wc -l < \(cg)/cgroup.procs)
+            \(rt) kill --all \(id) KILL
+            for i in $(seq 1 100); do \(rt) state \(id) | grep -q '"stopped"' && break; sleep 0.05; done
+            echo after=$(cat \(cg)/cgroup.procs | wc -l)
+            \(rt) delete \(id) && echo deleted
+            test -e \(cg) && echo cgroup-left || echo cgroup-gone
+            """
+        let r = try await HostCommand.run("unshare", ["--mount", "--propagation", "private", "sh", "-c", inner])
+        let out = r.standardOutput + r.standardError
+        #expect(r.exitCode == 0, "\(out)")
+        #expect(out.contains("hugetlb=\(4 << 20)"), "\(out)")
+        #expect(out.contains("procs=3"), "\(out)")
+        #expect(out.contains("after=0"), "\(out)")
+        #expect(out.contains("deleted") && out.contains("cgroup-gone"), "\(out)")
+        #expect(CgroupTestSupport.leftovers(named: "intermodal-\(id)").isEmpty)
+    }
 }
