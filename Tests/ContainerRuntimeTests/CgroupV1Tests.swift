@@ -249,6 +249,42 @@ struct CgroupV1Tests {
         #expect(CgroupTestSupport.leftovers(named: name).isEmpty)
     }
 
+    @Test func statsCountCpuAndDirectBlockIO() throws {
+        let manager = try CgroupManager.detect()
+        let name = CgroupTestSupport.uniqueName()
+        let cgroup = try manager.create(path: "/\(name)", resources: CgroupResources())
+        defer { try? cgroup.destroy() }
+        // A file on disk (not tmpfs), written and read back around the page cache.
+        let dir = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-io", in: "/var/tmp")
+        defer { try? FileSystem.removeTree(dir) }
+        let file = dir.appending("data").string
+        // Once moved in: 8 MiB direct I/O each way, then some CPU in user mode.
+        var go: [Int32] = [0, 0]
+        try #require(pipe(&go) == 0)
+        let script = """
+            read go
+            dd if=/dev/zero of=\(file) bs=1M count=8 oflag=direct 2>/dev/null
+            dd if=\(file) of=/dev/null bs=1M iflag=direct 2>/dev/null
+            i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done
+            """
+        let pid = try CgroupTestSupport.spawn(["/bin/sh", "-c", script], stdin: go[0])
+        close(go[0])
+        var reaped = false
+        defer { if !reaped { kill(pid, SIGKILL); CgroupTestSupport.reap(pid) } }
+        try cgroup.add(pid: pid)
+        _ = write(go[1], "go\n", 3)
+        close(go[1])
+        #expect(CgroupTestSupport.reap(pid) == nil)
+        reaped = true
+        let s = try cgroup.stats()
+        #expect((s.ioReadBytes ?? 0) >= 8 << 20, "\(s)")
+        #expect((s.ioWriteBytes ?? 0) >= 8 << 20, "\(s)")
+        #expect((s.cpuUserNanoseconds ?? 0) > 0, "\(s)")
+        #expect(s.cpuSystemNanoseconds != nil)
+        #expect((s.cpuUsageNanoseconds ?? 0) >= (s.cpuUserNanoseconds ?? 0) / 2)
+        try cgroup.destroy()
+    }
+
     @Test func existingLevelsAreNeverRemoved() throws {
         let manager = try CgroupManager.detect()
         let name = CgroupTestSupport.uniqueName()

@@ -89,6 +89,26 @@ struct CgroupV2Tests {
         }
     }
 
+    @Test func statsAreReadFromTheV2Files() throws {
+        let root = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-cgv2")
+        defer { try? FileSystem.removeTree(root) }
+        let manager = try CgroupManager.detect(mountRoot: root, mountInfo: try Self.fakeTree(root))
+        let cgroup = try manager.create(path: "/intermodal/c1", resources: CgroupResources())
+        let c1 = root.appending("intermodal/c1")
+        // The formats as the kernel writes them (Documentation/admin-guide/cgroup-v2.rst).
+        let files = [
+            "memory.current": "1048576\n", "memory.peak": "2097152\n",
+            "memory.events": "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\noom_group_kill 0\n",
+            "cpu.stat": "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 0\n",
+            "pids.current": "3\n",
+            "io.stat": "8:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0\n8:16 rbytes=1 wbytes=2 rios=1 wios=1 dbytes=0 dios=0\n",
+        ]
+        for (name, text) in files { try FileSystem.writeAtomically(text, to: c1.appending(name)) }
+        #expect(try cgroup.stats() == CgroupStats(
+            memoryUsage: 1 << 20, memoryMaxUsage: 2 << 20, cpuUsageNanoseconds: 1_500_000, pidsCurrent: 3, oomKills: 1,
+            cpuUserNanoseconds: 1_000_000, cpuSystemNanoseconds: 500_000, ioReadBytes: 4097, ioWriteBytes: 8194))
+    }
+
     @Test func aMissingControllerFileIsNamedAndTheNewDirectoryRemoved() throws {
         let root = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-cgv2")
         defer { try? FileSystem.removeTree(root) }

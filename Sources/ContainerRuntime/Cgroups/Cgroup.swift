@@ -146,8 +146,34 @@ public struct Cgroup: Sendable, Equatable {
         }
         if let c = v1("cpuacct") {
             s.cpuUsageNanoseconds = try CgroupFiles.readNumber(c, "cpuacct.usage")
+            s.cpuUserNanoseconds = try CgroupFiles.readNumber(c, "cpuacct.usage_user")
+            s.cpuSystemNanoseconds = try CgroupFiles.readNumber(c, "cpuacct.usage_sys")
         } else if let u = unified, let usec = try CgroupFiles.readKey(u, "cpu.stat", key: "usage_usec") {
             s.cpuUsageNanoseconds = usec * 1000
+            s.cpuUserNanoseconds = try CgroupFiles.readKey(u, "cpu.stat", key: "user_usec").map { $0 * 1000 }
+            s.cpuSystemNanoseconds = try CgroupFiles.readKey(u, "cpu.stat", key: "system_usec").map { $0 * 1000 }
+        }
+        if let b = v1("blkio"), CgroupFiles.exists(b + "/blkio.throttle.io_service_bytes_recursive") {
+            // "8:0 Read 4096" lines per device, and a "Total" line.
+            var read: UInt64 = 0, written: UInt64 = 0
+            for line in try CgroupFiles.read(b, "blkio.throttle.io_service_bytes_recursive").split(separator: "\n") {
+                let f = line.split(separator: " ")
+                guard f.count == 3, let n = UInt64(f[2]) else { continue }
+                if f[1] == "Read" { read += n } else if f[1] == "Write" { written += n }
+            }
+            s.ioReadBytes = read
+            s.ioWriteBytes = written
+        } else if let u = unified, CgroupFiles.exists(u + "/io.stat") {
+            // "8:0 rbytes=4096 wbytes=0 rios=1 ..." per device.
+            var read: UInt64 = 0, written: UInt64 = 0
+            for line in try CgroupFiles.read(u, "io.stat").split(separator: "\n") {
+                for field in line.split(separator: " ") {
+                    if field.hasPrefix("rbytes="), let n = UInt64(field.dropFirst(7)) { read += n }
+                    if field.hasPrefix("wbytes="), let n = UInt64(field.dropFirst(7)) { written += n }
+                }
+            }
+            s.ioReadBytes = read
+            s.ioWriteBytes = written
         }
         if let p = v1("pids") {
             s.pidsCurrent = try CgroupFiles.readNumber(p, "pids.current")

@@ -175,11 +175,11 @@ public struct CgroupManager: Sendable {
         for c in components {
             let parent = dir
             dir += "/" + c
-            let made = try Self.makeLevel(dir, &cgroup)
+            _ = try Self.makeLevel(dir, &cgroup)
             // A new v1 cpuset starts with empty cpus and mems and then refuses every task:
-            // copy the parent's down, as runc does.
+            // copy the parent's down, as runc does (also into an existing level left empty).
             if h.controllers.contains("cpuset") {
-                for file in ["cpuset.cpus", "cpuset.mems"] where made {
+                for file in ["cpuset.cpus", "cpuset.mems"] {
                     if try CgroupFiles.read(dir, file).isEmpty {
                         try CgroupFiles.write(try CgroupFiles.read(parent, file), to: dir, file)
                     }
