@@ -94,7 +94,7 @@ struct VMRunCommand: AsyncParsableCommand {
 
     static func describe(_ r: VirtualMachineResult) -> String {
         var s = "guest \(r.domainName) accel=\(r.accelerator == .tcg ? "tcg (software emulation)" : "kvm")\n"
-        let order: [Phase] = [.domainCreate, .domainStarted, .kernelStart, .initStart, .initHello, .commandStart, .firstOutput, .commandEnd, .exit, .cleanup]
+        let order: [Phase] = [.domainCreate, .domainStarted, .kernelStart, .initStart, .initHello, .commandStart, .firstOutput, .commandEnd, .domainDestroyed, .cleanup]
         for p in order {
             if let d = r.timestamps.duration(from: .create, to: p) {
                 s += "  create -> \(p.rawValue): \(Int(d.seconds * 1000)) ms\n"
