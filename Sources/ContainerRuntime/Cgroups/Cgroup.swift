@@ -83,9 +83,11 @@ public struct Cgroup: Sendable, Equatable {
             try CgroupFiles.write("1", to: u.path, "cgroup.kill")
             return
         }
-        // Thaw whenever freezing was tried: a half-frozen cgroup must not stay that way.
-        let frozen = freeze(true)
-        defer { _ = freeze(false) }
+        // Thaw whenever freezing was tried: a half-frozen cgroup must not stay that way. A
+        // caller inside the cgroup must not freeze itself: then signal without freezing.
+        let freezable = try !processes().contains(getpid())
+        let frozen = freezable && freeze(true)
+        defer { if freezable { _ = freeze(false) } }
         var rounds = 0
         repeat {
             let pids = try processes()
