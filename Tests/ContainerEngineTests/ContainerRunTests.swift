@@ -166,6 +166,23 @@ struct ContainerRunTests {
     }
 }
 
+extension ContainerRunTests {
+    @Test("run -d --rm: stop removes it (its monitor cleans up); a short one disappears by itself")
+    func detachedAutoRemove() async throws {
+        try await EngineFixture.with { f in
+            let long = try await f.engine.runDetached(image: "busybox", options: RunOptions(command: ["sleep", "60"], autoRemove: true))
+            try await f.engine.stop(long.id, timeout: .seconds(1))
+            let short = try await f.engine.runDetached(image: "busybox", options: RunOptions(command: ["true"], autoRemove: true))
+            for _ in 0..<100 where FileSystem.exists(f.engine.directory(of: short).path) {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(try f.engine.list(all: true).isEmpty)
+            #expect(!FileSystem.exists(f.engine.directory(of: long).path))
+            #expect(!FileSystem.exists(f.engine.directory(of: short).path))
+        }
+    }
+}
+
 /// True when a container's rootfs is still a mount point.
 enum RootfsMounted {
     static func check(_ f: EngineFixture, _ record: ContainerRecord) -> Bool {

@@ -226,3 +226,37 @@ struct InterruptedBuildTests {
         return pid
     }
 }
+
+extension ImageWorkflowTests {
+    @Test("ADD of a hostile tar (a symlink out of the root, then a file through it) writes nothing outside the image")
+    func hostileAdd() async throws {
+        try await EngineFixture.with { f in
+            let context = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-build-context")
+            defer { try? FileSystem.removeTree(context) }
+            let outside = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-outside")
+            defer { try? FileSystem.removeTree(outside) }
+            // escape -> <outside>; escape/pwned: a classic tar traversal through a symlink.
+            let staging = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-tar-staging")
+            defer { try? FileSystem.removeTree(staging) }
+            symlink(outside.string, staging.appending("escape").string)
+            try await HostCommand.check("tar", ["-cf", context.appending("evil.tar").string, "-C", staging.string, "escape"])
+            let payload = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-tar-payload")
+            defer { try? FileSystem.removeTree(payload) }
+            try FileSystem.createDirectory(payload.appending("escape"))
+            try FileSystem.writeAtomically("pwned\n", to: payload.appending("escape/pwned"))
+            try await HostCommand.check("tar", ["-rf", context.appending("evil.tar").string, "-C", payload.string, "escape/pwned"])
+            try FileSystem.writeAtomically("FROM busybox\nADD evil.tar /x/\n", to: context.appending("Dockerfile"))
+            // The store's unpacker either refuses the entry or keeps it inside the image (an absolute
+            // link target means the image's own root); either way nothing reaches the host.
+            let built = try? await f.engine.build(BuildOptions(context: context, tag: try ImageReference.parse("evil:x"), progress: { _ in }))
+            #expect(!FileSystem.exists(outside.appending("pwned")), "ADD wrote outside the image")
+            #expect(try FileSystem.list(outside).isEmpty)
+            if built != nil {
+                let (run, listing) = try await f.run(["sh", "-c", "find / -name pwned -xdev 2>/dev/null"], image: "evil:x")
+                #expect(run.status.code == 0)
+                #expect(listing.contains("pwned"), "the entry should have landed inside the image: \(listing)")
+            }
+            #expect(try f.engine.list(all: true, includeBuildSteps: true).filter(\.buildStep).isEmpty)
+        }
+    }
+}

@@ -324,16 +324,28 @@ struct DockerfileBuilder {
         adopt(made, cached: false)
     }
 
-    /// `ADD archive.tar.gz /dest`: extracted with the host's tar into a scratch directory of the
-    /// store, then copied in through ``TreeCopy`` so no archive entry can write outside the image.
+    /// `ADD archive.tar.gz /dest`: the archive goes through the store's checked unpacker (entries
+    /// with `../`, absolute paths or links escaping the root are refused, by name), as a temporary
+    /// image that is flattened into a scratch directory and copied in through ``TreeCopy``. The host's
+    /// `tar` is never used: it would follow a symlink from the archive out of the directory.
     private func extract(_ archive: FilePath, into destination: String, rootfs: FilePath) async throws(IntermodalError) {
         let scratch = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-add", in: engine.root)
         defer { try? FileSystem.removeTree(scratch) }
-        try await HostCommand.check("tar", ["-xf", archive.string, "-C", scratch.string, "--no-overwrite-dir"])
+        let temporary = ImageReference(repository: "intermodal-build-add", tag: String(try Identifiers.newID().prefix(16)))
+        do throws(IntermodalError) {
+            let image = try await engine.store.importRootfs(
+                archive: archive, name: temporary, createdBy: "ADD \(archive.lastComponent?.string ?? "")")
+            try await engine.store.flatten(image, into: scratch.appending("tree"))
+            try? engine.store.remove(temporary.localName)
+        } catch {
+            try? engine.store.remove(temporary.localName)
+            throw error
+        }
         try FileSystem.createDirectory(try ScopedPath.resolve(destination, in: rootfs))
         let copier = TreeCopy(rootfs: rootfs, ownership: .preserve)
-        for name in try FileSystem.list(scratch) {
-            try copier.copy(scratch.appending(name), relative: name, to: destination + "/" + name)
+        let tree = scratch.appending("tree")
+        for name in try FileSystem.list(tree) {
+            try copier.copy(tree.appending(name), relative: name, to: destination + "/" + name)
         }
     }
 

@@ -37,19 +37,28 @@ extension Engine {
         var record = try container(reference)
         guard record.status == .running else { return record }
         try? runtime.kill(id: record.id, signal: signal, all: false)
-        if let done = try await waitForExit(record.id, timeout: timeout) { return done }
+        if let done = try await waitForExit(record, timeout: timeout) { return done }
         try? runtime.kill(id: record.id, signal: SIGKILL, all: true)
-        if let done = try await waitForExit(record.id, timeout: .seconds(10)) { return done }
+        if let done = try await waitForExit(record, timeout: .seconds(10)) { return done }
         record = try registry.load(id: record.id)
         throw IntermodalError(.timeout, "container \(record.shortID) did not stop within \(timeout) + 10s after SIGKILL")
     }
 
-    /// Polls the record until the container has exited; nil on timeout.
-    func waitForExit(_ id: String, timeout: Duration) async throws(IntermodalError) -> ContainerRecord? {
+    /// Polls the record until the container has exited; nil on timeout. A record that vanished
+    /// (its owner removed an `--rm` container) counts as exited.
+    func waitForExit(_ record: ContainerRecord, timeout: Duration) async throws(IntermodalError) -> ContainerRecord? {
+        let id = record.id
         let deadline = ContinuousClock.now + timeout
+        var last = record
         while ContinuousClock.now < deadline {
-            let r = try reconcile(try registry.load(id: id))
+            let loaded: ContainerRecord
+            do { loaded = try registry.load(id: id) } catch where error.code == .notFound {
+                last.status = .exited
+                return last
+            }
+            let r = try reconcile(loaded)
             if r.status == .exited { return r }
+            last = r
             try? await Task.sleep(for: .milliseconds(10))
         }
         return nil
@@ -66,7 +75,9 @@ extension Engine {
                     .invalidState, "container \(record.name) (\(record.shortID)) is running: stop it first or use rm -f")
             }
             try? runtime.kill(id: record.id, signal: SIGKILL, all: true)
-            if let done = try await waitForExit(record.id, timeout: .seconds(10)) { record = done }
+            if let done = try await waitForExit(record, timeout: .seconds(10)) { record = done }
+            // An `--rm` container is removed by its owner; nothing is left to do.
+            guard FileSystem.exists(registry.directory(record.id).path) else { return }
         }
         // Whatever the owner left (it may have died): undo every part; each step tolerates "already gone".
         do { try await runtime.delete(id: record.id, force: true) } catch where error.code != .notFound {
