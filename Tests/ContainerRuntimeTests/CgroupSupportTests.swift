@@ -24,7 +24,7 @@ enum CgroupTestSupport {
 
     /// Starts `argv` with default signal handling and an empty signal mask (the test runner's
     /// threads block signals, and a child would inherit that).
-    static func spawn(_ argv: [String]) throws -> pid_t {
+    static func spawn(_ argv: [String], stdin: Int32? = nil) throws -> pid_t {
         var pid: pid_t = 0
         var cargs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         defer { for p in cargs { free(p) } }
@@ -38,7 +38,11 @@ enum CgroupTestSupport {
         posix_spawnattr_setsigmask(&attr, &empty)
         posix_spawnattr_setsigdefault(&attr, &all)
         posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let rc = posix_spawn(&pid, argv[0], nil, &attr, &cargs, environ)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if let stdin { posix_spawn_file_actions_adddup2(&actions, stdin, 0) }
+        let rc = posix_spawn(&pid, argv[0], &actions, &attr, &cargs, environ)
         guard rc == 0 else { throw IntermodalError(.systemError, "posix_spawn \(argv[0])", cause: Errno(rawValue: rc)) }
         return pid
     }

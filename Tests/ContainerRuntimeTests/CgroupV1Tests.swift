@@ -45,18 +45,24 @@ struct CgroupV1Tests {
         let devices = CgroupTestSupport.read(try dir("devices").appending("devices.list"))
         #expect(devices.contains("c 1:3 rwm") && devices.contains("c 136:* rwm") && !devices.contains("a *:*"))
 
-        // A real process, moved in, is listed and accounted: it waits to be moved, then
-        // allocates a 4 MiB buffer (dd bs=4M) that must be charged to this cgroup.
+        // A real process, moved in, is listed and accounted: it waits (on its stdin) to be moved,
+        // then allocates a 4 MiB buffer (dd bs=4M) that must be charged to this cgroup.
+        var go: [Int32] = [0, 0]
+        try #require(pipe(&go) == 0)
         let pid = try CgroupTestSupport.spawn([
-            "/bin/sh", "-c", "sleep 0.3; dd if=/dev/zero of=/dev/null bs=4M count=4 2>/dev/null; exec sleep 600",
-        ])
+            "/bin/sh", "-c", "read go; dd if=/dev/zero of=/dev/null bs=4M count=4 2>/dev/null; exec sleep 600",
+        ], stdin: go[0])
+        close(go[0])
         var reaped = false
         defer { if !reaped { kill(pid, SIGKILL); CgroupTestSupport.reap(pid) } }
         try cgroup.add(pid: pid)
+        _ = write(go[1], "go\n", 3)
+        close(go[1])
         #expect(try cgroup.processes().contains(pid))
         #expect(CgroupTestSupport.read(memory.appending("tasks")).split(separator: "\n").contains("\(pid)"))
         var stats = try cgroup.stats()
-        for _ in 0..<500 where (stats.memoryMaxUsage ?? 0) < 4 << 20 {
+        // Until dd has run and the shell has become `sleep` again.
+        for _ in 0..<1000 where (stats.memoryMaxUsage ?? 0) < 4 << 20 || stats.pidsCurrent != 1 {
             usleep(10_000)
             stats = try cgroup.stats()
         }
@@ -176,6 +182,125 @@ struct CgroupV1Tests {
         #expect(CgroupTestSupport.read(blkio.appending("blkio.throttle.read_bps_device")) == "\(vda) \(1 << 20)")
         #expect(CgroupTestSupport.read(blkio.appending("blkio.throttle.write_iops_device")) == "\(vda) 100")
         try cgroup.destroy()
+        #expect(CgroupTestSupport.leftovers(named: name).isEmpty)
+    }
+
+    @Test func hugepageLimitsGoWhereHugetlbLives() throws {
+        let manager = try CgroupManager.detect()
+        try #require(manager.availableControllers.contains("hugetlb"), "no hugetlb controller on this host")
+        let name = CgroupTestSupport.uniqueName()
+        let cgroup = try manager.create(path: "/\(name)", resources: CgroupResources(
+            hugepageLimits: [HugepageLimit(pageSize: "2MB", limit: 4 << 20), HugepageLimit(pageSize: "1GB", limit: 0)]))
+        defer { try? cgroup.destroy() }
+        if manager.mode == .hybrid && !manager.v1Hierarchies.contains(where: { $0.controllers.contains("hugetlb") }) {
+            // This host: hugetlb is only in the unified hierarchy.
+            let dir = FilePath(try #require(manager.unifiedMount)).appending(name)
+            #expect(CgroupTestSupport.read(dir.appending("hugetlb.2MB.max")) == "\(4 << 20)")
+            #expect(CgroupTestSupport.read(dir.appending("hugetlb.1GB.max")) == "0")
+        } else {
+            let dir = FilePath("/sys/fs/cgroup/hugetlb").appending(name)
+            #expect(CgroupTestSupport.read(dir.appending("hugetlb.2MB.limit_in_bytes")) == "\(4 << 20)")
+        }
+        try cgroup.destroy()
+        #expect(CgroupTestSupport.leftovers(named: name).isEmpty)
+    }
+
+    @Test func blkioWeightGoesToBfqOrFailsSayingWhy() throws {
+        let manager = try CgroupManager.detect()
+        let name = CgroupTestSupport.uniqueName()
+        let dir = FilePath("/sys/fs/cgroup/blkio").appending(name)
+        do {
+            let c = try manager.create(path: "/\(name)", resources: CgroupResources(blkioWeight: 300))
+            defer { try? c.destroy() }
+            // BFQ is available here (the weight file exists only in non-root cgroups).
+            let file = FileSystem.exists(dir.appending("blkio.bfq.weight")) ? "blkio.bfq.weight" : "blkio.weight"
+            #expect(CgroupTestSupport.read(dir.appending(file)).hasSuffix("300"))
+        } catch {
+            // Without BFQ or CFQ the error must say why, not just "No such file".
+            #expect(error.code == .unsupported)
+            #expect(error.message.contains("blkio.bfq.weight") && error.message.contains("BFQ"), "\(error)")
+        }
+        #expect(CgroupTestSupport.leftovers(named: name).isEmpty)
+    }
+
+    @Test func applyChangesLimitsOfALiveCgroup() throws {
+        let manager = try CgroupManager.detect()
+        let name = CgroupTestSupport.uniqueName()
+        let cgroup = try manager.create(path: "/\(name)", resources: CgroupResources(memoryLimit: 64 << 20, pidsLimit: 10))
+        defer { try? cgroup.destroy() }
+        let memory = FilePath("/sys/fs/cgroup/memory/\(name)")
+        // Like `runc update`: drop the pids cap, then raise memory and memory+swap together (the
+        // memory+swap limit must go first then), then lower both (memory first).
+        try manager.apply(CgroupResources(pidsLimit: 0), to: cgroup)
+        #expect(CgroupTestSupport.read(FilePath("/sys/fs/cgroup/pids/\(name)/pids.max")) == "max")
+        if FileSystem.exists(memory.appending("memory.memsw.limit_in_bytes")) {
+            try manager.apply(CgroupResources(memoryLimit: 64 << 20, memorySwap: 64 << 20), to: cgroup)
+            try manager.apply(CgroupResources(memoryLimit: 128 << 20, memorySwap: 128 << 20), to: cgroup)
+            #expect(CgroupTestSupport.read(memory.appending("memory.limit_in_bytes")) == "\(128 << 20)")
+            #expect(CgroupTestSupport.read(memory.appending("memory.memsw.limit_in_bytes")) == "\(128 << 20)")
+            try manager.apply(CgroupResources(memoryLimit: 32 << 20, memorySwap: 48 << 20), to: cgroup)
+            #expect(CgroupTestSupport.read(memory.appending("memory.limit_in_bytes")) == "\(32 << 20)")
+            #expect(CgroupTestSupport.read(memory.appending("memory.memsw.limit_in_bytes")) == "\(48 << 20)")
+        } else {
+            try manager.apply(CgroupResources(memoryLimit: 128 << 20), to: cgroup)
+            #expect(CgroupTestSupport.read(memory.appending("memory.limit_in_bytes")) == "\(128 << 20)")
+        }
+        try cgroup.destroy()
+        #expect(CgroupTestSupport.leftovers(named: name).isEmpty)
+    }
+
+    @Test func statsCountCpuAndDirectBlockIO() throws {
+        let manager = try CgroupManager.detect()
+        let name = CgroupTestSupport.uniqueName()
+        let cgroup = try manager.create(path: "/\(name)", resources: CgroupResources())
+        defer { try? cgroup.destroy() }
+        // A file on disk (not tmpfs), written and read back around the page cache.
+        let dir = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-io", in: "/var/tmp")
+        defer { try? FileSystem.removeTree(dir) }
+        let file = dir.appending("data").string
+        // Once moved in: 8 MiB direct I/O each way, then some CPU in user mode.
+        var go: [Int32] = [0, 0]
+        try #require(pipe(&go) == 0)
+        let script = """
+            read go
+            dd if=/dev/zero of=\(file) bs=1M count=8 oflag=direct 2>/dev/null
+            dd if=\(file) of=/dev/null bs=1M iflag=direct 2>/dev/null
+            i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done
+            """
+        let pid = try CgroupTestSupport.spawn(["/bin/sh", "-c", script], stdin: go[0])
+        close(go[0])
+        var reaped = false
+        defer { if !reaped { kill(pid, SIGKILL); CgroupTestSupport.reap(pid) } }
+        try cgroup.add(pid: pid)
+        _ = write(go[1], "go\n", 3)
+        close(go[1])
+        #expect(CgroupTestSupport.reap(pid) == nil)
+        reaped = true
+        let s = try cgroup.stats()
+        #expect((s.ioReadBytes ?? 0) >= 8 << 20, "\(s)")
+        #expect((s.ioWriteBytes ?? 0) >= 8 << 20, "\(s)")
+        #expect((s.cpuUserNanoseconds ?? 0) > 0, "\(s)")
+        #expect(s.cpuSystemNanoseconds != nil)
+        #expect((s.cpuUsageNanoseconds ?? 0) >= (s.cpuUserNanoseconds ?? 0) / 2)
+        try cgroup.destroy()
+    }
+
+    @Test func aSharedParentStaysWhileAnotherCgroupUsesIt() throws {
+        let manager = try CgroupManager.detect()
+        let name = CgroupTestSupport.uniqueName()
+        let a = try manager.create(path: "/\(name)/a", resources: CgroupResources())
+        defer { try? a.destroy() }
+        let b = try manager.create(path: "/\(name)/b", resources: CgroupResources())
+        defer { try? b.destroy() }
+        #expect(a.createdPaths.count == 2 * a.paths.count)   // a made the parent in each hierarchy
+        #expect(b.createdPaths.count == b.paths.count)       // b only its leaves
+        let start = MonotonicInstant.now
+        try a.destroy()                                       // parent busy with b: kept, no error, no wait
+        #expect(MonotonicInstant.now.duration(since: start) < .seconds(2))
+        for p in b.paths { #expect(FileSystem.exists(p)) }
+        try b.destroy()
+        // The parent made by `a` is now empty; `a` removes it when asked again (its delete retried).
+        try a.destroy()
         #expect(CgroupTestSupport.leftovers(named: name).isEmpty)
     }
 

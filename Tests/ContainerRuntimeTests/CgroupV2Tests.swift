@@ -89,6 +89,26 @@ struct CgroupV2Tests {
         }
     }
 
+    @Test func statsAreReadFromTheV2Files() throws {
+        let root = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-cgv2")
+        defer { try? FileSystem.removeTree(root) }
+        let manager = try CgroupManager.detect(mountRoot: root, mountInfo: try Self.fakeTree(root))
+        let cgroup = try manager.create(path: "/intermodal/c1", resources: CgroupResources())
+        let c1 = root.appending("intermodal/c1")
+        // The formats as the kernel writes them (Documentation/admin-guide/cgroup-v2.rst).
+        let files = [
+            "memory.current": "1048576\n", "memory.peak": "2097152\n",
+            "memory.events": "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\noom_group_kill 0\n",
+            "cpu.stat": "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 0\n",
+            "pids.current": "3\n",
+            "io.stat": "8:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0\n8:16 rbytes=1 wbytes=2 rios=1 wios=1 dbytes=0 dios=0\n",
+        ]
+        for (name, text) in files { try FileSystem.writeAtomically(text, to: c1.appending(name)) }
+        #expect(try cgroup.stats() == CgroupStats(
+            memoryUsage: 1 << 20, memoryMaxUsage: 2 << 20, cpuUsageNanoseconds: 1_500_000, pidsCurrent: 3, oomKills: 1,
+            cpuUserNanoseconds: 1_000_000, cpuSystemNanoseconds: 500_000, ioReadBytes: 4097, ioWriteBytes: 8194))
+    }
+
     @Test func aMissingControllerFileIsNamedAndTheNewDirectoryRemoved() throws {
         let root = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-cgv2")
         defer { try? FileSystem.removeTree(root) }
@@ -166,10 +186,98 @@ struct CgroupV2Tests {
         #expect(try cgroup.processes() == [pid])
         #expect(try cgroup.stats().cpuUsageNanoseconds != nil)
 
-        // cgroup.kill (Linux 5.14+) or freeze+kill.
-        try cgroup.killAll(signal: SIGKILL)
-        #expect(CgroupTestSupport.reap(pid) == SIGKILL)
+        // Any signal but SIGKILL: cgroup.freeze, signal each pid, thaw (the signal lands on thaw).
+        try cgroup.killAll(signal: SIGTERM)
+        #expect(CgroupTestSupport.reap(pid) == SIGTERM)
         reaped = true
+        #expect(CgroupTestSupport.read(leaf.appending("cgroup.freeze")) == "0", "left frozen")
+
+        // SIGKILL: one write to cgroup.kill (Linux 5.14+), else freeze+kill.
+        let second = try CgroupTestSupport.spawnSleep()
+        var secondReaped = false
+        defer { if !secondReaped { kill(second, SIGKILL); CgroupTestSupport.reap(second) } }
+        try cgroup.add(pid: second)
+        try cgroup.killAll(signal: SIGKILL)
+        #expect(CgroupTestSupport.reap(second) == SIGKILL)
+        secondReaped = true
+        try cgroup.destroy()
+        #expect(!FileSystem.exists(root.appending(name)))
+    }
+}
+
+@Suite("Cgroup v2 device control by eBPF")
+struct CgroupDeviceFilterTests {
+    @Test func programShape() throws {
+        let insns = try DeviceFilter.program(for: [
+            CgroupDeviceRule(allow: false, type: "a", access: "rwm"),
+            CgroupDeviceRule(allow: true, type: "c", major: 1, minor: 3, access: "rwm"),
+            CgroupDeviceRule(allow: true, type: "c", major: 136, access: "rw"),
+        ])
+        // Prologue 6; "c 136:* rw": type, mov, and, jne, major, mov r0, exit = 7;
+        // "c 1:3 rwm": type, major, minor, mov, exit = 5; "a *:* rwm" deny: mov, exit = 2 and the
+        // end (the verifier refuses unreachable code after a match-all rule).
+        #expect(insns.count == 6 + 7 + 5 + 2)
+        #expect(insns.last == DeviceFilter.Instruction(code: DeviceFilter.exit))
+        // Every jump lands inside the program, on a block boundary or later.
+        for (i, insn) in insns.enumerated() where insn.code == DeviceFilter.jneK || insn.code == DeviceFilter.jeqK {
+            #expect(i + 1 + Int(insn.off) < insns.count)
+            #expect(insn.off > 0)
+        }
+        #expect(throws: IntermodalError.self) { try DeviceFilter.program(for: [CgroupDeviceRule(allow: true, type: "x")]) }
+        #expect(throws: IntermodalError.self) { try DeviceFilter.program(for: [CgroupDeviceRule(allow: true, access: "rwx")]) }
+    }
+
+    /// A long rule list (the runtime's defaults plus many devices) loads: the verifier's log is
+    /// only requested after a failure, so it cannot overflow on success.
+    @Test(.enabled(if: CgroupTestSupport.realUnifiedRoot != nil))
+    func aLongRuleListLoads() throws {
+        let manager = try CgroupManager.detect(mountRoot: try #require(CgroupTestSupport.realUnifiedRoot))
+        let name = CgroupTestSupport.uniqueName()
+        let rules = CgroupDeviceRule.defaultRules + (0..<100).map {
+            CgroupDeviceRule(allow: true, type: "b", major: 7, minor: Int64($0), access: "rw")
+        }
+        let cgroup = try manager.create(path: "/\(name)", resources: CgroupResources(devices: rules))
+        try cgroup.destroy()
+    }
+
+    /// The kernel verifies and runs the program: a process in the cgroup may open /dev/null but
+    /// not /dev/zero. Runs in this host's real cgroup2 hierarchy.
+    @Test(.enabled(if: CgroupTestSupport.realUnifiedRoot != nil))
+    func theKernelEnforcesDeviceRules() throws {
+        let root = try #require(CgroupTestSupport.realUnifiedRoot)
+        let manager = try CgroupManager.detect(mountRoot: root)
+        #expect(manager.enforcesDeviceRules)
+        let name = CgroupTestSupport.uniqueName()
+        let cgroup = try manager.create(path: "/\(name)", resources: CgroupResources(devices: [
+            CgroupDeviceRule(allow: false, type: "a", access: "rwm"),
+            CgroupDeviceRule(allow: true, type: "c", major: 1, minor: 3, access: "rwm"),   // /dev/null
+            CgroupDeviceRule(allow: true, type: "c", major: 1, minor: 9, access: "r"),     // /dev/urandom, read only
+        ]))
+        defer { try? cgroup.destroy() }
+
+        let dir = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-devfilter")
+        defer { try? FileSystem.removeTree(dir) }
+        let out = dir.appending("out").string
+        // The shell waits on its stdin (a pipe) until it has been moved into the cgroup.
+        var fds: [Int32] = [0, 0]
+        try #require(pipe(&fds) == 0)
+        let script = """
+            read go
+            if echo x > /dev/null; then echo null-ok; else echo null-denied; fi
+            if head -c1 /dev/zero > /dev/null 2>&1; then echo zero-ok; else echo zero-denied; fi
+            if head -c1 /dev/urandom > /dev/null 2>&1; then echo urandom-read-ok; else echo urandom-read-denied; fi
+            if (echo x > /dev/urandom) 2>/dev/null; then echo urandom-write-ok; else echo urandom-write-denied; fi
+            """
+        let pid = try CgroupTestSupport.spawn(["/bin/sh", "-c", "exec > \(out); " + script], stdin: fds[0])
+        close(fds[0])
+        var reaped = false
+        defer { close(fds[1]); if !reaped { kill(pid, SIGKILL); CgroupTestSupport.reap(pid) } }
+        try cgroup.add(pid: pid)
+        _ = write(fds[1], "go\n", 3)
+        #expect(CgroupTestSupport.reap(pid) == nil)
+        reaped = true
+        #expect(CgroupTestSupport.read(FilePath(out)).split(separator: "\n")
+            == ["null-ok", "zero-denied", "urandom-read-ok", "urandom-write-denied"])
         try cgroup.destroy()
         #expect(!FileSystem.exists(root.appending(name)))
     }

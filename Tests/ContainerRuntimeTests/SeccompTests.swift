@@ -57,7 +57,18 @@ struct SeccompTests {
         #expect(Self.instructions(multi).contains { $0.k == Self.auditArchI386 })
         #expect(!Self.instructions(native).contains { $0.k == Self.auditArchI386 })
         #expect(multi.flags == 2 | 4)
+        let nativeByName = try SeccompProfile(defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_NATIVE"],
+            syscalls: [SeccompProfile.Rule(names: ["ptrace"], action: "SCMP_ACT_KILL_PROCESS")]).compile()
+        #expect(nativeByName == native)
         #expect(Self.instructions(native).contains { $0.code == Self.bpfRet && $0.k == 0x8000_0000 })
+    }
+
+    @Test func compilingTwiceGivesTheSameProgram() throws {
+        let profile = SeccompProfile(defaultAction: "SCMP_ACT_ALLOW", syscalls: [
+            SeccompProfile.Rule(names: ["mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 7)])
+        let first = try profile.compile()
+        #expect(try profile.compile() == first)             // from the cache
+        #expect(try profile.compileUncached() == first)     // libseccomp again, same bytes
     }
 
     @Test func unknownSyscallNamesAreSkippedLikeRunc() throws {

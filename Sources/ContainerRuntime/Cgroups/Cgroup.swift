@@ -83,9 +83,11 @@ public struct Cgroup: Sendable, Equatable {
             try CgroupFiles.write("1", to: u.path, "cgroup.kill")
             return
         }
-        // Thaw whenever freezing was tried: a half-frozen cgroup must not stay that way.
-        let frozen = freeze(true)
-        defer { _ = freeze(false) }
+        // Thaw whenever freezing was tried: a half-frozen cgroup must not stay that way. A
+        // caller inside the cgroup must not freeze itself: then signal without freezing.
+        let freezable = try !processes().contains(getpid())
+        let frozen = freezable && freeze(true)
+        defer { if freezable { _ = freeze(false) } }
         var rounds = 0
         repeat {
             let pids = try processes()
@@ -117,6 +119,14 @@ public struct Cgroup: Sendable, Equatable {
         return false
     }
 
+    /// True when `dir` contains cgroup directories.
+    private static func hasChildCgroups(_ dir: String) -> Bool {
+        CgroupFiles.list(dir).contains { name in
+            var st = stat()
+            return stat(dir + "/" + name, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+        }
+    }
+
     /// Polls `condition` up to `seconds`, first every few microseconds (a killed process is
     /// usually gone within tens of them), backing off to every millisecond.
     private func waitFor(seconds: Int, _ condition: () -> Bool) -> Bool {
@@ -146,8 +156,34 @@ public struct Cgroup: Sendable, Equatable {
         }
         if let c = v1("cpuacct") {
             s.cpuUsageNanoseconds = try CgroupFiles.readNumber(c, "cpuacct.usage")
+            s.cpuUserNanoseconds = try CgroupFiles.readNumber(c, "cpuacct.usage_user")
+            s.cpuSystemNanoseconds = try CgroupFiles.readNumber(c, "cpuacct.usage_sys")
         } else if let u = unified, let usec = try CgroupFiles.readKey(u, "cpu.stat", key: "usage_usec") {
             s.cpuUsageNanoseconds = usec * 1000
+            s.cpuUserNanoseconds = try CgroupFiles.readKey(u, "cpu.stat", key: "user_usec").map { $0 * 1000 }
+            s.cpuSystemNanoseconds = try CgroupFiles.readKey(u, "cpu.stat", key: "system_usec").map { $0 * 1000 }
+        }
+        if let b = v1("blkio"), CgroupFiles.exists(b + "/blkio.throttle.io_service_bytes_recursive") {
+            // "8:0 Read 4096" lines per device, and a "Total" line.
+            var read: UInt64 = 0, written: UInt64 = 0
+            for line in try CgroupFiles.read(b, "blkio.throttle.io_service_bytes_recursive").split(separator: "\n") {
+                let f = line.split(separator: " ")
+                guard f.count == 3, let n = UInt64(f[2]) else { continue }
+                if f[1] == "Read" { read += n } else if f[1] == "Write" { written += n }
+            }
+            s.ioReadBytes = read
+            s.ioWriteBytes = written
+        } else if let u = unified, CgroupFiles.exists(u + "/io.stat") {
+            // "8:0 rbytes=4096 wbytes=0 rios=1 ..." per device.
+            var read: UInt64 = 0, written: UInt64 = 0
+            for line in try CgroupFiles.read(u, "io.stat").split(separator: "\n") {
+                for field in line.split(separator: " ") {
+                    if field.hasPrefix("rbytes="), let n = UInt64(field.dropFirst(7)) { read += n }
+                    if field.hasPrefix("wbytes="), let n = UInt64(field.dropFirst(7)) { written += n }
+                }
+            }
+            s.ioReadBytes = read
+            s.ioWriteBytes = written
         }
         if let p = v1("pids") {
             s.pidsCurrent = try CgroupFiles.readNumber(p, "pids.current")
@@ -181,6 +217,12 @@ public struct Cgroup: Sendable, Equatable {
                     return true
                 }
                 lastError = errno
+                // A parent level another container's cgroup now lives under stays theirs to use:
+                // not an error, and nothing to wait for. (It is left behind if that one never made it.)
+                if lastError == EBUSY && Self.hasChildCgroups(dir) {
+                    lastError = 0
+                    return true
+                }
                 return lastError != EBUSY
             }
             if (!settled || lastError != 0) && failure == nil {

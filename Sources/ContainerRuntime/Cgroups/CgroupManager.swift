@@ -77,9 +77,11 @@ public struct CgroupManager: Sendable {
             unifiedControllers: unifiedControllers)
     }
 
-    /// True when v1 device rules in ``CgroupResources/devices`` are enforced. On pure v2 they
-    /// need an eBPF program (BPF_PROG_TYPE_CGROUP_DEVICE), which this runtime does not load yet.
-    public var enforcesDeviceRules: Bool { v1Hierarchies.contains { $0.controllers.contains("devices") } }
+    /// True when device rules in ``CgroupResources/devices`` are enforced: by the v1 devices
+    /// controller, or on pure v2 by an eBPF program (BPF_PROG_TYPE_CGROUP_DEVICE) attached to the cgroup.
+    public var enforcesDeviceRules: Bool {
+        mode == .v2 || v1Hierarchies.contains { $0.controllers.contains("devices") }
+    }
 
     /// Creates the cgroup `path` (the spec's `cgroupsPath`: "/a/b", taken relative to each
     /// hierarchy's root; a relative path is taken the same way) in every hierarchy and writes
@@ -173,11 +175,11 @@ public struct CgroupManager: Sendable {
         for c in components {
             let parent = dir
             dir += "/" + c
-            let made = try Self.makeLevel(dir, &cgroup)
+            _ = try Self.makeLevel(dir, &cgroup)
             // A new v1 cpuset starts with empty cpus and mems and then refuses every task:
-            // copy the parent's down, as runc does.
+            // copy the parent's down, as runc does (also into an existing level left empty).
             if h.controllers.contains("cpuset") {
-                for file in ["cpuset.cpus", "cpuset.mems"] where made {
+                for file in ["cpuset.cpus", "cpuset.mems"] {
                     if try CgroupFiles.read(dir, file).isEmpty {
                         try CgroupFiles.write(try CgroupFiles.read(parent, file), to: dir, file)
                     }

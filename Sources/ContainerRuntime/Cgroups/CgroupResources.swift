@@ -24,7 +24,7 @@ public struct CgroupResources: Sendable, Equatable {
     public var blkioWeight: UInt16?
     /// Huge page limits per page size.
     public var hugepageLimits: [HugepageLimit]
-    /// v1 device access rules, applied in order (ignored on pure v2, where device control needs eBPF).
+    /// Device access rules, applied in order: v1 devices.allow/deny, or on v2 an eBPF device program.
     public var devices: [CgroupDeviceRule]
     /// Raw cgroup v2 files to write (`"memory.high": "100M"`), after the typed limits.
     public var unified: [String: String]?
@@ -185,15 +185,29 @@ public struct CgroupStats: Sendable, Equatable {
     public var pidsCurrent: UInt64?
     /// Times the OOM killer killed a task here (v1 `memory.oom_control`, v2 `memory.events` oom_kill).
     public var oomKills: UInt64?
+    /// CPU time in user and kernel mode, nanoseconds (v1 `cpuacct.usage_user/_sys`, v2 `cpu.stat`).
+    public var cpuUserNanoseconds: UInt64?
+    public var cpuSystemNanoseconds: UInt64?
+    /// Bytes read from and written to block devices, all devices summed (v1
+    /// `blkio.throttle.io_service_bytes_recursive`, v2 `io.stat` rbytes/wbytes). Page-cache writes
+    /// count only once written back.
+    public var ioReadBytes: UInt64?
+    public var ioWriteBytes: UInt64?
 
     public init(
         memoryUsage: UInt64? = nil, memoryMaxUsage: UInt64? = nil, cpuUsageNanoseconds: UInt64? = nil,
-        pidsCurrent: UInt64? = nil, oomKills: UInt64? = nil
+        pidsCurrent: UInt64? = nil, oomKills: UInt64? = nil,
+        cpuUserNanoseconds: UInt64? = nil, cpuSystemNanoseconds: UInt64? = nil,
+        ioReadBytes: UInt64? = nil, ioWriteBytes: UInt64? = nil
     ) {
         self.memoryUsage = memoryUsage
         self.memoryMaxUsage = memoryMaxUsage
         self.cpuUsageNanoseconds = cpuUsageNanoseconds
         self.pidsCurrent = pidsCurrent
         self.oomKills = oomKills
+        self.cpuUserNanoseconds = cpuUserNanoseconds
+        self.cpuSystemNanoseconds = cpuSystemNanoseconds
+        self.ioReadBytes = ioReadBytes
+        self.ioWriteBytes = ioWriteBytes
     }
 }

@@ -23,13 +23,25 @@ enum V1Limits {
                     .invalidArgument,
                     "memory.swap (\(swap)) is the memory+swap limit and must be at least memory.limit (\(limit))")
             }
-            if let limit = r.memoryLimit { try CgroupFiles.write(String(limit), to: m, "memory.limit_in_bytes") }
-            if let swap = r.memorySwap {
-                guard CgroupFiles.exists(m + "/" + "memory.memsw.limit_in_bytes") else {
-                    throw IntermodalError(
-                        .unsupported,
-                        "memory.swap needs swap accounting: \(m)/memory.memsw.limit_in_bytes does not exist (boot with swapaccount=1)")
+            if r.memorySwap != nil && !CgroupFiles.exists(m + "/memory.memsw.limit_in_bytes") {
+                throw IntermodalError(
+                    .unsupported,
+                    "memory.swap needs swap accounting: \(m)/memory.memsw.limit_in_bytes does not exist (boot with swapaccount=1)")
+            }
+            var swapWritten = false
+            if let limit = r.memoryLimit {
+                do {
+                    try CgroupFiles.write(String(limit), to: m, "memory.limit_in_bytes")
+                } catch {
+                    // Raising both on a live cgroup (update): the kernel refuses a memory limit above
+                    // the current memory+swap limit, so that one has to go first.
+                    guard let swap = r.memorySwap, (error.cause as? Errno) == .invalidArgument else { throw error }
+                    try CgroupFiles.write(String(swap), to: m, "memory.memsw.limit_in_bytes")
+                    try CgroupFiles.write(String(limit), to: m, "memory.limit_in_bytes")
+                    swapWritten = true
                 }
+            }
+            if let swap = r.memorySwap, !swapWritten {
                 try CgroupFiles.write(String(swap), to: m, "memory.memsw.limit_in_bytes")
             }
             if let soft = r.memoryReservation { try CgroupFiles.write(String(soft), to: m, "memory.soft_limit_in_bytes") }

@@ -168,6 +168,8 @@ enum V2Limits {
             }
         }
 
+        if !r.devices.isEmpty { try DeviceFilter.attach(r.devices, to: path) }
+
         if let unified = r.unified { try writeUnified(unified, to: path) }
     }
 

@@ -3,7 +3,13 @@ import Glibc
 #endif
 import CSeccomp
 import IntermodalCore
+import Synchronization
 import SystemPackage
+
+/// Compiled programs by profile, for this process.
+enum SeccompCache {
+    static let shared = Mutex<[SeccompProfile: SeccompProgram]>([:])
+}
 
 extension SeccompProfile {
     /// Compiles the profile with libseccomp and exports the BPF, so that the container's child
@@ -13,6 +19,19 @@ extension SeccompProfile {
     /// ``SeccompProgram/skippedSyscalls``), as runc does, so one profile serves several kernels;
     /// unknown actions, operators, architectures and flags are errors naming them.
     public func compile() throws(IntermodalError) -> SeccompProgram {
+        // A harness starting hundreds of containers with one profile compiles it once: the
+        // profile fully determines the program (libseccomp's output depends on nothing else).
+        if let cached = SeccompCache.shared.withLock({ $0[self] }) { return cached }
+        let program = try compileUncached()
+        SeccompCache.shared.withLock { cache in
+            if cache.count >= 32 { cache.removeAll() }
+            cache[self] = program
+        }
+        return program
+    }
+
+    /// Compiles without consulting the cache.
+    func compileUncached() throws(IntermodalError) -> SeccompProgram {
         let flagBits = try SeccompNames.flags(flags)
         let defaultAct = try SeccompNames.action(defaultAction, errnoRet: defaultErrnoRet, field: "linux.seccomp.defaultAction")
         guard let ctx = seccomp_init(defaultAct) else {

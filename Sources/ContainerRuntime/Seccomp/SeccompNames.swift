@@ -50,6 +50,7 @@ enum SeccompNames {
         guard name.hasPrefix("SCMP_ARCH_") else {
             throw IntermodalError(.invalidArgument, "linux.seccomp.architectures: unknown architecture \"\(name)\"")
         }
+        if name == "SCMP_ARCH_NATIVE" { return seccomp_arch_native() }
         let short = String(name.dropFirst("SCMP_ARCH_".count)).lowercased()
         let token = seccomp_arch_resolve_name(short)
         guard token != 0 else {

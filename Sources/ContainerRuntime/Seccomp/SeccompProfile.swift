@@ -1,7 +1,7 @@
 /// A seccomp filter as the OCI spec's `linux.seccomp` describes it, with the spec's names as
 /// strings ("SCMP_ACT_ERRNO", "SCMP_ARCH_X86_64", "SCMP_CMP_MASKED_EQ"). Independent of the
 /// runtime's Spec types; ``compile()`` turns it into a BPF program.
-public struct SeccompProfile: Sendable, Equatable {
+public struct SeccompProfile: Sendable, Hashable {
     /// The action for every syscall no rule matches.
     public var defaultAction: String
     /// The errno for a default action of SCMP_ACT_ERRNO or SCMP_ACT_TRACE (EPERM if nil).
@@ -25,7 +25,7 @@ public struct SeccompProfile: Sendable, Equatable {
     }
 
     /// One `syscalls[]` entry: an action for some syscalls, optionally only when arguments match.
-    public struct Rule: Sendable, Equatable {
+    public struct Rule: Sendable, Hashable {
         public var names: [String]
         public var action: String
         public var errnoRet: UInt32?
@@ -43,7 +43,7 @@ public struct SeccompProfile: Sendable, Equatable {
 
     /// A comparison of one syscall argument. For SCMP_CMP_MASKED_EQ, `value` is the mask and
     /// `valueTwo` the value the masked argument must equal.
-    public struct Arg: Sendable, Equatable {
+    public struct Arg: Sendable, Hashable {
         public var index: UInt32
         public var value: UInt64
         public var valueTwo: UInt64
