@@ -1,4 +1,5 @@
 import ArgumentParser
+import FoundationEssentials
 import ImageStore
 import IntermodalCore
 import SystemPackage
@@ -49,6 +50,7 @@ struct VMRunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds the command may run (0: no limit).") var timeout = 0
     @Flag(name: .long, help: "Print the phase timings to standard error afterwards.") var timings = false
     @Flag(name: .long, help: "Report over the serial console (no virtio-serial port in the guest).") var consoleReport = false
+    @Option(name: .long, help: "Write the run's measurements (phases, memory, disks) as JSON to this file.") var result: String?
     @Argument(help: "Image name or ID.") var image: String
     @Argument(parsing: .captureForPassthrough, help: "Command and arguments.") var command: [String] = []
 
@@ -89,6 +91,12 @@ struct VMRunCommand: AsyncParsableCommand {
             }
         }
         if timings { StandardStreams.writeError(Self.describe(result)) }
+        if let path = self.result {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            guard let data = try? encoder.encode(result) else { throw IntermodalError(.internalError, "cannot encode the guest's result") }
+            try FileSystem.writeAtomically(Array(data) + [10], to: FilePath(path))
+        }
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
     }
 
