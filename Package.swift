@@ -90,6 +90,7 @@ let package = Package(
             name: "ContainerEngine",
             dependencies: [
                 "IntermodalCore", "ImageStore", "ContainerRuntime",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
@@ -142,6 +143,16 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["IntermodalCore", system]),
 
         // MARK: Benchmarks (ordo-one/benchmark; run with `swift package benchmark`)
+        // Our libvirt guest boot against bare QEMU, interleaved: `swift run vm-boot-benchmark [RUNS]`.
+        .executableTarget(
+            name: "vm-boot-benchmark",
+            dependencies: ["VirtualMachines", "IntermodalCore", system],
+            path: "Benchmarks/VMBenchmarks", swiftSettings: strict),
+        // `intermodal run --rm busybox true` against `runc run`, interleaved: `engine-run-benchmark [RUNS]`.
+        .executableTarget(
+            name: "engine-run-benchmark",
+            dependencies: ["ContainerEngine", "ContainerRuntime", "ImageStore", "IntermodalCore", system],
+            path: "Benchmarks/EngineBenchmarks", swiftSettings: strict),
         .executableTarget(
             name: "RuntimeBenchmarks",
             dependencies: [

@@ -66,3 +66,15 @@ final class ChildWaiter: Sendable {
         }
     }
 }
+
+extension ChildWaiter {
+    /// Blocks the calling thread until the status is known.
+    func waitSync() -> ExitStatus {
+        var mutex = pthread_mutex_t()
+        pthread_mutex_init(&mutex, nil)
+        while true {
+            if let s = status { return s }
+            usleep(200)
+        }
+    }
+}

@@ -1,11 +1,21 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLinuxShim
 import IntermodalCore
 import SystemPackage
 
 /// Our OCI runtime as an in-process library: the same lifecycle as `intermodal-runtime`
 /// (state under ``stateRoot``, interoperable with the CLI), used by the engine and the harness.
+///
+/// A created container's init is a child of the creating process, blocked before `execve` on
+/// the exec fifo in its state directory until ``start(id:)`` opens it (as runc does). No other
+/// process stays behind per container.
 public struct Runtime: Sendable {
     /// Where per-container state directories live (`<stateRoot>/<id>/state.json`).
     public var stateRoot: FilePath
+
+    var store: StateStore { StateStore(root: stateRoot) }
 
     public init(stateRoot: FilePath = IntermodalPaths.runtimeStateRoot) {
         self.stateRoot = stateRoot
@@ -14,41 +24,281 @@ public struct Runtime: Sendable {
     /// Sets up the container described by `<bundle>/config.json` and holds its process until
     /// ``start(id:)``. On failure nothing is left behind.
     public func create(id: String, bundle: FilePath, io: ProcessIO = .inherit) async throws(IntermodalError) -> Container {
-        throw IntermodalError(.unsupported, "not yet implemented")
+        try createSync(id: id, bundle: bundle, io: io)
     }
 
-    /// Releases the process of a created container (it then runs the user's program).
+    /// The synchronous body of ``create(id:bundle:io:)`` (the CLI calls it without a runtime of tasks).
+    public func createSync(id: String, bundle: FilePath, io: ProcessIO = .inherit, pidFile: FilePath? = nil) throws(IntermodalError) -> Container {
+        var timestamps = PhaseTimestamps()
+        timestamps.mark(.create)
+        try StateStore.validate(id: id)
+        let bundle = Runtime.absolute(bundle)
+        let spec = try Spec.load(bundle: bundle)
+        guard spec.process != nil else {
+            throw IntermodalError(.invalidArgument, "\(bundle.appending("config.json")): process: required to create a container")
+        }
+        let seccomp = try ResourceSetup.seccomp(for: spec)
+        let store = self.store
+        try store.reserve(id)
+        var cgroup: ContainerCgroup? = nil
+        var launched: Launcher.Launched? = nil
+        do throws(IntermodalError) {
+            var plan = try LaunchPlan(spec: spec, bundle: bundle, stateDirectory: store.directory(id), io: io, seccomp: seccomp)
+            cgroup = try ResourceSetup.cgroup(for: spec, id: id)
+            let annotations = spec.annotations
+            let version = spec.ociVersion
+            func state(_ status: ContainerState.Status, _ pid: Int32) -> ContainerState {
+                ContainerState(ociVersion: version, id: id, status: status, pid: pid, bundle: bundle.string, annotations: annotations)
+            }
+            let prestart = plan.prestart, createRuntime = plan.createRuntime
+            let launchedNow = try Launcher.launch(
+                plan: &plan,
+                statePayload: { pid in
+                    var bytes = (try? StateJSON.encode(state(.creating, pid))) ?? []
+                    bytes.append(0)
+                    bytes += (try? StateJSON.encode(state(.created, pid))) ?? []
+                    return bytes
+                },
+                prepare: { pid throws(IntermodalError) in try cgroup?.add(pid: pid) },
+                onHooks: { pid throws(IntermodalError) in
+                    try HookRunner.run(prestart, kind: "prestart", state: state(.creating, pid))
+                    try HookRunner.run(createRuntime, kind: "createRuntime", state: state(.creating, pid))
+                })
+            launched = launchedNow
+            let start = ProcFS.stat(launchedNow.pid)?.startTime ?? 0
+            let record = ContainerRecord(
+                ociVersion: spec.ociVersion, id: id, pid: launchedNow.pid, pidStartTime: start,
+                bundle: bundle.string, rootfs: plan.rootfs, annotations: spec.annotations,
+                cgroupPaths: cgroup?.paths ?? [], cgroupCreated: cgroup?.created ?? [], poststart: spec.hooks?.poststart ?? [],
+                poststop: spec.hooks?.poststop ?? [], createdNanoseconds: timestamps[.create]!.nanoseconds)
+            try store.write(record)
+            if let pidFile {
+                try FileSystem.writeAtomically("\(launchedNow.pid)", to: pidFile)
+            }
+            return Container(id: id, pid: launchedNow.pid, bundle: bundle, timestamps: timestamps,
+                             terminal: launchedNow.terminal, waiter: launchedNow.waiter)
+        } catch {
+            if let l = launched {
+                Glibc.kill(l.pid, SIGKILL)
+                Runtime.awaitExit(l.waiter)
+            }
+            try? cgroup?.destroy()
+            try? store.remove(id)
+            throw error
+        }
+    }
+
+    /// Releases the process of a created container (it then runs the user's program), then
+    /// runs the poststart hooks.
     public func start(id: String) async throws(IntermodalError) {
-        throw IntermodalError(.unsupported, "not yet implemented")
+        try startSync(id: id)
+    }
+
+    /// The synchronous body of ``start(id:)``.
+    public func startSync(id: String) throws(IntermodalError) {
+        let record = try store.read(id)
+        switch status(of: record) {
+        case .created: break
+        case .running: throw IntermodalError(.invalidState, "cannot start an already running container")
+        case .stopped: throw IntermodalError(.invalidState, "cannot start a container that has stopped")
+        case .creating: throw IntermodalError(.invalidState, "cannot start a container that is still being created")
+        }
+        let fifo = store.fifo(id).string
+        let r = ims_fifo_release(fifo, 30_000, record.pid)
+        unlink(fifo)
+        guard r == 1 else {
+            if r == 0 { throw IntermodalError(.invalidState, "cannot start container \(id): its process exited before start") }
+            throw IntermodalError(.systemError, "cannot start container \(id) through \(fifo)", cause: Errno(rawValue: -r))
+        }
+        HookRunner.runWarning(record.poststart, kind: "poststart", state: record.state(.running))
     }
 
     /// The container's current OCI state.
     public func state(id: String) throws(IntermodalError) -> ContainerState {
-        throw IntermodalError(.unsupported, "not yet implemented")
+        let record = try store.read(id)
+        return record.state(status(of: record))
     }
 
     /// Sends `signal` to the container's init process, or with `all` to every process in it.
     public func kill(id: String, signal: Int32, all: Bool = false) throws(IntermodalError) {
-        throw IntermodalError(.unsupported, "not yet implemented")
+        let record = try store.read(id)
+        guard status(of: record) != .stopped else {
+            throw IntermodalError(.invalidState, "container \(id) is not running")
+        }
+        if all {
+            if let cg = ContainerCgroup.reopen(paths: record.cgroupPaths, created: record.cgroupCreated) {
+                try cg.killAll(signal: signal)
+            } else {
+                try Runtime.signalNamespace(of: record.pid, signal: signal)
+            }
+            return
+        }
+        let fd = ims_pidfd_open(record.pid)
+        guard fd >= 0 else { throw IntermodalError(.invalidState, "container \(id) is not running") }
+        defer { close(fd) }
+        // Between reading the state and opening the pidfd the pid may have been reused.
+        guard ProcFS.isAlive(record.pid, startTime: record.pidStartTime) else {
+            throw IntermodalError(.invalidState, "container \(id) is not running")
+        }
+        let rc = ims_pidfd_send_signal(fd, signal)
+        guard rc == 0 else {
+            throw IntermodalError(.systemError, "cannot send signal \(signal) to container \(id)", cause: Errno(rawValue: -rc))
+        }
     }
 
-    /// Removes a stopped container (with `force`, kills it first): cgroups, state, hooks run.
+    /// Removes a stopped container (with `force`, kills it first); runs the poststop hooks and
+    /// removes its cgroup and state.
     public func delete(id: String, force: Bool = false) async throws(IntermodalError) {
-        throw IntermodalError(.unsupported, "not yet implemented")
+        try deleteSync(id: id, force: force)
+    }
+
+    /// The synchronous body of ``delete(id:force:)``.
+    public func deleteSync(id: String, force: Bool = false) throws(IntermodalError) {
+        let record = try store.read(id)
+        let status = status(of: record)
+        if status != .stopped {
+            guard force else {
+                throw IntermodalError(.invalidState, "cannot delete container \(id) that is not stopped: \(status.rawValue)")
+            }
+            let fd = ims_pidfd_open(record.pid)
+            if let cg = ContainerCgroup.reopen(paths: record.cgroupPaths, created: record.cgroupCreated) { try? cg.killAll(signal: SIGKILL) }
+            if fd >= 0 {
+                if ProcFS.isAlive(record.pid, startTime: record.pidStartTime) {
+                    _ = ims_pidfd_send_signal(fd, SIGKILL)
+                    _ = ims_pidfd_wait(fd, 10_000)
+                }
+                close(fd)
+            }
+        }
+        HookRunner.runWarning(record.poststop, kind: "poststop", state: record.state(.stopped))
+        if let cg = ContainerCgroup.reopen(paths: record.cgroupPaths, created: record.cgroupCreated) { try cg.destroy() }
+        try store.remove(id)
     }
 
     /// The states of all containers under ``stateRoot``.
     public func list() throws(IntermodalError) -> [ContainerState] {
-        throw IntermodalError(.unsupported, "not yet implemented")
+        var result: [ContainerState] = []
+        for id in try store.ids() {
+            if let r = try? store.read(id) { result.append(r.state(status(of: r))) }
+        }
+        return result
     }
 
     /// create + start + wait + delete; output goes to `io`; returns exit status and phase timestamps.
     public func run(id: String, bundle: FilePath, io: ProcessIO = .inherit) async throws(IntermodalError) -> RunResult {
-        throw IntermodalError(.unsupported, "not yet implemented")
+        let container = try createSync(id: id, bundle: bundle, io: io)
+        var timestamps = container.timestamps
+        do throws(IntermodalError) {
+            try startSync(id: id)
+            timestamps.mark(.start)
+        } catch {
+            try? deleteSync(id: id, force: true)
+            throw error
+        }
+        let status = await container.waiter.wait()
+        timestamps.mark(.exit, at: container.waiter.exitedAt ?? .now)
+        try deleteSync(id: id, force: true)
+        timestamps.mark(.cleanup)
+        return RunResult(status: status, timestamps: timestamps)
     }
 
     /// Runs an extra process inside a running container's namespaces/cgroup (like `runc exec`).
     public func exec(id: String, process: Spec.Process, io: ProcessIO = .inherit) async throws(IntermodalError) -> ExitStatus {
-        throw IntermodalError(.unsupported, "not yet implemented")
+        let record = try store.read(id)
+        guard status(of: record) == .running else {
+            throw IntermodalError(.invalidState, "cannot exec in container \(id): it is not running")
+        }
+        var wrapper = Spec()
+        wrapper.root = Spec.Root(path: "/")
+        wrapper.process = process
+        wrapper.linux = Spec.Linux()
+        wrapper.linux?.namespaces = [Spec.Namespace(type: "mount")]
+        try wrapper.validate(source: "exec process")
+        // The container's seccomp profile applies to exec'd processes too.
+        let spec = try? Spec.load(bundle: FilePath(record.bundle))
+        let seccomp = try spec.flatMap { s throws(IntermodalError) in try ResourceSetup.seccomp(for: s) }
+        var plan = try LaunchPlan(execIn: record.pid, process: process, io: io, seccomp: seccomp)
+        let cgroup = ContainerCgroup.reopen(paths: record.cgroupPaths, created: record.cgroupCreated)
+        let launched = try Launcher.launch(
+            plan: &plan, statePayload: { _ in [] },
+            prepare: { pid throws(IntermodalError) in try cgroup?.add(pid: pid) },
+            onHooks: { _ in }, waitForReady: false)
+        return await launched.waiter.wait()
+    }
+
+    // MARK: - helpers
+
+    /// created / running / stopped from the record and /proc (a reused pid counts as stopped).
+    func status(of record: ContainerRecord) -> ContainerState.Status {
+        guard ProcFS.isAlive(record.pid, startTime: record.pidStartTime) else { return .stopped }
+        return FileSystem.exists(store.fifo(record.id)) ? .created : .running
+    }
+
+    static func absolute(_ path: FilePath) -> FilePath {
+        if path.isAbsolute { return path.lexicallyNormalized() }
+        var buf = [CChar](repeating: 0, count: 4096)
+        guard getcwd(&buf, buf.count) != nil else { return path }
+        return FilePath(String(cString: buf)).appending(path.components).lexicallyNormalized()
+    }
+
+    static func awaitExit(_ waiter: ChildWaiter) {
+        for _ in 0..<10_000 where waiter.status == nil { usleep(500) }
+    }
+
+    /// Signals every process in the pid namespace of `pid` (used without a cgroup).
+    static func signalNamespace(of pid: Int32, signal: Int32) throws(IntermodalError) {
+        var target = stat()
+        guard stat("/proc/\(pid)/ns/pid", &target) == 0 else {
+            throw .system("cannot read the pid namespace of \(pid)")
+        }
+        var own = stat()
+        if stat("/proc/self/ns/pid", &own) == 0 && own.st_ino == target.st_ino {
+            // Shared with the host: only the init process is ours to signal.
+            guard Glibc.kill(pid, signal) == 0 else { throw .system("cannot signal \(pid)") }
+            return
+        }
+        for name in (try? FileSystem.list("/proc")) ?? [] {
+            guard let p = Int32(name) else { continue }
+            var st = stat()
+            if stat("/proc/\(p)/ns/pid", &st) == 0 && st.st_ino == target.st_ino && st.st_dev == target.st_dev {
+                _ = Glibc.kill(p, signal)
+            }
+        }
+    }
+}
+
+extension Runtime {
+    /// The OCI state as JSON, as `state` prints it.
+    public static func stateJSON(_ state: ContainerState, pretty: Bool = false) throws(IntermodalError) -> [UInt8] {
+        try StateJSON.encode(state, pretty: pretty)
+    }
+
+    /// ``exec(id:process:io:)`` without a task (for the CLI).
+    public func execSync(id: String, process: Spec.Process, io: ProcessIO = .inherit) throws(IntermodalError) -> ExitStatus {
+        let record = try store.read(id)
+        guard status(of: record) == .running else {
+            throw IntermodalError(.invalidState, "cannot exec in container \(id): it is not running")
+        }
+        let spec = try? Spec.load(bundle: FilePath(record.bundle))
+        let seccomp = try spec.flatMap { s throws(IntermodalError) in try ResourceSetup.seccomp(for: s) }
+        var plan = try LaunchPlan(execIn: record.pid, process: process, io: io, seccomp: seccomp)
+        let cgroup = ContainerCgroup.reopen(paths: record.cgroupPaths, created: record.cgroupCreated)
+        let launched = try Launcher.launch(
+            plan: &plan, statePayload: { _ in [] },
+            prepare: { pid throws(IntermodalError) in try cgroup?.add(pid: pid) },
+            onHooks: { _ in }, waitForReady: false)
+        return launched.waiter.waitSync()
+    }
+}
+
+extension Container {
+    /// Blocks the calling thread until the container's init exits (for the CLI).
+    public func waitSync() -> ExitStatus { waiter.waitSync() }
+}
+
+extension Runtime {
+    /// The cgroup directories recorded for a container (for tests and the harness's checks).
+    public func cgroupDirectories(id: String) throws(IntermodalError) -> [FilePath] {
+        try store.read(id).cgroupCreated.map { FilePath($0) }
     }
 }

@@ -14,10 +14,12 @@
 //
 // Configuration comes from /intermodal/config in the initramfs: NUL-terminated records
 // "<key><value>", key a=argument e=environment w=working directory u=uid:gid h=hostname
-// i=eth0 address/prefix g=gateway m=module file to load (in order).
+// D=print step timings on the console, c=report over the console instead of the port, i=eth0 address/prefix g=gateway n=nameserver (written to /etc/resolv.conf) m=module file to
+// load (in order).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <grp.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/reboot.h>
@@ -66,7 +68,36 @@ static void power_off(void) {
     for (;;) pause();
 }
 
+// Console fallback (no virtio-serial port): each frame becomes one text line on the serial
+// console, "@@intermodal:<type>:<payload in hex>", which the host reads from the console log.
+static int console_channel = 0;
+
+static void send_console_frame(char type, const unsigned char *data, uint32_t len) {
+    static const char hex[] = "0123456789abcdef";
+    size_t size = 16 + 2 * (size_t)len + 2;
+    char *line = malloc(size);
+    if (!line) return;
+    size_t n = (size_t)snprintf(line, size, "\n@@intermodal:%c:", type);
+    for (uint32_t i = 0; i < len; i++) {
+        line[n++] = hex[data[i] >> 4];
+        line[n++] = hex[data[i] & 15];
+    }
+    line[n++] = '\n';
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write(1, line + done, n - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) break;
+        done += (size_t)w;
+    }
+    free(line);
+}
+
 static void send_frame(char type, const void *data, uint32_t len) {
+    if (console_channel) {
+        send_console_frame(type, data, len);
+        return;
+    }
     if (channel < 0) return;
     unsigned char header[5] = {(unsigned char)type, len & 0xff, (len >> 8) & 0xff, (len >> 16) & 0xff, (len >> 24) & 0xff};
     struct iovec iov[2] = {{header, 5}, {(void *)data, len}};
@@ -159,12 +190,16 @@ static int open_channel(void) {
     return -1;
 }
 
+static int debug_timing = 0;
+
 static void load_module(const char *path) {
+    uint64_t t0 = now_ns();
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) fatal("cannot open module %s: %s", path, strerror(errno));
     if (syscall(SYS_finit_module, fd, "", 0) != 0 && errno != EEXIST)
         fatal("cannot load module %s: %s", path, strerror(errno));
     close(fd);
+    if (debug_timing) dprintf(2, "intermodal-guest-init: %s loaded in %llu us\n", path, (unsigned long long)((now_ns() - t0) / 1000));
 }
 
 static void interface_up(int sock, const char *name, const char *cidr, const char *gateway) {
@@ -205,6 +240,61 @@ static void interface_up(int sock, const char *name, const char *cidr, const cha
     }
 }
 
+// Looks `name` up in an /etc/passwd- or /etc/group-style file of the guest's root: the third
+// field (uid or gid) and, for passwd, the fourth (primary gid). No NSS in a static binary.
+static int lookup_id(const char *file, const char *name, unsigned *id, unsigned *group, int by_number) {
+    char *text = read_file(file, NULL);
+    if (!text) return -1;
+    int found = -1;
+    for (char *line = strtok(text, "\n"); line && found != 0; line = strtok(NULL, "\n")) {
+        char *fields[4] = {0};
+        char *p = line;
+        for (int i = 0; i < 4 && p; i++) {
+            fields[i] = p;
+            p = strchr(p, ':');
+            if (p) *p++ = 0;
+        }
+        if (!fields[2]) continue;
+        if (by_number ? (strtoul(fields[2], NULL, 10) == *id) : (strcmp(fields[0], name) == 0)) {
+            *id = (unsigned)strtoul(fields[2], NULL, 10);
+            if (group && fields[3]) *group = (unsigned)strtoul(fields[3], NULL, 10);
+            found = 0;
+        }
+    }
+    free(text);
+    return found;
+}
+
+static int is_number(const char *s) {
+    if (!*s) return 0;
+    for (; *s; s++) if (*s < '0' || *s > '9') return 0;
+    return 1;
+}
+
+// The image's User ("name", "uid", "name:group", "uid:gid"), resolved like Docker: a numeric uid
+// need not exist (its gid is then 0); a name must.
+static int resolve_user(const char *spec, uid_t *uid, gid_t *gid) {
+    char buf[256];
+    strncpy(buf, spec, sizeof buf - 1);
+    buf[sizeof buf - 1] = 0;
+    char *group = strchr(buf, ':');
+    if (group) *group++ = 0;
+    unsigned u = 0, g = 0;
+    if (is_number(buf)) {
+        u = (unsigned)strtoul(buf, NULL, 10);
+        lookup_id("/etc/passwd", NULL, &u, &g, 1);
+    } else if (lookup_id("/etc/passwd", buf, &u, &g, 0) != 0) {
+        return -1;
+    }
+    if (group) {
+        if (is_number(group)) g = (unsigned)strtoul(group, NULL, 10);
+        else if (lookup_id("/etc/group", group, &g, NULL, 0) != 0) return -1;
+    }
+    *uid = u;
+    *gid = g;
+    return 0;
+}
+
 static long meminfo(const char *key) {
     char *text = read_file("/proc/meminfo", NULL);
     if (!text) return -1;
@@ -237,7 +327,7 @@ int main(void) {
     if (!config) fatal("no /intermodal/config in the initramfs");
     char *args[MAX_RECORDS], *env[MAX_RECORDS];
     int nargs = 0, nenv = 0;
-    const char *workdir = "/", *user = NULL, *hostname = NULL, *address = NULL, *gateway = NULL;
+    const char *workdir = "/", *user = NULL, *hostname = NULL, *address = NULL, *gateway = NULL, *nameserver = NULL;
     for (size_t off = 0; off < size;) {
         char *rec = config + off;
         size_t len = strlen(rec);
@@ -252,15 +342,24 @@ int main(void) {
         case 'h': hostname = v; break;
         case 'i': address = v; break;
         case 'g': gateway = v; break;
+        case 'n': nameserver = v; break;
         case 'm': load_module(v); break;
+        case 'D': debug_timing = 1; break;
+        case 'c': console_channel = 1; break;
         }
     }
     args[nargs] = NULL;
     env[nenv] = NULL;
     uint64_t t_modules = now_ns();
 
-    channel = open_channel();
-    if (channel < 0) fatal("virtio-serial port %s did not appear", PORT_NAME);
+    if (!console_channel) {
+        channel = open_channel();
+        if (channel < 0) {
+            // No port after 5 s (a kernel without virtio_console?): carry on over the console.
+            console_channel = 1;
+            dprintf(2, "intermodal-guest-init: virtio-serial port %s did not appear; reporting over the console\n", PORT_NAME);
+        }
+    }
     send_text('H', "init=%llu now=%llu modules=%llu", (unsigned long long)t_init,
               (unsigned long long)now_ns(), (unsigned long long)t_modules);
     if (nargs == 0) fatal("no command to run (the image has no Cmd or Entrypoint and none was given)");
@@ -284,6 +383,14 @@ int main(void) {
         close(sock);
     }
     if (hostname) sethostname(hostname, strlen(hostname));
+    if (nameserver) {
+        mkdir("/etc", 0755);
+        int fd = open("/etc/resolv.conf", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            dprintf(fd, "nameserver %s\n", nameserver);
+            close(fd);
+        }
+    }
 
     int out[2], err[2];
     if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) fatal("pipe: %s", strerror(errno));
@@ -297,12 +404,15 @@ int main(void) {
         dup2(err[1], 2);
         setsid();
         if (user) {
-            unsigned uid = 0, gid = 0;
-            if (sscanf(user, "%u:%u", &uid, &gid) >= 1) {
-                if (setgid(gid) != 0 || setuid(uid) != 0) {
-                    dprintf(2, "cannot switch to user %s: %s\n", user, strerror(errno));
-                    _exit(126);
-                }
+            uid_t uid;
+            gid_t gid;
+            if (resolve_user(user, &uid, &gid) != 0) {
+                dprintf(2, "unable to find user %s: no matching entries in passwd file\n", user);
+                _exit(126);
+            }
+            if (setgroups(0, NULL) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
+                dprintf(2, "cannot switch to user %s: %s\n", user, strerror(errno));
+                _exit(126);
             }
         }
         if (chdir(workdir) != 0) {
@@ -358,7 +468,8 @@ int main(void) {
     // The host reads QEMU's memory figures on this report and then destroys the guest; power
     // off by ourselves only if it does not (e.g. nobody listens).
     struct pollfd wait_host = {channel, POLLIN, 0};
-    poll(&wait_host, 1, 3000);
+    if (console_channel) usleep(3000 * 1000);
+    else poll(&wait_host, 1, 3000);
     power_off();
     return 0;
 }

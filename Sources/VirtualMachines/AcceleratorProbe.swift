@@ -79,7 +79,8 @@ public enum AcceleratorProbe {
             return result(false, "probe boot timed out after \(seconds) s under KVM (nested or broken KVM: guests must use TCG)")
         }
         let err = r.standardError.trimmingTrailingWhitespace.split(separator: "\n").suffix(2).joined(separator: "; ")
-        return result(false, "QEMU with -accel kvm failed (exit \(r.exitCode.map(String.init) ?? "signal")): \(err)")
+        let how = r.exitCode.map { "exit status \($0)" } ?? "signal \(r.signal ?? 0)"
+        return result(false, "QEMU with -accel kvm failed (\(how)): \(err)")
     }
 
     /// An initramfs with static busybox as `/init` that prints the marker and powers off.

@@ -23,7 +23,9 @@ public struct DomainDefinition: Sendable {
     public var commandLine: String
     public var disk: FilePath
     public var diskFormat: String = "qcow2"
-    public var channelSocket: FilePath
+    /// The unix socket of the virtio-serial port for the init's reports; nil: no port (the init
+    /// then reports over the serial console).
+    public var channelSocket: FilePath?
     public var consoleLog: FilePath
     public var network: Network = .none
     public var emulator: FilePath?
@@ -60,9 +62,11 @@ public struct DomainDefinition: Sendable {
             x += "    <interface type='bridge'><source bridge='\(xmlEscape(bridge))'/><model type='virtio'/></interface>\n"
         }
         x += "    <serial type='file'><source path='\(xmlEscape(consoleLog.string))'/><target port='0'/></serial>\n"
-        x += "    <channel type='unix'>\n"
-        x += "      <source mode='bind' path='\(xmlEscape(channelSocket.string))'/>\n"
-        x += "      <target type='virtio' name='\(Self.channelName)'/>\n    </channel>\n"
+        if let channelSocket {
+            x += "    <channel type='unix'>\n"
+            x += "      <source mode='bind' path='\(xmlEscape(channelSocket.string))'/>\n"
+            x += "      <target type='virtio' name='\(Self.channelName)'/>\n    </channel>\n"
+        }
         // Nothing the guest does not use: no USB, no balloon, no graphics or video.
         x += "    <controller type='usb' model='none'/>\n"
         x += "    <memballoon model='none'/>\n"

@@ -4,16 +4,34 @@ import Glibc
 import IntermodalCore
 import SystemPackage
 
-/// The host end of the guest's virtio-serial port: QEMU listens on a unix socket, we connect
-/// and read the init's frames (type byte, little-endian 32-bit length, payload).
+/// The host end of the guest init's reports: frames (type byte, little-endian 32-bit length,
+/// payload) from the virtio-serial port, whose unix socket QEMU listens on; and, as the fallback
+/// for guests without that port, "@@intermodal:<type>:<hex>" lines in the serial console's log.
 final class GuestChannel {
     enum Event { case none, closed, frame(UInt8, [UInt8]) }
 
     private var fd: Int32 = -1
     private var buffer: [UInt8] = []
     private var eof = false
+    private var console: FilePath?
+    private var consoleOffset: Int64 = 0
+    private var consoleLine: [UInt8] = []
+    private var consoleFrames: [(UInt8, [UInt8])] = []
 
-    init(socket path: FilePath) throws(IntermodalError) {
+    /// Wraps a connected stream socket.
+    init(connected fd: Int32, consoleLog: FilePath? = nil) {
+        self.fd = fd
+        self.console = consoleLog
+    }
+
+    /// Reads only the console log (no virtio-serial port); `.closed` never comes from it.
+    init(consoleLog: FilePath) {
+        self.console = consoleLog
+    }
+
+    /// Connects to QEMU's socket for the port, and also watches `consoleLog` for fallback frames.
+    init(socket path: FilePath, consoleLog: FilePath? = nil) throws(IntermodalError) {
+        console = consoleLog
         // QEMU creates the socket before virDomainCreateXML returns; retry briefly all the same.
         for attempt in 0..<100 {
             let s = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -39,28 +57,35 @@ final class GuestChannel {
         }
     }
 
-    /// Sends bytes to the guest (the init waits for any byte before powering off).
-    func send(_ bytes: [UInt8]) {
-        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-    }
-
-    /// The next complete frame, `.closed` at end of stream, or `.none` after the timeout.
-    /// Also wakes on SIGINT/SIGTERM (the caller checks ``Interruption``).
+    /// The next complete frame, `.closed` at end of the socket stream, or `.none` after the
+    /// timeout. Also wakes on SIGINT/SIGTERM (the caller checks ``Interruption``).
     func next(timeoutMilliseconds: Int32) throws(IntermodalError) -> Event {
+        // The console log is a plain file (no poll): look at it every 50 ms while waiting.
+        let slice: Int32 = console == nil ? timeoutMilliseconds : min(timeoutMilliseconds, 50)
+        var waited: Int32 = 0
         while true {
             if let frame = takeFrame() { return frame }
+            readConsole()
+            if !consoleFrames.isEmpty {
+                let (t, p) = consoleFrames.removeFirst()
+                return .frame(t, p)
+            }
             if eof { return .closed }
-            var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
+            if waited >= timeoutMilliseconds { return .none }
+            var fds: [pollfd] = []
+            if fd >= 0 { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
             if Interruption.fileDescriptor >= 0 {
                 fds.append(pollfd(fd: Interruption.fileDescriptor, events: Int16(POLLIN), revents: 0))
             }
-            let r = poll(&fds, nfds_t(fds.count), timeoutMilliseconds)
+            let r = poll(&fds, nfds_t(fds.count), slice)
+            waited += slice
             if r < 0 {
                 if errno == EINTR { return .none }
                 throw .system("poll on the guest channel failed")
             }
-            if r == 0 { return .none }
-            if fds.count > 1 && fds[1].revents != 0 { return .none }
+            if r == 0 { continue }
+            if fds.contains(where: { $0.fd == Interruption.fileDescriptor && $0.revents != 0 }) { return .none }
+            guard fd >= 0, fds[0].revents != 0 else { continue }
             var chunk = [UInt8](repeating: 0, count: 65536)
             let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
@@ -82,6 +107,50 @@ final class GuestChannel {
         let payload = Array(buffer[5..<(5 + len)])
         buffer.removeFirst(5 + len)
         return .frame(type, payload)
+    }
+
+    /// Appends what the console log gained since last time and decodes complete fallback lines.
+    private func readConsole() {
+        guard let console else { return }
+        let f = open(console.string, O_RDONLY | O_CLOEXEC)
+        guard f >= 0 else { return }
+        defer { Glibc.close(f) }
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { pread(f, $0.baseAddress, $0.count, off_t(consoleOffset)) }
+            guard n > 0 else { break }
+            consoleOffset += Int64(n)
+            for b in chunk[0..<n] {
+                if b == UInt8(ascii: "\n") {
+                    decodeConsoleLine()
+                    consoleLine.removeAll(keepingCapacity: true)
+                } else if b != UInt8(ascii: "\r") {
+                    consoleLine.append(b)
+                }
+            }
+        }
+    }
+
+    private func decodeConsoleLine() {
+        let prefix = Array("@@intermodal:".utf8)
+        guard consoleLine.count >= prefix.count + 2, Array(consoleLine.prefix(prefix.count)) == prefix,
+              consoleLine[prefix.count + 1] == UInt8(ascii: ":") else { return }
+        let type = consoleLine[prefix.count]
+        let hex = consoleLine[(prefix.count + 2)...]
+        guard hex.count % 2 == 0 else { return }
+        var payload: [UInt8] = []
+        payload.reserveCapacity(hex.count / 2)
+        var high: UInt8?
+        for c in hex {
+            let v: UInt8
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): v = c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): v = c - UInt8(ascii: "a") + 10
+            default: return   // a line broken by kernel output: not ours to guess at
+            }
+            if let h = high { payload.append(h << 4 | v); high = nil } else { high = v }
+        }
+        consoleFrames.append((type, payload))
     }
 
     func close() {

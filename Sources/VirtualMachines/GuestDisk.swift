@@ -41,10 +41,13 @@ public enum GuestDisk {
             "mkfs.ext4", ["-q", "-F", "-O", "^has_journal", "-L", "intermodal", "-d", tree.string, image.string, "\(sizeMiB)M"])
     }
 
-    /// A qcow2 overlay over `base` (raw), for one guest's writes.
+    /// A qcow2 overlay over `base` (raw), for one guest's writes (written directly; equivalent to
+    /// `qemu-img create -f qcow2 -F raw -b BASE OVERLAY`).
     public static func createOverlay(base: FilePath, at overlay: FilePath) async throws(IntermodalError) {
-        try await HostCommand.check(
-            "qemu-img", ["create", "-q", "-f", "qcow2", "-F", "raw", "-b", base.string, overlay.string])
+        guard let size = sizes(of: base)?.apparentBytes else {
+            throw IntermodalError(.notFound, "base disk \(base) does not exist")
+        }
+        try QCOW2Overlay.create(backing: base, backingSize: size, at: overlay)
     }
 
     /// Apparent (file length) and allocated (blocks on the host) sizes of a disk file, in bytes.

@@ -8,7 +8,8 @@ import SystemPackage
 public enum GuestInitramfs {
     /// Modules the init loads, in order with their dependencies, unless built into the kernel:
     /// the PCI transport, the disk, the host channel, and ext4 (with the crc32c it checksums with).
-    static let baseModules = ["virtio_pci", "virtio_blk", "virtio_console", "crc32c_generic", "ext4"]
+    static let baseModules = ["virtio_pci", "virtio_blk", "crc32c_generic", "ext4"]
+    static let channelModules = ["virtio_console"]
     static let networkModules = ["virtio_net"]
 
     /// Where the init binary is: `$INTERMODAL_GUEST_INIT`, else beside the running executable
@@ -82,9 +83,15 @@ public enum GuestInitramfs {
         /// eth0's address ("10.0.2.15/24") and gateway; nil leaves only loopback.
         public var address: String?
         public var gateway: String?
+        /// Report over the serial console instead of the virtio-serial port (no port in the guest).
+        public var consoleChannel = false
+        /// The init prints its step timings on the serial console (console.log).
+        public var debugTiming = false
+        /// Written to the guest's /etc/resolv.conf when set.
+        public var nameserver: String?
 
         public init(arguments: [String], environment: [String], workingDirectory: String = "/", user: String? = nil,
-                    hostname: String? = nil, address: String? = nil, gateway: String? = nil) {
+                    hostname: String? = nil, address: String? = nil, gateway: String? = nil, nameserver: String? = nil) {
             self.arguments = arguments
             self.environment = environment
             self.workingDirectory = workingDirectory
@@ -92,36 +99,88 @@ public enum GuestInitramfs {
             self.hostname = hostname
             self.address = address
             self.gateway = gateway
+            self.nameserver = nameserver
         }
     }
 
-    /// The whole initramfs for one run: base archive (init, modules) followed by the
-    /// configuration archive (the kernel reads concatenated archives in turn).
-    public static func build(kernel: GuestKernel, initBinary: FilePath, run: RunConfiguration) throws(IntermodalError) -> [UInt8] {
+    /// The whole initramfs for one run: the base archive (init, modules; cached) followed by
+    /// the run's configuration archive (the kernel reads concatenated archives in turn).
+    public static func build(kernel: GuestKernel, initBinary: FilePath, run: RunConfiguration, cacheRoot: FilePath = IntermodalPaths.cacheRoot) throws(IntermodalError) -> [UInt8] {
+        let (base, modules) = try baseArchive(
+            kernel: kernel, initBinary: initBinary, network: run.address != nil, channel: !run.consoleChannel, cacheRoot: cacheRoot)
+        return base + (try configurationArchive(run, modules: modules))
+    }
+
+    /// The archive with `/init` and the modules, built once per (init binary, kernel, network)
+    /// and cached: re-reading a few MB is cheaper than re-encoding them on every boot.
+    static func baseArchive(kernel: GuestKernel, initBinary: FilePath, network: Bool, channel: Bool, cacheRoot: FilePath) throws(IntermodalError) -> (bytes: [UInt8], modules: [String]) {
+        var st = stat()
+        guard stat(initBinary.string, &st) == 0 else { throw .system("cannot stat the guest init \(initBinary)") }
+        let key = "\(kernel.version)-\(network ? "net" : "nonet")-\(channel ? "port" : "console")-\(st.st_size)-\(st.st_mtim.tv_sec)-\(st.st_mtim.tv_nsec)-\(st.st_ino)"
+        let cached = cacheRoot.appending("vm/initramfs/base-\(key).cpio")
+        let cachedList = cacheRoot.appending("vm/initramfs/base-\(key).modules")
+        // modules.dep is long: resolving it costs more than reading the cached answer.
+        if let list = try? FileSystem.readString(cachedList), let bytes = try? FileSystem.readBytes(cached) {
+            return (bytes, list.split(separator: "\n").map(String.init))
+        }
+        var modules = baseModules
+        if channel { modules += channelModules }
+        if network { modules += networkModules }
+        let files = try resolveModules(modules, kernel: kernel)
+        let names = files.map { "/lib/modules/" + ($0.lastComponent?.string ?? "module.ko") }
         var w = InitramfsWriter()
         for d in ["dev", "proc", "sys", "newroot", "intermodal", "lib", "lib/modules"] { w.addDirectory(d) }
         w.addCharacterDevice("dev/console", major: 5, minor: 1)
         w.addFile("init", contents: try FileSystem.readBytes(initBinary), mode: 0o755)
-        var modules = baseModules
-        if run.address != nil { modules += networkModules }
-        var records: [String] = []
-        for m in try resolveModules(modules, kernel: kernel) {
-            let name = m.lastComponent?.string ?? "module.ko"
-            w.addFile("lib/modules/\(name)", contents: try FileSystem.readBytes(m))
-            records.append("m/lib/modules/\(name)")
+        for (file, name) in zip(files, names) {
+            w.addFile(String(name.dropFirst()), contents: withoutSignature(try FileSystem.readBytes(file)))
         }
+        let bytes = w.finish()
+        try FileSystem.createDirectory(cached.removingLastComponent())
+        try FileSystem.writeAtomically(bytes, to: cached)
+        try FileSystem.writeAtomically(names.joined(separator: "\n"), to: cachedList)
+        return (bytes, names)
+    }
+
+    /// A module without its appended signature.
+    ///
+    /// Why: under TCG the kernel's SHA-256 over a signed module costs ~0.1 s per MB (ext4.ko is
+    /// 2 MB), a quarter of the boot. The modules come from the host's own /lib/modules, which we
+    /// trust as much as the kernel we boot; an unsigned module loads unless the kernel enforces
+    /// signatures (`module.sig_enforce`, lockdown), and only marks the kernel tainted (E).
+    static func withoutSignature(_ module: [UInt8]) -> [UInt8] {
+        let magic = Array("~Module signature appended~\n".utf8)
+        guard module.count > magic.count + 12, Array(module.suffix(magic.count)) == magic else { return module }
+        let info = module.count - magic.count - 12   // struct module_signature
+        let signerLength = Int(module[info + 3]), keyIDLength = Int(module[info + 4])
+        let sigLength = Int(module[info + 8]) << 24 | Int(module[info + 9]) << 16 | Int(module[info + 10]) << 8 | Int(module[info + 11])
+        let strip = magic.count + 12 + sigLength + signerLength + keyIDLength
+        guard strip < module.count else { return module }
+        return Array(module.prefix(module.count - strip))
+    }
+
+    /// The small archive with `/intermodal/config`: the modules to load, the command, its surroundings.
+    static func configurationArchive(_ run: RunConfiguration, modules: [String]) throws(IntermodalError) -> [UInt8] {
+        // D first: it switches on the init's timing report for the module loads that follow.
+        var records = (run.debugTiming ? ["D"] : []) + (run.consoleChannel ? ["c"] : []) + modules.map { "m" + $0 }
         for a in run.arguments {
             guard !a.utf8.contains(0) else { throw IntermodalError(.invalidArgument, "command argument contains a NUL byte") }
             records.append("a" + a)
         }
-        for e in run.environment where !e.utf8.contains(0) { records.append("e" + e) }
+        for e in run.environment {
+            guard !e.utf8.contains(0) else { throw IntermodalError(.invalidArgument, "environment entry contains a NUL byte") }
+            records.append("e" + e)
+        }
         records.append("w" + run.workingDirectory)
         if let u = run.user { records.append("u" + u) }
         if let h = run.hostname { records.append("h" + h) }
         if let a = run.address { records.append("i" + a) }
         if let g = run.gateway { records.append("g" + g) }
+        if let n = run.nameserver { records.append("n" + n) }
         var config: [UInt8] = []
         for r in records { config += Array(r.utf8) + [0] }
+        var w = InitramfsWriter()
+        w.addDirectory("intermodal")
         w.addFile("intermodal/config", contents: config)
         return w.finish()
     }

@@ -80,6 +80,23 @@ public struct GuestKernel: Sendable, Hashable {
         (path.removingLastComponent()).appending("config-\(version)")
     }
 
+    /// SHA-256 of the kernel image, remembered in a stamp under `cacheRoot` next to the file's
+    /// size, mtime and inode: hashing 8 MB on every boot would cost more than the stat.
+    public func contentHash(cacheRoot: FilePath) throws(IntermodalError) -> String {
+        let identity = FileIdentity(path)
+        let stamp = cacheRoot.appending("vm/kernels/\(version).stamp")
+        if let identity, let text = try? FileSystem.readString(stamp) {
+            let parts = text.split(separator: " ")
+            if parts.count == 2, parts[0] == identity.description { return String(parts[1]) }
+        }
+        let hash = try contentHash()
+        if let identity {
+            try? FileSystem.createDirectory(stamp.removingLastComponent())
+            try? FileSystem.writeAtomically("\(identity) \(hash)", to: stamp)
+        }
+        return hash
+    }
+
     /// SHA-256 of the kernel image (hex): the key of everything cached from it.
     public func contentHash() throws(IntermodalError) -> String {
         let bytes = try FileSystem.readBytes(path)
@@ -92,7 +109,7 @@ public struct GuestKernel: Sendable, Hashable {
     /// QEMU boots that ELF through its PVH entry point (`CONFIG_PVH=y`), skipping the firmware's
     /// real-mode set-up and the in-guest decompression: about 2 s instead of 5 s under TCG here.
     public func decompressedELF(cacheRoot: FilePath = IntermodalPaths.cacheRoot) async throws(IntermodalError) -> FilePath {
-        let hash = try contentHash()
+        let hash = try contentHash(cacheRoot: cacheRoot)
         let dir = cacheRoot.appending("vm/kernels")
         let target = dir.appending("vmlinux-\(version)-\(hash.prefix(16))")
         if FileSystem.exists(target) { return target }
@@ -133,6 +150,22 @@ public struct GuestKernel: Sendable, Hashable {
             return nil
         }
     }
+}
+
+/// A file's size, modification time and inode: changes when the file is replaced or rewritten.
+struct FileIdentity: CustomStringConvertible, Equatable {
+    var size: Int64, mtimeSeconds: Int, mtimeNanoseconds: Int, inode: UInt64
+
+    init?(_ path: FilePath) {
+        var st = stat()
+        guard stat(path.string, &st) == 0 else { return nil }
+        size = Int64(st.st_size)
+        mtimeSeconds = st.st_mtim.tv_sec
+        mtimeNanoseconds = st.st_mtim.tv_nsec
+        inode = UInt64(st.st_ino)
+    }
+
+    var description: String { "\(size)-\(mtimeSeconds).\(mtimeNanoseconds)-\(inode)" }
 }
 
 extension String {

@@ -1,7 +1,10 @@
 import IntermodalCore
 import SystemPackage
 
-/// Phases a guest run records besides the common ones (create, firstOutput, exit, cleanup).
+/// Phases a guest run records besides the common ones. Of those, `.create` is the entry of
+/// ``VirtualMachine/run(disk:command:output:)``, `.start` the command's start in the guest (the
+/// counterpart of a container's process being released), `.firstOutput` the first byte of its
+/// output, `.exit` its end as the init reported it, `.cleanup` the moment domain and disk are gone.
 extension Phase {
     /// `virDomainCreateXML` was called (disk, initramfs and XML ready).
     public static let domainCreate = Phase("domainCreate")
@@ -15,8 +18,10 @@ extension Phase {
     public static let initHello = Phase("initHello")
     /// The command was started in the guest (host receipt of the init's report).
     public static let commandStart = Phase("commandStart")
-    /// The command ended in the guest (host receipt of the init's report).
+    /// The command ended in the guest (host receipt of the init's report; `.exit` is the same instant).
     public static let commandEnd = Phase("commandEnd")
+    /// `virDomainDestroy` returned: QEMU is gone.
+    public static let domainDestroyed = Phase("domainDestroyed")
 }
 
 /// Which accelerator to ask for.
@@ -41,6 +46,21 @@ public struct VirtualMachineConfiguration: Sendable {
     public var kernel: FilePath?
     /// Boot the compressed bzImage through the firmware instead of the PVH ELF (slower; for comparison).
     public var bootCompressedKernel = false
+    /// eth0's address ("10.88.0.50/16") and gateway: needed for a bridge; user-mode networking
+    /// defaults to QEMU's fixed plan (10.0.2.15/24 via 10.0.2.2, DNS 10.0.2.3).
+    public var address: String?
+    public var gateway: String?
+    /// The guest's /etc/resolv.conf nameserver (user-mode networking: 10.0.2.3).
+    public var nameserver: String?
+    /// How the init reports to the host.
+    public enum ReportChannel: String, Sendable { case virtioSerial, console }
+    /// The virtio-serial port (fast, separate from the console), or the serial console only
+    /// (for kernels without virtio_console; the init also falls back to it by itself).
+    public var reportChannel: ReportChannel = .virtioSerial
+    /// Have the guest init time its steps; the lines are logged at debug level.
+    public var debugGuest = false
+    /// Extra kernel command-line arguments, after ours.
+    public var kernelArguments: [String] = []
     /// How long the guest may take to report from its init.
     public var initTimeout: Duration = .seconds(60)
     /// How long the command may run (nil: no limit).
@@ -55,10 +75,11 @@ public struct VirtualMachineConfiguration: Sendable {
 public enum GuestStream: Sendable { case standardOutput, standardError }
 
 /// What a guest run produced and measured.
-public struct VirtualMachineResult: Sendable {
+public struct VirtualMachineResult: Sendable, Codable {
     /// The command's exit status (128+signal when killed by one).
     public var exitCode: Int32
     public var signal: Int32?
+    /// The command's output as captured (up to ``VirtualMachineConfiguration/outputLimit`` per stream).
     public var standardOutput: [UInt8]
     public var standardError: [UInt8]
     /// Host monotonic receive times (see ``Phase`` extensions).

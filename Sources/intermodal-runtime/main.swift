@@ -1,7 +1,23 @@
-import IntermodalCore
+// intermodal-runtime: a runc-compatible command line over the ContainerRuntime library.
+//
+// Global options come before the command, as with runc: `intermodal-runtime --root DIR create ...`.
+// Start-up time matters (it is measured against runc and crun): no Foundation, no task runtime
+// for the common commands, no helper processes.
 #if canImport(Glibc)
 import Glibc
 #endif
+import ArgumentParser
+import ContainerRuntime
+import IntermodalCore
+import SystemPackage
 
-StandardStreams.writeError("intermodal-runtime: error: not yet available (the runtime issue)\n")
-exit(1)
+var arguments = Array(CommandLine.arguments.dropFirst())
+do {
+    try Global.extract(from: &arguments)
+} catch {
+    Global.fail(error)
+}
+if arguments.isEmpty {
+    arguments = ["--help"]
+}
+RuntimeCommand.main(arguments)

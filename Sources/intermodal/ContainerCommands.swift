@@ -1,6 +1,273 @@
 import ArgumentParser
+import ContainerEngine
+import ContainerRuntime
+import Dispatch
+import ImageStore
+import IntermodalCore
+import SystemPackage
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `run`, `ps`, `logs`, `exec`, `stop`, `rm`, `inspect`, `commit`, `build` (the images issue).
 enum ContainerCommands {
-    static let all: [any ParsableCommand.Type] = []
+    static let all: [any ParsableCommand.Type] = [
+        RunCommand.self, PsCommand.self, LogsCommand.self, ExecCommand.self, StopCommand.self,
+        RmCommand.self, InspectCommand.self, CommitCommand.self, BuildCommand.self, ContainerMonitorCommand.self,
+    ]
+
+    /// The engine under the global root; this executable hosts detached containers.
+    static func engine(_ global: GlobalOptions) throws(IntermodalError) -> Engine {
+        try Engine(root: IntermodalPaths.storeRoot(override: global.root), monitorExecutable: selfExecutable)
+    }
+
+    /// The running `intermodal` binary (for the detached monitor).
+    static var selfExecutable: FilePath? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard n > 0 else { return nil }
+        return FilePath(String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }
+}
+
+/// `intermodal run`
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a command in a new container made from an image (a fresh snapshot every time).")
+
+    @OptionGroup var global: GlobalOptions
+    @Flag(name: .long, help: "Remove the container when it exits.") var rm = false
+    @Flag(name: .shortAndLong, help: "Keep standard input open.") var interactive = false
+    @Flag(name: .shortAndLong, help: "Give the container a terminal.") var tty = false
+    @Flag(name: .shortAndLong, help: "Run in the background and print the container ID.") var detach = false
+    @Option(name: .long, help: "Name the container.") var name: String?
+    @Option(name: .shortAndLong, help: "Set an environment variable (KEY=VALUE, or KEY to pass the host's).") var env: [String] = []
+    @Option(name: .shortAndLong, help: "Working directory inside the container.") var workdir: String?
+    @Option(name: .shortAndLong, help: "User: name, uid, name:group or uid:gid.") var user: String?
+    @Option(name: .shortAndLong, help: "Bind mount HOST:CONTAINER[:ro].") var volume: [String] = []
+    @Option(name: .shortAndLong, help: "Memory limit (e.g. 256m, 1g).") var memory: String?
+    @Option(name: .long, help: "CPU limit as a number of CPUs (e.g. 1.5).") var cpus: Double?
+    @Option(name: .long, help: "Maximum number of processes.") var pidsLimit: Int64?
+    @Option(name: .long, help: "Network: none (loopback only), host, or bridge (intermodal0).") var network: String = "none"
+    @Option(name: .long, help: "Replace the image's entrypoint.") var entrypoint: String?
+    @Argument(help: "Image name or ID.") var image: String
+    @Argument(parsing: .captureForPassthrough, help: "Command and arguments (default: the image's).") var command: [String] = []
+
+    func validate() throws {
+        if let cpus, !(cpus > 0) { throw ValidationError("--cpus must be a positive number, got \(cpus)") }
+        if let pidsLimit, pidsLimit < 1 { throw ValidationError("--pids-limit must be at least 1") }
+        guard NetworkMode(rawValue: network) != nil else {
+            throw ValidationError("--network must be none, host or bridge, got '\(network)'")
+        }
+    }
+
+    func run() async throws {
+        let engine = try ContainerCommands.engine(global)
+        var options = RunOptions(
+            name: name, command: command, environment: env, workingDirectory: workdir, user: user,
+            cpus: cpus, pidsLimit: pidsLimit, network: NetworkMode(rawValue: network)!,
+            interactive: interactive, tty: tty, autoRemove: rm)
+        if let entrypoint { options.entrypoint = entrypoint.isEmpty ? [] : [entrypoint] }
+        options.volumes = try volume.map { (v: String) throws(IntermodalError) -> VolumeMount in try VolumeMount.parse(v) }
+        if let memory { options.memoryLimit = try RunOptions.parseMemory(memory) }
+        if detach {
+            let record = try await engine.runDetached(image: image, options: options)
+            StandardStreams.writeOutput(record.id + "\n")
+            return
+        }
+        let outcome = try await engine.run(image: image, options: options, output: .stream, forwardSignals: true)
+        if outcome.status.code != 0 { throw ExitCode(outcome.status.code) }
+    }
+}
+
+/// `intermodal ps`
+struct PsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ps", abstract: "List containers (running ones; all with -a).")
+    @OptionGroup var global: GlobalOptions
+    @Flag(name: .shortAndLong, help: "Show all containers, also stopped ones.") var all = false
+    @Flag(name: .shortAndLong, help: "Only print container IDs.") var quiet = false
+    @Flag(name: .long, help: "Do not truncate IDs and commands.") var noTrunc = false
+
+    func run() async throws {
+        let records = try ContainerCommands.engine(global).list(all: all).reversed()
+        if quiet {
+            StandardStreams.writeOutput(records.map { (noTrunc ? $0.id : $0.shortID) + "\n" }.joined())
+            return
+        }
+        let rows = records.map { r -> [String] in
+            var command = "\"" + (r.entrypoint + r.command).joined(separator: " ") + "\""
+            if !noTrunc && command.count > 22 { command = String(command.prefix(20)) + "…\"" }
+            return [noTrunc ? r.id : r.shortID, r.image, command, Engine.createdText(r), Engine.statusText(r),
+                    r.address ?? "", r.name]
+        }
+        StandardStreams.writeOutput(TextTable.render(
+            ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "ADDRESS", "NAMES"], rows))
+    }
+}
+
+/// `intermodal logs`
+struct LogsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "logs", abstract: "Print a container's output.")
+    @OptionGroup var global: GlobalOptions
+    @Flag(name: .shortAndLong, help: "Keep printing new output until the container exits.") var follow = false
+    @Argument(help: "Container name or ID.") var container: String
+
+    func run() async throws {
+        let engine = try ContainerCommands.engine(global)
+        let path = try engine.logPath(container)
+        let fd = open(path.string, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw IntermodalError.system("cannot open \(path)") }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n > 0 {
+                StandardStreams.writeOutput(String(decoding: buffer[0..<n], as: UTF8.self))
+                continue
+            }
+            guard follow, try engine.container(container).status == .running else { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+}
+
+/// `intermodal exec`
+struct ExecCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "exec", abstract: "Run a command in a running container.")
+    @OptionGroup var global: GlobalOptions
+    @Flag(name: .shortAndLong, help: "Keep standard input open.") var interactive = false
+    @Flag(name: .shortAndLong, help: "Give the process a terminal.") var tty = false
+    @Option(name: .shortAndLong, help: "Set an environment variable (KEY=VALUE).") var env: [String] = []
+    @Option(name: .shortAndLong, help: "Working directory.") var workdir: String?
+    @Option(name: .shortAndLong, help: "User: name, uid, name:group or uid:gid.") var user: String?
+    @Argument(help: "Container name or ID.") var container: String
+    @Argument(parsing: .captureForPassthrough, help: "Command and arguments.") var command: [String] = []
+
+    func run() async throws {
+        if tty {
+            // Runtime.exec gives the terminal's master end to no one we can reach (contract A has no
+            // console for exec yet): run without one rather than refuse the habitual `exec -it`.
+            StandardStreams.writeError("intermodal: warning: exec -t is not supported yet; running without a terminal\n")
+        }
+        let status = try await ContainerCommands.engine(global).exec(
+            container, command: command, environment: env, workingDirectory: workdir, user: user,
+            interactive: interactive, tty: false)
+        if status.code != 0 { throw ExitCode(status.code) }
+    }
+}
+
+/// `intermodal stop`
+struct StopCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stop", abstract: "Stop running containers (SIGTERM, then SIGKILL after the timeout).")
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .shortAndLong, help: "Seconds to wait before SIGKILL.") var time: Int = 10
+    @Argument(help: "Container names or IDs.") var containers: [String]
+
+    func run() async throws {
+        let engine = try ContainerCommands.engine(global)
+        for c in containers {
+            try await engine.stop(c, timeout: .seconds(time))
+            StandardStreams.writeOutput(c + "\n")
+        }
+    }
+}
+
+/// `intermodal rm`
+struct RmCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rm", abstract: "Remove containers: snapshot, log, network and runtime state.")
+    @OptionGroup var global: GlobalOptions
+    @Flag(name: .shortAndLong, help: "Kill and remove running containers.") var force = false
+    @Argument(help: "Container names or IDs.") var containers: [String]
+
+    func run() async throws {
+        let engine = try ContainerCommands.engine(global)
+        for c in containers {
+            try await engine.remove(c, force: force)
+            StandardStreams.writeOutput(c + "\n")
+        }
+    }
+}
+
+/// `intermodal inspect`
+struct InspectCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect", abstract: "Show containers' records and runtime configuration as JSON.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Container names or IDs.") var containers: [String]
+
+    func run() async throws {
+        StandardStreams.writeOutput(try ContainerCommands.engine(global).inspect(containers))
+    }
+}
+
+/// `intermodal commit`
+struct CommitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "commit", abstract: "Make a new image from a container's changes (its writable layer).")
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .shortAndLong, help: "Commit message (history comment).") var message: String?
+    @Option(name: .shortAndLong, help: "Author.") var author: String?
+    @Argument(help: "Container name or ID.") var container: String
+    @Argument(help: "Image NAME[:TAG].") var reference: String?
+
+    func run() async throws {
+        let tag = try reference.map { (r: String) throws(IntermodalError) -> ImageReference in try ImageReference.parse(r) }
+        let image = try await ContainerCommands.engine(global).commit(container, as: tag, comment: message, author: author)
+        StandardStreams.writeOutput(image.configDigest + "\n")
+    }
+}
+
+/// `intermodal build`
+struct BuildCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "build", abstract: "Build an image from a Dockerfile (layer cache; .dockerignore honoured).")
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .shortAndLong, help: "Name the image NAME[:TAG].") var tag: String?
+    @Option(name: .shortAndLong, help: "The Dockerfile (default: CONTEXT/Dockerfile).") var file: String?
+    @Option(name: .long, help: "A build argument KEY=VALUE.") var buildArg: [String] = []
+    @Flag(name: .long, help: "Do not use the layer cache.") var noCache = false
+    @Argument(help: "The build context directory.") var context: String
+
+    func run() async throws {
+        let engine = try ContainerCommands.engine(global)
+        var arguments: [String: String] = [:]
+        for a in buildArg {
+            guard let eq = a.firstIndex(of: "=") else {
+                throw IntermodalError(.invalidArgument, "--build-arg '\(a)' is not KEY=VALUE")
+            }
+            arguments[String(a[..<eq])] = String(a[a.index(after: eq)...])
+        }
+        let interruption = BuildInterruption()
+        let sources = [SIGINT, SIGTERM].map { sig -> any DispatchSourceSignal in
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler {
+                StandardStreams.writeError("interrupting the build: removing the step container\n")
+                interruption.interrupt()
+            }
+            source.resume()
+            return source
+        }
+        defer { sources.forEach { $0.cancel() } }
+        let options = BuildOptions(
+            context: FilePath(context), dockerfile: file.map { FilePath($0) },
+            tag: try tag.map { (t: String) throws(IntermodalError) -> ImageReference in try ImageReference.parse(t) },
+            buildArguments: arguments, noCache: noCache, interruption: interruption)
+        _ = try await engine.build(options)
+    }
+}
+
+/// `intermodal container-monitor` (hidden): hosts a detached container for `run -d`.
+struct ContainerMonitorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: Engine.monitorSubcommand, abstract: "Host a detached container (internal).", shouldDisplay: false)
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Container ID.") var id: String
+
+    func run() async throws {
+        try await ContainerCommands.engine(global).monitor(id: id)
+    }
 }

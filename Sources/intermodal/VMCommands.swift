@@ -1,6 +1,182 @@
 import ArgumentParser
+import ImageStore
+import IntermodalCore
+import SystemPackage
+import VirtualMachines
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// `intermodal vm ...`: the same image booted as a libvirt guest. Filled by the VM issue.
+/// `intermodal vm ...`: the same image booted as a libvirt guest.
 enum VMCommands {
-    static let all: [any ParsableCommand.Type] = []
+    static let all: [any ParsableCommand.Type] = [VMCommand.self]
+}
+
+/// `intermodal vm`
+struct VMCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vm", abstract: "Run images as libvirt guests (our kernel+init, TCG or KVM).",
+        subcommands: [VMRunCommand.self, VMPsCommand.self, VMRmCommand.self])
+}
+
+/// Options shared by the vm subcommands.
+struct VMConnectionOptions: ParsableArguments {
+    @Option(name: .long, help: "libvirt URI.") var uri = "qemu:///system"
+}
+
+extension VMConnectionOptions {
+    func stateRoot(_ global: GlobalOptions) -> FilePath {
+        IntermodalPaths.storeRoot(override: global.root).appending("vms")
+    }
+}
+
+/// `intermodal vm run [--memory 256m] [--vcpus 1] [--accel auto|kvm|tcg] IMAGE [CMD...]`
+struct VMRunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Boot IMAGE as a guest, run CMD (or the image's command), print its output, exit with its status.")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var connection: VMConnectionOptions
+    @Option(name: .long, help: "Guest memory: 256m, 1g, or MiB.") var memory = "256m"
+    @Option(name: .long, help: "Virtual CPUs.") var vcpus = 1
+    @Option(name: .long, help: "auto (KVM if the probe found it working), kvm or tcg.") var accel = "auto"
+    @Option(name: .long, help: "Network: none, user (QEMU user-mode) or bridge:NAME.") var network = "none"
+    @Option(name: .long, help: "Kernel to boot (default: newest /boot/vmlinuz-*).") var kernel: String?
+    @Option(name: .long, help: "Extra guest kernel argument (repeatable).") var kernelArg: [String] = []
+    @Option(name: .long, help: "Guest eth0 address for --network bridge:NAME, e.g. 10.88.0.50/16.") var ip: String?
+    @Option(name: .long, help: "Guest default gateway (with --ip).") var gateway: String?
+    @Option(name: .long, help: "Seconds the guest may take to reach its init.") var bootTimeout = 60
+    @Option(name: .long, help: "Seconds the command may run (0: no limit).") var timeout = 0
+    @Flag(name: .long, help: "Print the phase timings to standard error afterwards.") var timings = false
+    @Flag(name: .long, help: "Report over the serial console (no virtio-serial port in the guest).") var consoleReport = false
+    @Argument(help: "Image name or ID.") var image: String
+    @Argument(parsing: .captureForPassthrough, help: "Command and arguments.") var command: [String] = []
+
+    func run() async throws {
+        var cfg = VirtualMachineConfiguration()
+        cfg.memoryMiB = try Self.parseMemory(memory)
+        cfg.vcpus = vcpus
+        guard let choice = AcceleratorChoice(rawValue: accel) else {
+            throw IntermodalError(.invalidArgument, "--accel '\(accel)': use auto, kvm or tcg")
+        }
+        cfg.accelerator = choice
+        cfg.network = try Self.parseNetwork(network)
+        cfg.uri = connection.uri
+        cfg.stateRoot = connection.stateRoot(global)
+        cfg.kernel = kernel.map { FilePath($0) }
+        cfg.kernelArguments = kernelArg
+        cfg.debugGuest = global.debug
+        cfg.reportChannel = consoleReport ? .console : .virtioSerial
+        cfg.address = ip
+        cfg.gateway = gateway
+        if case .bridge = cfg.network, ip == nil {
+            throw IntermodalError(.invalidArgument, "--network \(network) needs --ip ADDRESS/PREFIX (and usually --gateway) for the guest")
+        }
+        cfg.initTimeout = .seconds(bootTimeout)
+        cfg.commandTimeout = timeout > 0 ? .seconds(timeout) : nil
+        Interruption.install()
+        GuestInventory.pruneStale(uri: cfg.uri, stateRoot: cfg.stateRoot)
+        let store = try ImageCommands.store(global)
+        let resolved = try store.resolve(image)
+        let vm = VirtualMachine(configuration: cfg)
+        let result = try await vm.run(image: resolved, store: store, command: command) { stream, bytes in
+            let fd: Int32 = stream == .standardOutput ? 1 : 2
+            var off = 0
+            while off < bytes.count {
+                let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + off, $0.count - off) }
+                if n <= 0 { if errno == EINTR { continue } else { break } }
+                off += n
+            }
+        }
+        if timings { StandardStreams.writeError(Self.describe(result)) }
+        if result.exitCode != 0 { throw ExitCode(result.exitCode) }
+    }
+
+    static func describe(_ r: VirtualMachineResult) -> String {
+        var s = "guest \(r.domainName) accel=\(r.accelerator == .tcg ? "tcg (software emulation)" : "kvm")\n"
+        let order: [Phase] = [.domainCreate, .domainStarted, .kernelStart, .initStart, .initHello, .commandStart, .firstOutput, .commandEnd, .domainDestroyed, .cleanup]
+        for p in order {
+            if let d = r.timestamps.duration(from: .create, to: p) {
+                s += "  create -> \(p.rawValue): \(Int(d.seconds * 1000)) ms\n"
+            }
+        }
+        let g = r.guestClock
+        if let i = g["init"], let m = g["modulesLoaded"], let h = g["hello"], let c = g["commandStart"] {
+            s += "  guest clock (ms since its kernel's clock started): init \(i / 1_000_000), modules loaded \(m / 1_000_000), channel up \(h / 1_000_000), command \(c / 1_000_000)\n"
+        }
+        if let m = r.qemuMemory { s += "  qemu rss=\(m.rssKiB) KiB pss=\(m.pssKiB) KiB\n" }
+        s += "  guest MemTotal=\(r.guestMemTotalKiB ?? -1) KiB MemAvailable=\(r.guestMemAvailableKiB ?? -1) KiB\n"
+        if let b = r.baseDisk, let o = r.overlayDisk {
+            s += "  disk base \(b.apparentBytes)/\(b.allocatedBytes) B overlay \(o.apparentBytes)/\(o.allocatedBytes) B (apparent/allocated)\n"
+        }
+        return s
+    }
+
+    /// "256m", "1g", "512" (MiB).
+    static func parseMemory(_ text: String) throws(IntermodalError) -> Int {
+        let t = text.lowercased()
+        var number = t
+        var factor = 1
+        if let last = t.last, last.isLetter {
+            number = String(t.dropLast())
+            switch last {
+            case "m": factor = 1
+            case "g": factor = 1024
+            default: throw IntermodalError(.invalidArgument, "--memory '\(text)': use a number with m or g (256m, 1g)")
+            }
+        }
+        guard let n = Int(number), n > 0 else {
+            throw IntermodalError(.invalidArgument, "--memory '\(text)': use a number with m or g (256m, 1g)")
+        }
+        return n * factor
+    }
+
+    static func parseNetwork(_ text: String) throws(IntermodalError) -> DomainDefinition.Network {
+        switch text {
+        case "none": return .none
+        case "user": return .user
+        case let b where b.hasPrefix("bridge:") && b.count > 7: return .bridge(String(b.dropFirst(7)))
+        default: throw IntermodalError(.invalidArgument, "--network '\(text)': use none, user or bridge:NAME")
+        }
+    }
+}
+
+/// `intermodal vm ps`
+struct VMPsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ps", abstract: "List running guests of ours.")
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var connection: VMConnectionOptions
+    @Flag(name: .shortAndLong, help: "Only names.") var quiet = false
+
+    func run() async throws {
+        let guests = try GuestInventory.list(uri: connection.uri, stateRoot: connection.stateRoot(global))
+        if quiet {
+            StandardStreams.writeOutput(guests.map { $0.name + "\n" }.joined())
+            return
+        }
+        StandardStreams.writeOutput(TextTable.render(
+            ["NAME", "ID", "OWNER PID"],
+            guests.map { [$0.name, $0.id.map(String.init) ?? "-", $0.owner.map(String.init) ?? "-"] }))
+    }
+}
+
+/// `intermodal vm rm NAME...`
+struct VMRmCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rm", abstract: "End guests and remove their disks.")
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var connection: VMConnectionOptions
+    @Flag(name: .shortAndLong, help: "Every guest of ours.") var all = false
+    @Argument(help: "Guest names.") var names: [String] = []
+
+    func run() async throws {
+        let root = connection.stateRoot(global)
+        var targets = names
+        if all { targets += try GuestInventory.list(uri: connection.uri, stateRoot: root).map(\.name) }
+        guard !targets.isEmpty else { throw IntermodalError(.invalidArgument, "vm rm: name a guest or give --all") }
+        for name in Set(targets).sorted() {
+            try GuestInventory.remove(name: name, uri: connection.uri, stateRoot: root)
+            StandardStreams.writeOutput(name + "\n")
+        }
+        if all { GuestInventory.pruneStale(uri: connection.uri, stateRoot: root) }
+    }
 }

@@ -29,23 +29,29 @@ struct GuestBootTests {
     @Test func runsCommandWithEnvWorkdirAndExitCode() async throws {
         let root = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-vmtest")
         defer { try? FileSystem.removeTree(root) }
-        let vm = VirtualMachine(configuration: Self.configuration(root))
+        var cfg = Self.configuration(root)
+        cfg.network = .user   // QEMU user-mode: eth0 10.0.2.15/24, DNS 10.0.2.3
+        let vm = VirtualMachine(configuration: cfg)
         let command = GuestInitramfs.RunConfiguration(
-            arguments: ["sh", "-c", "echo hello from $GREETING in $(pwd); echo oops >&2; grep -c ext4 /proc/mounts; exit 3"],
+            arguments: ["sh", "-c", "echo hello from $GREETING in $(pwd); echo oops >&2; grep -c ext4 /proc/mounts; ip -4 addr show eth0; cat /etc/resolv.conf; exit 3"],
             environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "GREETING=guest <&'\">"],
             workingDirectory: "/work")
         let r = try await vm.run(disk: Self.busyboxDisk(), command: command)
         let out = String(decoding: r.standardOutput, as: UTF8.self)
         #expect(out.contains("hello from guest <&'\"> in /work"))
         #expect(out.contains("1\n"))
+        #expect(out.contains("inet 10.0.2.15/24"))
+        #expect(out.contains("nameserver 10.0.2.3"))
         #expect(String(decoding: r.standardError, as: UTF8.self) == "oops\n")
         #expect(r.exitCode == 3)
         #expect(r.accelerator == .tcg)
-        for p in [Phase.create, .domainCreate, .domainStarted, .kernelStart, .initStart, .commandStart, .firstOutput, .commandEnd, .exit, .cleanup] {
+        for p in [Phase.create, .domainCreate, .domainStarted, .kernelStart, .initStart, .start, .commandStart, .firstOutput, .commandEnd, .exit, .domainDestroyed, .cleanup] {
             #expect(r.timestamps[p] != nil, "missing phase \(p)")
         }
         #expect(r.timestamps[.domainStarted]! < r.timestamps[.firstOutput]!)
         #expect(r.timestamps[.firstOutput]! <= r.timestamps[.commandEnd]!)
+        #expect(r.timestamps[.exit]! < r.timestamps[.domainDestroyed]!)
+        #expect(r.timestamps[.domainDestroyed]! <= r.timestamps[.cleanup]!)
         #expect((r.qemuMemory?.rssKiB ?? 0) > 10_000)
         #expect((r.qemuMemory?.pssKiB ?? 0) > 0)
         #expect((r.guestMemTotalKiB ?? 0) > 100_000)
@@ -56,5 +62,20 @@ struct GuestBootTests {
         let c = try LibvirtConnection()
         #expect(c.domain(named: r.domainName) == nil)
         #expect(!FileSystem.exists(root.appending("vms/\(r.domainName)")))
+    }
+
+    /// No virtio-serial port: the init reports over the serial console instead. Also: a user name.
+    @Test func reportsOverTheConsoleWithoutAPort() async throws {
+        let root = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-vmtest")
+        defer { try? FileSystem.removeTree(root) }
+        var cfg = Self.configuration(root)
+        cfg.reportChannel = .console
+        let r = try await VirtualMachine(configuration: cfg).run(
+            disk: Self.busyboxDisk(),
+            command: .init(arguments: ["sh", "-c", "echo over the console; ls /sys/class/virtio-ports 2>/dev/null | wc -l; id -u; id -g; exit 5"],
+                           environment: ["PATH=/bin"], user: "nobody"))   // a name, resolved in the guest's /etc/passwd
+        #expect(String(decoding: r.standardOutput, as: UTF8.self) == "over the console\n0\n65534\n65534\n")
+        #expect(r.exitCode == 5)
+        #expect(r.timestamps[.firstOutput] != nil)
     }
 }

@@ -1,1 +1,0 @@
-// ContainerEngine: filled by its issue.

@@ -1,0 +1,99 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ContainerRuntime
+import ImageStore
+import IntermodalCore
+import SystemPackage
+
+/// Phases the engine records besides the runtime's.
+extension Phase {
+    /// The snapshot of the image (overlay mount or copy) was started.
+    public static let snapshot = Phase("snapshot")
+}
+
+extension Engine {
+    /// Makes a container from `image` without starting it: a fresh snapshot of the image (every
+    /// container starts from the original image), the mount-point files, and the OCI bundle.
+    /// On failure nothing is left behind.
+    public func create(image imageName: String, options: RunOptions, buildStep: Bool = false) async throws(IntermodalError) -> ContainerRecord {
+        var timestamps = PhaseTimestamps()
+        timestamps.mark(.snapshot)
+        let image = try store.resolve(imageName)
+        let (entrypoint, command) = try BundleGenerator.command(image: image.configuration, options: options)
+        let id = try Identifiers.newID()
+        let dir = registry.directory(id)
+
+        var record = try registry.lock.withLock { () throws(IntermodalError) -> ContainerRecord in
+            let taken = Set(try registry.all().map(\.name))
+            let name: String
+            if let wanted = options.name {
+                try Identifiers.validateName(wanted)
+                guard !taken.contains(wanted) else {
+                    throw IntermodalError(.exists, "the container name \"\(wanted)\" is already in use; remove that container or choose another name")
+                }
+                name = wanted
+            } else {
+                name = buildStep ? "build_\(id.prefix(12))" : Identifiers.generatedName(for: id, taken: taken)
+            }
+            let now = WallClock.now
+            let record = ContainerRecord(
+                id: id, name: name, image: imageName, imageID: image.configDigest,
+                entrypoint: entrypoint, command: command, created: WallClock.rfc3339(now), createdUnix: now,
+                status: .created, pid: nil, ownerPID: getpid(), network: options.network,
+                logPath: dir.log.string, rootfsMode: .overlay, autoRemove: options.autoRemove,
+                buildStep: buildStep, options: options, timestamps: timestamps)
+            try FileSystem.createDirectory(dir.path, mode: 0o700)
+            // The record exists before anything is mounted, so `rm` can always find and undo it.
+            try registry.save(record)
+            return record
+        }
+
+        do {
+            record.rootfsMode = try await RootfsSnapshot.prepare(dir, image: image, store: store, allowOverlay: useOverlay)
+            let hostname = String(id.prefix(12))
+            try VolatileFile.write(hostname + "\n", to: dir.hostname)
+            try VolatileFile.write(
+                "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t\(hostname)\n", to: dir.hosts)
+            try VolatileFile.write(resolvConf(for: options.network), to: dir.resolvConf)
+            if !options.discardLog { try VolatileFile.write("", to: dir.log) }
+
+            let user = try UserResolver.resolve(options.user ?? image.configuration.config?.user, rootfs: dir.rootfs)
+            let cwd = BundleGenerator.workingDirectory(image: image.configuration, options: options)
+            try makeWorkingDirectory(cwd, in: dir.rootfs, user: user)
+            let spec = BundleGenerator.spec(
+                id: id, hostname: hostname, image: image.configuration, options: options,
+                args: entrypoint + command, user: user, directory: dir)
+            try VolatileFile.write(try JSON.encode(spec), to: dir.config)
+            try registry.save(record)
+            return record
+        } catch {
+            try? destroy(record)
+            throw error
+        }
+    }
+
+    /// Docker creates a missing working directory (owned by the user) rather than failing.
+    private func makeWorkingDirectory(_ cwd: String, in rootfs: FilePath, user: ResolvedUser) throws(IntermodalError) {
+        let target = try ScopedPath.resolve(cwd, in: rootfs)
+        guard !FileSystem.isDirectory(target) else { return }
+        try FileSystem.createDirectory(target)
+        chown(target.string, user.uid, user.gid)
+    }
+
+    /// The host's resolver configuration for containers that can reach its network; a loopback-free
+    /// fallback otherwise (a `127.0.0.x` resolver would be the container's own loopback).
+    private func resolvConf(for network: NetworkMode) -> String {
+        guard network != .none, let host = try? FileSystem.readString("/etc/resolv.conf") else { return "" }
+        if network == .host { return host }
+        let usable = host.split(separator: "\n").filter { !($0.hasPrefix("nameserver 127.") || $0.hasPrefix("nameserver ::1")) }
+        return usable.joined(separator: "\n") + "\n"
+    }
+
+    /// Unmounts and deletes a container's files (the runtime and network parts must be gone already).
+    func destroy(_ record: ContainerRecord) throws(IntermodalError) {
+        let dir = registry.directory(record.id)
+        try RootfsSnapshot.unmount(dir)
+        try FileSystem.removeTree(dir.path)
+    }
+}

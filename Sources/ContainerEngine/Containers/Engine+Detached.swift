@@ -1,0 +1,133 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ContainerRuntime
+import IntermodalCore
+import SystemPackage
+
+extension Engine {
+    /// The hidden subcommand of `intermodal` that hosts a detached container.
+    public static let monitorSubcommand = "container-monitor"
+    /// The descriptor on which the monitor reports "started" or the start error to `run -d`.
+    public static let monitorReadyDescriptor: CInt = 3
+
+    /// `run -d`: the container is created here (so a missing image or bad flag is reported at once),
+    /// then handed to a monitor process (`intermodal container-monitor`, in its own session) that
+    /// starts it, waits for it, records its exit code and cleans up (`--rm`). Returns once the
+    /// container runs; a start failure (`executable file not found`) is thrown here.
+    public func runDetached(image: String, options: RunOptions) async throws(IntermodalError) -> ContainerRecord {
+        guard let executable = monitorExecutable else {
+            throw IntermodalError(.unsupported, "detached containers need the intermodal executable as monitor (Engine.monitorExecutable)")
+        }
+        let record = try await create(image: image, options: options)
+        let dir = registry.directory(record.id)
+        var ready: [CInt] = [0, 0]
+        guard makePipe(&ready) else {
+            try? destroy(record)
+            throw .system("cannot create a pipe")
+        }
+        defer { close(ready[0]) }
+        do {
+            try spawnMonitor(executable, id: record.id, readyWrite: ready[1], log: dir.monitorLog)
+        } catch {
+            close(ready[1])
+            try? destroy(record)
+            throw error
+        }
+        close(ready[1])
+        let report = await readAll(ready[0]).trimmed
+        if report == "started" { return try registry.load(id: record.id) }
+        if report.hasPrefix("error ") {
+            // "error <code> <message>" as written by `monitor(id:readyDescriptor:)`.
+            let rest = report.dropFirst(6)
+            let code = IntermodalError.Code(rawValue: String(rest.prefix { $0 != " " }))
+            throw IntermodalError(code, String(rest.drop { $0 != " " }.dropFirst()))
+        }
+        // The monitor died before reporting: finish the record here so nothing stays mounted.
+        if var r = try? registry.load(id: record.id) {
+            let failure = IntermodalError(.internalError, "the container monitor exited before starting the container (see \(dir.monitorLog))")
+            try? await finish(&r, status: nil, failure: failure)
+            throw failure
+        }
+        throw IntermodalError(.internalError, "the container monitor exited before starting the container")
+    }
+
+    /// The monitor's side of `run -d`: starts the created container with its output going to the
+    /// log, reports on `readyDescriptor`, waits, and records the exit (removing it for `--rm`).
+    public func monitor(id: String, readyDescriptor: CInt = Engine.monitorReadyDescriptor) async throws(IntermodalError) {
+        // The container's process must not inherit the report pipe.
+        _ = fcntl(readyDescriptor, F_SETFD, FD_CLOEXEC)
+        var record = try registry.load(id: id)
+        record.ownerPID = getpid()
+        try registry.save(record)
+        let io: ContainerOutput
+        let started: Container
+        do {
+            io = try ContainerOutput(mode: .log, logPath: registry.directory(id).log, tty: false, interactive: false)
+            started = try await start(&record, io: io)
+        } catch {
+            report(readyDescriptor, "error \(error.code.rawValue) \(error.description)")
+            try? await finish(&record, status: nil, failure: error)
+            throw error
+        }
+        report(readyDescriptor, "started")
+        let status: ExitStatus
+        do {
+            status = try await started.wait()
+        } catch {
+            try? await finish(&record, status: nil, failure: error)
+            throw error
+        }
+        record.timestamps.mark(.exit)
+        try await finish(&record, status: status, failure: nil)
+    }
+
+    private func report(_ fd: CInt, _ message: String) {
+        let bytes = Array((message.replacingNewlines + "\n").utf8)
+        writeAll(fd, bytes, bytes.count)
+        close(fd)
+    }
+
+    /// `setsid -f intermodal container-monitor --root ROOT ID`: a new session, reparented to init,
+    /// so it outlives this process and never becomes our zombie.
+    private func spawnMonitor(_ executable: FilePath, id: String, readyWrite: CInt, log: FilePath) throws(IntermodalError) {
+        guard let setsid = HostCommand.find("setsid") else {
+            throw IntermodalError(.notFound, "setsid (util-linux) is needed for detached containers")
+        }
+        let args = [setsid.string, "-f", executable.string, Self.monitorSubcommand, "--root", root.string, id]
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log.string, O_WRONLY | O_CREAT | O_APPEND, 0o640)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        posix_spawn_file_actions_adddup2(&actions, readyWrite, Self.monitorReadyDescriptor)
+        var cArgs = args.map { strdup($0) } + [nil]
+        defer { for p in cArgs { free(p) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, setsid.string, &actions, nil, &cArgs, environ)
+        guard rc == 0 else { throw .system("cannot start the container monitor \(executable)", errno: rc) }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    }
+
+    private func readAll(_ fd: CInt) async -> String {
+        await withCheckedContinuation { (c: CheckedContinuation<String, Never>) in
+            DetachedThread.start {
+                var bytes: [UInt8] = []
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                while true {
+                    let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                    if n < 0 && errno == EINTR { continue }
+                    if n <= 0 { break }
+                    bytes.append(contentsOf: buffer[0..<n])
+                }
+                c.resume(returning: String(decoding: bytes, as: UTF8.self))
+            }
+        }
+    }
+}
+
+extension String {
+    var replacingNewlines: String { String(map { $0 == "\n" ? " " : $0 }) }
+}

@@ -1,0 +1,130 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ContainerRuntime
+import IntermodalCore
+import SystemPackage
+
+extension Engine {
+    /// A record whose owner (the foreground `run` or the monitor) died without finishing it is
+    /// finished here: runtime state, network and mount released, status `exited` with code 255
+    /// (Docker's "daemon lost it"). Records of live owners are returned unchanged.
+    func reconcile(_ record: ContainerRecord) throws(IntermodalError) -> ContainerRecord {
+        guard record.status != .exited, let owner = record.ownerPID, !Self.isAlive(owner) else { return record }
+        var r = record
+        if let pid = r.pid, Self.isAlive(pid) { return r }  // the container outlived its owner: still running
+        r.status = .exited
+        r.exitCode = r.exitCode ?? 255
+        r.error = r.error ?? "the process that ran the container (pid \(owner)) exited without recording its end"
+        r.pid = nil
+        r.finishedUnix = r.finishedUnix ?? WallClock.now
+        try? RootfsSnapshot.unmount(registry.directory(r.id))
+        try registry.save(r)
+        return r
+    }
+
+    /// True when a process with this PID exists (a zombie counts).
+    public static func isProcessAlive(_ pid: Int32) -> Bool { isAlive(pid) }
+
+    static func isAlive(_ pid: Int32) -> Bool {
+        kill(pid, 0) == 0 || errno == EPERM
+    }
+
+    /// Sends SIGTERM (or `signal`), then SIGKILL after `timeout`, and waits until the owner has
+    /// recorded the exit. Stopping a stopped container does nothing.
+    @discardableResult
+    public func stop(_ reference: String, timeout: Duration = .seconds(10), signal: Int32 = SIGTERM) async throws(IntermodalError) -> ContainerRecord {
+        var record = try container(reference)
+        guard record.status == .running else { return record }
+        try? runtime.kill(id: record.id, signal: signal, all: false)
+        if let done = try await waitForExit(record, timeout: timeout) { return done }
+        try? runtime.kill(id: record.id, signal: SIGKILL, all: true)
+        if let done = try await waitForExit(record, timeout: .seconds(10)) { return done }
+        record = try registry.load(id: record.id)
+        throw IntermodalError(.timeout, "container \(record.shortID) did not stop within \(timeout) + 10s after SIGKILL")
+    }
+
+    /// Polls the record until the container has exited; nil on timeout. A record that vanished
+    /// (its owner removed an `--rm` container) counts as exited.
+    func waitForExit(_ record: ContainerRecord, timeout: Duration) async throws(IntermodalError) -> ContainerRecord? {
+        let id = record.id
+        let deadline = ContinuousClock.now + timeout
+        var last = record
+        while ContinuousClock.now < deadline {
+            let loaded: ContainerRecord
+            do { loaded = try registry.load(id: id) } catch where error.code == .notFound {
+                last.status = .exited
+                return last
+            }
+            let r = try reconcile(loaded)
+            if r.status == .exited { return r }
+            last = r
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return nil
+    }
+
+    /// Removes a container and everything it used: runtime state, cgroup, veth (and the bridge when
+    /// it was the last user), the overlay mount, the writable layer, the log. A running container
+    /// needs `force` (it is killed first).
+    public func remove(_ reference: String, force: Bool = false) async throws(IntermodalError) {
+        var record = try container(reference)
+        if record.status == .running {
+            guard force else {
+                throw IntermodalError(
+                    .invalidState, "container \(record.name) (\(record.shortID)) is running: stop it first or use rm -f")
+            }
+            try? runtime.kill(id: record.id, signal: SIGKILL, all: true)
+            if let done = try await waitForExit(record, timeout: .seconds(10)) { record = done }
+            // An `--rm` container is removed by its owner; nothing is left to do.
+            guard FileSystem.exists(registry.directory(record.id).path) else { return }
+        }
+        // Whatever the owner left (it may have died): undo every part; each step tolerates "already gone".
+        do { try await runtime.delete(id: record.id, force: true) } catch where error.code != .notFound {
+            throw error
+        } catch {}
+        if record.network == .bridge { try await network.detach(containerID: record.id) }
+        try destroy(record)
+    }
+
+    /// Runs another process in a running container (`exec`), with the container's environment,
+    /// working directory and user unless overridden. Returns its exit status.
+    public func exec(
+        _ reference: String, command: [String], environment: [String] = [], workingDirectory: String? = nil,
+        user: String? = nil, interactive: Bool = false, tty: Bool = false
+    ) async throws(IntermodalError) -> ExitStatus {
+        let record = try container(reference)
+        guard record.status == .running else {
+            throw IntermodalError(.invalidState, "container \(record.name) (\(record.shortID)) is not running")
+        }
+        guard !command.isEmpty else { throw IntermodalError(.invalidArgument, "exec needs a command") }
+        let dir = registry.directory(record.id)
+        let spec = try Spec.load(bundle: dir.path)
+        var process = spec.process ?? Spec.Process(args: command)
+        process.args = command
+        var env = OrderedEnvironment(process.env ?? [])
+        for item in environment {
+            if let eq = item.firstIndex(of: "=") { env[String(item[..<eq])] = String(item[item.index(after: eq)...]) }
+        }
+        process.env = env.entries
+        if let workingDirectory { process.cwd = workingDirectory }
+        if let user {
+            let resolved = try UserResolver.resolve(user, rootfs: dir.rootfs)
+            process.user = Spec.User(uid: resolved.uid, gid: resolved.gid, additionalGids: resolved.additionalGids.isEmpty ? nil : resolved.additionalGids)
+        }
+        process.terminal = tty
+        let io: ProcessIO = .fileDescriptors(
+            stdin: interactive ? FileDescriptor(rawValue: 0) : nil,
+            stdout: FileDescriptor(rawValue: 1), stderr: FileDescriptor(rawValue: 2))
+        return try await runtime.exec(id: record.id, process: process, io: io)
+    }
+
+    /// The container's log file (standard output and error as they were written).
+    public func logPath(_ reference: String) throws(IntermodalError) -> FilePath {
+        let record = try container(reference)
+        guard !record.options.discardLog else {
+            throw IntermodalError(.notFound, "container \(record.shortID) keeps no log")
+        }
+        return FilePath(record.logPath)
+    }
+}

@@ -1,0 +1,139 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ContainerRuntime
+import ImageStore
+import IntermodalCore
+import SystemPackage
+
+/// How a container run ended, with the phases the engine and the runtime recorded.
+public struct RunOutcome: Sendable {
+    public var container: ContainerRecord
+    public var status: ExitStatus
+    /// snapshot, create, start, firstOutput (with ``OutputMode/stream``), exit, cleanup.
+    public var timestamps: PhaseTimestamps
+}
+
+extension Engine {
+    /// `run` in the foreground: a new container from `image`, started, waited for; its exit status
+    /// returned. With `autoRemove` everything is removed afterwards; otherwise the stopped container
+    /// stays for `ps -a`, `logs` and `commit`.
+    /// With `forwardSignals`, SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to this process go to the container (the CLI).
+    public func run(image: String, options: RunOptions, output: OutputMode = .stream, forwardSignals: Bool = false) async throws(IntermodalError) -> RunOutcome {
+        let record = try await create(image: image, options: options)
+        return try await runCreated(record, output: output, forwardSignals: forwardSignals)
+    }
+
+    /// Starts a container made by ``create(image:options:buildStep:)`` in this process and waits for it.
+    public func runCreated(_ created: ContainerRecord, output: OutputMode, forwardSignals: Bool = false) async throws(IntermodalError) -> RunOutcome {
+        var record = created
+        let dir = registry.directory(record.id)
+        let io = try makeOutput(&record, output: output, dir: dir)
+        let started: Container
+        do {
+            started = try await start(&record, io: io)
+        } catch {
+            try? await finish(&record, status: nil, failure: error)
+            throw error
+        }
+        let forwarder = forwardSignals ? SignalForwarder(runtime: runtime, containerID: record.id) : nil
+        let status: ExitStatus
+        do {
+            status = try await started.wait()
+        } catch {
+            forwarder?.cancel()
+            try? await finish(&record, status: nil, failure: error)
+            throw error
+        }
+        forwarder?.cancel()
+        record.timestamps.mark(.exit)
+        if let first = await io.finished() { record.timestamps.mark(.firstOutput, at: first) }
+        try await finish(&record, status: status, failure: nil)
+        return RunOutcome(container: record, status: status, timestamps: record.timestamps)
+    }
+
+    private func makeOutput(_ record: inout ContainerRecord, output: OutputMode, dir: ContainerDirectory) throws(IntermodalError) -> ContainerOutput {
+        do {
+            return try ContainerOutput(
+                mode: output, logPath: record.options.discardLog ? nil : dir.log,
+                tty: record.options.tty, interactive: record.options.interactive)
+        } catch {
+            try? destroy(record)
+            throw error
+        }
+    }
+
+    /// runtime create -> network -> runtime start; the record says `running` afterwards.
+    /// On failure the runtime's container and the network are undone (the snapshot stays for `finish`).
+    func start(_ record: inout ContainerRecord, io: ContainerOutput) async throws(IntermodalError) -> Container {
+        let dir = registry.directory(record.id)
+        let container: Container
+        do {
+            container = try await runtime.create(id: record.id, bundle: dir.path, io: io.processIO)
+        } catch {
+            io.abandon()
+            throw error
+        }
+        io.started(container)
+        record.timestamps.merge(container.timestamps)
+        do {
+            DevicePermissions.fix(pid: container.pid)
+            if record.options.network == .bridge {
+                let attachment = try await network.attach(containerID: record.id, pid: container.pid)
+                record.address = attachment.address
+                record.hostInterface = attachment.hostInterface
+            }
+            record.pid = container.pid
+            record.ownerPID = getpid()
+            try registry.save(record)
+            // "start" is when the process is released; its first output may come before start() returns.
+            record.timestamps.mark(.start)
+            try await runtime.start(id: record.id)
+        } catch {
+            try? await runtime.delete(id: record.id, force: true)
+            _ = await io.finished()
+            throw error
+        }
+        record.status = .running
+        record.startedUnix = WallClock.now
+        try registry.save(record)
+        return container
+    }
+
+    /// After the process exited (or failed to start): runtime state deleted, network detached,
+    /// overlay unmounted (the upper dir stays for `commit`), record updated; with `autoRemove`,
+    /// everything removed.
+    func finish(_ record: inout ContainerRecord, status: ExitStatus?, failure: IntermodalError?) async throws(IntermodalError) {
+        var firstError: IntermodalError?
+        do { try await runtime.delete(id: record.id, force: true) } catch where error.code != .notFound {
+            firstError = firstError ?? error
+        } catch {}
+        if record.options.network == .bridge {
+            do { try await network.detach(containerID: record.id) } catch { firstError = firstError ?? error }
+        }
+        do { try RootfsSnapshot.unmount(registry.directory(record.id)) } catch { firstError = firstError ?? error }
+        record.status = .exited
+        record.pid = nil
+        record.finishedUnix = WallClock.now
+        if let status {
+            record.exitCode = status.code
+        } else if let failure {
+            record.exitCode = Self.exitCode(for: failure)
+            record.error = failure.description
+        }
+        record.timestamps.mark(.cleanup)
+        if record.autoRemove {
+            do { try destroy(record) } catch { firstError = firstError ?? error }
+        } else {
+            do { try registry.save(record) } catch { firstError = firstError ?? error }
+        }
+        if let firstError { throw firstError }
+    }
+
+    /// Docker's exit codes for a container that never ran: 127 not found, 126 not executable, 125 other.
+    static func exitCode(for error: IntermodalError) -> Int32 {
+        if error.message.contains("executable file not found") || error.code == .notFound { return 127 }
+        if error.message.contains("permission denied") { return 126 }
+        return 125
+    }
+}

@@ -1,0 +1,93 @@
+import ContainerRuntime
+import ImageStore
+import IntermodalCore
+import Logging
+import SystemPackage
+
+/// The Docker-style workflow on our own runtime: containers as writable overlay snapshots of
+/// images, run in-process through ``Runtime``; `commit` and `build` turn them into new images.
+///
+/// Every method works from the records under `<root>/containers/`, so several `intermodal`
+/// processes (a foreground `run`, a detached monitor, `ps`, `rm`) cooperate safely.
+public struct Engine: Sendable {
+    /// The store root (images under it, containers under `containers/`).
+    public let root: FilePath
+    public let store: ImageStore
+    public let runtime: Runtime
+    public let network: BridgeNetwork
+    /// The `intermodal` executable that hosts detached containers (`run -d`); nil disables `-d`.
+    public var monitorExecutable: FilePath?
+    /// Snapshot images with overlayfs when the kernel allows it (true), or always copy them (false:
+    /// the fallback path, also a baseline for measuring what overlayfs saves).
+    public var useOverlay = true
+    let registry: ContainerRegistry
+    let logger = IntermodalLog.logger("engine")
+
+    public init(
+        root: FilePath, runtime: Runtime = Runtime(), network: BridgeNetwork = BridgeNetwork(),
+        monitorExecutable: FilePath? = nil
+    ) throws(IntermodalError) {
+        self.root = root
+        self.store = try ImageStore(root: root)
+        self.runtime = runtime
+        self.network = network
+        self.monitorExecutable = monitorExecutable
+        self.registry = try ContainerRegistry(storeRoot: root)
+    }
+
+    /// A container by full ID, unique ID prefix or name.
+    public func container(_ reference: String) throws(IntermodalError) -> ContainerRecord {
+        try reconcile(try registry.find(reference))
+    }
+
+    /// The containers `ps` shows: running ones, or all with `all`. Build-step containers only
+    /// with `includeBuildSteps` (for clean-up tools and tests).
+    public func list(all: Bool = false, includeBuildSteps: Bool = false) throws(IntermodalError) -> [ContainerRecord] {
+        var result: [ContainerRecord] = []
+        for record in try registry.all() where includeBuildSteps || !record.buildStep {
+            let current = (try? reconcile(record)) ?? record
+            if all || current.status == .running { result.append(current) }
+        }
+        return result
+    }
+
+    /// The files of a container.
+    public func directory(of record: ContainerRecord) -> ContainerDirectory { registry.directory(record.id) }
+}
+
+extension Engine {
+    /// `inspect`: the records as a pretty JSON array, with each container's runtime config (`config.json`).
+    public func inspect(_ references: [String]) throws(IntermodalError) -> String {
+        struct Inspection: Encodable {
+            var container: ContainerRecord
+            var directory: String
+            var spec: Spec?
+            var gateway: String?
+        }
+        var items: [Inspection] = []
+        for reference in references {
+            let record = try container(reference)
+            let dir = registry.directory(record.id)
+            let spec = FileSystem.exists(dir.config) ? try? Spec.load(bundle: dir.path) : nil
+            let gateway = record.network == .bridge && record.status == .running ? try? network.gateway() : nil
+            items.append(Inspection(container: record, directory: dir.path.string, spec: spec, gateway: gateway))
+        }
+        return String(decoding: try JSON.encode(items), as: UTF8.self) + "\n"
+    }
+
+    /// `ps` text for one container's STATUS column: `Up 3 seconds`, `Exited (0) 2 minutes ago`, `Created`.
+    public static func statusText(_ record: ContainerRecord, now: Double = WallClock.now) -> String {
+        switch record.status {
+        case .created: return "Created"
+        case .running: return "Up \(WallClock.humanDuration(now - (record.startedUnix ?? record.createdUnix)))"
+        case .exited:
+            let ago = WallClock.humanDuration(now - (record.finishedUnix ?? record.createdUnix))
+            return "Exited (\(record.exitCode.map(String.init) ?? "?")) \(ago) ago"
+        }
+    }
+
+    /// `ps` text for CREATED: `5 seconds ago`.
+    public static func createdText(_ record: ContainerRecord, now: Double = WallClock.now) -> String {
+        WallClock.humanDuration(now - record.createdUnix) + " ago"
+    }
+}

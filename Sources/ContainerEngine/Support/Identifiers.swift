@@ -1,0 +1,70 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import IntermodalCore
+import SystemPackage
+
+/// Container IDs and names.
+enum Identifiers {
+    /// 32 random bytes as 64 hex digits, like Docker's container IDs.
+    static func newID() throws(IntermodalError) -> String {
+        let bytes = try FileSystem.readPrefix("/dev/urandom", count: 32)
+        return bytes.map { b in
+            let s = String(b, radix: 16)
+            return s.count == 1 ? "0" + s : s
+        }.joined()
+    }
+
+    private static let adjectives = [
+        "brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "keen", "lucid", "merry",
+        "nimble", "proud", "quiet", "rapid", "sharp", "tidy", "vivid", "witty", "young", "zesty",
+    ]
+    private static let nouns = [
+        "barge", "crane", "dock", "ferry", "freighter", "gantry", "harbor", "hopper", "lighter", "pallet",
+        "pier", "quay", "reefer", "schooner", "spreader", "tanker", "trailer", "tug", "wagon", "wharf",
+    ]
+
+    /// A readable name (`brave_gantry`) derived from the ID, made unique against `taken`.
+    static func generatedName(for id: String, taken: Set<String>) -> String {
+        let bytes = Array(id.utf8)
+        let a = Int(bytes[0]) &* 31 &+ Int(bytes[1])
+        let b = Int(bytes[2]) &* 31 &+ Int(bytes[3])
+        let base = "\(adjectives[a % adjectives.count])_\(nouns[b % nouns.count])"
+        if !taken.contains(base) { return base }
+        return "\(base)_\(id.prefix(6))"
+    }
+
+    /// Docker's rule for names: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
+    static func validateName(_ name: String) throws(IntermodalError) {
+        guard let first = name.unicodeScalars.first, first.isASCIIAlnum,
+              name.unicodeScalars.allSatisfy({ $0.isASCIIAlnum || $0 == "_" || $0 == "." || $0 == "-" }),
+              name.utf8.count <= 128
+        else {
+            throw IntermodalError(.invalidArgument, "invalid container name '\(name)': use [a-zA-Z0-9][a-zA-Z0-9_.-]*")
+        }
+    }
+}
+
+extension Unicode.Scalar {
+    var isASCIIAlnum: Bool {
+        (value >= 0x30 && value <= 0x39) || (value >= 0x41 && value <= 0x5A) || (value >= 0x61 && value <= 0x7A)
+    }
+}
+
+extension FileSystem {
+    /// The first `count` bytes of a file (`/dev/urandom`).
+    static func readPrefix(_ path: FilePath, count: Int) throws(IntermodalError) -> [UInt8] {
+        let fd = open(path.string, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .system("cannot open \(path)") }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: count)
+        var got = 0
+        while got < count {
+            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + got, count - got) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw .system("cannot read \(path)") }
+            got += n
+        }
+        return bytes
+    }
+}

@@ -1,0 +1,40 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import IntermodalCore
+import SystemPackage
+
+/// Atomic but not durable writes, for container state that does not outlive a reboot anyway
+/// (records, bundle config, mount-point files): a temporary file and `rename`, without the
+/// `fsync` of ``FileSystem/writeAtomically(_:to:mode:)``. Under load each fsync can cost tens of
+/// milliseconds, and a `run --rm` writes a dozen of these files.
+enum VolatileFile {
+    static func write(_ bytes: some Collection<UInt8>, to path: FilePath, mode: mode_t = 0o644) throws(IntermodalError) {
+        let tmp = path.string + ".tmp-\(getpid())"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw .system("cannot write \(path)") }
+        let data = Array(bytes)
+        var offset = 0
+        while offset < data.count {
+            let n = data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, data.count - offset) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                let e = errno
+                close(fd)
+                unlink(tmp)
+                throw .system("cannot write \(path)", errno: e)
+            }
+            offset += n
+        }
+        close(fd)
+        guard rename(tmp, path.string) == 0 else {
+            let e = errno
+            unlink(tmp)
+            throw .system("cannot write \(path)", errno: e)
+        }
+    }
+
+    static func write(_ text: String, to path: FilePath) throws(IntermodalError) {
+        try write(Array(text.utf8), to: path)
+    }
+}

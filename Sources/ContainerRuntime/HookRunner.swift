@@ -1,0 +1,117 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLinuxShim
+import IntermodalCore
+import SystemPackage
+
+/// Runs OCI hooks in the runtime namespace with the container state on stdin.
+enum HookRunner {
+    /// Runs each hook in order; the first failure (non-zero exit, signal, timeout) throws with
+    /// the hook's kind, index and path.
+    static func run(_ hooks: [Spec.Hook], kind: String, state: ContainerState) throws(IntermodalError) {
+        guard !hooks.isEmpty else { return }
+        let json = (try? StateJSON.encode(state)) ?? []
+        for (i, hook) in hooks.enumerated() {
+            try runOne(hook, json: json, what: "\(kind) hook \(i) (\(hook.path))")
+        }
+    }
+
+    /// Runs hooks whose failure the specification says must only be warned about.
+    static func runWarning(_ hooks: [Spec.Hook], kind: String, state: ContainerState) {
+        let json = (try? StateJSON.encode(state)) ?? []
+        for (i, hook) in hooks.enumerated() {
+            do { try runOne(hook, json: json, what: "\(kind) hook \(i) (\(hook.path))") } catch {
+                StandardStreams.writeError("intermodal-runtime: warning: \(error)\n")
+            }
+        }
+    }
+
+    private static func runOne(_ hook: Spec.Hook, json: [UInt8], what: String) throws(IntermodalError) {
+        var fds: [Int32] = [-1, -1]
+        guard ims_pipe_cloexec(&fds) == 0 else { throw .system("cannot make a pipe for \(what)") }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, fds[0], 0)
+        let argv = (hook.args ?? [hook.path]).map { strdup($0) } + [nil]
+        let envp = (hook.env ?? []).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, hook.path, &actions, nil, argv, envp)
+        close(fds[0])
+        guard rc == 0 else {
+            close(fds[1])
+            throw IntermodalError(.externalFailure, "\(what) could not be run", cause: Errno(rawValue: rc))
+        }
+        // The hook need not read its stdin: a closed pipe is not an error.
+        var offset = 0
+        let oldPipe = signal(SIGPIPE, SIG_IGN)
+        while offset < json.count {
+            let n = json.withUnsafeBytes { write(fds[1], $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            offset += n
+        }
+        signal(SIGPIPE, oldPipe)
+        close(fds[1])
+        let deadline = hook.timeout.map { MonotonicInstant.now.nanoseconds + UInt64($0) * 1_000_000_000 }
+        var status: Int32 = 0
+        while true {
+            let r = waitpid(pid, &status, deadline == nil ? 0 : WNOHANG)
+            if r == pid { break }
+            if r < 0 && errno == EINTR { continue }
+            if r < 0 { throw .system("cannot wait for \(what)") }
+            if let deadline, MonotonicInstant.now.nanoseconds > deadline {
+                Glibc.kill(pid, SIGKILL)
+                _ = waitpid(pid, &status, 0)
+                throw IntermodalError(.timeout, "\(what) timed out after \(hook.timeout ?? 0) s")
+            }
+            usleep(2000)
+        }
+        let exit = ExitStatus(waitStatus: status)
+        guard exit.code == 0 && exit.signal == nil else {
+            throw IntermodalError(.externalFailure, "\(what) failed: \(exit)")
+        }
+    }
+}
+
+/// The OCI state as JSON (what hooks read and `state` prints).
+enum StateJSON {
+    static func encode(_ state: ContainerState, pretty: Bool = false) throws(IntermodalError) -> [UInt8] {
+        // Written by hand: small, stable key order, and no encoder set-up cost on the hot path.
+        var pairs = [
+            "\"ociVersion\":\(quote(state.ociVersion))", "\"id\":\(quote(state.id))",
+            "\"status\":\(quote(state.status.rawValue))",
+        ]
+        if let pid = state.pid { pairs.append("\"pid\":\(pid)") }
+        pairs.append("\"bundle\":\(quote(state.bundle))")
+        if let a = state.annotations, !a.isEmpty {
+            let items = a.sorted { $0.key < $1.key }.map { "\(quote($0.key)):\(quote($0.value))" }
+            pairs.append("\"annotations\":{" + items.joined(separator: ",") + "}")
+        }
+        let text = pretty ? "{\n  " + pairs.joined(separator: ",\n  ") + "\n}" : "{" + pairs.joined(separator: ",") + "}"
+        return Array(text.utf8)
+    }
+
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            default:
+                if u.value < 0x20 {
+                    let hex = String(u.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,129 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
+import IntermodalCore
+import SystemPackage
+
+/// What the runtime keeps about one container in `<root>/<id>/state.json`: the OCI state plus
+/// what later commands (another process, possibly) need: the init's start time against PID
+/// reuse, the cgroup directories to remove, and the hooks to run after start and after stop.
+struct ContainerRecord: Codable, Sendable {
+    var ociVersion: String
+    var id: String
+    var pid: Int32
+    /// Field 22 of /proc/<pid>/stat when created: a reused PID has another start time.
+    var pidStartTime: UInt64
+    var bundle: String
+    var rootfs: String
+    var annotations: [String: String]?
+    var cgroupPaths: [String]
+    /// The cgroup directories `create` made (what `delete` removes).
+    var cgroupCreated: [String]
+    var poststart: [Spec.Hook]
+    var poststop: [Spec.Hook]
+    var createdNanoseconds: UInt64
+
+    func state(_ status: ContainerState.Status) -> ContainerState {
+        ContainerState(ociVersion: ociVersion, id: id, status: status,
+                       pid: status == .stopped ? nil : pid, bundle: bundle, annotations: annotations)
+    }
+}
+
+/// The on-disk layout of the state root.
+struct StateStore: Sendable {
+    var root: FilePath
+
+    func directory(_ id: String) -> FilePath { root.appending(id) }
+    func stateFile(_ id: String) -> FilePath { directory(id).appending("state.json") }
+    func fifo(_ id: String) -> FilePath { directory(id).appending("exec.fifo") }
+
+    /// Rejects IDs that could escape the root or confuse tools (runc's rule).
+    static func validate(id: String) throws(IntermodalError) {
+        let ok = !id.isEmpty && id.utf8.count <= 1024 && id != "." && id != ".."
+            && id.utf8.allSatisfy { c in
+                (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
+                    || c == 0x5f || c == 0x2b || c == 0x2d || c == 0x2e
+            }
+        guard ok else {
+            throw IntermodalError(.invalidArgument, "invalid container ID \"\(id)\": use letters, digits, _ + - and . only")
+        }
+    }
+
+    /// Creates the container's directory exclusively (a concurrent or earlier container with the
+    /// same ID makes this fail) and its exec fifo.
+    func reserve(_ id: String) throws(IntermodalError) {
+        if mkdir(root.string, 0o711) != 0 && errno != EEXIST {
+            try FileSystem.createDirectory(root, mode: 0o711)
+        }
+        if mkdir(directory(id).string, 0o711) != 0 {
+            if errno == EEXIST { throw IntermodalError(.exists, "container with id \"\(id)\" already exists") }
+            throw .system("cannot create state directory \(directory(id))")
+        }
+        chmod(directory(id).string, 0o711)
+        guard mkfifo(fifo(id).string, 0o622) == 0 else {
+            let e = errno
+            rmdir(directory(id).string)
+            throw .system("cannot create \(fifo(id))", errno: e)
+        }
+        chmod(fifo(id).string, 0o622)
+    }
+
+    func write(_ record: ContainerRecord) throws(IntermodalError) {
+        let bytes: [UInt8]
+        do { bytes = Array(try JSONEncoder().encode(record)) } catch {
+            throw IntermodalError(.internalError, "cannot encode state of \(record.id)", cause: error)
+        }
+        try FileSystem.writeAtomically(bytes, to: stateFile(record.id), mode: [.ownerReadWrite])
+    }
+
+    func read(_ id: String) throws(IntermodalError) -> ContainerRecord {
+        try StateStore.validate(id: id)
+        let file = stateFile(id)
+        guard FileSystem.exists(file) else {
+            throw IntermodalError(.notFound, "container \"\(id)\" does not exist")
+        }
+        let bytes = try FileSystem.readBytes(file)
+        do {
+            return try JSONDecoder().decode(ContainerRecord.self, from: Data(bytes))
+        } catch {
+            throw IntermodalError(.corrupted, "state of container \"\(id)\" (\(file)) is unreadable", cause: error)
+        }
+    }
+
+    func remove(_ id: String) throws(IntermodalError) {
+        try FileSystem.removeTree(directory(id))
+    }
+
+    func ids() throws(IntermodalError) -> [String] {
+        guard FileSystem.isDirectory(root) else { return [] }
+        return try FileSystem.list(root).filter { FileSystem.exists(stateFile($0)) }
+    }
+}
+
+/// Facts about a process read from /proc.
+enum ProcFS {
+    /// Start time (field 22 of /proc/<pid>/stat, clock ticks since boot) and state letter.
+    static func stat(_ pid: Int32) -> (startTime: UInt64, state: Character)? {
+        guard pid > 0 else { return nil }
+        let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buf = [UInt8](repeating: 0, count: 1024)
+        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard n > 0 else { return nil }
+        // The command name may contain spaces and ')': fields start after the last ')'.
+        guard let close = buf[0..<n].lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        let fields = buf[(close + 2)..<n].split(separator: UInt8(ascii: " "))
+        // fields[0] is field 3 (state); field 22 is fields[19].
+        guard fields.count > 19, let state = fields[0].first,
+              let start = UInt64(String(decoding: fields[19], as: UTF8.self)) else { return nil }
+        return (start, Character(UnicodeScalar(state)))
+    }
+
+    /// True when `pid` is alive (not a zombie) and is the same process that had `startTime`.
+    static func isAlive(_ pid: Int32, startTime: UInt64) -> Bool {
+        guard let s = stat(pid) else { return false }
+        return s.startTime == startTime && s.state != "Z" && s.state != "X"
+    }
+}

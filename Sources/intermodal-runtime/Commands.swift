@@ -1,0 +1,207 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import ContainerRuntime
+import IntermodalCore
+import SystemPackage
+
+struct RuntimeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "intermodal-runtime",
+        abstract: "An OCI container runtime in Swift (runc-compatible command line).",
+        discussion: """
+            Global options, before the command: --root DIR (state, default /run/intermodal-runtime), \
+            --log FILE, --log-format text|json, --debug.
+            """,
+        subcommands: [Create.self, Start.self, State.self, Kill.self, Delete.self, Run.self, List.self,
+                      Exec.self, SpecCommand.self, Version.self])
+}
+
+/// Runs `body`, turning any error into runc-style output and exit status 1.
+func perform(_ body: () throws(IntermodalError) -> Void) {
+    do { try body() } catch { Global.fail(error) }
+}
+
+struct Create: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create a container (its process waits for start).")
+    @Option(name: [.customShort("b"), .long], help: "The bundle directory (default: current directory).")
+    var bundle: String = "."
+    @Option(name: .long, help: "Write the container's pid to this file.")
+    var pidFile: String?
+    @Option(name: .long, help: "A Unix socket to receive the pseudo-terminal master (process.terminal).")
+    var consoleSocket: String?
+    @Flag(name: .long, help: "Accepted for compatibility; pivot_root is always used.") var noPivot = false
+    @Flag(name: .long, help: "Accepted for compatibility.") var noNewKeyring = false
+    @Argument(help: "The container ID.") var id: String
+
+    func run() {
+        perform { () throws(IntermodalError) in
+            let io: ProcessIO = consoleSocket.map { .consoleSocket(FilePath($0)) } ?? .inherit
+            _ = try Global.runtime.createSync(id: id, bundle: FilePath(bundle), io: io, pidFile: pidFile.map { FilePath($0) })
+        }
+    }
+}
+
+struct Start: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Start the user process of a created container.")
+    @Argument(help: "The container ID.") var id: String
+    func run() { perform { () throws(IntermodalError) in try Global.runtime.startSync(id: id) } }
+}
+
+struct State: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the OCI state of a container as JSON.")
+    @Argument(help: "The container ID.") var id: String
+    func run() {
+        perform { () throws(IntermodalError) in
+            let s = try Global.runtime.state(id: id)
+            StandardStreams.writeOutput(String(decoding: try Runtime.stateJSON(s, pretty: true), as: UTF8.self) + "\n")
+        }
+    }
+}
+
+struct Kill: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Send a signal (default TERM) to a container.")
+    @Flag(name: [.short, .long], help: "Signal every process of the container.") var all = false
+    @Argument(help: "The container ID.") var id: String
+    @Argument(help: "Signal name or number (TERM, SIGKILL, 9).") var signal: String = "TERM"
+    func run() {
+        perform { () throws(IntermodalError) in
+            try Global.runtime.kill(id: id, signal: try Signals.parse(signal), all: all)
+        }
+    }
+}
+
+struct Delete: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Delete a stopped container (or any with --force).")
+    @Flag(name: [.short, .long], help: "Kill the container first if it is still running.") var force = false
+    @Argument(help: "The container ID.") var id: String
+    func run() { perform { () throws(IntermodalError) in try Global.runtime.deleteSync(id: id, force: force) } }
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create and start a container; wait for it unless --detach.")
+    @Option(name: [.customShort("b"), .long], help: "The bundle directory (default: current directory).")
+    var bundle: String = "."
+    @Flag(name: [.short, .long], help: "Return after start; the container keeps running.") var detach = false
+    @Option(name: .long, help: "Write the container's pid to this file.") var pidFile: String?
+    @Option(name: .long, help: "A Unix socket to receive the pseudo-terminal master.") var consoleSocket: String?
+    @Flag(name: .long, help: "Accepted for compatibility.") var noPivot = false
+    @Argument(help: "The container ID.") var id: String
+
+    func run() {
+        let rt = Global.runtime
+        var container: Container?
+        perform { () throws(IntermodalError) in
+            let io: ProcessIO = consoleSocket.map { .consoleSocket(FilePath($0)) } ?? .inherit
+            container = try rt.createSync(id: id, bundle: FilePath(bundle), io: io, pidFile: pidFile.map { FilePath($0) })
+            do throws(IntermodalError) { try rt.startSync(id: id) } catch {
+                try? rt.deleteSync(id: id, force: true)
+                throw error
+            }
+        }
+        guard !detach, let container else { return }
+        // Forward the usual terminating signals to the container while waiting for it.
+        Signals.forward(to: container.pid)
+        let status = container.waitSync()
+        try? rt.deleteSync(id: id, force: true)
+        Glibc.exit(status.code)
+    }
+}
+
+struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List containers under the state root.")
+    @Option(name: [.short, .long], help: "table or json.") var format: String = "table"
+    @Flag(name: [.short, .long], help: "Only the IDs.") var quiet = false
+    func run() {
+        perform { () throws(IntermodalError) in
+            let states = try Global.runtime.list()
+            if quiet {
+                for s in states { StandardStreams.writeOutput(s.id + "\n") }
+                return
+            }
+            switch format {
+            case "json":
+                let items = try states.map { s throws(IntermodalError) in String(decoding: try Runtime.stateJSON(s), as: UTF8.self) }
+                StandardStreams.writeOutput("[" + items.joined(separator: ",") + "]\n")
+            case "table":
+                func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
+                var out = pad("ID", 24) + pad("PID", 10) + pad("STATUS", 10) + "BUNDLE\n"
+                for s in states {
+                    out += pad(s.id, 24) + pad(s.pid.map(String.init) ?? "0", 10) + pad(s.status.rawValue, 10) + s.bundle + "\n"
+                }
+                StandardStreams.writeOutput(out)
+            default:
+                throw IntermodalError(.invalidArgument, "--format must be table or json, got \"\(format)\"")
+            }
+        }
+    }
+}
+
+struct Exec: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run a process in a running container.")
+    @Option(name: .long, help: "Working directory inside the container.") var cwd: String = "/"
+    @Option(name: [.short, .long], help: "Environment variables NAME=value.") var env: [String] = []
+    @Flag(name: [.short, .long], help: "Accepted for compatibility; exec always waits.") var detach = false
+    @Argument(help: "The container ID.") var id: String
+    @Argument(parsing: .captureForPassthrough, help: "The command and its arguments.") var command: [String] = []
+
+    func run() {
+        var process = Spec.Process(args: command, env: env.isEmpty ? ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"] : env, cwd: cwd)
+        process.noNewPrivileges = true
+        var status = ExitStatus(code: 1)
+        perform { () throws(IntermodalError) in
+            guard !command.isEmpty else { throw IntermodalError(.invalidArgument, "exec needs a command") }
+            status = try Global.runtime.execSync(id: id, process: process)
+        }
+        Glibc.exit(status.code)
+    }
+}
+
+struct SpecCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "spec", abstract: "Write a default config.json (like runc spec).")
+    @Option(name: [.customShort("b"), .long], help: "The bundle directory.") var bundle: String = "."
+    @Argument(help: "The process to run (default: sh).") var args: [String] = []
+    func run() {
+        perform { () throws(IntermodalError) in
+            let file = FilePath(bundle).appending("config.json")
+            guard !FileSystem.exists(file) else { throw IntermodalError(.exists, "\(file) already exists") }
+            try Spec.default(args: args.isEmpty ? ["sh"] : args).write(bundle: FilePath(bundle))
+        }
+    }
+}
+
+struct Version: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the version.")
+    func run() {
+        StandardStreams.writeOutput("intermodal-runtime version \(IntermodalVersion.string)\nspec: 1.2.0\n")
+    }
+}
+
+enum Signals {
+    static let names: [String: Int32] = [
+        "HUP": SIGHUP, "INT": SIGINT, "QUIT": SIGQUIT, "ILL": SIGILL, "TRAP": SIGTRAP, "ABRT": SIGABRT,
+        "BUS": SIGBUS, "FPE": SIGFPE, "KILL": SIGKILL, "USR1": SIGUSR1, "SEGV": SIGSEGV, "USR2": SIGUSR2,
+        "PIPE": SIGPIPE, "ALRM": SIGALRM, "TERM": SIGTERM, "STKFLT": SIGSTKFLT, "CHLD": SIGCHLD,
+        "CONT": SIGCONT, "STOP": SIGSTOP, "TSTP": SIGTSTP, "TTIN": SIGTTIN, "TTOU": SIGTTOU, "URG": SIGURG,
+        "XCPU": SIGXCPU, "XFSZ": SIGXFSZ, "VTALRM": SIGVTALRM, "PROF": SIGPROF, "WINCH": SIGWINCH,
+        "IO": SIGIO, "PWR": SIGPWR, "SYS": SIGSYS,
+    ]
+
+    static func parse(_ text: String) throws(IntermodalError) -> Int32 {
+        if let n = Int32(text), n > 0, n < 65 { return n }
+        var name = text.uppercased()
+        if name.hasPrefix("SIG") { name.removeFirst(3) }
+        guard let n = names[name] else { throw IntermodalError(.invalidArgument, "unknown signal \"\(text)\"") }
+        return n
+    }
+
+    nonisolated(unsafe) static var target: pid_t = 0
+
+    static func forward(to pid: pid_t) {
+        target = pid
+        for sig in [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2] {
+            signal(sig) { s in if Signals.target > 0 { kill(Signals.target, s) } }
+        }
+    }
+}

@@ -1,0 +1,99 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ContainerRuntime
+import IntermodalCore
+import SystemPackage
+
+/// Options that precede the command (`--root`, `--log`, `--log-format`, `--debug`), as runc takes them.
+enum Global {
+    nonisolated(unsafe) static var root: FilePath = IntermodalPaths.runtimeStateRoot
+    nonisolated(unsafe) static var logFile: String?
+    nonisolated(unsafe) static var logJSON = false
+    nonisolated(unsafe) static var debug = false
+
+    static var runtime: Runtime { Runtime(stateRoot: root) }
+
+    /// Removes the global options before the command name from `args`.
+    static func extract(from args: inout [String]) throws(IntermodalError) {
+        var i = 0
+        while i < args.count {
+            let a = args[i]
+            guard a.hasPrefix("-") else { break }
+            var name = a, value: String? = nil
+            if let eq = a.firstIndex(of: "=") {
+                name = String(a[..<eq])
+                value = String(a[a.index(after: eq)...])
+            }
+            func take() throws(IntermodalError) -> String {
+                if let value { return value }
+                guard i + 1 < args.count else { throw IntermodalError(.invalidArgument, "option \(name) needs a value") }
+                i += 1
+                return args[i]
+            }
+            switch name {
+            case "--root": root = FilePath(try take())
+            case "--log": logFile = try take()
+            case "--log-format":
+                let f = try take()
+                guard f == "text" || f == "json" else {
+                    throw IntermodalError(.invalidArgument, "--log-format must be text or json, got \"\(f)\"")
+                }
+                logJSON = f == "json"
+            case "--debug": debug = true
+            case "--systemd-cgroup", "--rootless", "--criu":
+                // Accepted for compatibility with runc's callers; systemd is not used here.
+                if name != "--systemd-cgroup" { _ = try take() }
+            case "--version", "-v":
+                args[i] = "version"
+                return
+            default:
+                return   // --help and the like: the parser's business
+            }
+            args.removeSubrange(0...i)
+            i = 0
+        }
+    }
+
+    /// Reports `error` like runc (one line on stderr, also to --log) and exits 1.
+    static func fail(_ error: any Error) -> Never {
+        let text = (error as? IntermodalError)?.description ?? "\(error)"
+        log(level: "error", text)
+        StandardStreams.writeError("intermodal-runtime: error: \(text)\n")
+        exit(1)
+    }
+
+    static func log(level: String, _ message: String) {
+        guard let logFile else { return }
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        var tm = tm()
+        var secs = ts.tv_sec
+        gmtime_r(&secs, &tm)
+        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        let time = "\(tm.tm_year + 1900)-\(two(tm.tm_mon + 1))-\(two(tm.tm_mday))T\(two(tm.tm_hour)):\(two(tm.tm_min)):\(two(tm.tm_sec))Z"
+        let line: String
+        if logJSON {
+            line = "{\"level\":\"\(level)\",\"msg\":\(jsonQuote(message)),\"time\":\"\(time)\"}\n"
+        } else {
+            line = "time=\"\(time)\" level=\(level) msg=\(jsonQuote(message))\n"
+        }
+        let fd = open(logFile, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return }
+        _ = line.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
+        close(fd)
+    }
+
+    static func jsonQuote(_ s: String) -> String {
+        var out = "\""
+        for c in s.unicodeScalars {
+            switch c {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,66 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ContainerEngine
+import ContainerRuntime
+import IntermodalCore
+import SystemPackage
+import Testing
+
+/// `--network bridge` for real: traffic both ways between the host and a container over the
+/// project bridge, and nothing of it left after `rm`.
+@Suite("Containers: bridge networking", .serialized)
+struct BridgeNetworkTests {
+    @Test("host and container reach each other over intermodal0 (ping, HTTP); rm leaves no veth or bridge")
+    func bridgeTraffic() async throws {
+        try await EngineFixture.with { f in
+            // busybox httpd serves /www; its index says which container answered.
+            let record = try await f.engine.runDetached(image: "busybox", options: RunOptions(
+                command: ["sh", "-c", "mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 8080 -h /www"],
+                network: .bridge))
+            let address = try #require(record.address)
+            let hostInterface = try #require(record.hostInterface)
+            #expect(hostInterface == "imv" + record.id.prefix(12))
+            #expect(FileSystem.exists(FilePath("/sys/class/net/\(hostInterface)")))
+            let gateway = try #require(try f.engine.network.gateway())
+
+            // host -> container
+            let ping = try await HostCommand.run("/bin/busybox", ["ping", "-c", "1", "-W", "3", address])
+            #expect(ping.exitCode == 0, "host cannot ping \(address): \(ping.standardOutput)\(ping.standardError)")
+            var page = ""
+            for _ in 0..<50 {   // httpd may need a moment to listen
+                let r = try await HostCommand.run("/bin/busybox", ["wget", "-q", "-O", "-", "http://\(address):8080/"])
+                if r.exitCode == 0 { page = r.standardOutput; break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(page == String(record.id.prefix(12)) + "\n")
+
+            // container -> host (the bridge's address)
+            let status = try await f.engine.exec(record.id, command: ["ping", "-c", "1", "-W", "3", gateway])
+            #expect(status.code == 0, "the container cannot ping the bridge at \(gateway)")
+
+            // A second container gets another address on the same bridge.
+            let (second, output) = try await f.run(["sh", "-c", "ip -4 addr show eth0 | grep -o 'inet [0-9.]*'"], options: RunOptions(network: .bridge))
+            #expect(second.status.code == 0)
+            #expect(output.hasPrefix("inet ") && !output.contains(address + "\n"))
+
+            try await f.engine.remove(record.id, force: true)
+            try await f.engine.remove(second.container.id, force: true)
+            #expect(!FileSystem.exists(FilePath("/sys/class/net/\(hostInterface)")), "veth \(hostInterface) left behind")
+            #expect(!FileSystem.exists(FilePath("/sys/class/net/\(BridgeNetwork.defaultBridgeName)")), "bridge left behind")
+        }
+    }
+
+    @Test("--network none has only loopback; --network host shares the host's interfaces")
+    func noneAndHost() async throws {
+        try await EngineFixture.with { f in
+            let (none, links) = try await f.run(["sh", "-c", "ls /sys/class/net | sort | tr '\\n' ' '; ping -c1 -W2 127.0.0.1 >/dev/null && echo lo-up"], options: RunOptions(network: .none))
+            #expect(none.status.code == 0)
+            #expect(links == "lo lo-up\n")
+            let (host, hostLinks) = try await f.run(["ls", "/sys/class/net"], options: RunOptions(network: .host))
+            #expect(host.status.code == 0)
+            let expected = try FileSystem.list("/sys/class/net")
+            #expect(hostLinks.split(separator: "\n").map(String.init).sorted() == expected)
+        }
+    }
+}

@@ -1,0 +1,100 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import IntermodalCore
+import SystemPackage
+import Testing
+@testable import VirtualMachines
+
+/// Faults leave nothing behind: no domain of ours, no state directory (overlay disk).
+@Suite("Guest faults roll back", .serialized)
+struct GuestFaultTests {
+    func leftovers(_ root: FilePath, name: String? = nil) throws -> [String] {
+        var found = (try? FileSystem.list(root.appending("vms")))?.filter { $0.hasPrefix("intermodal-") } ?? []
+        if let name, try LibvirtConnection().domain(named: name) != nil { found.append("domain \(name)") }
+        return found
+    }
+
+    @Test func kernelPanicIsReportedAndCleanedUp() async throws {
+        let root = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-vmtest")
+        defer { try? FileSystem.removeTree(root) }
+        let vm = VirtualMachine(configuration: GuestBootTests.configuration(root))
+        let crash = GuestInitramfs.RunConfiguration(
+            arguments: ["sh", "-c", "echo c > /proc/sysrq-trigger; sleep 30"], environment: ["PATH=/bin:/usr/bin"])
+        await #expect {
+            _ = try await vm.run(disk: GuestBootTests.busyboxDisk(), command: crash)
+        } throws: { e in
+            let m = "\(e)"
+            return m.contains("kernel panicked") && m.contains("intermodal-")
+        }
+        #expect(try leftovers(root).isEmpty)
+    }
+
+    @Test func initTimeoutDestroysTheGuest() async throws {
+        let root = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-vmtest")
+        defer { try? FileSystem.removeTree(root) }
+        var cfg = GuestBootTests.configuration(root)
+        cfg.initTimeout = .seconds(1)   // far too short under TCG: the guest is still in its kernel
+        let vm = VirtualMachine(configuration: cfg)
+        await #expect {
+            _ = try await vm.run(disk: GuestBootTests.busyboxDisk(), command: .init(arguments: ["true"], environment: []))
+        } throws: { e in
+            (e as? IntermodalError)?.code == .timeout && "\(e)".contains("did not reach its init within 1")
+        }
+        #expect(try leftovers(root).isEmpty)
+    }
+
+    @Test func deadLibvirtIsAClearErrorAndLeavesNothing() async throws {
+        let root = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-vmtest")
+        defer { try? FileSystem.removeTree(root) }
+        var cfg = GuestBootTests.configuration(root)
+        cfg.uri = "qemu+unix:///system?socket=\(root.string)/no-libvirtd.sock"
+        let vm = VirtualMachine(configuration: cfg)
+        await #expect {
+            _ = try await vm.run(disk: GuestBootTests.busyboxDisk(), command: .init(arguments: ["true"], environment: []))
+        } throws: { e in
+            "\(e)".contains("no-libvirtd.sock") && "\(e)".contains("libvirtd -d")
+        }
+        #expect(try leftovers(root).isEmpty)
+    }
+
+    /// `intermodal vm run` as a subprocess, SIGINT once its guest is booting: clear error, no
+    /// domain, no disk.
+    @Test func sigintMidBootRollsBack() async throws {
+        let root = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-vmtest")
+        defer { try? FileSystem.removeTree(root) }
+        let binary = try GuestInitramfs.locateInit().removingLastComponent().appending("intermodal")
+        try #require(access(binary.string, X_OK) == 0, "build the intermodal product first")
+        let env = ["INTERMODAL_CACHE=\(root.string)/cache"]
+        let boot = try await HostCommand.run(
+            "env", env + [binary.string, "image", "bootstrap", "busybox", "--root", root.string, "bb"])
+        try #require(boot.succeeded, "bootstrap failed: \(boot.standardError)")
+
+        let errPath = root.appending("stderr.txt")
+        let pid = try BareQEMU.spawnForTest(
+            ["/usr/bin/env"] + env + [binary.string, "vm", "run", "--root", root.string, "--accel", "tcg", "bb", "sleep", "60"],
+            stderr: errPath)
+        var domainName: String?
+        let start = MonotonicInstant.now
+        // Wait until the guest's domain exists (its state directory names it), then interrupt mid-boot.
+        while domainName == nil && MonotonicInstant.now.duration(since: start) < .seconds(60) {
+            if let n = (try? FileSystem.list(root.appending("vms")))?.first(where: { $0.hasPrefix("intermodal-") }),
+               try LibvirtConnection().domain(named: n) != nil {
+                domainName = n
+            } else {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        let name = try #require(domainName, "the guest never started")
+        kill(pid, SIGINT)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        let exited = (status & 0x7f) == 0
+        let code = (status >> 8) & 0xff
+        #expect(exited && code != 0)
+        let err = try FileSystem.readString(errPath)
+        #expect(err.contains("interrupted by SIGINT"), "stderr: \(err)")
+        #expect(try LibvirtConnection().domain(named: name) == nil)
+        #expect(try leftovers(root).isEmpty)
+    }
+}
