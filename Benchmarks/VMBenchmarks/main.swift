@@ -2,10 +2,13 @@
 // bare qemu-system-x86_64 booting the same kernel ELF, initramfs, disk and devices, interleaved
 // in the same run so both see the same host load.
 //
-//   swift run -c release vm-boot-benchmark [RUNS]     (root; libvirtd running)
+//   swift run -c release vm-boot-benchmark [RUNS [RESULT.json]]     (root; libvirtd running)
+//
+// RESULT.json gets every sample (seconds), so a report can show the spread, not just medians.
 #if canImport(Glibc)
 import Glibc
 #endif
+import FoundationEssentials
 import IntermodalCore
 import SystemPackage
 import VirtualMachines
@@ -13,16 +16,30 @@ import VirtualMachines
 @main
 enum VMBootBenchmark {
     static func main() async {
-        let runs = CommandLine.arguments.dropFirst().first.flatMap { Int($0) } ?? 5
+        let args = Array(CommandLine.arguments.dropFirst())
+        let runs = args.first.flatMap { Int($0) } ?? 5
         do {
-            try await measure(runs: runs)
+            try await measure(runs: runs, json: args.count > 1 ? FilePath(args[1]) : nil)
         } catch {
             StandardStreams.writeError("vm-boot-benchmark: error: \(error)\n")
             exit(1)
         }
     }
 
-    static func measure(runs: Int) async throws(IntermodalError) {
+    /// Every sample of one benchmark run, for reports.
+    struct Samples: Codable {
+        var benchmark = "vm-boot: create call -> first byte of output"
+        var accelerator: String
+        var runs: Int
+        var kernelCommandLine: String
+        var libvirtCreateToFirstOutputSeconds: [Double]
+        var libvirtDomainCreateToFirstOutputSeconds: [Double]
+        var bareQEMUCreateToFirstOutputSeconds: [Double]
+        var bareQEMUSpawnToFirstOutputSeconds: [Double]
+        var ratioOfMedians: Double
+    }
+
+    static func measure(runs: Int, json: FilePath?) async throws(IntermodalError) {
         let root = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-vm-bench")
         defer { try? FileSystem.removeTree(root) }
         var cfg = VirtualMachineConfiguration()
@@ -57,6 +74,17 @@ enum VMBootBenchmark {
         let ratio = median(ours) / median(bare)
         // Each pair ran back to back, so its ratio is less disturbed by the host's load drifting.
         let paired = zip(ours, bare).map { $0 / $1 }
+        if let json {
+            let samples = Samples(
+                accelerator: accel, runs: runs, kernelCommandLine: VirtualMachine.commandLine(cfg),
+                libvirtCreateToFirstOutputSeconds: ours, libvirtDomainCreateToFirstOutputSeconds: oursFromDefine,
+                bareQEMUCreateToFirstOutputSeconds: bare, bareQEMUSpawnToFirstOutputSeconds: bareFromSpawn,
+                ratioOfMedians: ratio)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            guard let data = try? encoder.encode(samples) else { throw IntermodalError(.internalError, "cannot encode the samples") }
+            try FileSystem.writeAtomically(Array(data) + [10], to: json)
+        }
         StandardStreams.writeOutput("""
             accelerator: \(accel == "tcg" ? "tcg (software emulation)" : accel); n=\(runs) each, interleaved
             libvirt (ours)   create->first output: median \(ms(median(ours))) mean \(ms(mean(ours))) sd \(ms(sd(ours))) min \(ms(ours.min()!)) max \(ms(ours.max()!))

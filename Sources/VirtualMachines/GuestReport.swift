@@ -36,6 +36,7 @@ struct GuestReport {
             }
         case UInt8(ascii: "S"):
             marks.mark(.commandStart, at: received)
+            marks.mark(.start, at: received)
             guestClock["commandStart"] = Self.fields(payload)["now"]
         case UInt8(ascii: "O"), UInt8(ascii: "E"):
             marks.mark(.firstOutput, at: received)
@@ -48,6 +49,7 @@ struct GuestReport {
             }
         case UInt8(ascii: "X"):
             marks.mark(.commandEnd, at: received)
+            marks.mark(.exit, at: received)
             let f = Self.fields(payload)
             let code = Int32(truncatingIfNeeded: Int64(bitPattern: f["code"] ?? 255))
             let sig = Int32(truncatingIfNeeded: Int64(bitPattern: f["signal"] ?? 0))

@@ -34,7 +34,7 @@ public struct VirtualMachine: Sendable {
     public static let kernelCommandLine = "console=ttyS0 quiet panic=-1 rdinit=/init acpi=off"
 
     /// ``kernelCommandLine`` plus the configuration's extra arguments.
-    static func commandLine(_ cfg: VirtualMachineConfiguration) -> String {
+    public static func commandLine(_ cfg: VirtualMachineConfiguration) -> String {
         ([kernelCommandLine] + cfg.kernelArguments).joined(separator: " ")
     }
 
@@ -197,7 +197,7 @@ public struct VirtualMachine: Sendable {
             }
         }
         if let d = domain { try d.destroy() }
-        report.marks.mark(.exit)
+        report.marks.mark(.domainDestroyed)
         domain = nil
         try FileSystem.removeTree(dir)
         report.marks.mark(.cleanup)

@@ -1,7 +1,10 @@
 import IntermodalCore
 import SystemPackage
 
-/// Phases a guest run records besides the common ones (create, firstOutput, exit, cleanup).
+/// Phases a guest run records besides the common ones. Of those, `.create` is the entry of
+/// ``VirtualMachine/run(disk:command:output:)``, `.start` the command's start in the guest (the
+/// counterpart of a container's process being released), `.firstOutput` the first byte of its
+/// output, `.exit` its end as the init reported it, `.cleanup` the moment domain and disk are gone.
 extension Phase {
     /// `virDomainCreateXML` was called (disk, initramfs and XML ready).
     public static let domainCreate = Phase("domainCreate")
@@ -15,8 +18,10 @@ extension Phase {
     public static let initHello = Phase("initHello")
     /// The command was started in the guest (host receipt of the init's report).
     public static let commandStart = Phase("commandStart")
-    /// The command ended in the guest (host receipt of the init's report).
+    /// The command ended in the guest (host receipt of the init's report; `.exit` is the same instant).
     public static let commandEnd = Phase("commandEnd")
+    /// `virDomainDestroy` returned: QEMU is gone.
+    public static let domainDestroyed = Phase("domainDestroyed")
 }
 
 /// Which accelerator to ask for.

@@ -227,6 +227,19 @@ struct CgroupDeviceFilterTests {
         #expect(throws: IntermodalError.self) { try DeviceFilter.program(for: [CgroupDeviceRule(allow: true, access: "rwx")]) }
     }
 
+    /// A long rule list (the runtime's defaults plus many devices) loads: the verifier's log is
+    /// only requested after a failure, so it cannot overflow on success.
+    @Test(.enabled(if: CgroupTestSupport.realUnifiedRoot != nil))
+    func aLongRuleListLoads() throws {
+        let manager = try CgroupManager.detect(mountRoot: try #require(CgroupTestSupport.realUnifiedRoot))
+        let name = CgroupTestSupport.uniqueName()
+        let rules = CgroupDeviceRule.defaultRules + (0..<100).map {
+            CgroupDeviceRule(allow: true, type: "b", major: 7, minor: Int64($0), access: "rw")
+        }
+        let cgroup = try manager.create(path: "/\(name)", resources: CgroupResources(devices: rules))
+        try cgroup.destroy()
+    }
+
     /// The kernel verifies and runs the program: a process in the cgroup may open /dev/null but
     /// not /dev/zero. Runs in this host's real cgroup2 hierarchy.
     @Test(.enabled(if: CgroupTestSupport.realUnifiedRoot != nil))

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ImageStore
 import IntermodalCore
 import SystemPackage
 import Testing
@@ -74,5 +75,33 @@ struct DiskAndXMLTests {
             #expect(files.contains("jbd2.ko"))
         }
         #expect(throws: IntermodalError.self) { _ = try GuestInitramfs.resolveModules(["no_such_module_intermodal"], kernel: kernel) }
+    }
+}
+
+@Suite("What an image runs in a guest")
+struct ImageRunConfigurationTests {
+    func image(_ config: ImageConfiguration.ContainerConfig?) -> Image {
+        Image(reference: nil, manifestDigest: "sha256:" + String(repeating: "a", count: 64),
+              configDigest: "sha256:" + String(repeating: "b", count: 64),
+              configuration: ImageConfiguration(config: config), layers: [])
+    }
+
+    @Test func entrypointCmdEnvWorkdirUserLikeDocker() throws {
+        let img = image(.init(user: "app:staff", env: ["A=1"], entrypoint: ["/bin/tini", "--"], cmd: ["serve"], workingDir: "/srv"))
+        let own = try VirtualMachine.runConfiguration(image: img, command: [])
+        #expect(own.arguments == ["/bin/tini", "--", "serve"])
+        #expect(own.environment.first == "A=1")
+        #expect(own.environment.contains { $0.hasPrefix("PATH=") })   // Docker's default when the image has none
+        #expect(own.workingDirectory == "/srv")
+        #expect(own.user == "app:staff")
+        let given = try VirtualMachine.runConfiguration(image: img, command: ["echo", "hi"])
+        #expect(given.arguments == ["/bin/tini", "--", "echo", "hi"])
+        #expect(try VirtualMachine.runConfiguration(image: image(.init(user: "root", cmd: ["sh"])), command: []).user == nil)
+    }
+
+    @Test func imageWithoutCommandNeedsOne() {
+        #expect {
+            _ = try VirtualMachine.runConfiguration(image: image(.init()), command: [])
+        } throws: { ($0 as? IntermodalError)?.message.contains("no Entrypoint or Cmd") == true }
     }
 }

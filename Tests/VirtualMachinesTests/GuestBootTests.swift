@@ -45,11 +45,13 @@ struct GuestBootTests {
         #expect(String(decoding: r.standardError, as: UTF8.self) == "oops\n")
         #expect(r.exitCode == 3)
         #expect(r.accelerator == .tcg)
-        for p in [Phase.create, .domainCreate, .domainStarted, .kernelStart, .initStart, .commandStart, .firstOutput, .commandEnd, .exit, .cleanup] {
+        for p in [Phase.create, .domainCreate, .domainStarted, .kernelStart, .initStart, .start, .commandStart, .firstOutput, .commandEnd, .exit, .domainDestroyed, .cleanup] {
             #expect(r.timestamps[p] != nil, "missing phase \(p)")
         }
         #expect(r.timestamps[.domainStarted]! < r.timestamps[.firstOutput]!)
         #expect(r.timestamps[.firstOutput]! <= r.timestamps[.commandEnd]!)
+        #expect(r.timestamps[.exit]! < r.timestamps[.domainDestroyed]!)
+        #expect(r.timestamps[.domainDestroyed]! <= r.timestamps[.cleanup]!)
         #expect((r.qemuMemory?.rssKiB ?? 0) > 10_000)
         #expect((r.qemuMemory?.pssKiB ?? 0) > 0)
         #expect((r.guestMemTotalKiB ?? 0) > 100_000)

@@ -83,9 +83,11 @@ public struct Cgroup: Sendable, Equatable {
             try CgroupFiles.write("1", to: u.path, "cgroup.kill")
             return
         }
-        // Thaw whenever freezing was tried: a half-frozen cgroup must not stay that way.
-        let frozen = freeze(true)
-        defer { _ = freeze(false) }
+        // Thaw whenever freezing was tried: a half-frozen cgroup must not stay that way. A
+        // caller inside the cgroup must not freeze itself: then signal without freezing.
+        let freezable = try !processes().contains(getpid())
+        let frozen = freezable && freeze(true)
+        defer { if freezable { _ = freeze(false) } }
         var rounds = 0
         repeat {
             let pids = try processes()
@@ -115,6 +117,14 @@ public struct Cgroup: Sendable, Equatable {
             }
         }
         return false
+    }
+
+    /// True when `dir` contains cgroup directories.
+    private static func hasChildCgroups(_ dir: String) -> Bool {
+        CgroupFiles.list(dir).contains { name in
+            var st = stat()
+            return stat(dir + "/" + name, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+        }
     }
 
     /// Polls `condition` up to `seconds`, first every few microseconds (a killed process is
@@ -207,6 +217,12 @@ public struct Cgroup: Sendable, Equatable {
                     return true
                 }
                 lastError = errno
+                // A parent level another container's cgroup now lives under stays theirs to use:
+                // not an error, and nothing to wait for. (It is left behind if that one never made it.)
+                if lastError == EBUSY && Self.hasChildCgroups(dir) {
+                    lastError = 0
+                    return true
+                }
                 return lastError != EBUSY
             }
             if (!settled || lastError != 0) && failure == nil {

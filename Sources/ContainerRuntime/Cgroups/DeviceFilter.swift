@@ -132,34 +132,44 @@ enum DeviceFilter {
         for i in 0..<8 { attr[offset + i] = UInt8((value >> (8 * UInt64(i))) & 0xff) }
     }
 
-    /// Loads the program for `rules` and attaches it to the cgroup2 directory `cgroup`
-    /// (BPF_F_ALLOW_MULTI, so a parent's program still applies too).
-    static func attach(_ rules: [CgroupDeviceRule], to cgroup: String) throws(IntermodalError) {
-        let code = try program(for: rules).flatMap(\.bytes)
+    /// BPF_PROG_LOAD of a cgroup device program; the fd, or -1 with errno set.
+    private static func load(_ code: [UInt8], log: UnsafeMutablePointer<[UInt8]>?) -> Int {
         let license = Array("Apache-2.0".utf8CString)
-        var log = [UInt8](repeating: 0, count: 4096)
-        let progFD: Int = code.withUnsafeBytes { insns in
+        return code.withUnsafeBytes { insns in
             license.withUnsafeBytes { lic in
-                log.withUnsafeMutableBytes { logBuf in
-                    var attr = [UInt8](repeating: 0, count: 128)
-                    put32(15, &attr, at: 0)                                   // BPF_PROG_TYPE_CGROUP_DEVICE
-                    put32(UInt32(code.count / 8), &attr, at: 4)               // insn_cnt
-                    put64(UInt64(UInt(bitPattern: insns.baseAddress)), &attr, at: 8)
-                    put64(UInt64(UInt(bitPattern: lic.baseAddress)), &attr, at: 16)
-                    put32(1, &attr, at: 24)                                   // log_level
-                    put32(UInt32(logBuf.count), &attr, at: 28)
-                    put64(UInt64(UInt(bitPattern: logBuf.baseAddress)), &attr, at: 32)
-                    put32(6, &attr, at: 68)                                   // expected_attach_type BPF_CGROUP_DEVICE
+                var attr = [UInt8](repeating: 0, count: 128)
+                put32(15, &attr, at: 0)                                   // BPF_PROG_TYPE_CGROUP_DEVICE
+                put32(UInt32(code.count / 8), &attr, at: 4)               // insn_cnt
+                put64(UInt64(UInt(bitPattern: insns.baseAddress)), &attr, at: 8)
+                put64(UInt64(UInt(bitPattern: lic.baseAddress)), &attr, at: 16)
+                put32(6, &attr, at: 68)                                   // expected_attach_type BPF_CGROUP_DEVICE
+                guard let log else { return bpf(5 /* BPF_PROG_LOAD */, &attr) }
+                return log.pointee.withUnsafeMutableBytes { buffer in
+                    put32(1, &attr, at: 24)                               // log_level
+                    put32(UInt32(buffer.count), &attr, at: 28)
+                    put64(UInt64(UInt(bitPattern: buffer.baseAddress)), &attr, at: 32)
                     return bpf(5 /* BPF_PROG_LOAD */, &attr)
                 }
             }
         }
+    }
+
+    /// Loads the program for `rules` and attaches it to the cgroup2 directory `cgroup`
+    /// (BPF_F_ALLOW_MULTI, so a parent's program still applies too).
+    static func attach(_ rules: [CgroupDeviceRule], to cgroup: String) throws(IntermodalError) {
+        let code = try program(for: rules).flatMap(\.bytes)
+        var progFD = load(code, log: nil)
         guard progFD >= 0 else {
             let e = errno
-            let verifier = String(decoding: log.prefix { $0 != 0 }, as: UTF8.self)
+            // Load again with the verifier's log switched on, only to say why. (With the log on
+            // from the start a long but valid program fails with ENOSPC when the log overflows.)
+            var log = [UInt8](repeating: 0, count: 1 << 16)
+            progFD = load(code, log: &log)
+            if progFD >= 0 { close(Int32(progFD)) }
+            let lines = String(decoding: log.prefix { $0 != 0 }, as: UTF8.self).split(separator: "\n").suffix(3)
             throw IntermodalError(
                 .systemError,
-                "load the device-control eBPF program for \(cgroup)" + (verifier.isEmpty ? "" : " (verifier: \(verifier))"),
+                "load the device-control eBPF program for \(cgroup)" + (lines.isEmpty ? "" : " (verifier: \(lines.joined(separator: "; ")))"),
                 cause: Errno(rawValue: e))
         }
         defer { close(Int32(progFD)) }
