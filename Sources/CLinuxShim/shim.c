@@ -10,6 +10,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <linux/capability.h>
+#include <linux/sched.h>
 #include <linux/filter.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
@@ -124,7 +125,20 @@ ssize_t ims_recv(int fd, struct ims_msg *m, void *payload, size_t payload_cap, i
 
 // MARK: - child state
 
+// Step timestamps (CLOCK_MONOTONIC), sent with READY when cfg->timing is set.
+static const char *g_mark_name[48];
+static long long g_mark_ns[48];
+static int g_marks;
+static int g_timing;
+static void mark(const char *name) {
+    if (!g_timing || g_marks >= 48) return;
+    struct timespec ts; clock_gettime(CLOCK_MONOTONIC, &ts);
+    g_mark_name[g_marks] = name;
+    g_mark_ns[g_marks++] = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 static int g_sync = -1;
+static int g_statefd = -1;   // after READY, failures go to `start` through the exec fifo
 static char g_state[65536];        // state JSON for hooks run by the child: "creating\0created"
 static size_t g_state_len;
 static const char *g_state_created = "";
@@ -137,7 +151,18 @@ __attribute__((noreturn)) static void fail(int err, const char *detail, int notf
     m.err = err;
     m.notfound = notfound;
     struct sbuf b; sb_init(&b, m.detail, sizeof m.detail); sb_add(&b, detail);
-    if (g_sync >= 0) ims_send(g_sync, &m, NULL, 0);
+    if (g_sync >= 0) {
+        ims_send(g_sync, &m, NULL, 0);
+    } else if (g_statefd >= 0) {
+        // `create` has returned: tell `start`, which opens the fifo, as "E<errno> <detail>".
+        int fifo;
+        do { fifo = openat(g_statefd, "exec.fifo", O_WRONLY | O_CLOEXEC); } while (fifo < 0 && errno == EINTR);
+        if (fifo >= 0) {
+            char out[IMS_DETAIL_MAX + 32]; struct sbuf o; sb_init(&o, out, sizeof out);
+            sb_add(&o, notfound ? "N" : "E"); sb_num(&o, err); sb_add(&o, " "); sb_add(&o, detail);
+            (void)write(fifo, out, o.n);
+        }
+    }
     _exit(1);
 }
 
@@ -165,6 +190,12 @@ static void wait_go(void) {
 
 static void send_simple(int type) {
     struct ims_msg m; memset(&m, 0, sizeof m); m.type = type;
+    if (type == IMS_MSG_READY && g_timing) {
+        struct sbuf b; sb_init(&b, m.detail, sizeof m.detail);
+        for (int i = 0; i < g_marks; i++) {
+            sb_add(&b, g_mark_name[i]); sb_add(&b, "="); sb_num(&b, g_mark_ns[i]); sb_add(&b, " ");
+        }
+    }
     ims_send(g_sync, &m, NULL, 0);
 }
 
@@ -585,10 +616,20 @@ static void unblock_signals(void) {
 
 __attribute__((noreturn)) static void child_main(const struct ims_config *cfg, int sync_fd, pid_t parent) {
     g_sync = sync_fd;
+    g_timing = cfg->timing;
+    mark("start");
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    (void)parent;  // getppid() is 0 in a new pid namespace; a dead parent shows as EOF in wait_go
+    (void)parent;
+    for (int i = 0; i < cfg->cgroup_task_count; i++) {
+        // Before anything else, and before a user namespace changes our uid.
+        int fd = open(cfg->cgroup_tasks[i], O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, "0", 1) != 1) fail3("join cgroup ", cfg->cgroup_tasks[i], "");
+        close(fd);
+    }
+    mark("cgroup-joined");
     reset_signals();
-    wait_go();   // the parent has written id maps, joined the cgroup, set oom_score_adj
+    wait_go();   // the parent has written id maps, set oom_score_adj (and added us to the cgroup if needed)
+    mark("go-received");
 
     if (cfg->clone_flags & CLONE_NEWUSER) {
         if (setresgid(0, 0, 0) != 0) fail3("become gid 0 in the user namespace (is it mapped?)", "", "");
@@ -604,14 +645,17 @@ __attribute__((noreturn)) static void child_main(const struct ims_config *cfg, i
         if (cfg->domainname && setdomainname(cfg->domainname, strlen(cfg->domainname)) != 0)
             fail3("setdomainname ", cfg->domainname, "");
         if (cfg->setup_loopback) loopback_up();
+        mark("loopback-up");
 
         if (mount(NULL, "/", NULL, cfg->root_propagation, NULL) != 0) fail3("set propagation of /", "", "");
         if (mount(cfg->rootfs, cfg->rootfs, NULL, MS_BIND | MS_REC, NULL) != 0)
             fail3("bind mount the root file system ", cfg->rootfs, " on itself");
         int rootfd = open(cfg->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        mark("root-bound");
         if (rootfd < 0) fail3("open the root file system ", cfg->rootfs, "");
         for (int i = 0; i < cfg->mount_count; i++) mount_one(rootfd, &cfg->mounts[i]);
         if (cfg->create_devices) setup_dev(rootfd, cfg);
+        mark("mounts-done");
         close(rootfd);
 
         if (cfg->sync_hooks) {                 // prestart + createRuntime, in the runtime namespace
@@ -635,15 +679,20 @@ __attribute__((noreturn)) static void child_main(const struct ims_config *cfg, i
 
         if (chdir(cfg->rootfs) != 0) fail3("chdir to the root file system ", cfg->rootfs, "");
         if (syscall(SYS_pivot_root, ".", ".") != 0) fail3("pivot_root to ", cfg->rootfs, "");
-        // The old root is now stacked under "."; keep its unmount from reaching the host.
+        mark("pivoted");
+        // The old root is now stacked on "/"; keep its unmount from reaching the host. Lookups
+        // start at our root (the new one), so the steps below already act inside the container;
+        // the unmount itself (an RCU grace period, milliseconds) is done after READY, while the
+        // caller moves on to `start`.
         if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) != 0) fail3("make the old root a slave", "", "");
-        if (umount2(".", MNT_DETACH) != 0) fail3("unmount the old root", "", "");
         if (chdir("/") != 0) fail3("chdir to the new root", "", "");
         if (cfg->rootfs_propagation && mount(NULL, "/", NULL, cfg->rootfs_propagation, NULL) != 0)
             fail3("set rootfsPropagation", "", "");
         write_sysctls(cfg);
         readonly_paths(cfg);
+        mark("readonly-paths");
         mask_paths(cfg);
+        mark("masked-paths");
         if (cfg->rootfs_readonly) {
             unsigned long keep = locked_flags("/");
             if (mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL) != 0)
@@ -670,6 +719,23 @@ __attribute__((noreturn)) static void child_main(const struct ims_config *cfg, i
         }
     }
     if (cfg->set_personality && personality((unsigned long)cfg->personality) < 0) fail3("personality", "", "");
+
+    // Existence checks while `create` still waits for us: the program (in the container's
+    // PATH) and the working directory. Permissions are checked again as the user below.
+    char program[PATH_MAX];
+    if (chdir(cfg->cwd) != 0) fail3("chdir to cwd (\"", cfg->cwd, "\") set in config.json");
+    lookup(cfg, program, sizeof program);
+    mark("lookup-done");
+    syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+
+    if (!cfg->exec_mode) {
+        prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);   // from here on the container outlives `create`
+        send_simple(IMS_MSG_READY);
+        close(g_sync);
+        g_sync = -1;
+        g_statefd = statefd;
+        if (chdir("/") != 0 || umount2(".", MNT_DETACH) != 0) fail3("unmount the old root", "", "");
+    }
 
     int early_seccomp = cfg->seccomp_len && !cfg->no_new_privs;
     if (early_seccomp) install_seccomp(cfg);    // without no_new_privs it needs CAP_SYS_ADMIN
@@ -699,22 +765,17 @@ __attribute__((noreturn)) static void child_main(const struct ims_config *cfg, i
     if (cfg->set_umask) umask((mode_t)cfg->umask);
     if (chdir(cfg->cwd) != 0) fail3("chdir to cwd (\"", cfg->cwd, "\") set in config.json");
     if (cfg->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail3("set no_new_privs", "", "");
-
-    char program[PATH_MAX];
-    lookup(cfg, program, sizeof program);
-    syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+    if (cfg->uid != 0) lookup(cfg, program, sizeof program);   // as the user: may it execute it?
+    mark("credentials-set");
 
     if (!cfg->exec_mode) {
-        prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);   // from here on the container outlives `create`
-        send_simple(IMS_MSG_READY);
-        close(g_sync);
-        g_sync = -1;
         int fifo;
         do { fifo = openat(statefd, "exec.fifo", O_WRONLY | O_CLOEXEC); } while (fifo < 0 && errno == EINTR);
         if (fifo < 0) _exit(1);              // deleted before start
         if (write(fifo, "0", 1) != 1) _exit(1);
         // The fifo stays open (close-on-exec): `start` sees EOF once execve has happened, so
         // that poststart hooks run after the user's program started, as the spec requires.
+        g_statefd = -1;
         close(statefd);
         run_hooks(cfg->start_container_hooks, cfg->start_container_count, "startContainer", g_state_created);
     }
@@ -728,8 +789,20 @@ __attribute__((noreturn)) static void child_main(const struct ims_config *cfg, i
     _exit(e == ENOENT ? 127 : 126);
 }
 
-pid_t ims_spawn(const struct ims_config *cfg, int sync_fd) {
+pid_t ims_spawn(const struct ims_config *cfg, int sync_fd, int *into_cgroup) {
     pid_t parent = getpid();
+    *into_cgroup = 0;
+    if (cfg->join_count == 0 && cfg->cgroup_fd >= 0) {
+        struct clone_args args;
+        memset(&args, 0, sizeof args);
+        args.flags = (uint64_t)(unsigned int)cfg->clone_flags | CLONE_INTO_CGROUP;
+        args.exit_signal = SIGCHLD;
+        args.cgroup = (uint64_t)cfg->cgroup_fd;
+        long pid = syscall(SYS_clone3, &args, sizeof args);
+        if (pid == 0) child_main(cfg, sync_fd, parent);
+        if (pid > 0) { *into_cgroup = 1; return (pid_t)pid; }
+        // Older kernel or a cgroup clone3 cannot enter: the caller adds the process instead.
+    }
     if (cfg->join_count == 0) {
         long pid = syscall(SYS_clone, (unsigned long)cfg->clone_flags | SIGCHLD, 0, 0, 0, 0);
         if (pid < 0) return -errno;
@@ -780,25 +853,38 @@ int ims_pidfd_wait(int pidfd, int timeout_ms) {
     return r > 0 ? 1 : 0;
 }
 
-int ims_fifo_release(const char *path, int timeout_ms, pid_t pid) {
+int ims_fifo_release(const char *path, int timeout_ms, pid_t pid, char *err, size_t errcap) {
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return -errno;
     int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     int waited = 0, result = -ETIMEDOUT, got = 0;
+    size_t elen = 0;
+    if (errcap) err[0] = 0;
     while (waited < timeout_ms) {
         struct pollfd p[2] = {{fd, POLLIN, 0}, {pidfd, POLLIN, 0}};
         int r = poll(p, pidfd >= 0 ? 2 : 1, 50);
         if (r < 0 && errno == EINTR) continue;
         if (r < 0) { result = -errno; break; }
         if (p[0].revents & (POLLIN | POLLHUP)) {
-            char c;
-            ssize_t n = read(fd, &c, 1);
-            if (n == 1) { got = 1; continue; }
+            char buf[512];
+            ssize_t n = read(fd, buf, sizeof buf);
+            if (n > 0) {
+                if (!got && buf[0] != '0') got = 2;   // an error report, not the go byte
+                else if (!got) got = 1;
+                for (ssize_t k = 0; k < n && got == 2 && elen + 1 < errcap; k++) err[elen++] = buf[k];
+                if (errcap) err[elen] = 0;
+                continue;
+            }
             if (n == 0 && (p[0].revents & POLLHUP)) { result = got; break; }   // exec happened (or death)
         }
         if (pidfd >= 0 && (p[1].revents & POLLIN)) {
-            char c;
-            if (read(fd, &c, 1) == 1) got = 1;
+            char buf[512];
+            ssize_t n;
+            while ((n = read(fd, buf, sizeof buf)) > 0) {
+                if (!got) got = buf[0] == '0' ? 1 : 2;
+                for (ssize_t k = 0; k < n && got == 2 && elen + 1 < errcap; k++) err[elen++] = buf[k];
+                if (errcap) err[elen] = 0;
+            }
             result = got;
             break;
         }

@@ -14,6 +14,17 @@ final class ChildWaiter: Sendable {
         var continuations: [CheckedContinuation<ExitStatus, Never>] = []
     }
     private let state = Mutex(State())
+    /// Posted once when the status is known, for threads that block (the CLI).
+    nonisolated(unsafe) private let done: UnsafeMutablePointer<sem_t> = {
+        let p = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
+        sem_init(p, 0, 0)
+        return p
+    }()
+
+    deinit {
+        sem_destroy(done)
+        done.deallocate()
+    }
 
     init(pid: Int32) {
         self.pid = pid
@@ -48,6 +59,7 @@ final class ChildWaiter: Sendable {
             s.continuations = []
             return c
         }
+        sem_post(done)
         for c in waiting { c.resume(returning: exit) }
     }
 
@@ -70,11 +82,12 @@ final class ChildWaiter: Sendable {
 extension ChildWaiter {
     /// Blocks the calling thread until the status is known.
     func waitSync() -> ExitStatus {
-        var mutex = pthread_mutex_t()
-        pthread_mutex_init(&mutex, nil)
-        while true {
-            if let s = status { return s }
-            usleep(200)
+        while status == nil {
+            if sem_wait(done) == 0 {
+                sem_post(done)   // let other blocked waiters through too
+                break
+            }
         }
+        return status ?? ExitStatus(code: 255)
     }
 }

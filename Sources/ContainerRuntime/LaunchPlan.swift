@@ -9,7 +9,11 @@ import SystemPackage
 /// bundle and the host (rootfs path, bind sources, capability masks, sysctl paths).
 struct LaunchPlan {
     let arena = CArena()
-    var config = ims_config()
+    var config: ims_config = {
+        var c = ims_config()
+        c.cgroup_fd = -1
+        return c
+    }()
     var joins: [(type: Int32, path: String)] = []
     var newUserNamespace = false
     var uidMappings: [Spec.IDMapping] = []
@@ -23,6 +27,19 @@ struct LaunchPlan {
 
     static let msRec: UInt = 16384, msSlave: UInt = 1 << 19, msPrivate: UInt = 1 << 18
     static let msShared: UInt = 1 << 20, msUnbindable: UInt = 1 << 17
+
+    /// Lets the child join `cgroup` itself (see CLinuxShim.h); returns the descriptor of its
+    /// cgroup2 directory to close after spawning, or -1.
+    mutating func join(_ cgroup: Cgroup) -> Int32 {
+        guard joins.isEmpty else { return -1 }   // the intermediate's grandchild: the parent adds it
+        let unified = cgroup.unifiedPath
+        let v1 = cgroup.paths.filter { $0 != unified }.map { $0.appending("tasks").string }
+        config.cgroup_tasks = arena.list(v1)
+        config.cgroup_task_count = Int32(v1.count)
+        let fd = unified.map { open($0.string, O_RDONLY | O_DIRECTORY | O_CLOEXEC) } ?? -1
+        config.cgroup_fd = fd
+        return fd
+    }
 
     /// Builds the plan of a new container.
     init(spec: Spec, bundle: FilePath, stateDirectory: FilePath, io: ProcessIO, seccomp: SeccompProgram?) throws(IntermodalError) {
@@ -202,7 +219,9 @@ struct LaunchPlan {
             config.cap_effective = LaunchPlan.mask(caps.effective)
             config.cap_permitted = LaunchPlan.mask(caps.permitted)
             config.cap_inheritable = LaunchPlan.mask(caps.inheritable)
-            config.cap_ambient = LaunchPlan.mask(caps.ambient)
+            // The kernel raises an ambient capability only if it is permitted and inheritable;
+            // `runc spec` lists ambient ones without inheritable, and runc skips those, so do we.
+            config.cap_ambient = LaunchPlan.mask(caps.ambient) & config.cap_permitted & config.cap_inheritable
         }
         // rlimits: fail before cloning when a hard limit would be raised without CAP_SYS_RESOURCE.
         var rlimits: [ims_rlimit] = []

@@ -30,7 +30,7 @@ struct Launcher {
     /// `prepare` runs after the pid is known and before the child continues (maps, cgroup).
     static func launch(
         plan: inout LaunchPlan, statePayload: (Int32) -> [UInt8],
-        prepare: (Int32) throws(IntermodalError) -> Void,
+        prepare: (Int32, Bool) throws(IntermodalError) -> Void,
         onHooks: (Int32) throws(IntermodalError) -> Void,
         waitForReady: Bool = true
     ) throws(IntermodalError) -> Launched {
@@ -41,7 +41,10 @@ struct Launcher {
         let parentFD = fds[0], childFD = fds[1]
         defer { close(parentFD) }
         var config = plan.config
-        let spawned = ims_spawn(&config, childFD)
+        config.timing = Timing.enabled ? 1 : 0
+        Timing.mark("clone")
+        var placed: Int32 = 0
+        let spawned = ims_spawn(&config, childFD, &placed)
         close(childFD)
         for fd in plan.ownedDescriptors { close(fd) }
         plan.ownedDescriptors = []
@@ -69,9 +72,13 @@ struct Launcher {
             if msg.type == IMS_MSG_ERROR.rawValue { throw childError(msg) }
             pid = msg.value
         }
+        Timing.mark("cloned")
         waiter = ChildWaiter(pid: pid)
+        Timing.mark("waiter started")
         do throws(IntermodalError) {
-            try prepare(pid)
+            // Placed by clone3, or (no cgroup2 directory) the child joins every v1 hierarchy itself.
+            let selfJoined = config.cgroup_fd < 0 && config.cgroup_task_count > 0
+            try prepare(pid, placed != 0 || selfJoined)
             if plan.newUserNamespace {
                 try writeMappings(pid: pid, uid: plan.uidMappings, gid: plan.gidMappings)
             }
@@ -80,6 +87,7 @@ struct Launcher {
                     throw IntermodalError(.systemError, "config.json: process.oomScoreAdj: cannot set \(adj) (lowering it needs CAP_SYS_RESOURCE, which this runtime's bounding set lacks)", cause: error.cause)
                 }
             }
+            Timing.mark("prepared")
             var go = ims_msg()
             go.type = Int32(IMS_MSG_GO.rawValue)
             let payload = statePayload(pid)
@@ -105,6 +113,7 @@ struct Launcher {
                     again.type = Int32(IMS_MSG_GO.rawValue)
                     _ = ims_send(parentFD, &again, nil, 0)
                 case Int32(IMS_MSG_READY.rawValue):
+                    if Timing.enabled { Timing.child(Launcher.childError(msg).message) }
                     return Launched(pid: pid, waiter: waiter!, terminal: terminal)
                 default:
                     throw IntermodalError(.internalError, "unexpected message \(msg.type) from the container process")

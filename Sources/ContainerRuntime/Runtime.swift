@@ -34,6 +34,7 @@ public struct Runtime: Sendable {
         try StateStore.validate(id: id)
         let bundle = Runtime.absolute(bundle)
         let spec = try Spec.load(bundle: bundle)
+        Timing.mark("spec loaded")
         guard spec.process != nil else {
             throw IntermodalError(.invalidArgument, "\(bundle.appending("config.json")): process: required to create a container")
         }
@@ -45,6 +46,9 @@ public struct Runtime: Sendable {
         do throws(IntermodalError) {
             var plan = try LaunchPlan(spec: spec, bundle: bundle, stateDirectory: store.directory(id), io: io, seccomp: seccomp)
             cgroup = try ResourceSetup.cgroup(for: spec, id: id)
+            Timing.mark("cgroup created")
+            let cgroupFD = cgroup.map { plan.join($0.cgroup) } ?? -1
+            defer { if cgroupFD >= 0 { close(cgroupFD) } }
             let annotations = spec.annotations
             let version = spec.ociVersion
             func state(_ status: ContainerState.Status, _ pid: Int32) -> ContainerState {
@@ -59,12 +63,13 @@ public struct Runtime: Sendable {
                     bytes += (try? StateJSON.encode(state(.created, pid))) ?? []
                     return bytes
                 },
-                prepare: { pid throws(IntermodalError) in try cgroup?.add(pid: pid) },
+                prepare: { pid, placed throws(IntermodalError) in if !placed { try cgroup?.add(pid: pid) } },
                 onHooks: { pid throws(IntermodalError) in
                     try HookRunner.run(prestart, kind: "prestart", state: state(.creating, pid))
                     try HookRunner.run(createRuntime, kind: "createRuntime", state: state(.creating, pid))
                 })
             launched = launchedNow
+            Timing.mark("container ready")
             let start = ProcFS.stat(launchedNow.pid)?.startTime ?? 0
             let record = ContainerRecord(
                 ociVersion: spec.ociVersion, id: id, pid: launchedNow.pid, pidStartTime: start,
@@ -72,6 +77,7 @@ public struct Runtime: Sendable {
                 cgroupPaths: cgroup?.paths ?? [], cgroupCreated: cgroup?.created ?? [], poststart: spec.hooks?.poststart ?? [],
                 poststop: spec.hooks?.poststop ?? [], createdNanoseconds: timestamps[.create]!.nanoseconds)
             try store.write(record)
+            Timing.mark("state written")
             if let pidFile {
                 try FileSystem.writeAtomically("\(launchedNow.pid)", to: pidFile)
             }
@@ -97,6 +103,7 @@ public struct Runtime: Sendable {
     /// The synchronous body of ``start(id:)``.
     public func startSync(id: String) throws(IntermodalError) {
         let record = try store.read(id)
+        Timing.mark("state read")
         switch status(of: record) {
         case .created: break
         case .running: throw IntermodalError(.invalidState, "cannot start an already running container")
@@ -104,8 +111,27 @@ public struct Runtime: Sendable {
         case .creating: throw IntermodalError(.invalidState, "cannot start a container that is still being created")
         }
         let fifo = store.fifo(id).string
-        let r = ims_fifo_release(fifo, 30_000, record.pid)
+        var report = [CChar](repeating: 0, count: 1200)
+        let r = ims_fifo_release(fifo, 30_000, record.pid, &report, report.count)
+        Timing.mark("released")
         unlink(fifo)
+        if r == 2 {
+            // The child failed after `create` returned and says why: "E<errno> <detail>".
+            let text = String(decoding: report.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let kind = text.first
+            let body = text.dropFirst()
+            let space = body.firstIndex(of: " ") ?? body.endIndex
+            let err = Int32(body[..<space]) ?? 0
+            let detail = space < body.endIndex ? String(body[body.index(after: space)...]) : ""
+            var msg = ims_msg()
+            msg.err = err
+            msg.notfound = kind == "N" ? 1 : 0
+            withUnsafeMutableBytes(of: &msg.detail) { raw in
+                let bytes = Array(detail.utf8.prefix(raw.count - 1))
+                raw.copyBytes(from: bytes + [0])
+            }
+            throw Launcher.childError(msg)
+        }
         guard r == 1 else {
             if r == 0 { throw IntermodalError(.invalidState, "cannot start container \(id): its process exited before start") }
             throw IntermodalError(.systemError, "cannot start container \(id) through \(fifo)", cause: Errno(rawValue: -r))
@@ -156,23 +182,28 @@ public struct Runtime: Sendable {
     public func deleteSync(id: String, force: Bool = false) throws(IntermodalError) {
         let record = try store.read(id)
         let status = status(of: record)
+        Timing.mark("state read")
         if status != .stopped {
             guard force else {
                 throw IntermodalError(.invalidState, "cannot delete container \(id) that is not stopped: \(status.rawValue)")
             }
             let fd = ims_pidfd_open(record.pid)
-            if let cg = ContainerCgroup.reopen(paths: record.cgroupPaths, created: record.cgroupCreated) { try? cg.killAll(signal: SIGKILL) }
             if fd >= 0 {
-                if ProcFS.isAlive(record.pid, startTime: record.pidStartTime) {
+                // The pidfd pins the process: if it is ours (same start time), kill it and wait
+                // until it has exited, so that its cgroup is empty when it is removed.
+                if ProcFS.stat(record.pid)?.startTime == record.pidStartTime {
                     _ = ims_pidfd_send_signal(fd, SIGKILL)
                     _ = ims_pidfd_wait(fd, 10_000)
                 }
                 close(fd)
             }
         }
+        Timing.mark("stopped")
         HookRunner.runWarning(record.poststop, kind: "poststop", state: record.state(.stopped))
         if let cg = ContainerCgroup.reopen(paths: record.cgroupPaths, created: record.cgroupCreated) { try cg.destroy() }
+        Timing.mark("cgroup destroyed")
         try store.remove(id)
+        Timing.mark("state removed")
     }
 
     /// The states of all containers under ``stateRoot``.
@@ -221,7 +252,7 @@ public struct Runtime: Sendable {
         let cgroup = ContainerCgroup.reopen(paths: record.cgroupPaths, created: record.cgroupCreated)
         let launched = try Launcher.launch(
             plan: &plan, statePayload: { _ in [] },
-            prepare: { pid throws(IntermodalError) in try cgroup?.add(pid: pid) },
+            prepare: { pid, _ throws(IntermodalError) in try cgroup?.add(pid: pid) },
             onHooks: { _ in }, waitForReady: false)
         return await launched.waiter.wait()
     }
@@ -285,7 +316,7 @@ extension Runtime {
         let cgroup = ContainerCgroup.reopen(paths: record.cgroupPaths, created: record.cgroupCreated)
         let launched = try Launcher.launch(
             plan: &plan, statePayload: { _ in [] },
-            prepare: { pid throws(IntermodalError) in try cgroup?.add(pid: pid) },
+            prepare: { pid, _ throws(IntermodalError) in try cgroup?.add(pid: pid) },
             onHooks: { _ in }, waitForReady: false)
         return launched.waiter.waitSync()
     }
@@ -300,5 +331,30 @@ extension Runtime {
     /// The cgroup directories recorded for a container (for tests and the harness's checks).
     public func cgroupDirectories(id: String) throws(IntermodalError) -> [FilePath] {
         try store.read(id).cgroupCreated.map { FilePath($0) }
+    }
+}
+
+/// Phase timing on stderr when INTERMODAL_RUNTIME_TIMING is set (for profiling the CLI).
+public enum Timing {
+    nonisolated(unsafe) static let enabled = getenv("INTERMODAL_RUNTIME_TIMING") != nil
+    nonisolated(unsafe) static var last = MonotonicInstant.now
+
+    static func child(_ marks: String) {
+        var previous = last.nanoseconds
+        for item in marks.split(separator: " ") {
+            let parts = item.split(separator: "=")
+            guard parts.count == 2, let ns = UInt64(parts[1]) else { continue }
+            StandardStreams.writeError("timing:   child \(parts[0]) +\((ns &- previous) / 1000) us\n")
+            previous = ns
+        }
+        last = MonotonicInstant(nanoseconds: previous)
+    }
+
+    public static func mark(_ what: String) {
+        guard enabled else { return }
+        let previous = last
+        let now = MonotonicInstant.now
+        StandardStreams.writeError("timing: \(what) +\((now.nanoseconds &- previous.nanoseconds) / 1000) us\n")
+        last = now
     }
 }

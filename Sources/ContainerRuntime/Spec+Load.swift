@@ -25,7 +25,7 @@ extension Spec {
     /// Decodes config.json text; a decoding failure names the JSON path of the bad field.
     public static func decode(_ bytes: [UInt8], source: String = "config.json") throws(IntermodalError) -> Spec {
         do {
-            return try JSONDecoder().decode(Spec.self, from: Data(bytes))
+            return try JSONValueDecoder.decode(Spec.self, from: bytes)
         } catch let error as DecodingError {
             throw IntermodalError(.invalidArgument, "\(source): \(describe(error))")
         } catch {

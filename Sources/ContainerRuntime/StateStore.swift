@@ -24,6 +24,32 @@ struct ContainerRecord: Codable, Sendable {
     var poststop: [Spec.Hook]
     var createdNanoseconds: UInt64
 
+    /// The record as JSON, written by hand (no encoder set-up on the hot path).
+    func json() -> [UInt8] {
+        let q = StateJSON.quote
+        func list(_ items: [String]) -> String { "[" + items.map(q).joined(separator: ",") + "]" }
+        func hooks(_ hs: [Spec.Hook]) -> String {
+            "[" + hs.map { h in
+                var parts = ["\"path\":\(q(h.path))"]
+                if let a = h.args { parts.append("\"args\":\(list(a))") }
+                if let e = h.env { parts.append("\"env\":\(list(e))") }
+                if let t = h.timeout { parts.append("\"timeout\":\(t)") }
+                return "{" + parts.joined(separator: ",") + "}"
+            }.joined(separator: ",") + "]"
+        }
+        var parts = [
+            "\"ociVersion\":\(q(ociVersion))", "\"id\":\(q(id))", "\"pid\":\(pid)",
+            "\"pidStartTime\":\(pidStartTime)", "\"bundle\":\(q(bundle))", "\"rootfs\":\(q(rootfs))",
+            "\"cgroupPaths\":\(list(cgroupPaths))", "\"cgroupCreated\":\(list(cgroupCreated))",
+            "\"poststart\":\(hooks(poststart))", "\"poststop\":\(hooks(poststop))",
+            "\"createdNanoseconds\":\(createdNanoseconds)",
+        ]
+        if let a = annotations {
+            parts.append("\"annotations\":{" + a.sorted { $0.key < $1.key }.map { "\(q($0.key)):\(q($0.value))" }.joined(separator: ",") + "}")
+        }
+        return Array(("{" + parts.joined(separator: ",") + "}").utf8)
+    }
+
     func state(_ status: ContainerState.Status) -> ContainerState {
         ContainerState(ociVersion: ociVersion, id: id, status: status,
                        pid: status == .stopped ? nil : pid, bundle: bundle, annotations: annotations)
@@ -70,11 +96,20 @@ struct StateStore: Sendable {
     }
 
     func write(_ record: ContainerRecord) throws(IntermodalError) {
-        let bytes: [UInt8]
-        do { bytes = Array(try JSONEncoder().encode(record)) } catch {
-            throw IntermodalError(.internalError, "cannot encode state of \(record.id)", cause: error)
+        let bytes = record.json()
+        // The state lives on a tmpfs (/run) and is rewritten by the next command anyway: a
+        // rename for atomicity, no fsync (it costs milliseconds on a disk-backed --root).
+        let file = stateFile(record.id)
+        let tmp = file.string + ".tmp"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .system("cannot write \(tmp)") }
+        let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        guard n == bytes.count, rename(tmp, file.string) == 0 else {
+            let e = errno
+            unlink(tmp)
+            throw .system("cannot write \(file)", errno: e)
         }
-        try FileSystem.writeAtomically(bytes, to: stateFile(record.id), mode: [.ownerReadWrite])
     }
 
     func read(_ id: String) throws(IntermodalError) -> ContainerRecord {
@@ -85,7 +120,7 @@ struct StateStore: Sendable {
         }
         let bytes = try FileSystem.readBytes(file)
         do {
-            return try JSONDecoder().decode(ContainerRecord.self, from: Data(bytes))
+            return try JSONValueDecoder.decode(ContainerRecord.self, from: bytes)
         } catch {
             throw IntermodalError(.corrupted, "state of container \"\(id)\" (\(file)) is unreadable", cause: error)
         }

@@ -24,7 +24,7 @@ func perform(_ body: () throws(IntermodalError) -> Void) {
 }
 
 struct Create: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create a container (its process waits for start).")
+    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a container (its process waits for start).")
     @Option(name: [.customShort("b"), .long], help: "The bundle directory (default: current directory).")
     var bundle: String = "."
     @Option(name: .long, help: "Write the container's pid to this file.")
@@ -44,13 +44,13 @@ struct Create: ParsableCommand {
 }
 
 struct Start: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Start the user process of a created container.")
+    static let configuration = CommandConfiguration(commandName: "start", abstract: "Start the user process of a created container.")
     @Argument(help: "The container ID.") var id: String
     func run() { perform { () throws(IntermodalError) in try Global.runtime.startSync(id: id) } }
 }
 
 struct State: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the OCI state of a container as JSON.")
+    static let configuration = CommandConfiguration(commandName: "state", abstract: "Print the OCI state of a container as JSON.")
     @Argument(help: "The container ID.") var id: String
     func run() {
         perform { () throws(IntermodalError) in
@@ -61,7 +61,7 @@ struct State: ParsableCommand {
 }
 
 struct Kill: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Send a signal (default TERM) to a container.")
+    static let configuration = CommandConfiguration(commandName: "kill", abstract: "Send a signal (default TERM) to a container.")
     @Flag(name: [.short, .long], help: "Signal every process of the container.") var all = false
     @Argument(help: "The container ID.") var id: String
     @Argument(help: "Signal name or number (TERM, SIGKILL, 9).") var signal: String = "TERM"
@@ -73,14 +73,14 @@ struct Kill: ParsableCommand {
 }
 
 struct Delete: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Delete a stopped container (or any with --force).")
+    static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete a stopped container (or any with --force).")
     @Flag(name: [.short, .long], help: "Kill the container first if it is still running.") var force = false
     @Argument(help: "The container ID.") var id: String
     func run() { perform { () throws(IntermodalError) in try Global.runtime.deleteSync(id: id, force: force) } }
 }
 
 struct Run: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create and start a container; wait for it unless --detach.")
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Create and start a container; wait for it unless --detach.")
     @Option(name: [.customShort("b"), .long], help: "The bundle directory (default: current directory).")
     var bundle: String = "."
     @Flag(name: [.short, .long], help: "Return after start; the container keeps running.") var detach = false
@@ -110,7 +110,7 @@ struct Run: ParsableCommand {
 }
 
 struct List: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List containers under the state root.")
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List containers under the state root.")
     @Option(name: [.short, .long], help: "table or json.") var format: String = "table"
     @Flag(name: [.short, .long], help: "Only the IDs.") var quiet = false
     func run() {
@@ -139,7 +139,7 @@ struct List: ParsableCommand {
 }
 
 struct Exec: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run a process in a running container.")
+    static let configuration = CommandConfiguration(commandName: "exec", abstract: "Run a process in a running container.")
     @Option(name: .long, help: "Working directory inside the container.") var cwd: String = "/"
     @Option(name: [.short, .long], help: "Environment variables NAME=value.") var env: [String] = []
     @Flag(name: [.short, .long], help: "Accepted for compatibility; exec always waits.") var detach = false
@@ -172,7 +172,7 @@ struct SpecCommand: ParsableCommand {
 }
 
 struct Version: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the version.")
+    static let configuration = CommandConfiguration(commandName: "version", abstract: "Print the version.")
     func run() {
         StandardStreams.writeOutput("intermodal-runtime version \(IntermodalVersion.string)\nspec: 1.2.0\n")
     }

@@ -11,6 +11,7 @@ import ContainerRuntime
 import IntermodalCore
 import SystemPackage
 
+Timing.mark("main")
 var arguments = Array(CommandLine.arguments.dropFirst())
 do {
     try Global.extract(from: &arguments)
@@ -19,5 +20,12 @@ do {
 }
 if arguments.isEmpty {
     arguments = ["--help"]
+}
+if arguments == ["version"] {
+    Version().run()
+    exit(0)
+}
+if FastPath.run(arguments) {
+    exit(0)
 }
 RuntimeCommand.main(arguments)

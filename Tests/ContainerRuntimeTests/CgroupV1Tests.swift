@@ -285,6 +285,25 @@ struct CgroupV1Tests {
         try cgroup.destroy()
     }
 
+    @Test func aSharedParentStaysWhileAnotherCgroupUsesIt() throws {
+        let manager = try CgroupManager.detect()
+        let name = CgroupTestSupport.uniqueName()
+        let a = try manager.create(path: "/\(name)/a", resources: CgroupResources())
+        defer { try? a.destroy() }
+        let b = try manager.create(path: "/\(name)/b", resources: CgroupResources())
+        defer { try? b.destroy() }
+        #expect(a.createdPaths.count == 2 * a.paths.count)   // a made the parent in each hierarchy
+        #expect(b.createdPaths.count == b.paths.count)       // b only its leaves
+        let start = MonotonicInstant.now
+        try a.destroy()                                       // parent busy with b: kept, no error, no wait
+        #expect(MonotonicInstant.now.duration(since: start) < .seconds(2))
+        for p in b.paths { #expect(FileSystem.exists(p)) }
+        try b.destroy()
+        // The parent made by `a` is now empty; `a` removes it when asked again (its delete retried).
+        try a.destroy()
+        #expect(CgroupTestSupport.leftovers(named: name).isEmpty)
+    }
+
     @Test func existingLevelsAreNeverRemoved() throws {
         let manager = try CgroupManager.detect()
         let name = CgroupTestSupport.uniqueName()

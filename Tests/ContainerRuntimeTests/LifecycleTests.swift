@@ -157,6 +157,24 @@ struct LifecycleTests {
         try expectNothingLeft(b, id: id)
     }
 
+    @Test("a step that fails after create returned is reported by start, and nothing is left")
+    func lateFailureReportedByStart() async throws {
+        let b = try await TestBundle.make(["true"]) { spec in
+            spec.process?.user = Spec.User(uid: 1000, gid: 1000)
+            spec.process?.cwd = "/root"
+        }
+        defer { b.cleanup() }
+        chmod(b.rootfs.appending("root").string, 0o700)   // root may enter, uid 1000 may not
+        let rt = b.runtime
+        let id = TestBundle.uniqueID
+        let container = try await rt.create(id: id, bundle: b.bundle, io: .fileDescriptors(stdin: nil, stdout: nil, stderr: nil))
+        let error = await #expect(throws: IntermodalError.self) { try await rt.start(id: id) }
+        #expect(error?.description == "chdir to cwd (\"/root\") set in config.json: Permission denied", "\(String(describing: error))")
+        #expect(try await container.wait().code != 0)
+        try await rt.delete(id: id)
+        try expectNothingLeft(b, id: id)
+    }
+
     private func expectNothingLeft(_ b: TestBundle, id: String) throws {
         #expect(!FileSystem.exists(b.stateRoot.appending(id)), "state directory left behind")
         for controller in ["memory", "pids", "cpu", "devices", "unified"] {

@@ -52,7 +52,16 @@ struct ims_config {
     const struct ims_nspath *join;   // namespaces to join, in order (user first)
     int join_count;
     int exec_mode;                   // join an existing container: no rootfs, no fifo
-    int unshare_cgroupns;            // new cgroup namespace, made after the parent moved us into the cgroup
+    int unshare_cgroupns;            // new cgroup namespace, made after joining the cgroup
+
+    // The container's cgroup, joined without the costly migration of a whole process
+    // (cgroup_threadgroup_rwsem write lock, an RCU grace period): cgroup2 through
+    // clone3(CLONE_INTO_CGROUP), each v1 hierarchy by the single-threaded child writing "0"
+    // to its own `tasks` file.
+    int cgroup_fd;                   // cgroup2 directory, -1: none
+    const char *const *cgroup_tasks; // v1 `tasks` files
+    int cgroup_task_count;
+    int timing;                      // send step timestamps with READY
 
     int stdio[3];                    // -1: inherit
     int terminal;                    // make a pty in the container
@@ -118,7 +127,9 @@ struct ims_msg {
 
 /// Clones the container process. Returns its pid (or the intermediate's when joining
 /// namespaces: the real pid then arrives as IMS_MSG_PID), or -errno. `sync_fd` is the child's end.
-pid_t ims_spawn(const struct ims_config *cfg, int sync_fd);
+/// `*into_cgroup` is set to 1 when the child was placed in cgroup_fd by clone3, else 0 (the
+/// caller must then add it).
+pid_t ims_spawn(const struct ims_config *cfg, int sync_fd, int *into_cgroup);
 
 /// Sends and receives one message (payload after the fixed part for GO). Return -errno on error,
 /// 0 on EOF, else the bytes received.
@@ -131,9 +142,11 @@ int ims_pidfd_send_signal(int pidfd, int sig);
 /// Waits up to timeout_ms for a pidfd to become readable (process exited). 1 exited, 0 timeout, -errno.
 int ims_pidfd_wait(int pidfd, int timeout_ms);
 
-/// Opens `path` for reading without blocking and waits up to timeout_ms for one byte. Used by
-/// `start` on the exec fifo. Returns 1 when the byte arrived, 0 when the writer went away, -errno.
-int ims_fifo_release(const char *path, int timeout_ms, pid_t pid);
+/// `start` on the exec fifo: opens `path` for reading without blocking (releasing the child
+/// blocked in its open for writing) and waits up to timeout_ms until the child has exec'd (EOF).
+/// Returns 1 when released, 2 when the child reported a failure instead ("E<errno> <detail>" or
+/// "N<errno> <detail>" for a program not found, copied to `err`), 0 when it died, -errno.
+int ims_fifo_release(const char *path, int timeout_ms, pid_t pid, char *err, size_t errcap);
 
 /// pipe2(fds, O_CLOEXEC); 0 or -1 with errno.
 int ims_pipe_cloexec(int fds[2]);

@@ -119,6 +119,14 @@ public struct Cgroup: Sendable, Equatable {
         return false
     }
 
+    /// True when `dir` contains cgroup directories.
+    private static func hasChildCgroups(_ dir: String) -> Bool {
+        CgroupFiles.list(dir).contains { name in
+            var st = stat()
+            return stat(dir + "/" + name, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+        }
+    }
+
     /// Polls `condition` up to `seconds`, first every few microseconds (a killed process is
     /// usually gone within tens of them), backing off to every millisecond.
     private func waitFor(seconds: Int, _ condition: () -> Bool) -> Bool {
@@ -209,6 +217,12 @@ public struct Cgroup: Sendable, Equatable {
                     return true
                 }
                 lastError = errno
+                // A parent level another container's cgroup now lives under stays theirs to use:
+                // not an error, and nothing to wait for. (It is left behind if that one never made it.)
+                if lastError == EBUSY && Self.hasChildCgroups(dir) {
+                    lastError = 0
+                    return true
+                }
                 return lastError != EBUSY
             }
             if (!settled || lastError != 0) && failure == nil {
