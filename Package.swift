@@ -67,7 +67,7 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "HostProbe",
-            dependencies: ["IntermodalCore", "CSeccomp", "CLinuxShim", "VirtualMachines"],
+            dependencies: ["IntermodalCore", "CSeccomp", "ContainerRuntime", "VirtualMachines"],
             swiftSettings: strict),
         .target(
             name: "ContainerRuntime",

@@ -38,25 +38,85 @@ struct LoadCommand: AsyncParsableCommand {
     }
 }
 
-struct PullCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "pull", abstract: "Pull an image from a registry.")
-    @OptionGroup var global: GlobalOptions
-    @Argument(help: "REGISTRY/REPOSITORY[:TAG]") var reference: String
-    func run() async throws { throw IntermodalError(.unsupported, "pull: not yet implemented") }
+/// Registry options shared by pull, push and search.
+struct RegistryOptions: ParsableArguments {
+    @Flag(name: .long, help: "Speak plain HTTP to the registry (a local test registry).") var insecure = false
+    @Option(name: .long, help: "User name for the registry (or $INTERMODAL_REGISTRY_USER).") var username: String?
+    @Option(name: .long, help: "Password for the registry (or $INTERMODAL_REGISTRY_PASSWORD).") var password: String?
+
+    func client(for registry: String) -> RegistryClient {
+        let user = username ?? getenvString("INTERMODAL_REGISTRY_USER")
+        let pass = password ?? getenvString("INTERMODAL_REGISTRY_PASSWORD")
+        let credentials = user.map { RegistryCredentials(username: $0, password: pass ?? "") }
+        return RegistryClient(registry: registry, insecure: insecure, credentials: credentials)
+    }
 }
 
+/// The registry a reference names; there is no default registry on this host.
+func requireRegistry(_ reference: ImageReference) throws(IntermodalError) -> String {
+    if let registry = reference.registry { return registry }
+    if let registry = getenvString("INTERMODAL_REGISTRY"), !registry.isEmpty { return registry }
+    throw IntermodalError(.invalidArgument, "'\(reference)' names no registry (use HOST[:PORT]/NAME[:TAG] or set $INTERMODAL_REGISTRY)")
+}
+
+/// `intermodal pull REGISTRY/NAME[:TAG]`
+struct PullCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "pull", abstract: "Pull an image from a registry (named NAME:TAG locally).")
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var registryOptions: RegistryOptions
+    @Argument(help: "REGISTRY/REPOSITORY[:TAG|@DIGEST]") var reference: String
+
+    func run() async throws {
+        let store = try ImageCommands.store(global)
+        let ref = try ImageReference.parse(reference)
+        let client = registryOptions.client(for: try requireRegistry(ref))
+        let result = try await client.pull(ref, into: store)
+        StandardStreams.writeOutput(
+            "\(ref.withoutRegistry): \(result.blobsTransferred) blobs pulled (\(ByteCount.human(result.bytesTransferred))), \(result.blobsSkipped) already present\n"
+                + "Digest: \(result.image.manifestDigest)\n")
+    }
+}
+
+/// `intermodal push REGISTRY/NAME[:TAG]` pushes the local NAME:TAG (or `--from IMAGE`).
 struct PushCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "push", abstract: "Push an image to a registry.")
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var registryOptions: RegistryOptions
+    @Option(name: .long, help: "Local image to push (default: the reference without its registry).") var from: String?
     @Argument(help: "REGISTRY/REPOSITORY[:TAG]") var reference: String
-    func run() async throws { throw IntermodalError(.unsupported, "push: not yet implemented") }
+
+    func run() async throws {
+        let store = try ImageCommands.store(global)
+        let ref = try ImageReference.parse(reference)
+        let image = try store.resolve(from ?? ref.withoutRegistry.localName)
+        let client = registryOptions.client(for: try requireRegistry(ref))
+        let result = try await client.push(image, as: ref, from: store)
+        StandardStreams.writeOutput(
+            "\(ref): \(result.blobsTransferred) blobs pushed (\(ByteCount.human(result.bytesTransferred))), \(result.blobsSkipped) already there\n"
+                + "Digest: \(image.manifestDigest)\n")
+    }
 }
 
+/// `intermodal search [REGISTRY/]TERM`
 struct SearchCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "search", abstract: "Search a registry's catalog.")
+    static let configuration = CommandConfiguration(commandName: "search", abstract: "Search a registry's catalog for repositories.")
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "Search term.") var term: String
-    func run() async throws { throw IntermodalError(.unsupported, "search: not yet implemented") }
+    @OptionGroup var registryOptions: RegistryOptions
+    @Option(name: .long, help: "Registry host[:port] (default: $INTERMODAL_REGISTRY).") var registry: String?
+    @Argument(help: "Search term (a substring of repository names).") var term: String
+
+    func run() async throws {
+        guard let host = registry ?? getenvString("INTERMODAL_REGISTRY") else {
+            throw IntermodalError(.invalidArgument, "search needs --registry HOST[:PORT] (this host has no default registry)")
+        }
+        let client = registryOptions.client(for: host)
+        var rows: [[String]] = []
+        for repo in try await client.catalog() where term.isEmpty || repo.contains(term.lowercased()) {
+            let tags = (try? await client.tags(repo)) ?? []
+            rows.append([repo, tags.sorted().joined(separator: ",")])
+        }
+        StandardStreams.writeOutput(TextTable.render(["NAME", "TAGS"], rows))
+    }
 }
 
 /// `intermodal image bootstrap debian NAME[:TAG] [--suite S] [--variant V]`

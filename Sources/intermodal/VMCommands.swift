@@ -1,4 +1,5 @@
 import ArgumentParser
+import FoundationEssentials
 import ImageStore
 import IntermodalCore
 import SystemPackage
@@ -40,7 +41,7 @@ struct VMRunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Guest memory: 256m, 1g, or MiB.") var memory = "256m"
     @Option(name: .long, help: "Virtual CPUs.") var vcpus = 1
     @Option(name: .long, help: "auto (KVM if the probe found it working), kvm or tcg.") var accel = "auto"
-    @Option(name: .long, help: "Network: none, user (QEMU user-mode) or bridge:NAME.") var network = "none"
+    @Option(name: .long, help: "Network: none, user (QEMU user-mode), bridge (the containers' intermodal0) or bridge:NAME.") var network = "none"
     @Option(name: .long, help: "Kernel to boot (default: newest /boot/vmlinuz-*).") var kernel: String?
     @Option(name: .long, help: "Extra guest kernel argument (repeatable).") var kernelArg: [String] = []
     @Option(name: .long, help: "Guest eth0 address for --network bridge:NAME, e.g. 10.88.0.50/16.") var ip: String?
@@ -49,6 +50,7 @@ struct VMRunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds the command may run (0: no limit).") var timeout = 0
     @Flag(name: .long, help: "Print the phase timings to standard error afterwards.") var timings = false
     @Flag(name: .long, help: "Report over the serial console (no virtio-serial port in the guest).") var consoleReport = false
+    @Option(name: .long, help: "Write the run's measurements (phases, memory, disks) as JSON to this file.") var result: String?
     @Argument(help: "Image name or ID.") var image: String
     @Argument(parsing: .captureForPassthrough, help: "Command and arguments.") var command: [String] = []
 
@@ -89,6 +91,12 @@ struct VMRunCommand: AsyncParsableCommand {
             }
         }
         if timings { StandardStreams.writeError(Self.describe(result)) }
+        if let path = self.result {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            guard let data = try? encoder.encode(result) else { throw IntermodalError(.internalError, "cannot encode the guest's result") }
+            try FileSystem.writeAtomically(Array(data) + [10], to: FilePath(path))
+        }
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
     }
 
@@ -135,8 +143,10 @@ struct VMRunCommand: AsyncParsableCommand {
         switch text {
         case "none": return .none
         case "user": return .user
+        // The containers' bridge by default, so guests and containers can share a network.
+        case "bridge": return .bridge("intermodal0")
         case let b where b.hasPrefix("bridge:") && b.count > 7: return .bridge(String(b.dropFirst(7)))
-        default: throw IntermodalError(.invalidArgument, "--network '\(text)': use none, user or bridge:NAME")
+        default: throw IntermodalError(.invalidArgument, "--network '\(text)': use none, user, bridge (intermodal0) or bridge:NAME")
         }
     }
 }

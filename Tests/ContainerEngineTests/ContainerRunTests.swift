@@ -183,6 +183,20 @@ extension ContainerRunTests {
     }
 }
 
+extension ContainerRunTests {
+    @Test("logs -f follows a detached container until it exits")
+    func logsFollow() async throws {
+        try await EngineFixture.with { f in
+            let run = try await f.cli(["run", "-d", "busybox", "sh", "-c", "for i in 1 2 3; do echo line $i; sleep 0.3; done"])
+            #expect(run.exitCode == 0, "\(run.standardError)")
+            let logs = try await f.cli(["logs", "-f", run.standardOutput.trimmed])
+            #expect(logs.exitCode == 0)
+            #expect(logs.standardOutput == "line 1\nline 2\nline 3\n")
+            #expect(try f.engine.container(run.standardOutput.trimmed).exitCode == 0)
+        }
+    }
+}
+
 /// True when a container's rootfs is still a mount point.
 enum RootfsMounted {
     static func check(_ f: EngineFixture, _ record: ContainerRecord) -> Bool {

@@ -58,9 +58,10 @@ struct GuestFaultTests {
         #expect(try leftovers(root).isEmpty)
     }
 
-    /// `intermodal vm run` as a subprocess, SIGINT once its guest is booting: clear error, no
-    /// domain, no disk.
-    @Test func sigintMidBootRollsBack() async throws {
+    /// `intermodal vm run` as a subprocess, SIGINT or SIGTERM once its guest is booting: clear
+    /// error, no domain, no disk.
+    @Test(arguments: [SIGINT, SIGTERM])
+    func signalMidBootRollsBack(signal: Int32) async throws {
         let root = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-vmtest")
         defer { try? FileSystem.removeTree(root) }
         let binary = try GuestInitramfs.locateInit().removingLastComponent().appending("intermodal")
@@ -86,14 +87,14 @@ struct GuestFaultTests {
             }
         }
         let name = try #require(domainName, "the guest never started")
-        kill(pid, SIGINT)
+        kill(pid, signal)
         var status: Int32 = 0
         waitpid(pid, &status, 0)
         let exited = (status & 0x7f) == 0
         let code = (status >> 8) & 0xff
         #expect(exited && code != 0)
         let err = try FileSystem.readString(errPath)
-        #expect(err.contains("interrupted by SIGINT"), "stderr: \(err)")
+        #expect(err.contains("interrupted by \(signal == SIGINT ? "SIGINT" : "SIGTERM")"), "stderr: \(err)")
         #expect(try LibvirtConnection().domain(named: name) == nil)
         #expect(try leftovers(root).isEmpty)
     }
