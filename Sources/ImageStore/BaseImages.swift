@@ -10,6 +10,7 @@ extension ImageStore {
     /// (``BusyboxRootfs``), with `sh` as its command. Reproducible: file times are clamped to the
     /// busybox binary's, so bootstrapping twice gives the same layer digest.
     public func bootstrapBusybox(name: ImageReference, busybox: FilePath = BusyboxRootfs.defaultBinary) async throws(IntermodalError) -> Image {
+        try await withIngestLease { () async throws(IntermodalError) -> Image in
         let work = try temporaryDirectory("busybox")
         defer { try? FileSystem.removeTree(work) }
         let tree = work.appending("rootfs")
@@ -27,12 +28,14 @@ extension ImageStore {
                 history: [HistoryEntry(created: created, createdBy: "intermodal image bootstrap busybox (\(busybox))")])
             return try createImage(layers: [layer], configuration: config, names: [name])
         }
+        }
     }
 
     /// `intermodal import ROOTFS.tar[.gz] NAME`: a one-layer image from a root file system archive.
     /// The archive is unpacked with every safety check (so a hostile one is refused with its
     /// entry named) and archived again deterministically.
     public func importRootfs(archive: FilePath, name: ImageReference, configuration: ImageConfiguration? = nil, createdBy: String? = nil) async throws(IntermodalError) -> Image {
+        try await withIngestLease { () async throws(IntermodalError) -> Image in
         let work = try temporaryDirectory("import")
         defer { try? FileSystem.removeTree(work) }
         let tree = work.appending("rootfs")
@@ -41,6 +44,7 @@ extension ImageStore {
         let input = try ArchiveInput(file: archive, name: archive.string)
         _ = try LayerUnpacker(destination: tree, mode: .apply, layerName: archive.string).unpack(input)
         return try await importTree(tree, name: name, configuration: configuration, createdBy: createdBy ?? "intermodal import \(archive.lastComponent?.string ?? archive.string)")
+        }
     }
 
     /// A one-layer image from a directory tree.

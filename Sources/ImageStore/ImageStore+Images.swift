@@ -167,11 +167,48 @@ extension ImageStore {
                 logger.debug("removing unreferenced blob sha256:\(name)")
                 unlink(blobsDirectory.appending(name).string)
             }
+            // An unpacked layer still serving as an overlay lower directory stays, whatever the index says.
+            let mounted = Self.mountedOverlayOptions()
             for name in try FileSystem.list(layersDirectory) where !keepDiffIDs.contains(name) {
+                let path = layersDirectory.appending(name).string
+                if mounted.contains(where: { $0.contains(path) }) { continue }
                 logger.debug("removing unpacked layer sha256:\(name)")
                 try FileSystem.removeTree(layersDirectory.appending(name))
             }
+            // Nobody is ingesting (we hold the lease exclusively): what is in tmp was left by an
+            // interrupted pull, commit or unpack and is never referenced.
+            for name in try FileSystem.list(temporaryDirectory) {
+                try FileSystem.removeTree(temporaryDirectory.appending(name))
+            }
         }
+    }
+
+    /// Mount options of the overlay mounts on this host (their lowerdir lists).
+    static func mountedOverlayOptions() -> [String] {
+        guard let text = try? FileSystem.readString("/proc/self/mountinfo") else { return [] }
+        return text.split(separator: "\n").filter { $0.contains(" - overlay ") }.map(String.init)
+    }
+
+    /// Checks that every blob the index refers to (manifests, configs, layers) is present and
+    /// matches its digest; returns the problems found (empty when the store is consistent).
+    public func verify() throws(IntermodalError) -> [String] {
+        var problems: [String] = []
+        var checked = Set<String>()
+        for descriptor in try readIndex().manifests {
+            do throws(IntermodalError) {
+                let image = try loadImage(manifestDigest: descriptor.digest)
+                for layer in image.layers where !checked.contains(layer.digest) {
+                    checked.insert(layer.digest)
+                    let path = try blobPath(layer.digest)
+                    guard FileSystem.exists(path) else { problems.append("layer \(layer.digest) is missing"); continue }
+                    let digest = try Digest.sha256(file: path)
+                    if digest != layer.digest { problems.append("layer \(layer.digest) hashes to \(digest)") }
+                }
+            } catch {
+                problems.append("image \(descriptor.digest): \(error)")
+            }
+        }
+        return problems
     }
 
     /// Bytes used by blobs, each counted once however many images share it.

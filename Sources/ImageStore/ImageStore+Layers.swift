@@ -11,11 +11,13 @@ extension ImageStore {
     /// Each layer is unpacked into a temporary directory and renamed into place only when it was
     /// read completely and its digest matched, so a directory that exists is always complete.
     public func unpackedLayers(of image: Image) async throws(IntermodalError) -> [FilePath] {
-        var result: [FilePath] = []
-        for layer in image.layers {
-            result.append(try unpackedLayer(layer))
+        try await withIngestLease { () async throws(IntermodalError) -> [FilePath] in
+            var result: [FilePath] = []
+            for layer in image.layers {
+                result.append(try unpackedLayer(layer))
+            }
+            return result
         }
-        return result
     }
 
     /// One layer unpacked (from the cache when it already is).

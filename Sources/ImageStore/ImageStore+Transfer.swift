@@ -38,6 +38,7 @@ extension ImageStore {
 
     /// Writes `images` as a tar of an OCI image layout (what `skopeo copy oci-archive:` reads).
     public func save(_ images: [Image], toArchive file: FilePath) async throws(IntermodalError) {
+        try await withIngestLease { () async throws(IntermodalError) in
         let work = try temporaryDirectory("save")
         defer { try? FileSystem.removeTree(work) }
         let layout = work.appending("layout")
@@ -45,6 +46,7 @@ extension ImageStore {
         let tmp = FilePath(file.string + ".partial")
         try writeTar(of: layout, to: tmp)
         guard rename(tmp.string, file.string) == 0 else { throw .system("cannot move \(tmp) to \(file)") }
+        }
     }
 
     /// Loads every image of an OCI layout directory or a tar of one. Every blob is verified
@@ -55,6 +57,7 @@ extension ImageStore {
         if FileSystem.isDirectory(path) {
             return try await loadLayout(path, repository: repository ?? path.lastComponent?.stem)
         }
+        return try await withIngestLease { () async throws(IntermodalError) -> [Image] in
         let work = try temporaryDirectory("load")
         defer { try? FileSystem.removeTree(work) }
         let layout = work.appending("layout")
@@ -62,6 +65,7 @@ extension ImageStore {
         let input = try ArchiveInput(file: path, name: path.string)
         _ = try LayerUnpacker(destination: layout, mode: .apply, layerName: path.string).unpack(input)
         return try await loadLayout(layout, repository: repository ?? path.lastComponent?.stem)
+        }
     }
 
     private func loadLayout(_ layout: FilePath, repository: String?) async throws(IntermodalError) -> [Image] {
