@@ -889,7 +889,10 @@ int ims_fifo_release(const char *path, int timeout_ms, pid_t pid, char *err, siz
             break;
         }
         if (r == 0) waited += 50;
+        // Released, only the exec (EOF) is awaited, for poststart ordering: do not hang on it.
+        if (got == 1 && r == 0 && waited >= 5000) { result = 1; break; }
     }
+    if (result == -ETIMEDOUT && got) result = got;
     if (pidfd >= 0) close(pidfd);
     close(fd);
     return result;
