@@ -614,10 +614,26 @@ static void unblock_signals(void) {
 
 // MARK: - the child
 
+/// Closes every descriptor above 2 except `keep` (the sync socket and the given stdio): a
+/// container waiting for `start` must not hold copies of the parent's other pipes and files.
+static void close_other_fds(const int *keep, int count) {
+    int sorted[8]; int n = 0;
+    for (int i = 0; i < count && n < 8; i++) if (keep[i] > 2) sorted[n++] = keep[i];
+    for (int i = 1; i < n; i++) for (int j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) { int t = sorted[j]; sorted[j] = sorted[j - 1]; sorted[j - 1] = t; }
+    unsigned int from = 3;
+    for (int i = 0; i < n; i++) {
+        if ((unsigned int)sorted[i] > from) syscall(SYS_close_range, from, (unsigned int)sorted[i] - 1, 0);
+        from = (unsigned int)sorted[i] + 1;
+    }
+    syscall(SYS_close_range, from, ~0U, 0);
+}
+
 __attribute__((noreturn)) static void child_main(const struct ims_config *cfg, int sync_fd, pid_t parent) {
     g_sync = sync_fd;
     g_timing = cfg->timing;
     mark("start");
+    int keep[4] = {sync_fd, cfg->stdio[0], cfg->stdio[1], cfg->stdio[2]};
+    close_other_fds(keep, 4);
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     (void)parent;
     for (int i = 0; i < cfg->cgroup_task_count; i++) {
@@ -817,6 +833,8 @@ pid_t ims_spawn(const struct ims_config *cfg, int sync_fd, int *into_cgroup) {
     if (mid != 0) return (pid_t)mid;
     g_sync = sync_fd;
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    int keep[4] = {sync_fd, cfg->stdio[0], cfg->stdio[1], cfg->stdio[2]};
+    close_other_fds(keep, 4);
     for (int i = 0; i < cfg->join_count; i++) {
         int fd = open(cfg->join[i].path, O_RDONLY | O_CLOEXEC);
         if (fd < 0) fail3("open namespace ", cfg->join[i].path, "");
