@@ -89,4 +89,22 @@ struct RegistryTests {
         let pulled = try await client.pull(.parse("\(registry.host)/auth/bb:v1"), into: other.store)
         #expect(pulled.image.manifestDigest == image.manifestDigest)
     }
+
+    @Test func bearerTokenAuthWhenTheRegistryAsks() async throws {
+        let registry = try await LoopbackRegistry(tokenUser: ("intermodal", "t0ken"))
+        defer { registry.stop() }
+        let t = try TemporaryStore()
+        let image = try await t.store.bootstrapBusybox(name: .parse("bb:v1"))
+        let anonymous = RegistryClient(registry: registry.host, insecure: true)
+        let refused = await #expect(throws: IntermodalError.self) {
+            _ = try await anonymous.push(image, as: .parse("\(registry.host)/tok/bb:v1"), from: t.store)
+        }
+        #expect(refused?.message.contains("token request") == true, "\(refused?.message ?? "")")
+        let client = RegistryClient(registry: registry.host, insecure: true, credentials: .init(username: "intermodal", password: "t0ken"))
+        let pushed = try await client.push(image, as: .parse("\(registry.host)/tok/bb:v1"), from: t.store)
+        #expect(pushed.blobsTransferred == 2)
+        let other = try TemporaryStore()
+        let pulled = try await client.pull(.parse("\(registry.host)/tok/bb:v1"), into: other.store)
+        #expect(pulled.image.manifestDigest == image.manifestDigest)
+    }
 }
