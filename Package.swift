@@ -67,7 +67,7 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "HostProbe",
-            dependencies: ["IntermodalCore", "CSeccomp", "CLinuxShim", "VirtualMachines"],
+            dependencies: ["IntermodalCore", "CSeccomp", "ContainerRuntime", "VirtualMachines"],
             swiftSettings: strict),
         .target(
             name: "ContainerRuntime",
@@ -132,6 +132,7 @@ let package = Package(
             swiftSettings: strict,
             // Start-up time is measured against runc/crun: no dynamic Swift libraries to load.
             linkerSettings: [.unsafeFlags([
+                // Not -static-executable: the cgroup code finds syscall(2) through dlsym.
                 "-static-stdlib", "-Xlinker", "-l_FoundationCShims", "-Xlinker", "-l_FoundationCollections",
                 "-Xlinker", "--gc-sections", "-Xclang-linker", "-no-pie",
             ])]),

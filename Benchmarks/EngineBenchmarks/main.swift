@@ -3,7 +3,7 @@
 // same run so both see the same host load; plus the engine in-process with its phase breakdown.
 //
 //   swift build -c release --product intermodal --product engine-run-benchmark
-//   .build/release/engine-run-benchmark [RUNS]          (root; runc installed)
+//   .build/release/engine-run-benchmark [RUNS] [RESULT.json]   (root; runc installed)
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,15 +18,35 @@ import SystemPackage
 enum EngineRunBenchmark {
     static func main() async {
         let runs = CommandLine.arguments.dropFirst().first.flatMap { Int($0) } ?? 20
+        let output = CommandLine.arguments.dropFirst(2).first
         do {
-            try await measure(runs: runs)
+            try await measure(runs: runs, output: output)
         } catch {
             StandardStreams.writeError("engine-run-benchmark: error: \(error)\n")
             exit(1)
         }
     }
 
-    static func measure(runs: Int) async throws {
+    /// Raw samples, so reports can plot distributions rather than one number.
+    struct Result: Codable {
+        var benchmark = "engine-run: `intermodal run --rm busybox true` vs `runc run` (unpacked bundle), interleaved"
+        var runs: Int
+        var loadAverageBefore: String
+        var loadAverageAfter: String
+        var intermodalCLISeconds: [Double]
+        var runcSeconds: [Double]
+        var engineInProcessSeconds: [Double]
+        var engineInProcessPhaseSeconds: [String: [Double]]
+        var ratioOfMediansCLIToRunc: Double
+        var ratioOfMediansInProcessToRunc: Double
+    }
+
+    static var loadAverage: String {
+        ((try? FileSystem.readString("/proc/loadavg")) ?? "").split(separator: " ").prefix(3).joined(separator: " ")
+    }
+
+    static func measure(runs: Int, output: String?) async throws {
+        let loadBefore = loadAverage
         let intermodal = executableDirectory.appending("intermodal")
         guard access(intermodal.string, X_OK) == 0 else {
             throw IntermodalError(.notFound, "\(intermodal) not built (swift build --product intermodal in the same configuration)")
@@ -76,13 +96,25 @@ enum EngineRunBenchmark {
             intermodal run --rm busybox true (CLI, end to end): median \(ms(median(ours))) min \(ms(ours.min()!)) max \(ms(ours.max()!))
             runc run (bundle already unpacked):                 median \(ms(median(theirs))) min \(ms(theirs.min()!)) max \(ms(theirs.max()!))
             Engine.run in-process (snapshot->cleanup):          median \(ms(median(library))) min \(ms(library.min()!)) max \(ms(library.max()!))
-            ratio of medians (CLI / runc): \(String(format: "%.2f", ratio)) (target <= 1.00)
+            ratio of medians (CLI / runc): \(String(format: "%.2f", ratio)) (target <= 1.00); in-process / runc: \(String(format: "%.2f", median(library) / median(theirs)))
+            load average before: \(loadBefore)
             in-process phases (medians):
             """
         for name in ["snapshot->create", "create->start", "start->exit", "exit->cleanup"] {
             report += "\n  \(name): \(ms(median(phases[name]!)))"
         }
         StandardStreams.writeOutput(report + "\n")
+        if let output {
+            let result = Result(
+                runs: runs, loadAverageBefore: loadBefore, loadAverageAfter: loadAverage,
+                intermodalCLISeconds: ours, runcSeconds: theirs, engineInProcessSeconds: library,
+                engineInProcessPhaseSeconds: phases, ratioOfMediansCLIToRunc: ratio,
+                ratioOfMediansInProcessToRunc: median(library) / median(theirs))
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(result).write(to: URL(fileURLWithPath: output))
+            StandardStreams.writeOutput("wrote \(output)\n")
+        }
     }
 
     /// Wall time of a program from spawn to exit (stdio to /dev/null), in seconds.

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ContainerRuntime
 import ImageStore
 import IntermodalCore
@@ -27,6 +30,16 @@ public struct Engine: Sendable {
         root: FilePath, runtime: Runtime = Runtime(), network: BridgeNetwork = BridgeNetwork(),
         monitorExecutable: FilePath? = nil
     ) throws(IntermodalError) {
+        // Absolute, so that records, bundles and mounts mean the same from any working directory
+        // (the detached monitor, `logs` run elsewhere).
+        var absolute = root
+        if !root.isAbsolute {
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            guard getcwd(&buffer, buffer.count) != nil else { throw .system("cannot read the working directory") }
+            absolute = FilePath(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+                .appending(root.components).lexicallyNormalized()
+        }
+        let root = absolute
         self.root = root
         self.store = try ImageStore(root: root)
         self.runtime = runtime

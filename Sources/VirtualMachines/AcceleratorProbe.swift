@@ -59,18 +59,8 @@ public enum AcceleratorProbe {
         guard access("/dev/kvm", R_OK | W_OK) == 0 else {
             return result(false, "/dev/kvm is missing or not accessible")
         }
-        let dir = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-kvm-probe")
-        defer { try? FileSystem.removeTree(dir) }
-        let initrd = dir.appending("probe.cpio")
-        try FileSystem.writeAtomically(try probeInitramfs(), to: initrd)
         let seconds = timeout.components.seconds
-        // `timeout` kills QEMU if the guest hangs (as a stock kernel does on nested PVM).
-        let r = try await HostCommand.run(
-            "timeout", ["-s", "KILL", "\(seconds)", qemu.path.string,
-                        "-accel", "kvm", "-cpu", "host", "-m", "128", "-smp", "1",
-                        "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
-                        "-serial", "stdio", "-kernel", kernel.path.string, "-initrd", initrd.string,
-                        "-append", "console=ttyS0 quiet panic=-1 rdinit=/init"])
+        let r = try await bootToMarker(kernel: kernel, qemu: qemu, acceleratorArguments: ["-accel", "kvm", "-cpu", "host"], seconds: seconds)
         if r.standardOutput.contains(marker) {
             let took = MonotonicInstant.now.duration(since: started)
             return result(true, "guest reached init under KVM in \(took.formattedSeconds)")
@@ -81,6 +71,20 @@ public enum AcceleratorProbe {
         let err = r.standardError.trimmingTrailingWhitespace.split(separator: "\n").suffix(2).joined(separator: "; ")
         let how = r.exitCode.map { "exit status \($0)" } ?? "signal \(r.signal ?? 0)"
         return result(false, "QEMU with -accel kvm failed (\(how)): \(err)")
+    }
+
+    /// Boots `kernel` with bare QEMU and the probe initramfs; QEMU is killed after `seconds`
+    /// (a stock kernel hangs under nested PVM's KVM). The marker in its output means init ran.
+    static func bootToMarker(kernel: GuestKernel, qemu: QEMUBinary, acceleratorArguments: [String], seconds: Int64) async throws(IntermodalError) -> CommandResult {
+        let dir = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-kvm-probe")
+        defer { try? FileSystem.removeTree(dir) }
+        let initrd = dir.appending("probe.cpio")
+        try FileSystem.writeAtomically(try probeInitramfs(), to: initrd)
+        return try await HostCommand.run(
+            "timeout", ["-s", "KILL", "\(seconds)", qemu.path.string] + acceleratorArguments + [
+                "-m", "128", "-smp", "1", "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
+                "-serial", "stdio", "-kernel", kernel.path.string, "-initrd", initrd.string,
+                "-append", "console=ttyS0 quiet panic=-1 rdinit=/init"])
     }
 
     /// An initramfs with static busybox as `/init` that prints the marker and powers off.

@@ -90,8 +90,11 @@ public struct VirtualMachine: Sendable {
                 marks: &marks, domain: &domain, output: output)
             return result
         } catch {
+            let hadGuest = domain != nil
             cleanup(domain: domain, dir: dir)
-            throw error
+            // Say what was rolled back, so nobody goes looking for a guest or disk that is gone.
+            throw IntermodalError(
+                error.code, error.message + (hadGuest ? " (guest \(name) destroyed, its disk removed)" : ""), cause: error.cause)
         }
     }
 

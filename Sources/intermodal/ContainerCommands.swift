@@ -120,13 +120,19 @@ struct LogsCommand: AsyncParsableCommand {
         guard fd >= 0 else { throw IntermodalError.system("cannot open \(path)") }
         defer { close(fd) }
         var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n > 0 {
+        func drain() {
+            while true {
+                let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                guard n > 0 else { return }
                 StandardStreams.writeOutput(String(decoding: buffer[0..<n], as: UTF8.self))
-                continue
             }
-            guard follow, try engine.container(container).status == .running else { break }
+        }
+        drain()
+        while follow {
+            let running = try engine.container(container).status == .running
+            // Read once more after the exit was seen: what was written just before it is not lost.
+            drain()
+            guard running else { break }
             try await Task.sleep(for: .milliseconds(100))
         }
     }

@@ -63,4 +63,30 @@ struct BridgeNetworkTests {
             #expect(hostLinks.split(separator: "\n").map(String.init).sorted() == expected)
         }
     }
+
+    @Test("containers attached concurrently get distinct addresses; the last rm removes the bridge")
+    func concurrentAttach() async throws {
+        try await EngineFixture.with { f in
+            let records = try await withThrowingTaskGroup(of: ContainerRecord.self) { group in
+                for _ in 0..<4 {
+                    group.addTask {
+                        try await f.engine.runDetached(image: "busybox", options: RunOptions(command: ["sleep", "60"], network: .bridge))
+                    }
+                }
+                var all: [ContainerRecord] = []
+                for try await r in group { all.append(r) }
+                return all
+            }
+            let addresses = records.compactMap(\.address)
+            #expect(addresses.count == 4)
+            #expect(Set(addresses).count == 4, "duplicate addresses: \(addresses)")
+            for r in records.dropLast() {
+                try await f.engine.remove(r.id, force: true)
+                #expect(FileSystem.exists(FilePath("/sys/class/net/\(BridgeNetwork.defaultBridgeName)")), "bridge removed while in use")
+            }
+            try await f.engine.remove(records.last!.id, force: true)
+            #expect(!FileSystem.exists(FilePath("/sys/class/net/\(BridgeNetwork.defaultBridgeName)")))
+            for r in records { #expect(!FileSystem.exists(FilePath("/sys/class/net/\(r.hostInterface ?? "imv")"))) }
+        }
+    }
 }

@@ -183,6 +183,36 @@ extension ContainerRunTests {
     }
 }
 
+extension ContainerRunTests {
+    @Test("logs -f follows a detached container until it exits")
+    func logsFollow() async throws {
+        try await EngineFixture.with { f in
+            let run = try await f.cli(["run", "-d", "busybox", "sh", "-c", "for i in 1 2 3; do echo line $i; sleep 0.3; done"])
+            #expect(run.exitCode == 0, "\(run.standardError)")
+            let logs = try await f.cli(["logs", "-f", run.standardOutput.trimmed])
+            #expect(logs.exitCode == 0)
+            #expect(logs.standardOutput == "line 1\nline 2\nline 3\n")
+            #expect(try f.engine.container(run.standardOutput.trimmed).exitCode == 0)
+        }
+    }
+}
+
+extension ContainerRunTests {
+    @Test("-t gives the process a terminal (under script(1)); -i feeds it standard input")
+    func terminalAndStdin() async throws {
+        try await EngineFixture.with { f in
+            let command = "\(EngineFixture.intermodal.string) run -t --rm --root \(f.root.string) busybox sh -c 'tty; test -t 1 && echo stdout-is-a-terminal'"
+            let r = try await HostCommand.run("script", ["-qec", command, "/dev/null"])
+            #expect(r.exitCode == 0, "\(r.standardError)")
+            #expect(r.standardOutput.contains("/dev/pts/0"), "\(r.standardOutput)")
+            #expect(r.standardOutput.contains("stdout-is-a-terminal"))
+            let piped = try await f.cli(["run", "-i", "--rm", "busybox", "sh"], input: "echo from stdin\nexit 6\n")
+            #expect(piped.exitCode == 6)
+            #expect(piped.standardOutput == "from stdin\n")
+        }
+    }
+}
+
 /// True when a container's rootfs is still a mount point.
 enum RootfsMounted {
     static func check(_ f: EngineFixture, _ record: ContainerRecord) -> Bool {

@@ -63,6 +63,51 @@ struct SeccompTests {
         #expect(Self.instructions(native).contains { $0.code == Self.bpfRet && $0.k == 0x8000_0000 })
     }
 
+    @Test func denyByDefaultProfilesAnswerNewerSyscallsWithENOSYS() throws {
+        let allowList = try SeccompProfile(defaultAction: "SCMP_ACT_ERRNO", syscalls: [
+            SeccompProfile.Rule(names: ["read", "write", "exit_group", "rseq"], action: "SCMP_ACT_ALLOW"),
+        ]).compile()
+        let insns = Self.instructions(allowList)
+        let rseq = UInt32(334)   // the highest syscall the profile names, on x86_64
+        #expect(insns[0] == Instruction(code: Self.bpfLoadAbsWord, jt: 0, jf: 0, k: 4))
+        #expect(insns[1] == Instruction(code: 0x15, jt: 0, jf: 4, k: Self.auditArchX86_64))
+        #expect(insns[4] == Instruction(code: 0x25, jt: 0, jf: 1, k: rseq))
+        #expect(insns[5] == Instruction(code: Self.bpfRet, jt: 0, jf: 0, k: 0x0005_0000 | UInt32(ENOSYS)))
+        // An allow-by-default profile needs no stub.
+        let denyList = try SeccompProfile(defaultAction: "SCMP_ACT_ALLOW", syscalls: [
+            SeccompProfile.Rule(names: ["rseq"], action: "SCMP_ACT_ERRNO"),
+        ]).compile()
+        #expect(!Self.instructions(denyList).contains { $0.code == 0x25 && $0.k == rseq })
+    }
+
+    /// Calls syscall `number` with no arguments (Glibc's `syscall` is variadic: called through a
+    /// fixed-arity pointer, as the runtime's device filter does).
+    static func rawSyscall(_ number: Int) -> (result: Int, errno: Int32) {
+        typealias Fn = @convention(c) (Int) -> Int
+        let fn = unsafeBitCast(dlsym(nil, "syscall")!, to: Fn.self)
+        let r = fn(number)
+        return (r, r < 0 ? errno : 0)
+    }
+
+    @Test func theKernelAnswersENOSYSAboveTheProfilesSyscallsAndTheDefaultBelow() throws {
+        // Every x86_64 syscall up to rseq (334) but mkdirat, default EPERM.
+        let names = (0...334).compactMap { SeccompNames.nativeSyscallName(Int32($0)) }.filter { $0 != "mkdirat" }
+        #expect(names.count > 300)
+        let program = try SeccompProfile(defaultAction: "SCMP_ACT_ERRNO", syscalls: [
+            SeccompProfile.Rule(names: names, action: "SCMP_ACT_ALLOW"),
+        ]).compile()
+        let outcome = Outcome()
+        Self.onFreshThread {
+            outcome.installed = Self.install(program)
+            guard outcome.installed == 0 else { return }
+            outcome.results["1000"] = Self.rawSyscall(1000).errno                     // beyond the profile
+            outcome.results["mkdirat"] = mkdirat(AT_FDCWD, "/nonexistent/x", 0o700) == 0 ? 0 : errno  // listed? no: default
+            outcome.results["getpid"] = Self.rawSyscall(39).result > 0 ? 0 : -1       // allowed
+        }
+        #expect(outcome.installed == 0)
+        #expect(outcome.results == ["1000": ENOSYS, "mkdirat": EPERM, "getpid": 0])
+    }
+
     @Test func compilingTwiceGivesTheSameProgram() throws {
         let profile = SeccompProfile(defaultAction: "SCMP_ACT_ALLOW", syscalls: [
             SeccompProfile.Rule(names: ["mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 7)])

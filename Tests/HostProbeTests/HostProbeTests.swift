@@ -54,28 +54,6 @@ import Testing
         #expect(leftovers.isEmpty)
     }
 
-    @Test func cgroupModeIsReadFromTheMountTable() {
-        let hybrid = """
-            30 25 0:26 / /sys/fs/cgroup rw - tmpfs tmpfs rw
-            31 30 0:27 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw
-            32 30 0:28 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory
-            """
-        let v2 = "30 25 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw\n"
-        let v1 = """
-            30 25 0:26 / /sys/fs/cgroup rw - tmpfs tmpfs rw
-            32 30 0:28 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory
-            """
-        // For v1 and hybrid the directory listing is consulted; point it at a real v1 layout only
-        // when the host has one, else check the pure-table cases.
-        #expect(CgroupProbe.mode(root: "/sys/fs/cgroup", mounts: CgroupProbe.mountTypes(v2)) == .v2)
-        #expect(CgroupProbe.mode(root: "/nonexistent", mounts: CgroupProbe.mountTypes(v2)) == .none)
-        let root = FilePath("/sys/fs/cgroup")
-        if FileSystem.isDirectory(root.appending("memory")) {
-            #expect(CgroupProbe.mode(root: root, mounts: CgroupProbe.mountTypes(hybrid)) == .hybrid)
-            #expect(CgroupProbe.mode(root: root, mounts: CgroupProbe.mountTypes(v1)) == .v1)
-        }
-    }
-
     @Test func osReleaseParsingHandlesQuotes() {
         let fields = SystemProbe.parseOSRelease("NAME=\"Debian GNU/Linux\"\nID=debian\n# comment\n")
         #expect(fields["NAME"] == "Debian GNU/Linux")

@@ -58,9 +58,10 @@ struct GuestFaultTests {
         #expect(try leftovers(root).isEmpty)
     }
 
-    /// `intermodal vm run` as a subprocess, SIGINT once its guest is booting: clear error, no
-    /// domain, no disk.
-    @Test func sigintMidBootRollsBack() async throws {
+    /// `intermodal vm run` as a subprocess, SIGINT or SIGTERM once its guest is booting: clear
+    /// error, no domain, no disk.
+    @Test(arguments: [SIGINT, SIGTERM])
+    func signalMidBootRollsBack(signal: Int32) async throws {
         let root = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-vmtest")
         defer { try? FileSystem.removeTree(root) }
         let binary = try GuestInitramfs.locateInit().removingLastComponent().appending("intermodal")
@@ -86,15 +87,39 @@ struct GuestFaultTests {
             }
         }
         let name = try #require(domainName, "the guest never started")
-        kill(pid, SIGINT)
+        // `vm ps` (another process) sees the booting guest.
+        let ps = try await HostCommand.run(binary.string, ["vm", "ps", "-q", "--root", root.string])
+        #expect(ps.standardOutput.split(separator: "\n").contains(Substring(name)), "vm ps: \(ps.standardOutput)")
+        kill(pid, signal)
         var status: Int32 = 0
         waitpid(pid, &status, 0)
         let exited = (status & 0x7f) == 0
         let code = (status >> 8) & 0xff
         #expect(exited && code != 0)
         let err = try FileSystem.readString(errPath)
-        #expect(err.contains("interrupted by SIGINT"), "stderr: \(err)")
+        #expect(err.contains("interrupted by \(signal == SIGINT ? "SIGINT" : "SIGTERM")"), "stderr: \(err)")
         #expect(try LibvirtConnection().domain(named: name) == nil)
         #expect(try leftovers(root).isEmpty)
+    }
+
+    /// What a SIGKILLed run leaves (a state directory whose owner is dead and whose domain libvirt
+    /// auto-destroyed) is pruned; a live owner's is kept.
+    @Test func staleStateIsPrunedLiveIsKept() throws {
+        let root = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-vmtest")
+        defer { try? FileSystem.removeTree(root) }
+        let stale = root.appending("vms/intermodal-deadbeef0001")
+        let live = root.appending("vms/intermodal-deadbeef0002")
+        try FileSystem.createDirectory(stale)
+        try FileSystem.createDirectory(live)
+        try FileSystem.writeAtomically("2147483000\n", to: stale.appending("owner.pid"))   // no such process
+        try FileSystem.writeAtomically("\(getpid())\n", to: live.appending("owner.pid"))
+        try FileSystem.writeAtomically("x", to: stale.appending("disk.qcow2"))
+        let removed = GuestInventory.pruneStale(uri: "qemu:///system", stateRoot: root.appending("vms"))
+        #expect(removed == ["intermodal-deadbeef0001"])
+        #expect(!FileSystem.exists(stale))
+        #expect(FileSystem.exists(live))
+        #expect {
+            try GuestInventory.remove(name: "intermodal-deadbeef0003", uri: "qemu:///system", stateRoot: root.appending("vms"))
+        } throws: { ($0 as? IntermodalError)?.code == .notFound }
     }
 }

@@ -37,6 +37,14 @@ struct HostFactsTests {
         if result.kvmUsable { #expect(result.detail.contains("KVM")) } else { #expect(result.detail.contains("KVM") || result.detail.contains("kvm")) }
     }
 
+    /// The probe's positive path, checked where it can be: the same probe guest under TCG
+    /// reaches init and prints the marker (so a working KVM would be recognised).
+    @Test func probeGuestReachesInitUnderTCG() async throws {
+        let r = try await AcceleratorProbe.bootToMarker(
+            kernel: GuestKernel.locate(), qemu: QEMUBinary.locate(), acceleratorArguments: ["-accel", "tcg"], seconds: 60)
+        #expect(r.standardOutput.contains(AcceleratorProbe.marker), "output: \(r.standardOutput.suffix(300))")
+    }
+
     @Test func libvirtVersions() throws {
         let c = try LibvirtConnection()
         #expect(try c.libvirtVersion().split(separator: ".").count == 3)

@@ -49,6 +49,8 @@ extension SeccompProfile {
         }
 
         var skipped: [String] = []
+        let native = seccomp_arch_native()
+        var highestNative: Int32 = -1
         for (i, rule) in syscalls.enumerated() {
             let field = "linux.seccomp.syscalls[\(i)]"
             let act = try SeccompNames.action(rule.action, errnoRet: rule.errnoRet, field: "\(field).action")
@@ -72,6 +74,7 @@ extension SeccompProfile {
                     if !skipped.contains(name) { skipped.append(name) }
                     continue
                 }
+                highestNative = max(highestNative, seccomp_syscall_resolve_name_arch(native, name))
                 for group in groups {
                     let rc = group.withUnsafeBufferPointer {
                         seccomp_rule_add_array(ctx, act, number, UInt32($0.count), $0.count == 0 ? nil : $0.baseAddress)
@@ -87,8 +90,35 @@ extension SeccompProfile {
         if !skipped.isEmpty {
             IntermodalLog.logger("seccomp").debug("ignoring syscalls unknown to libseccomp: \(skipped.joined(separator: ", "))")
         }
-        let bpf = try export(ctx)
+        var bpf = try export(ctx)
+        // Like runc: a syscall newer than every one the profile names gets ENOSYS instead of the
+        // default denial, so that libc falls back (clone3 -> clone) instead of failing outright.
+        let allowsByDefault = defaultAct == 0x7fff_0000 || defaultAct == 0x7ffc_0000
+        if !allowsByDefault && highestNative >= 0 {
+            bpf = Self.enosysStub(arch: native, highest: UInt32(highestNative)) + bpf
+        }
+        // BPF_MAXINSNS: the kernel refuses longer programs, so say it here, at create time.
+        guard bpf.count / 8 <= 4096 else {
+            throw IntermodalError(
+                .invalidArgument, "the seccomp profile compiles to \(bpf.count / 8) BPF instructions; the kernel allows 4096")
+        }
         return SeccompProgram(bpf: bpf, flags: flagBits, skippedSyscalls: skipped)
+    }
+
+    /// Classic BPF put in front of libseccomp's program (its jumps are relative and forward, so
+    /// they stay valid): on the native architecture, a syscall number above `highest` returns
+    /// ENOSYS. x32 calls (bit 30 on x86_64) go to libseccomp's program unchanged.
+    static func enosysStub(arch: UInt32, highest: UInt32) -> [UInt8] {
+        func insn(_ code: UInt16, _ jt: UInt8, _ jf: UInt8, _ k: UInt32) -> [UInt8] {
+            [UInt8(code & 0xff), UInt8(code >> 8), jt, jf,
+             UInt8(k & 0xff), UInt8((k >> 8) & 0xff), UInt8((k >> 16) & 0xff), UInt8(k >> 24)]
+        }
+        return insn(0x20, 0, 0, 4)                          // ld [4]: seccomp_data.arch
+            + insn(0x15, 0, 4, arch)                        // jeq native, else past the stub
+            + insn(0x20, 0, 0, 0)                           // ld [0]: seccomp_data.nr
+            + insn(0x45, 2, 0, 0x4000_0000)                 // jset x32 bit: past the stub
+            + insn(0x25, 0, 1, highest)                     // jgt highest: to the ret, else past
+            + insn(0x06, 0, 0, 0x0005_0000 | UInt32(ENOSYS)) // ret ERRNO(ENOSYS)
     }
 
     /// seccomp_export_bpf writes to a file descriptor: a pipe made large enough for any filter
@@ -121,11 +151,6 @@ extension SeccompProfile {
         }
         guard bytes.count % 8 == 0, !bytes.isEmpty else {
             throw IntermodalError(.internalError, "seccomp_export_bpf produced \(bytes.count) bytes, not whole instructions")
-        }
-        // BPF_MAXINSNS: the kernel refuses longer programs, so say it here, at create time.
-        guard bytes.count / 8 <= 4096 else {
-            throw IntermodalError(
-                .invalidArgument, "the seccomp profile compiles to \(bytes.count / 8) BPF instructions; the kernel allows 4096")
         }
         return bytes
     }

@@ -59,6 +59,13 @@ enum SeccompNames {
         return token
     }
 
+    /// The name of syscall `number` on this machine's architecture, if libseccomp knows it.
+    static func nativeSyscallName(_ number: Int32) -> String? {
+        guard let name = seccomp_syscall_resolve_num_arch(seccomp_arch_native(), number) else { return nil }
+        defer { free(name) }
+        return String(cString: name)
+    }
+
     /// SECCOMP_FILTER_FLAG_* bits (linux/seccomp.h).
     static func flags(_ names: [String]) throws(IntermodalError) -> UInt32 {
         var bits: UInt32 = 0
