@@ -904,3 +904,5 @@ int ims_is_cgroup2(const char *path) {
 }
 
 int ims_set_cloexec(int fd) { return fcntl(fd, F_SETFD, FD_CLOEXEC); }
+
+long ims_bpf(int command, void *attr, unsigned int size) { return syscall(SYS_bpf, command, attr, size); }

@@ -152,6 +152,10 @@ int ims_fifo_release(const char *path, int timeout_ms, pid_t pid, char *err, siz
 int ims_pipe_cloexec(int fds[2]);
 /// 1 when `path` is a cgroup2 file system, 0 when not, -1 on error.
 int ims_is_cgroup2(const char *path);
+/// bpf(2) (glibc has no wrapper and Swift cannot call the variadic syscall()); -1 with errno.
+/// Works in a fully static executable, unlike looking up syscall() with dlsym.
+long ims_bpf(int command, void *attr, unsigned int size);
+
 /// Makes `fd` close-on-exec.
 int ims_set_cloexec(int fd);
 
