@@ -159,6 +159,11 @@ let package = Package(
             name: "engine-run-benchmark",
             dependencies: ["ContainerEngine", "ContainerRuntime", "ImageStore", "IntermodalCore", system],
             path: "Benchmarks/EngineBenchmarks", swiftSettings: strict),
+        // Layer unpacking: ours against `tar -x` and `umoci unpack`, interleaved: `image-unpack-benchmark [RUNS] [busybox|debian]`.
+        .executableTarget(
+            name: "image-unpack-benchmark",
+            dependencies: ["ImageStore", "IntermodalCore", system],
+            path: "Benchmarks/ImageBenchmarks", swiftSettings: strict),
         .executableTarget(
             name: "RuntimeBenchmarks",
             dependencies: [

@@ -10,16 +10,16 @@ extension ImageStore {
     /// (``BusyboxRootfs``), with `sh` as its command. Reproducible: file times are clamped to the
     /// busybox binary's, so bootstrapping twice gives the same layer digest.
     public func bootstrapBusybox(name: ImageReference, busybox: FilePath = BusyboxRootfs.defaultBinary) async throws(IntermodalError) -> Image {
+        // The lease covers the temporary tree too: garbage collection clears tmp otherwise.
         try await withIngestLease { () async throws(IntermodalError) -> Image in
-        let work = try temporaryDirectory("busybox")
-        defer { try? FileSystem.removeTree(work) }
-        let tree = work.appending("rootfs")
-        try FileSystem.createDirectory(tree)
-        chmod(tree.string, 0o755)
-        try await BusyboxRootfs.populate(at: tree, busybox: busybox)
-        var st = stat()
-        let clamp = stat(busybox.string, &st) == 0 ? st.st_mtim.tv_sec : 0
-        return try await withIngestLease { () async throws(IntermodalError) -> Image in
+            let work = try temporaryDirectory("busybox")
+            defer { try? FileSystem.removeTree(work) }
+            let tree = work.appending("rootfs")
+            try FileSystem.createDirectory(tree)
+            chmod(tree.string, 0o755)
+            try await BusyboxRootfs.populate(at: tree, busybox: busybox)
+            var st = stat()
+            let clamp = stat(busybox.string, &st) == 0 ? st.st_mtim.tv_sec : 0
             let layer = try storeLayer(fromDirectory: tree, mtimeClamp: clamp)
             let created = Timestamp.rfc3339(seconds: clamp)
             let config = ImageConfiguration(
@@ -28,7 +28,6 @@ extension ImageStore {
                 history: [HistoryEntry(created: created, createdBy: "intermodal image bootstrap busybox (\(busybox))")])
             return try createImage(layers: [layer], configuration: config, names: [name])
         }
-        }
     }
 
     /// `intermodal import ROOTFS.tar[.gz] NAME`: a one-layer image from a root file system archive.
@@ -36,14 +35,15 @@ extension ImageStore {
     /// entry named) and archived again deterministically.
     public func importRootfs(archive: FilePath, name: ImageReference, configuration: ImageConfiguration? = nil, createdBy: String? = nil) async throws(IntermodalError) -> Image {
         try await withIngestLease { () async throws(IntermodalError) -> Image in
-        let work = try temporaryDirectory("import")
-        defer { try? FileSystem.removeTree(work) }
-        let tree = work.appending("rootfs")
-        try FileSystem.createDirectory(tree)
-        chmod(tree.string, 0o755)
-        let input = try ArchiveInput(file: archive, name: archive.string)
-        _ = try LayerUnpacker(destination: tree, mode: .apply, layerName: archive.string).unpack(input)
-        return try await importTree(tree, name: name, configuration: configuration, createdBy: createdBy ?? "intermodal import \(archive.lastComponent?.string ?? archive.string)")
+            let work = try temporaryDirectory("import")
+            defer { try? FileSystem.removeTree(work) }
+            let tree = work.appending("rootfs")
+            try FileSystem.createDirectory(tree)
+            chmod(tree.string, 0o755)
+            let input = try ArchiveInput(file: archive, name: archive.string)
+            _ = try LayerUnpacker(destination: tree, mode: .apply, layerName: archive.string).unpack(input)
+            let by = createdBy ?? "intermodal import \(archive.lastComponent?.string ?? archive.string)"
+            return try await importTree(tree, name: name, configuration: configuration, createdBy: by)
         }
     }
 

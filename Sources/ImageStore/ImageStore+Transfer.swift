@@ -39,13 +39,13 @@ extension ImageStore {
     /// Writes `images` as a tar of an OCI image layout (what `skopeo copy oci-archive:` reads).
     public func save(_ images: [Image], toArchive file: FilePath) async throws(IntermodalError) {
         try await withIngestLease { () async throws(IntermodalError) in
-        let work = try temporaryDirectory("save")
-        defer { try? FileSystem.removeTree(work) }
-        let layout = work.appending("layout")
-        try save(images, toLayout: layout)
-        let tmp = FilePath(file.string + ".partial")
-        try writeTar(of: layout, to: tmp)
-        guard rename(tmp.string, file.string) == 0 else { throw .system("cannot move \(tmp) to \(file)") }
+            let work = try temporaryDirectory("save")
+            defer { try? FileSystem.removeTree(work) }
+            let layout = work.appending("layout")
+            try save(images, toLayout: layout)
+            let tmp = FilePath(file.string + ".partial")
+            try writeTar(of: layout, to: tmp)
+            guard rename(tmp.string, file.string) == 0 else { throw .system("cannot move \(tmp) to \(file)") }
         }
     }
 
@@ -58,13 +58,13 @@ extension ImageStore {
             return try await loadLayout(path, repository: repository ?? path.lastComponent?.stem)
         }
         return try await withIngestLease { () async throws(IntermodalError) -> [Image] in
-        let work = try temporaryDirectory("load")
-        defer { try? FileSystem.removeTree(work) }
-        let layout = work.appending("layout")
-        try FileSystem.createDirectory(layout)
-        let input = try ArchiveInput(file: path, name: path.string)
-        _ = try LayerUnpacker(destination: layout, mode: .apply, layerName: path.string).unpack(input)
-        return try await loadLayout(layout, repository: repository ?? path.lastComponent?.stem)
+            let work = try temporaryDirectory("load")
+            defer { try? FileSystem.removeTree(work) }
+            let layout = work.appending("layout")
+            try FileSystem.createDirectory(layout)
+            let input = try ArchiveInput(file: path, name: path.string)
+            _ = try LayerUnpacker(destination: layout, mode: .apply, layerName: path.string).unpack(input)
+            return try await loadLayout(layout, repository: repository ?? path.lastComponent?.stem)
         }
     }
 

@@ -117,6 +117,7 @@ struct LogsCommand: AsyncParsableCommand {
         let engine = try ContainerCommands.engine(global)
         let path = try engine.logPath(container)
         let fd = open(path.string, O_RDONLY | O_CLOEXEC)
+        if fd < 0 && errno == ENOENT { return }   // never started: no output yet
         guard fd >= 0 else { throw IntermodalError.system("cannot open \(path)") }
         defer { close(fd) }
         var buffer = [UInt8](repeating: 0, count: 65536)

@@ -61,7 +61,7 @@ struct ImagesCommand: AsyncParsableCommand {
         let usage = try store.diskUsage()
         if !images.isEmpty {
             StandardStreams.writeOutput(
-                "\(images.count) images, \(usage.layerCount) distinct layers: \(ByteCount.human(usage.blobBytes)) on disk"
+                "\(images.count) image\(images.count == 1 ? "" : "s"), \(usage.layerCount) distinct layer\(usage.layerCount == 1 ? "" : "s"): \(ByteCount.human(usage.blobBytes)) on disk"
                     + " (\(ByteCount.human(usage.layerBytesIfNotShared)) if layers were not shared)\n")
         }
     }

@@ -34,7 +34,7 @@ struct ImageCLITests {
         let lines = images.split(separator: "\n")
         #expect(lines.first?.split(separator: " ", omittingEmptySubsequences: true) == ["REPOSITORY", "TAG", "IMAGE", "ID", "CREATED", "SIZE"])
         #expect(lines.contains { $0.hasPrefix("bb ") && $0.contains(" v1 ") })
-        #expect(images.contains("1 distinct layers"))
+        #expect(images.contains("1 image, 1 distinct layer:"))
         let history = try await cli("history", "bb:v1")
         #expect(history.contains("CREATED BY") && history.contains("intermodal image bootstrap busybox"))
         let saved = t.root.appending("bb.tar").string

@@ -14,9 +14,13 @@ final class LoopbackRegistry {
     let directory: FilePath
     let port: Int
     let pid: Int32
+    /// The token server's pid when the registry uses bearer tokens.
+    var tokenServerPID: Int32?
     var host: String { "127.0.0.1:\(port)" }
 
-    init(user: (name: String, password: String)? = nil) async throws {
+    /// `user`: htpasswd basic auth; `tokenUser`: bearer tokens from a token server on loopback
+    /// (a Python script signing JWTs with openssl; the registry verifies them with the certificate).
+    init(user: (name: String, password: String)? = nil, tokenUser: (name: String, password: String)? = nil) async throws {
         directory = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-registry")
         port = try Self.freePort()
         var auth = ""
@@ -29,6 +33,26 @@ final class LoopbackRegistry {
               htpasswd:
                 realm: intermodal-test
                 path: \(directory.appending("htpasswd"))
+
+            """
+        }
+        if let tokenUser {
+            let tokenPort = try Self.freePort()
+            try FileSystem.writeAtomically(Self.tokenServerScript, to: directory.appending("token_server.py"))
+            let key = directory.appending("key.pem"), cert = directory.appending("cert.pem")
+            try await HostCommand.check("openssl", [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key.string, "-out", cert.string,
+                "-days", "1", "-subj", "/CN=intermodal-token"])
+            let out = try await HostCommand.check("/bin/sh", ["-c",
+                "python3 \(directory.appending("token_server.py")) \(tokenPort) \(key) \(cert) \(tokenUser.name) \(tokenUser.password) >\(directory.appending("token.log")) 2>&1 & echo $!"])
+            tokenServerPID = Int32(out.trimmed)
+            auth = """
+            auth:
+              token:
+                realm: http://127.0.0.1:\(tokenPort)/token
+                service: intermodal-registry
+                issuer: intermodal-test-issuer
+                rootcertbundle: \(cert)
 
             """
         }
@@ -61,6 +85,7 @@ final class LoopbackRegistry {
     }
 
     func stop() {
+        if let tokenServerPID { kill(tokenServerPID, SIGKILL) }
         kill(pid, SIGTERM)
         var status: Int32 = 0
         for _ in 0..<50 {
@@ -71,6 +96,45 @@ final class LoopbackRegistry {
         _ = waitpid(pid, &status, WNOHANG)
         try? FileSystem.removeTree(directory)
     }
+
+    static let tokenServerScript = #"""
+# A minimal Docker token server for tests: checks basic credentials, issues an RS256 JWT
+# (signed with openssl) whose x5c header carries the certificate the registry trusts.
+import base64, json, subprocess, sys, time, os
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from urllib.parse import urlparse, parse_qs
+
+port, key, cert, user, password = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+der = subprocess.run(["openssl", "x509", "-in", cert, "-outform", "DER"], capture_output=True, check=True).stdout
+
+def b64(b): return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+class H(BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def do_GET(self):
+        q = parse_qs(urlparse(self.path).query)
+        auth = self.headers.get("Authorization", "")
+        ok = auth == "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        if not ok:
+            self.send_response(401); self.end_headers(); return
+        access = []
+        for scope in q.get("scope", []):
+            for s in scope.split(" "):
+                parts = s.split(":")
+                if len(parts) >= 3:
+                    access.append({"type": parts[0], "name": ":".join(parts[1:-1]), "actions": parts[-1].split(",")})
+        now = int(time.time())
+        header = {"alg": "RS256", "typ": "JWT", "x5c": [base64.b64encode(der).decode()]}
+        claims = {"iss": "intermodal-test-issuer", "sub": user, "aud": q.get("service", [""])[0],
+                  "exp": now + 300, "nbf": now - 10, "iat": now, "jti": os.urandom(8).hex(), "access": access}
+        signing_input = (b64(json.dumps(header).encode()) + "." + b64(json.dumps(claims).encode())).encode()
+        sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", key], input=signing_input, capture_output=True, check=True).stdout
+        token = signing_input.decode() + "." + b64(sig)
+        body = json.dumps({"token": token, "access_token": token}).encode()
+        self.send_response(200); self.send_header("Content-Type", "application/json"); self.end_headers(); self.wfile.write(body)
+
+HTTPServer(("127.0.0.1", port), H).serve_forever()
+"""#
 
     /// A TCP port nobody listens on right now.
     static func freePort() throws -> Int {

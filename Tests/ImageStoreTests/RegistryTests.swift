@@ -89,4 +89,108 @@ struct RegistryTests {
         let pulled = try await client.pull(.parse("\(registry.host)/auth/bb:v1"), into: other.store)
         #expect(pulled.image.manifestDigest == image.manifestDigest)
     }
+
+    @Test func bearerTokenAuthWhenTheRegistryAsks() async throws {
+        let registry = try await LoopbackRegistry(tokenUser: ("intermodal", "t0ken"))
+        defer { registry.stop() }
+        let t = try TemporaryStore()
+        let image = try await t.store.bootstrapBusybox(name: .parse("bb:v1"))
+        let anonymous = RegistryClient(registry: registry.host, insecure: true)
+        let refused = await #expect(throws: IntermodalError.self) {
+            _ = try await anonymous.push(image, as: .parse("\(registry.host)/tok/bb:v1"), from: t.store)
+        }
+        #expect(refused?.message.contains("token request") == true, "\(refused?.message ?? "")")
+        let client = RegistryClient(registry: registry.host, insecure: true, credentials: .init(username: "intermodal", password: "t0ken"))
+        let pushed = try await client.push(image, as: .parse("\(registry.host)/tok/bb:v1"), from: t.store)
+        #expect(pushed.blobsTransferred == 2)
+        let other = try TemporaryStore()
+        let pulled = try await client.pull(.parse("\(registry.host)/tok/bb:v1"), into: other.store)
+        #expect(pulled.image.manifestDigest == image.manifestDigest)
+    }
+
+    @Test func multiPlatformIndexAndDockerSchema2() async throws {
+        let registry = try await LoopbackRegistry()
+        defer { registry.stop() }
+        let t = try TemporaryStore()
+        let amd64 = try await t.store.bootstrapBusybox(name: .parse("bb:amd64"))
+        // A second image claiming arm64 (same layer, different config), and an index over both.
+        var armConfig = amd64.configuration
+        armConfig.architecture = "arm64"
+        armConfig.created = "2026-01-01T00:00:00Z"
+        let arm64 = try t.store.createImage(layers: amd64.layers, configuration: armConfig, names: [.parse("bb:arm64")])
+        let layout = t.root.appending("multi")
+        try t.store.save([amd64, arm64], toLayout: layout)
+        func descriptor(_ image: Image, _ arch: String) throws -> [String: Any] {
+            let size = try FileSystem.readBytes(t.store.blobPath(image.manifestDigest)).count
+            return ["mediaType": MediaType.ociManifest, "digest": image.manifestDigest, "size": size,
+                    "platform": ["architecture": arch, "os": "linux"]]
+        }
+        let index: [String: Any] = ["schemaVersion": 2, "mediaType": MediaType.ociIndex,
+                                    "manifests": [try descriptor(arm64, "arm64"), try descriptor(amd64, "amd64")]]
+        let indexBytes = Array(try JSONSerialization.data(withJSONObject: index, options: [.sortedKeys]))
+        let indexDigest = Digest.sha256(indexBytes)
+        try FileSystem.writeAtomically(indexBytes, to: layout.appending("blobs/sha256").appending(Digest.hex(indexDigest)))
+        let top: [String: Any] = ["schemaVersion": 2, "manifests": [[
+            "mediaType": MediaType.ociIndex, "digest": indexDigest, "size": indexBytes.count,
+            "annotations": ["org.opencontainers.image.ref.name": "multi"]]]]
+        try JSONSerialization.data(withJSONObject: top).write(to: URL(fileURLWithPath: layout.appending("index.json").string))
+
+        // load picks linux/amd64 from the index.
+        let other = try TemporaryStore()
+        let loaded = try await other.store.load(from: layout, repository: "multi")
+        #expect(loaded.map(\.manifestDigest) == [amd64.manifestDigest])
+
+        // skopeo pushes the whole index; our pull resolves it to the amd64 manifest.
+        try await sh("skopeo copy -q --all --dest-tls-verify=false oci:\(layout):multi docker://\(registry.host)/multi/bb:latest")
+        let client = RegistryClient(registry: registry.host, insecure: true)
+        let third = try TemporaryStore()
+        let pulled = try await client.pull(.parse("\(registry.host)/multi/bb"), into: third.store)
+        #expect(pulled.image.manifestDigest == amd64.manifestDigest)
+        #expect(pulled.image.configuration.architecture == "amd64")
+
+        // Docker schema 2 media types (what Docker's registries serve) pull and unpack too.
+        try await sh("skopeo copy -q --format v2s2 --dest-tls-verify=false oci:\(t.store.layoutDirectory):bb:amd64 docker://\(registry.host)/docker/bb:v2s2")
+        let fourth = try TemporaryStore()
+        let docker = try await client.pull(.parse("\(registry.host)/docker/bb:v2s2"), into: fourth.store)
+        #expect(docker.image.layers.first?.mediaType == MediaType.dockerLayerGzip)
+        let flat = try fourth.directory("flat")
+        try await fourth.store.flatten(docker.image, into: flat)
+        #expect(FileSystem.exists(flat.appending("bin/busybox")))
+    }
+
+    @Test func pushPullSearchOnTheCommandLine() async throws {
+        let registry = try await LoopbackRegistry()
+        defer { registry.stop() }
+        let t = try TemporaryStore()
+        let root = t.root.appending("cli").string
+        func cli(_ args: String...) async throws -> String {
+            let r = try await ImageCLI.run(args + ["--root", root])
+            #expect(r.exitCode == 0, "intermodal \(args.joined(separator: " ")): \(r.standardError)")
+            return r.standardOutput
+        }
+        _ = try await cli("image", "bootstrap", "busybox", "course/busybox:1")
+        let push = try await cli("push", "--insecure", "\(registry.host)/course/busybox:1")
+        #expect(push.contains("2 blobs pushed"))
+        _ = try await cli("rmi", "course/busybox:1")
+        let pull = try await cli("pull", "--insecure", "\(registry.host)/course/busybox:1")
+        #expect(pull.contains("2 blobs pulled"))
+        #expect(try await cli("images").contains("course/busybox"))
+        let search = try await cli("search", "--insecure", "--registry", registry.host, "busy")
+        #expect(search.split(separator: "\n").dropFirst().map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) } == [["course/busybox", "1"]])
+    }
+
+    @Test func debianImageThroughTheRegistry() async throws {
+        let registry = try await LoopbackRegistry()
+        defer { registry.stop() }
+        let t = try TemporaryStore()
+        let debian = try await t.store.bootstrapDebian(name: .parse("debian:bookworm"), bootstrap: DebianBootstrap())
+        let client = RegistryClient(registry: registry.host, insecure: true)
+        let pushed = try await client.push(debian, as: .parse("\(registry.host)/library/debian:bookworm"), from: t.store)
+        #expect(pushed.bytesTransferred > 40_000_000)
+        let other = try TemporaryStore()
+        let pulled = try await client.pull(.parse("\(registry.host)/library/debian:bookworm"), into: other.store)
+        #expect(pulled.image.manifestDigest == debian.manifestDigest)
+        #expect(try other.store.verify().isEmpty)
+        #expect(try FileSystem.list(other.store.root.appending("tmp")).isEmpty, "downloads moved into blobs")
+    }
 }

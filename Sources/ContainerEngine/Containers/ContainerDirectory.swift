@@ -14,9 +14,6 @@ public struct ContainerDirectory: Sendable {
     /// overlayfs upper dir: everything the container changed; what `commit` turns into a layer.
     public var upper: FilePath { path.appending("upper") }
     public var work: FilePath { path.appending("work") }
-    /// A lower layer made for this container above the image (mount points for `/etc/resolv.conf`,
-    /// `/etc/hosts`, `/etc/hostname`), like Docker's init layer: never committed.
-    public var initLayer: FilePath { path.appending("init") }
     /// Files bind-mounted over the init layer's mount points.
     public var hosts: FilePath { path.appending("hosts") }
     public var hostname: FilePath { path.appending("hostname") }
@@ -37,6 +34,11 @@ struct ContainerRegistry: Sendable {
     }
 
     func directory(_ id: String) -> ContainerDirectory { ContainerDirectory(path: root.appending(id)) }
+
+    /// The lower layer every container gets above its image: empty mount points for
+    /// `/etc/resolv.conf`, `/etc/hosts` and `/etc/hostname` (Docker's init layer). Read-only, so one
+    /// is shared by all containers; never committed.
+    var initLayer: FilePath { root.appending(".init-layer") }
 
     /// Serialises name checks and creation across processes.
     var lock: FileLock { FileLock(path: root.appending(".lock")) }

@@ -50,13 +50,14 @@ extension Engine {
         }
 
         do {
-            record.rootfsMode = try await RootfsSnapshot.prepare(dir, image: image, store: store, allowOverlay: useOverlay)
+            record.rootfsMode = try await RootfsSnapshot.prepare(
+                dir, image: image, store: store, initLayer: registry.initLayer, allowOverlay: useOverlay)
             let hostname = String(id.prefix(12))
-            try VolatileFile.write(hostname + "\n", to: dir.hostname)
-            try VolatileFile.write(
+            // Written in place: nothing reads these before the container exists.
+            try NewFile.write(hostname + "\n", to: dir.hostname)
+            try NewFile.write(
                 "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t\(hostname)\n", to: dir.hosts)
-            try VolatileFile.write(resolvConf(for: options.network), to: dir.resolvConf)
-            if !options.discardLog { try VolatileFile.write("", to: dir.log) }
+            try NewFile.write(resolvConf(for: options.network), to: dir.resolvConf)
 
             let user = try UserResolver.resolve(options.user ?? image.configuration.config?.user, rootfs: dir.rootfs)
             let cwd = BundleGenerator.workingDirectory(image: image.configuration, options: options)
@@ -64,8 +65,9 @@ extension Engine {
             let spec = BundleGenerator.spec(
                 id: id, hostname: hostname, image: image.configuration, options: options,
                 args: entrypoint + command, user: user, directory: dir)
-            try VolatileFile.write(try JSON.encode(spec), to: dir.config)
-            try registry.save(record)
+            try NewFile.write(try JSON.encode(spec), to: dir.config)
+            // The first save assumed overlay; only the copy fallback changes the record.
+            if record.rootfsMode != .overlay { try registry.save(record) }
             return record
         } catch {
             try? destroy(record)

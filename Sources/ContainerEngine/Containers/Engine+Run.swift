@@ -85,7 +85,6 @@ extension Engine {
             }
             record.pid = container.pid
             record.ownerPID = getpid()
-            try registry.save(record)
             // "start" is when the process is released; its first output may come before start() returns.
             record.timestamps.mark(.start)
             try await runtime.start(id: record.id)

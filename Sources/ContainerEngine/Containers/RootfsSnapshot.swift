@@ -13,14 +13,14 @@ enum RootfsSnapshot {
 
     /// Makes `dir.rootfs` from `image`. Returns how it was made.
     static func prepare(
-        _ dir: ContainerDirectory, image: Image, store: ImageStore, allowOverlay: Bool = true
+        _ dir: ContainerDirectory, image: Image, store: ImageStore, initLayer: FilePath, allowOverlay: Bool = true
     ) async throws(IntermodalError) -> ContainerRecord.RootfsMode {
         try FileSystem.createDirectory(dir.rootfs)
-        try makeInitLayer(dir.initLayer)
         if allowOverlay {
+            try ensureInitLayer(initLayer)
             let layers = try await store.unpackedLayers(of: image)
             // overlayfs lists the topmost lower dir first; the store gives the lowest first.
-            let lowers = [dir.initLayer] + layers.reversed()
+            let lowers = [initLayer] + layers.reversed()
             try FileSystem.createDirectory(dir.upper)
             try FileSystem.createDirectory(dir.work)
             let data = "lowerdir=\(lowers.map(\.string).joined(separator: ":")),upperdir=\(dir.upper),workdir=\(dir.work)"
@@ -52,9 +52,19 @@ enum RootfsSnapshot {
     /// Files the engine bind-mounts into every container.
     static let initFiles = ["etc/resolv.conf", "etc/hosts", "etc/hostname"]
 
-    private static func makeInitLayer(_ path: FilePath) throws(IntermodalError) {
-        try FileSystem.createDirectory(path.appending("etc"))
-        for file in initFiles { try VolatileFile.write("", to: path.appending(file)) }
+    /// Makes the shared init layer once: built beside it and renamed into place, so a concurrent
+    /// `run` sees either no layer or a complete one.
+    private static func ensureInitLayer(_ path: FilePath) throws(IntermodalError) {
+        guard !FileSystem.isDirectory(path) else { return }
+        let building = FilePath(path.string + ".tmp-\(getpid())")
+        try? FileSystem.removeTree(building)
+        try FileSystem.createDirectory(building.appending("etc"))
+        for file in initFiles { try VolatileFile.write("", to: building.appending(file)) }
+        if rename(building.string, path.string) != 0 {
+            let e = errno
+            try? FileSystem.removeTree(building)
+            guard e == EEXIST || e == ENOTEMPTY else { throw .system("cannot create the init layer \(path)", errno: e) }
+        }
     }
 
     /// Unmounts the overlay if it is mounted; lazily when something still holds it.

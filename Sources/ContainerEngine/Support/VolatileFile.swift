@@ -38,3 +38,25 @@ enum VolatileFile {
         try write(Array(text.utf8), to: path)
     }
 }
+
+/// A file written once into a directory nobody reads yet (a new container's bundle): no
+/// temporary file and rename, which would cost a second inode on every `run`.
+enum NewFile {
+    static func write(_ bytes: some Collection<UInt8>, to path: FilePath, mode: mode_t = 0o644) throws(IntermodalError) {
+        let fd = open(path.string, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw .system("cannot write \(path)") }
+        defer { close(fd) }
+        let data = Array(bytes)
+        var offset = 0
+        while offset < data.count {
+            let n = data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, data.count - offset) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw .system("cannot write \(path)") }
+            offset += n
+        }
+    }
+
+    static func write(_ text: String, to path: FilePath) throws(IntermodalError) {
+        try write(Array(text.utf8), to: path)
+    }
+}
