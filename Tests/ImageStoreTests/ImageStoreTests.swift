@@ -123,3 +123,53 @@ struct ImageStoreTests {
         #expect(try t.store.resolve("other:tag").manifestDigest == base.manifestDigest)
     }
 }
+
+@Suite("Store under concurrent use")
+struct ConcurrencyTests {
+    @Test func parallelCommitsTagsAndRemovalsKeepTheStoreConsistent() async throws {
+        let t = try TemporaryStore()
+        let base = try await t.store.bootstrapBusybox(name: .parse("base"))
+        let root = t.store.root
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<8 {
+                let upper = try t.directory("upper-\(i)")
+                try write("content \(i)\n", to: upper.appending("file-\(i)"))
+                group.addTask {
+                    // Each task uses its own store object, as separate processes would.
+                    let store = try ImageStore(root: root)
+                    let image = try await store.commit(
+                        base: base, upperDirectory: upper, configuration: base.configuration,
+                        history: HistoryEntry(createdBy: "task \(i)"), tag: .parse("child:\(i)"))
+                    _ = try await store.unpackedLayers(of: image)
+                    if i % 2 == 0 { try store.remove("child:\(i)") }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try t.store.verify().isEmpty)
+        let names = Set(try t.store.list().flatMap(\.names).map(\.localName))
+        #expect(names == ["base:latest", "child:1", "child:3", "child:5", "child:7"])
+        try t.store.collectGarbage()
+        // 1 base layer + 4 children's layers + 5 configs + 5 manifests.
+        #expect(try FileSystem.list(t.store.layoutDirectory.appending("blobs/sha256")).count == 15)
+        for i in [1, 3, 5, 7] {
+            let flat = try t.directory("flat-\(i)")
+            try await t.store.flatten(try t.store.resolve("child:\(i)"), into: flat)
+            #expect(try read(flat.appending("file-\(i)")) == "content \(i)\n")
+        }
+    }
+
+    @Test func redirectedDirectoriesInAnUpperDirAreRefused() async throws {
+        let t = try TemporaryStore()
+        let base = try await t.store.bootstrapBusybox(name: .parse("base"))
+        let upper = try t.directory("upper")
+        try FileSystem.createDirectory(upper.appending("renamed"))
+        #expect(ExtendedAttributes.set(upper.appending("renamed"), "trusted.overlay.redirect", Array("/etc".utf8)))
+        let error = await #expect(throws: IntermodalError.self) {
+            _ = try await t.store.commit(base: base, upperDirectory: upper, configuration: base.configuration,
+                                         history: HistoryEntry(createdBy: "x"), tag: .parse("bad"))
+        }
+        #expect(error?.code == .unsupported && error?.message.contains("redirect_dir=off") == true)
+        #expect((try? t.store.resolve("bad")) == nil)
+    }
+}

@@ -178,4 +178,19 @@ struct RegistryTests {
         let search = try await cli("search", "--insecure", "--registry", registry.host, "busy")
         #expect(search.split(separator: "\n").dropFirst().map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) } == [["course/busybox", "1"]])
     }
+
+    @Test func debianImageThroughTheRegistry() async throws {
+        let registry = try await LoopbackRegistry()
+        defer { registry.stop() }
+        let t = try TemporaryStore()
+        let debian = try await t.store.bootstrapDebian(name: .parse("debian:bookworm"), bootstrap: DebianBootstrap())
+        let client = RegistryClient(registry: registry.host, insecure: true)
+        let pushed = try await client.push(debian, as: .parse("\(registry.host)/library/debian:bookworm"), from: t.store)
+        #expect(pushed.bytesTransferred > 40_000_000)
+        let other = try TemporaryStore()
+        let pulled = try await client.pull(.parse("\(registry.host)/library/debian:bookworm"), into: other.store)
+        #expect(pulled.image.manifestDigest == debian.manifestDigest)
+        #expect(try other.store.verify().isEmpty)
+        #expect(try FileSystem.list(other.store.root.appending("tmp")).isEmpty, "downloads moved into blobs")
+    }
 }

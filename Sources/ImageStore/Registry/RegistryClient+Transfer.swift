@@ -49,14 +49,12 @@ extension RegistryClient {
                     result.blobsSkipped += 1
                     continue
                 }
-                let (data, http) = try await send("GET", "/v2/\(repo)/blobs/\(descriptor.digest)", scope: scope)
-                guard http.statusCode == 200 else { throw fail("blob \(descriptor.digest) of \(reference)", http, data) }
-                let tmp = try store.temporaryFile("pull")
-                try FileSystem.writeAtomically(data, to: tmp)
-                try store.ingestBlob(file: tmp, expectedDigest: descriptor.digest, expectedSize: descriptor.size,
-                                     what: "\(reference): blob \(descriptor.digest)")
+                let tmp = try await download("/v2/\(repo)/blobs/\(descriptor.digest)", store: store, scope: scope,
+                                             what: "blob \(descriptor.digest) of \(reference)")
+                let (_, size) = try store.ingestBlob(file: tmp, expectedDigest: descriptor.digest, expectedSize: descriptor.size,
+                                                     what: "\(reference): blob \(descriptor.digest)")
                 result.blobsTransferred += 1
-                result.bytesTransferred += Int64(data.count)
+                result.bytesTransferred += size
             }
             let manifestDigest = try store.writeBlob(bytes)
             try store.name(manifestDigest: manifestDigest, size: Int64(bytes.count), as: [reference.withoutRegistry])
@@ -65,6 +63,40 @@ extension RegistryClient {
             result.timestamps = timestamps
             return result
         }
+    }
+
+    /// GETs a blob straight to a file in the store's tmp (layers can be large; they never sit in memory).
+    func download(_ path: String, store: ImageStore, scope: String, what: String) async throws(IntermodalError) -> FilePath {
+        for attempt in 1...2 {
+            var request = URLRequest(url: try url(path))
+            if let auth = currentAuthorization { request.setValue(auth, forHTTPHeaderField: "Authorization") }
+            let location: URL
+            let response: URLResponse
+            do {
+                (location, response) = try await session.download(for: request)
+            } catch {
+                throw IntermodalError(.externalFailure, "GET \(request.url!.absoluteString) failed", cause: error)
+            }
+            guard let http = response as? HTTPURLResponse else { throw IntermodalError(.externalFailure, "\(what): not an HTTP response") }
+            if http.statusCode == 401 && attempt == 1 {
+                try? FileManager.default.removeItem(at: location)
+                try await authenticate(challenge: http.value(forHTTPHeaderField: "WWW-Authenticate") ?? "", scope: scope)
+                continue
+            }
+            guard http.statusCode == 200 else {
+                let body = (try? Data(contentsOf: location)) ?? Data()
+                try? FileManager.default.removeItem(at: location)
+                throw fail(what, http, body)
+            }
+            let tmp = try store.temporaryFile("pull")
+            // The download lands in the system temporary directory; rename when on the same file system.
+            if rename(location.path, tmp.string) != 0 {
+                try copyFile(FilePath(location.path), tmp)
+                try? FileManager.default.removeItem(at: location)
+            }
+            return tmp
+        }
+        throw IntermodalError(.externalFailure, "\(what): authentication failed")
     }
 
     private func placeholderImage() throws(IntermodalError) -> Image {

@@ -43,6 +43,8 @@ public final class RegistryClient: Sendable {
         session = URLSession(configuration: configuration, delegate: ChallengePassthrough(), delegateQueue: nil)
     }
 
+    var currentAuthorization: String? { authorization.withLock { $0 } }
+
     var base: String { "\(insecure ? "http" : "https")://\(registry)" }
 
     func url(_ path: String) throws(IntermodalError) -> URL {

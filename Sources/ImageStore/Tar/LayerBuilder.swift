@@ -189,6 +189,13 @@ struct LayerBuilder {
             let key = String(decoding: raw.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             let keep = key.hasPrefix("user.") || key.hasPrefix("security.capability")
             let isOpaque = key == "trusted.overlay.opaque"
+            if source == .overlayUpper && (key == "trusted.overlay.redirect" || key == "trusted.overlay.metacopy") {
+                // A renamed directory or a metadata-only copy-up: the upper directory alone does not
+                // hold the content, so no correct layer can be made from it.
+                throw IntermodalError(
+                    .unsupported,
+                    "\(path) in the overlay upper directory carries \(key): mount overlayfs with redirect_dir=off,metacopy=off to commit it")
+            }
             guard keep || isOpaque else { continue }
             let valueSize = fgetxattr(fd, key, nil, 0)
             guard valueSize >= 0 else { continue }
