@@ -614,17 +614,33 @@ static void unblock_signals(void) {
 
 // MARK: - the child
 
+/// Closes every descriptor above 2 except `keep` (the sync socket and the given stdio): a
+/// container waiting for `start` must not hold copies of the parent's other pipes and files.
+static void close_other_fds(const struct ims_config *cfg, int sync_fd) {
+    int sorted[40]; int n = 0;
+    int fixed[5] = {sync_fd, cfg->stdio[0], cfg->stdio[1], cfg->stdio[2], cfg->cgroup_fd};
+    for (int i = 0; i < 5; i++) if (fixed[i] > 2) sorted[n++] = fixed[i];
+    for (int i = 0; i < cfg->cgroup_task_count && n < 40; i++) if (cfg->cgroup_task_fds[i] > 2) sorted[n++] = cfg->cgroup_task_fds[i];
+    for (int i = 1; i < n; i++) for (int j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) { int t = sorted[j]; sorted[j] = sorted[j - 1]; sorted[j - 1] = t; }
+    unsigned int from = 3;
+    for (int i = 0; i < n; i++) {
+        if ((unsigned int)sorted[i] > from) syscall(SYS_close_range, from, (unsigned int)sorted[i] - 1, 0);
+        from = (unsigned int)sorted[i] + 1;
+    }
+    syscall(SYS_close_range, from, ~0U, 0);
+}
+
 __attribute__((noreturn)) static void child_main(const struct ims_config *cfg, int sync_fd, pid_t parent) {
     g_sync = sync_fd;
     g_timing = cfg->timing;
     mark("start");
+    close_other_fds(cfg, sync_fd);
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     (void)parent;
     for (int i = 0; i < cfg->cgroup_task_count; i++) {
         // Before anything else, and before a user namespace changes our uid.
-        int fd = open(cfg->cgroup_tasks[i], O_WRONLY | O_CLOEXEC);
-        if (fd < 0 || write(fd, "0", 1) != 1) fail3("join cgroup ", cfg->cgroup_tasks[i], "");
-        close(fd);
+        if (write(cfg->cgroup_task_fds[i], "0", 1) != 1) fail3("join cgroup ", cfg->cgroup_tasks[i], "");
+        close(cfg->cgroup_task_fds[i]);
     }
     mark("cgroup-joined");
     reset_signals();
@@ -817,6 +833,7 @@ pid_t ims_spawn(const struct ims_config *cfg, int sync_fd, int *into_cgroup) {
     if (mid != 0) return (pid_t)mid;
     g_sync = sync_fd;
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    close_other_fds(cfg, sync_fd);
     for (int i = 0; i < cfg->join_count; i++) {
         int fd = open(cfg->join[i].path, O_RDONLY | O_CLOEXEC);
         if (fd < 0) fail3("open namespace ", cfg->join[i].path, "");
@@ -825,11 +842,23 @@ pid_t ims_spawn(const struct ims_config *cfg, int sync_fd, int *into_cgroup) {
     }
     pid_t me = getpid();
     (void)me;
-    long pid = syscall(SYS_clone, (unsigned long)cfg->clone_flags | CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+    long pid = -1;
+    int placed = 0;
+    if (cfg->cgroup_fd >= 0) {
+        struct clone_args args;
+        memset(&args, 0, sizeof args);
+        args.flags = (uint64_t)(unsigned int)cfg->clone_flags | CLONE_PARENT | CLONE_INTO_CGROUP;
+        args.exit_signal = SIGCHLD;
+        args.cgroup = (uint64_t)cfg->cgroup_fd;
+        pid = syscall(SYS_clone3, &args, sizeof args);
+        if (pid == 0) child_main(cfg, sync_fd, parent);
+        placed = pid > 0;
+    }
+    if (pid < 0) pid = syscall(SYS_clone, (unsigned long)cfg->clone_flags | CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
     if (pid < 0) fail3("clone the container process", "", "");
     if (pid == 0) child_main(cfg, sync_fd, parent);
     struct ims_msg m; memset(&m, 0, sizeof m);
-    m.type = IMS_MSG_PID; m.value = (int)pid;
+    m.type = IMS_MSG_PID; m.value = (int)pid; m.err = placed;
     ims_send(sync_fd, &m, NULL, 0);
     _exit(0);
 }
@@ -889,7 +918,10 @@ int ims_fifo_release(const char *path, int timeout_ms, pid_t pid, char *err, siz
             break;
         }
         if (r == 0) waited += 50;
+        // Released, only the exec (EOF) is awaited, for poststart ordering: do not hang on it.
+        if (got == 1 && r == 0 && waited >= 5000) { result = 1; break; }
     }
+    if (result == -ETIMEDOUT && got) result = got;
     if (pidfd >= 0) close(pidfd);
     close(fd);
     return result;

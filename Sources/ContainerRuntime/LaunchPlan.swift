@@ -28,17 +28,26 @@ struct LaunchPlan {
     static let msRec: UInt = 16384, msSlave: UInt = 1 << 19, msPrivate: UInt = 1 << 18
     static let msShared: UInt = 1 << 20, msUnbindable: UInt = 1 << 17
 
-    /// Lets the child join `cgroup` itself (see CLinuxShim.h); returns the descriptor of its
-    /// cgroup2 directory to close after spawning, or -1.
-    mutating func join(_ cgroup: Cgroup) -> Int32 {
-        guard joins.isEmpty else { return -1 }   // the intermediate's grandchild: the parent adds it
+    /// Lets the child join `cgroup` itself (see CLinuxShim.h); returns the descriptors to close
+    /// after spawning.
+    mutating func join(_ cgroup: Cgroup) -> [Int32] {
         let unified = cgroup.unifiedPath
         let v1 = cgroup.paths.filter { $0 != unified }.map { $0.appending("tasks").string }
-        config.cgroup_tasks = arena.list(v1)
-        config.cgroup_task_count = Int32(v1.count)
+        var fds: [Int32] = []
+        var names: [String] = []
+        for path in v1 {
+            let fd = open(path, O_WRONLY | O_CLOEXEC)
+            guard fd >= 0 else { continue }   // the parent adds the process instead (see Launcher)
+            fds.append(fd)
+            names.append(path)
+        }
+        config.cgroup_tasks = arena.list(names)
+        config.cgroup_task_fds = arena.array(fds)
+        config.cgroup_task_count = Int32(fds.count)
         let fd = unified.map { open($0.string, O_RDONLY | O_DIRECTORY | O_CLOEXEC) } ?? -1
         config.cgroup_fd = fd
-        return fd
+        if fds.count != v1.count { config.cgroup_task_count = 0 }   // all or nothing
+        return fds + (fd >= 0 ? [fd] : [])
     }
 
     /// Builds the plan of a new container.

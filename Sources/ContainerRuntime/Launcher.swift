@@ -71,6 +71,7 @@ struct Launcher {
             }
             if msg.type == IMS_MSG_ERROR.rawValue { throw childError(msg) }
             pid = msg.value
+            placed = msg.err
         }
         Timing.mark("cloned")
         waiter = ChildWaiter(pid: pid)

@@ -47,8 +47,8 @@ public struct Runtime: Sendable {
             var plan = try LaunchPlan(spec: spec, bundle: bundle, stateDirectory: store.directory(id), io: io, seccomp: seccomp)
             cgroup = try ResourceSetup.cgroup(for: spec, id: id)
             Timing.mark("cgroup created")
-            let cgroupFD = cgroup.map { plan.join($0.cgroup) } ?? -1
-            defer { if cgroupFD >= 0 { close(cgroupFD) } }
+            let cgroupFDs = cgroup.map { plan.join($0.cgroup) } ?? []
+            defer { for fd in cgroupFDs { close(fd) } }
             let annotations = spec.annotations
             let version = spec.ociVersion
             func state(_ status: ContainerState.Status, _ pid: Int32) -> ContainerState {
@@ -250,9 +250,11 @@ public struct Runtime: Sendable {
         let seccomp = try spec.flatMap { s throws(IntermodalError) in try ResourceSetup.seccomp(for: s) }
         var plan = try LaunchPlan(execIn: record.pid, process: process, io: io, seccomp: seccomp)
         let cgroup = ContainerCgroup.reopen(paths: record.cgroupPaths, created: record.cgroupCreated)
+        let cgroupFDs = cgroup.map { plan.join($0.cgroup) } ?? []
+        defer { for fd in cgroupFDs { close(fd) } }
         let launched = try Launcher.launch(
             plan: &plan, statePayload: { _ in [] },
-            prepare: { pid, _ throws(IntermodalError) in try cgroup?.add(pid: pid) },
+            prepare: { pid, placed throws(IntermodalError) in if !placed { try cgroup?.add(pid: pid) } },
             onHooks: { _ in }, waitForReady: false)
         return await launched.waiter.wait()
     }
@@ -314,9 +316,11 @@ extension Runtime {
         let seccomp = try spec.flatMap { s throws(IntermodalError) in try ResourceSetup.seccomp(for: s) }
         var plan = try LaunchPlan(execIn: record.pid, process: process, io: io, seccomp: seccomp)
         let cgroup = ContainerCgroup.reopen(paths: record.cgroupPaths, created: record.cgroupCreated)
+        let cgroupFDs = cgroup.map { plan.join($0.cgroup) } ?? []
+        defer { for fd in cgroupFDs { close(fd) } }
         let launched = try Launcher.launch(
             plan: &plan, statePayload: { _ in [] },
-            prepare: { pid, _ throws(IntermodalError) in try cgroup?.add(pid: pid) },
+            prepare: { pid, placed throws(IntermodalError) in if !placed { try cgroup?.add(pid: pid) } },
             onHooks: { _ in }, waitForReady: false)
         return launched.waiter.waitSync()
     }

@@ -8,7 +8,7 @@ import SystemPackage
 /// What the runtime keeps about one container in `<root>/<id>/state.json`: the OCI state plus
 /// what later commands (another process, possibly) need: the init's start time against PID
 /// reuse, the cgroup directories to remove, and the hooks to run after start and after stop.
-struct ContainerRecord: Codable, Sendable {
+struct ContainerRecord: Sendable {
     var ociVersion: String
     var id: String
     var pid: Int32
@@ -120,7 +120,7 @@ struct StateStore: Sendable {
         }
         let bytes = try FileSystem.readBytes(file)
         do {
-            return try JSONValueDecoder.decode(ContainerRecord.self, from: bytes)
+            return try ContainerRecord(json: JSONParser.parse(bytes))
         } catch {
             throw IntermodalError(.corrupted, "state of container \"\(id)\" (\(file)) is unreadable", cause: error)
         }
@@ -161,4 +161,55 @@ enum ProcFS {
         guard let s = stat(pid) else { return false }
         return s.startTime == startTime && s.state != "Z" && s.state != "X"
     }
+}
+
+extension ContainerRecord {
+    /// Reads the record from parsed JSON by hand: every `start`, `state` and `delete` does this,
+    /// and Codable's generic containers cost more (metadata instantiation) than the parse.
+    init(json: JSONValue) throws {
+        struct Bad: Error, CustomStringConvertible { var description: String }
+        guard case .object(let o) = json else { throw Bad(description: "not a JSON object") }
+        func string(_ k: String) throws -> String {
+            guard case .string(let s)? = o[k] else { throw Bad(description: "field \(k) is missing or not a string") }
+            return s
+        }
+        func number<T: FixedWidthInteger>(_ k: String, _: T.Type) throws -> T {
+            guard case .number(let n)? = o[k], let v = T(n) else { throw Bad(description: "field \(k) is missing or not a number") }
+            return v
+        }
+        func strings(_ v: JSONValue?) -> [String] {
+            guard case .array(let items)? = v else { return [] }
+            return items.compactMap { if case .string(let s) = $0 { return s } else { return nil } }
+        }
+        func hooks(_ k: String) -> [Spec.Hook] {
+            guard case .array(let items)? = o[k] else { return [] }
+            return items.compactMap { item in
+                guard case .object(let h) = item, case .string(let path)? = h["path"] else { return nil }
+                var hook = Spec.Hook(path: path)
+                if h["args"] != nil { hook.args = strings(h["args"]) }
+                if h["env"] != nil { hook.env = strings(h["env"]) }
+                if case .number(let t)? = h["timeout"] { hook.timeout = Int(t) }
+                return hook
+            }
+        }
+        ociVersion = try string("ociVersion")
+        id = try string("id")
+        pid = try number("pid", Int32.self)
+        pidStartTime = try number("pidStartTime", UInt64.self)
+        bundle = try string("bundle")
+        rootfs = try string("rootfs")
+        if case .object(let a)? = o["annotations"] {
+            var out: [String: String] = [:]
+            for (k, v) in a { if case .string(let s) = v { out[k] = s } }
+            annotations = out
+        } else {
+            annotations = nil
+        }
+        cgroupPaths = strings(o["cgroupPaths"])
+        cgroupCreated = strings(o["cgroupCreated"])
+        poststart = hooks("poststart")
+        poststop = hooks("poststop")
+        createdNanoseconds = try number("createdNanoseconds", UInt64.self)
+    }
+
 }

@@ -59,8 +59,9 @@ struct ims_config {
     // clone3(CLONE_INTO_CGROUP), each v1 hierarchy by the single-threaded child writing "0"
     // to its own `tasks` file.
     int cgroup_fd;                   // cgroup2 directory, -1: none
-    const char *const *cgroup_tasks; // v1 `tasks` files
-    int cgroup_task_count;
+    const char *const *cgroup_tasks; // v1 `tasks` files (for messages)
+    const int *cgroup_task_fds;      // ... opened for writing by the parent (paths may be hidden
+    int cgroup_task_count;           //     once a mount namespace is joined)
     int timing;                      // send step timestamps with READY
 
     int stdio[3];                    // -1: inherit

@@ -56,8 +56,9 @@ enum RootfsSnapshot {
     /// `run` sees either no layer or a complete one.
     private static func ensureInitLayer(_ path: FilePath) throws(IntermodalError) {
         guard !FileSystem.isDirectory(path) else { return }
-        let building = FilePath(path.string + ".tmp-\(getpid())")
-        try? FileSystem.removeTree(building)
+        // A unique name: several threads of one process may be creating containers at once.
+        let building = try FileSystem.makeTemporaryDirectory(prefix: ".init-layer", in: path.removingLastComponent())
+        chmod(building.string, 0o755)
         try FileSystem.createDirectory(building.appending("etc"))
         for file in initFiles { try VolatileFile.write("", to: building.appending(file)) }
         if rename(building.string, path.string) != 0 {

@@ -10,7 +10,8 @@ import SystemPackage
 /// milliseconds, and a `run --rm` writes a dozen of these files.
 enum VolatileFile {
     static func write(_ bytes: some Collection<UInt8>, to path: FilePath, mode: mode_t = 0o644) throws(IntermodalError) {
-        let tmp = path.string + ".tmp-\(getpid())"
+        // Unique per process and thread: two tasks of one process may save the same record.
+        let tmp = path.string + ".tmp-\(getpid())-\(pthread_self())"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { throw .system("cannot write \(path)") }
         let data = Array(bytes)
