@@ -50,10 +50,16 @@ struct ContainerRunTests {
                 image: "busybox", options: RunOptions(command: ["echo", "phase-test-output"], autoRemove: true), output: .stream)
             #expect(outcome.status.code == 0)
             let t = outcome.timestamps
-            let order: [Phase] = [.snapshot, .create, .start, .firstOutput, .exit, .cleanup]
-            let instants = order.compactMap { t[$0] }
-            #expect(instants.count == order.count, "missing phases in \(t.marks.keys.sorted())")
-            #expect(instants == instants.sorted(), "phases out of order: \(t.marks)")
+            let logged = try await f.engine.run(
+                image: "busybox", options: RunOptions(command: ["echo", "to the log"], autoRemove: true), output: .log)
+            #expect(logged.timestamps[.firstOutput] != nil, "log mode did not mark the first output")
+            // firstOutput is when the byte reached us: the exit may be reaped first, so it is
+            // ordered against start and cleanup only.
+            for order in [[Phase.snapshot, .create, .start, .exit, .cleanup], [.start, .firstOutput, .cleanup]] {
+                let instants = order.compactMap { t[$0] }
+                #expect(instants.count == order.count, "missing phases in \(t.marks.keys.sorted())")
+                #expect(instants == instants.sorted(), "phases out of order: \(t.marks)")
+            }
         }
     }
 
@@ -192,7 +198,9 @@ extension ContainerRunTests {
             let logs = try await f.cli(["logs", "-f", run.standardOutput.trimmed])
             #expect(logs.exitCode == 0)
             #expect(logs.standardOutput == "line 1\nline 2\nline 3\n")
-            #expect(try f.engine.container(run.standardOutput.trimmed).exitCode == 0)
+            let record = try f.engine.container(run.standardOutput.trimmed)
+            #expect(record.exitCode == 0)
+            #expect(record.timestamps[.firstOutput] != nil, "the monitor did not mark the first output")
         }
     }
 }

@@ -13,7 +13,7 @@ public enum OutputMode: Sendable {
     /// Through pipes (or a pseudo-terminal with `-t`): copied to this process's stdout/stderr and
     /// to the container's log, marking `firstOutput` when the first byte arrives.
     case stream
-    /// Only to the container's log (detached containers).
+    /// Only to the container's log (detached containers), through a pipe that marks `firstOutput`.
     case log
 }
 
@@ -48,7 +48,14 @@ final class ContainerOutput: Sendable {
             guard log >= 0 else { throw .system("cannot open the container log \(logPath)") }
         }
         logFD = log
-        if mode == .stream && !(tty && mode == .stream) {
+        if mode == .log && log >= 0 {
+            // One pipe for both streams keeps their order in the log exactly; copying it (instead of
+            // handing the container the file) lets us mark the first byte for detached runs too.
+            var out: [CInt] = [0, 0]
+            guard makePipe(&out) else { close(log); throw .system("cannot create a pipe") }
+            pipes = (out[0], out[1], -1, -1)
+            state.withLock { $0.owned = [out[0], out[1]] }
+        } else if mode == .stream && !(tty && mode == .stream) {
             var out: [CInt] = [0, 0]
             var err: [CInt] = [0, 0]
             guard makePipe(&out) else { if log >= 0 { close(log) }; throw .system("cannot create a pipe") }
@@ -85,8 +92,8 @@ final class ContainerOutput: Sendable {
         case .inherit:
             return .fileDescriptors(stdin: stdin, stdout: FileDescriptor(rawValue: 1), stderr: FileDescriptor(rawValue: 2))
         case .log:
-            let log: FileDescriptor? = logFD >= 0 ? FileDescriptor(rawValue: logFD) : nil
-            return .fileDescriptors(stdin: nil, stdout: log, stderr: log)
+            let out: FileDescriptor? = pipes.map { FileDescriptor(rawValue: $0.outWrite) }
+            return .fileDescriptors(stdin: nil, stdout: out, stderr: out)
         case .stream:
             if tty { return .terminal }
             return .fileDescriptors(
@@ -96,6 +103,16 @@ final class ContainerOutput: Sendable {
 
     /// After `create`: drop our copies of the write ends and start copying.
     func started(_ container: Container) {
+        if mode == .log, let pipes {
+            closeOnce(pipes.outWrite)
+            let log = logFD
+            DetachedThread.start { [self] in
+                copy(from: [pipes.outRead], to: [-1], log: log)
+                closeOnce(pipes.outRead)
+                finishNow()
+            }
+            return
+        }
         guard mode == .stream else { finishNow(); return }
         if tty, let master = container.terminal {
             startTerminal(master: master.rawValue)
@@ -142,7 +159,8 @@ final class ContainerOutput: Sendable {
         waiter?.resume()
     }
 
-    /// Copies until every source reports end of file. Index i of `sources` goes to `targets[i]`.
+    /// Copies until every source reports end of file. Index i of `sources` goes to `targets[i]`
+    /// (-1: only to the log).
     private func copy(from sources: [CInt], to targets: [CInt], log: CInt) {
         var fds = sources.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
         var buffer = [UInt8](repeating: 0, count: 65536)
@@ -159,7 +177,7 @@ final class ContainerOutput: Sendable {
                     continue
                 }
                 markFirstOutput()
-                writeAll(targets[i], buffer, got)
+                if targets[i] >= 0 { writeAll(targets[i], buffer, got) }
                 if log >= 0 { writeAll(log, buffer, got) }
             }
         }

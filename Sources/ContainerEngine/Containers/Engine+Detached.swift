@@ -79,6 +79,8 @@ extension Engine {
             throw error
         }
         record.timestamps.mark(.exit)
+        // The log is complete only when the pipe is drained.
+        if let first = await io.finished() { record.timestamps.mark(.firstOutput, at: first) }
         try await finish(&record, status: status, failure: nil)
     }
 
