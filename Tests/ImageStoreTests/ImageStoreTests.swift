@@ -173,3 +173,36 @@ struct ConcurrencyTests {
         #expect((try? t.store.resolve("bad")) == nil)
     }
 }
+
+@Suite("Layer archives")
+struct LayerArchiveTests {
+    @Test func gnuTarReadsOurPaxLongNamesXattrsAndHardLinks() async throws {
+        let t = try TemporaryStore()
+        let tree = try t.directory("tree")
+        let longDir = (0..<6).map { "directory-with-a-long-name-\($0)" }.joined(separator: "/")
+        try write("deep\n", to: tree.appending(longDir).appending("file"))
+        try write("shared\n", to: tree.appending("a"))
+        #expect(link(tree.appending("a").string, tree.appending("b").string) == 0)
+        #expect(ExtendedAttributes.set(tree.appending("a"), "user.intermodal", Array("yes".utf8)))
+        #expect(mkfifo(tree.appending("fifo").string, 0o600) == 0)
+        let image = try await t.store.importTree(tree, name: .parse("tree"), createdBy: "test")
+        let blob = try t.store.blobPath(image.layers[0].digest)
+
+        let byTar = try t.directory("by-tar")
+        try await sh("tar --xattrs --xattrs-include='user.*' -xzf \(blob) -C \(byTar)")
+        #expect(try read(byTar.appending(longDir).appending("file")) == "deep\n")
+        var sa = stat(), sb = stat()
+        #expect(stat(byTar.appending("a").string, &sa) == 0 && stat(byTar.appending("b").string, &sb) == 0)
+        #expect(sa.st_ino == sb.st_ino, "hard link kept")
+        #expect(ExtendedAttributes.get(byTar.appending("a"), "user.intermodal") == Array("yes".utf8))
+        #expect(lstatMode(byTar.appending("fifo")).map { $0 & S_IFMT } == S_IFIFO)
+
+        // Our own unpacker agrees, and the same tree archives to the same digest again.
+        let ours = try t.directory("ours")
+        try await t.store.flatten(image, into: ours)
+        #expect(try read(ours.appending(longDir).appending("file")) == "deep\n")
+        #expect(ExtendedAttributes.get(ours.appending("a"), "user.intermodal") == Array("yes".utf8))
+        let again = try t.store.storeLayer(fromDirectory: tree)
+        #expect(again.digest == image.layers[0].digest && again.diffID == image.layers[0].diffID)
+    }
+}
