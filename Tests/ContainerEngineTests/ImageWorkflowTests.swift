@@ -260,3 +260,40 @@ extension ImageWorkflowTests {
         }
     }
 }
+
+extension ImageWorkflowTests {
+    @Test("multi-stage: COPY --from an earlier stage; only the last stage is the result; rebuild is cached")
+    func multiStage() async throws {
+        try await EngineFixture.with { f in
+            let context = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-build-context")
+            defer { try? FileSystem.removeTree(context) }
+            try FileSystem.writeAtomically("""
+                FROM busybox AS builder
+                RUN mkdir -p /out && echo built-in-stage > /out/artifact && ln -s artifact /out/link && echo stage-only > /stage-marker
+                FROM busybox
+                COPY --from=builder /out/artifact /app/
+                COPY --from=builder /out /copied/
+                CMD ["sh", "-c", "cat /app/artifact; ls /copied | tr '\\\\n' ' '; readlink /copied/link; test -e /stage-marker || echo no-marker"]
+                """, to: context.appending("Dockerfile"))
+            let tag = try ImageReference.parse("multi:stage")
+            let first = try await f.engine.build(BuildOptions(context: context, tag: tag, progress: { _ in }))
+            #expect(first.executedSteps == 4)
+            let (run, output) = try await f.run([], image: "multi:stage")
+            #expect(run.status.code == 0)
+            #expect(output == "built-in-stage\nartifact link artifact\nno-marker\n")
+            let second = try await f.engine.build(BuildOptions(context: context, tag: tag, progress: { _ in }))
+            #expect(second.executedSteps == 0)
+            #expect(second.image.configDigest == first.image.configDigest)
+            #expect(try f.engine.list(all: true, includeBuildSteps: true).filter(\.buildStep).isEmpty)
+
+            try FileSystem.writeAtomically("FROM busybox AS a\nFROM busybox\nCOPY --from=a /no/such/file /x\n", to: context.appending("Dockerfile"))
+            do {
+                _ = try await f.engine.build(BuildOptions(context: context, progress: { _ in }))
+                Issue.record("copying a missing file from a stage succeeded")
+            } catch let error as IntermodalError {
+                #expect(error.message.hasPrefix("Dockerfile:3: /no/such/file: not found in a"), "\(error.message)")
+            }
+            #expect(try f.engine.list(all: true, includeBuildSteps: true).filter(\.buildStep).isEmpty)
+        }
+    }
+}

@@ -260,11 +260,9 @@ struct DockerfileBuilder {
         adopt(made, cached: false)
     }
 
-    /// `COPY`/`ADD`: files from the context written into a snapshot of the current image.
+    /// `COPY`/`ADD`: files from the context (or, with `COPY --from=STAGE`, from an earlier stage or
+    /// an image) written into a snapshot of the current image.
     private mutating func copyStep(_ instruction: Instruction, variables: [String: String]) async throws(IntermodalError) {
-        if instruction.flags["from"] != nil {
-            throw IntermodalError(.unsupported, "COPY --from is not supported by this builder")
-        }
         var words: [String]
         switch instruction.arguments {
         case .exec(let w): words = try w.map { (s: String) throws(IntermodalError) -> String in try shellWords(variables).expand(s) }
@@ -276,50 +274,87 @@ struct DockerfileBuilder {
         if isAdd, let url = words.first(where: { $0.hasPrefix("http://") || $0.hasPrefix("https://") }) {
             throw IntermodalError(.unsupported, "ADD from a URL (\(url)) is not supported: download it into the build context")
         }
-        var sources: [String] = []
-        for word in words { sources += try context.sources(word) }
         let chown = try instruction.flags["chown"].map { (s: String) throws(IntermodalError) -> String in try shellWords(variables).expand(s) }
         let createdBy = "\(instruction.keyword.rawValue) \(instruction.rawArguments)"
-        let key = BuildCache.key(parent: image, parts: ["copy", createdBy, chown ?? "", try context.contentHash(sources), configuration.config?.workingDir ?? "/"])
+        let workdir = configuration.config?.workingDir ?? "/"
+
+        // Where the files come from: the context (with .dockerignore), or another image's snapshot.
+        var fromImage: Image?
+        var sources: [String] = []
+        let key: String
+        if let from = try instruction.flags["from"].map({ (s: String) throws(IntermodalError) -> String in try shellWords(variables).expand(s) }) {
+            let stage: Image
+            if let named = stages[from.lowercased()] { stage = named } else { stage = try engine.store.resolve(from) }
+            fromImage = stage
+            for word in words {
+                guard !PathPattern(word).isGlob else {
+                    throw IntermodalError(.unsupported, "COPY --from with a wildcard (\(word)) is not supported: name the path")
+                }
+                sources.append(word)
+            }
+            key = BuildCache.key(parent: image, parts: ["copy-from", stage.configDigest, createdBy, chown ?? "", workdir])
+        } else {
+            for word in words { sources += try context.sources(word) }
+            key = BuildCache.key(parent: image, parts: ["copy", createdBy, chown ?? "", try context.contentHash(sources), workdir])
+        }
         if let cached = cachedImage(key) { return adopt(cached, cached: true) }
 
         // Destination: relative to WORKDIR; a directory when it ends in "/" or there are several sources.
-        let workdir = configuration.config?.workingDir ?? "/"
         var destination = destinationWord.hasPrefix("/") ? destinationWord : workdir.appendingPathComponent(destinationWord)
         let intoDirectory = destinationWord.hasSuffix("/") || sources.count > 1 || destinationWord == "."
         if destination.count > 1 && destination.hasSuffix("/") { destination.removeLast() }
         let context = self.context
 
-        let made = try await withWritableRoot(createdBy: createdBy) { (rootfs) throws(IntermodalError) in
-            var ownership = TreeCopy.Ownership.fixed(uid: 0, gid: 0)
-            if let chown {
-                let user = try UserResolver.resolve(chown, rootfs: rootfs)
-                ownership = .fixed(uid: user.uid, gid: user.gid)
-            }
-            let resolvedDestination = try ScopedPath.resolve(destination, in: rootfs)
-            let destinationIsDirectory = intoDirectory || FileSystem.isDirectory(resolvedDestination)
-            for source in sources {
-                let hostPath = source.isEmpty ? context.root : context.root.appending(source)
-                if isAdd, !BuildContext.isRealDirectory(hostPath), TreeCopy.looksLikeArchive(hostPath) {
-                    try await extract(hostPath, into: destination, rootfs: rootfs)
-                    continue
-                }
-                var copier = TreeCopy(rootfs: rootfs, ownership: ownership)
-                copier.include = { !context.ignore.excludes($0) }
-                if BuildContext.isRealDirectory(hostPath) {
-                    // A directory source copies its contents, not the directory itself.
-                    try FileSystem.createDirectory(try ScopedPath.resolve(destination, in: rootfs))
-                    for name in try FileSystem.list(hostPath) {
-                        let rel = source.isEmpty ? name : "\(source)/\(name)"
-                        guard !context.ignore.excludes(rel) else { continue }
-                        try copier.copy(hostPath.appending(name), relative: rel, to: destination + "/" + name)
-                    }
-                } else {
-                    let name = hostPath.lastComponent?.string ?? source
-                    try copier.copy(hostPath, relative: source, to: destinationIsDirectory ? destination + "/" + name : destination)
-                }
-            }
+        var sourceContainer: ContainerRecord?
+        if let fromImage {
+            sourceContainer = try await engine.create(
+                image: fromImage.configDigest,
+                options: RunOptions(command: ["/bin/true"], entrypoint: [], network: .none, discardLog: true), buildStep: true)
         }
+        let sourceRoot = sourceContainer.map { engine.directory(of: $0).rootfs }
+        let made: Image
+        do throws(IntermodalError) {
+            made = try await withWritableRoot(createdBy: createdBy) { (rootfs) throws(IntermodalError) in
+                var ownership = TreeCopy.Ownership.fixed(uid: 0, gid: 0)
+                if let chown {
+                    let user = try UserResolver.resolve(chown, rootfs: rootfs)
+                    ownership = .fixed(uid: user.uid, gid: user.gid)
+                }
+                let resolvedDestination = try ScopedPath.resolve(destination, in: rootfs)
+                let destinationIsDirectory = intoDirectory || FileSystem.isDirectory(resolvedDestination)
+                for source in sources {
+                    // A stage's paths are resolved inside that image, never on the host.
+                    let hostPath = try sourceRoot.map { (root: FilePath) throws(IntermodalError) -> FilePath in try ScopedPath.resolve(source, in: root) }
+                        ?? (source.isEmpty ? context.root : context.root.appending(source))
+                    guard FileSystem.exists(hostPath) else {
+                        throw IntermodalError(.notFound, "\(source): not found in \(instruction.flags["from"] ?? "the build context")")
+                    }
+                    if isAdd, !BuildContext.isRealDirectory(hostPath), TreeCopy.looksLikeArchive(hostPath) {
+                        try await extract(hostPath, into: destination, rootfs: rootfs)
+                        continue
+                    }
+                    var copier = TreeCopy(rootfs: rootfs, ownership: ownership)
+                    let fromContext = sourceRoot == nil
+                    copier.include = { !fromContext || !context.ignore.excludes($0) }
+                    if BuildContext.isRealDirectory(hostPath) {
+                        // A directory source copies its contents, not the directory itself.
+                        try FileSystem.createDirectory(resolvedDestination)
+                        for name in try FileSystem.list(hostPath) {
+                            let rel = source.isEmpty ? name : "\(source)/\(name)"
+                            guard copier.include(rel) else { continue }
+                            try copier.copy(hostPath.appending(name), relative: rel, to: destination + "/" + name)
+                        }
+                    } else {
+                        let name = hostPath.lastComponent?.string ?? source
+                        try copier.copy(hostPath, relative: source, to: destinationIsDirectory ? destination + "/" + name : destination)
+                    }
+                }
+            }
+        } catch {
+            if let sourceContainer { try? await engine.remove(sourceContainer.id, force: true) }
+            throw error
+        }
+        if let sourceContainer { try? await engine.remove(sourceContainer.id, force: true) }
         try cache.record(key, image: made)
         adopt(made, cached: false)
     }
