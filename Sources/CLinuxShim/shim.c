@@ -316,19 +316,28 @@ static void fd_path(char *out, int fd) {
 }
 
 /// Flags of the mount at `path` that an unprivileged remount must keep (they may be locked).
+/// statfs(2), not statvfs(3): glibc's statvfs parses /proc/mounts with stdio (malloc), which may
+/// deadlock in a child cloned from a multi-threaded parent.
 static unsigned long locked_flags(const char *path) {
-    struct statvfs st;
-    if (statvfs(path, &st) != 0) return 0;
+    struct statfs st;
+    if (statfs(path, &st) != 0) return 0;
     unsigned long f = 0;
-    if (st.f_flag & ST_NOSUID) f |= MS_NOSUID;
-    if (st.f_flag & ST_NODEV) f |= MS_NODEV;
-    if (st.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
-    if (st.f_flag & ST_NOATIME) f |= MS_NOATIME;
-    if (st.f_flag & ST_NODIRATIME) f |= MS_NODIRATIME;
-    if (st.f_flag & ST_RELATIME) f |= MS_RELATIME;
-    if (st.f_flag & ST_RDONLY) f |= MS_RDONLY;
+    if (st.f_flags & ST_NOSUID) f |= MS_NOSUID;
+    if (st.f_flags & ST_NODEV) f |= MS_NODEV;
+    if (st.f_flags & ST_NOEXEC) f |= MS_NOEXEC;
+    if (st.f_flags & ST_NOATIME) f |= MS_NOATIME;
+    if (st.f_flags & ST_NODIRATIME) f |= MS_NODIRATIME;
+    if (st.f_flags & ST_RELATIME) f |= MS_RELATIME;
+    if (st.f_flags & ST_RDONLY) f |= MS_RDONLY;
     return f;
 }
+
+// Credentials by raw system call: glibc's setresuid/setgroups broadcast the change to every
+// thread it believes exists (and wait for them), but this child is a single-threaded copy of a
+// possibly multi-threaded parent, whose other threads do not exist here.
+static int raw_setresuid(uid_t r, uid_t e, uid_t s) { return (int)syscall(SYS_setresuid, r, e, s); }
+static int raw_setresgid(gid_t r, gid_t e, gid_t s) { return (int)syscall(SYS_setresgid, r, e, s); }
+static int raw_setgroups(size_t n, const gid_t *list) { return (int)syscall(SYS_setgroups, n, list); }
 
 // MARK: - mounts
 
@@ -648,8 +657,8 @@ __attribute__((noreturn)) static void child_main(const struct ims_config *cfg, i
     mark("go-received");
 
     if (cfg->clone_flags & CLONE_NEWUSER) {
-        if (setresgid(0, 0, 0) != 0) fail3("become gid 0 in the user namespace (is it mapped?)", "", "");
-        if (setresuid(0, 0, 0) != 0) fail3("become uid 0 in the user namespace (is it mapped?)", "", "");
+        if (raw_setresgid(0, 0, 0) != 0) fail3("become gid 0 in the user namespace (is it mapped?)", "", "");
+        if (raw_setresuid(0, 0, 0) != 0) fail3("become uid 0 in the user namespace (is it mapped?)", "", "");
     }
     if (cfg->unshare_cgroupns && unshare(CLONE_NEWCGROUP) != 0) fail3("unshare the cgroup namespace", "", "");
 
@@ -764,11 +773,11 @@ __attribute__((noreturn)) static void child_main(const struct ims_config *cfg, i
         }
     }
     if (!(cfg->clone_flags & CLONE_NEWUSER) || cfg->additional_gid_count) {
-        if (setgroups((size_t)cfg->additional_gid_count, (const gid_t *)cfg->additional_gids) != 0)
+        if (raw_setgroups((size_t)cfg->additional_gid_count, (const gid_t *)cfg->additional_gids) != 0)
             fail3("setgroups", "", "");
     }
-    if (setresgid(cfg->gid, cfg->gid, cfg->gid) != 0) fail3("setgid to the process's gid", "", "");
-    if (setresuid(cfg->uid, cfg->uid, cfg->uid) != 0) fail3("setuid to the process's uid", "", "");
+    if (raw_setresgid(cfg->gid, cfg->gid, cfg->gid) != 0) fail3("setgid to the process's gid", "", "");
+    if (raw_setresuid(cfg->uid, cfg->uid, cfg->uid) != 0) fail3("setuid to the process's uid", "", "");
     if (cfg->set_caps) {
         if (capset_v3(cfg->cap_effective, cfg->cap_permitted, cfg->cap_inheritable) != 0)
             fail3("set the capabilities (capset)", "", "");
