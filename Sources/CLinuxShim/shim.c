@@ -50,6 +50,18 @@
 #define PR_CAP_AMBIENT_RAISE 2
 #endif
 
+// MARK: - credentials without glibc's set*id broadcast
+//
+// glibc's setresuid/setresgid/setgroups wrappers run __nptl_setxid in a process it believes is
+// multi-threaded: they signal every thread of the parent (copied into our raw clone, where those
+// threads do not exist) and wait on a futex for each to acknowledge. The child then hangs forever
+// when the parent had a thread starting or exiting at clone time (seen as a 30 s `start` timeout
+// with the child in setxid_mark_thread). The raw system calls change only this process, which is
+// all we want: the container process has a single thread.
+static int raw_setresuid(uid_t r, uid_t e, uid_t s) { return (int)syscall(SYS_setresuid, r, e, s); }
+static int raw_setresgid(gid_t r, gid_t e, gid_t s) { return (int)syscall(SYS_setresgid, r, e, s); }
+static int raw_setgroups(size_t n, const gid_t *list) { return (int)syscall(SYS_setgroups, n, list); }
+
 // MARK: - tiny string building (no snprintf in the child)
 
 struct sbuf { char *p; size_t n, cap; };
@@ -648,8 +660,8 @@ __attribute__((noreturn)) static void child_main(const struct ims_config *cfg, i
     mark("go-received");
 
     if (cfg->clone_flags & CLONE_NEWUSER) {
-        if (setresgid(0, 0, 0) != 0) fail3("become gid 0 in the user namespace (is it mapped?)", "", "");
-        if (setresuid(0, 0, 0) != 0) fail3("become uid 0 in the user namespace (is it mapped?)", "", "");
+        if (raw_setresgid(0, 0, 0) != 0) fail3("become gid 0 in the user namespace (is it mapped?)", "", "");
+        if (raw_setresuid(0, 0, 0) != 0) fail3("become uid 0 in the user namespace (is it mapped?)", "", "");
     }
     if (cfg->unshare_cgroupns && unshare(CLONE_NEWCGROUP) != 0) fail3("unshare the cgroup namespace", "", "");
 
@@ -764,11 +776,11 @@ __attribute__((noreturn)) static void child_main(const struct ims_config *cfg, i
         }
     }
     if (!(cfg->clone_flags & CLONE_NEWUSER) || cfg->additional_gid_count) {
-        if (setgroups((size_t)cfg->additional_gid_count, (const gid_t *)cfg->additional_gids) != 0)
+        if (raw_setgroups((size_t)cfg->additional_gid_count, (const gid_t *)cfg->additional_gids) != 0)
             fail3("setgroups", "", "");
     }
-    if (setresgid(cfg->gid, cfg->gid, cfg->gid) != 0) fail3("setgid to the process's gid", "", "");
-    if (setresuid(cfg->uid, cfg->uid, cfg->uid) != 0) fail3("setuid to the process's uid", "", "");
+    if (raw_setresgid(cfg->gid, cfg->gid, cfg->gid) != 0) fail3("setgid to the process's gid", "", "");
+    if (raw_setresuid(cfg->uid, cfg->uid, cfg->uid) != 0) fail3("setuid to the process's uid", "", "");
     if (cfg->set_caps) {
         if (capset_v3(cfg->cap_effective, cfg->cap_permitted, cfg->cap_inheritable) != 0)
             fail3("set the capabilities (capset)", "", "");
