@@ -30,3 +30,17 @@ public struct ProcessIO: Sendable {
     /// Requires `process.terminal: true`.
     public static let terminal = ProcessIO(mode: .terminal)
 }
+
+import CLinuxShim
+import IntermodalCore
+
+extension ProcessIO {
+    /// A pipe whose ends are close-on-exec from the start (pipe2), for collecting a container's
+    /// output: a pipe made with pipe() and marked afterwards can leak, in the moment between,
+    /// into a process another thread spawns, which then holds the write end open.
+    public static func pipe() throws(IntermodalError) -> (read: FileDescriptor, write: FileDescriptor) {
+        var fds: [Int32] = [-1, -1]
+        guard ims_pipe_cloexec(&fds) == 0 else { throw .system("cannot create a pipe") }
+        return (FileDescriptor(rawValue: fds[0]), FileDescriptor(rawValue: fds[1]))
+    }
+}

@@ -41,11 +41,9 @@ struct TestBundle {
 
     /// A pipe whose write end goes to the container's stdout/stderr; returns everything written.
     static func capture(_ body: (ProcessIO) async throws -> Void) async throws -> String {
-        var fds: [Int32] = [-1, -1]
-        guard pipe(&fds) == 0 else { throw IntermodalError.system("pipe") }
-        let readEnd = fds[0], writeEnd = fds[1]
-        fcntl(readEnd, F_SETFD, FD_CLOEXEC)
-        fcntl(writeEnd, F_SETFD, FD_CLOEXEC)
+        // Close-on-exec from the start: tests run in parallel and spawn processes concurrently.
+        let (r, w) = try ProcessIO.pipe()
+        let readEnd = r.rawValue, writeEnd = w.rawValue
         defer { close(readEnd) }
         do {
             try await body(.fileDescriptors(stdin: nil, stdout: FileDescriptor(rawValue: writeEnd), stderr: FileDescriptor(rawValue: writeEnd)))
