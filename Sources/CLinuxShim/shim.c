@@ -50,6 +50,18 @@
 #define PR_CAP_AMBIENT_RAISE 2
 #endif
 
+// MARK: - credentials without glibc's set*id broadcast
+//
+// glibc's setresuid/setresgid/setgroups wrappers run __nptl_setxid in a process it believes is
+// multi-threaded: they signal every thread of the parent (copied into our raw clone, where those
+// threads do not exist) and wait on a futex for each to acknowledge. The child then hangs forever
+// when the parent had a thread starting or exiting at clone time (seen as a 30 s `start` timeout
+// with the child in setxid_mark_thread). The raw system calls change only this process, which is
+// all we want: the container process has a single thread.
+static int raw_setresuid(uid_t r, uid_t e, uid_t s) { return (int)syscall(SYS_setresuid, r, e, s); }
+static int raw_setresgid(gid_t r, gid_t e, gid_t s) { return (int)syscall(SYS_setresgid, r, e, s); }
+static int raw_setgroups(size_t n, const gid_t *list) { return (int)syscall(SYS_setgroups, n, list); }
+
 // MARK: - tiny string building (no snprintf in the child)
 
 struct sbuf { char *p; size_t n, cap; };
