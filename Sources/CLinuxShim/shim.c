@@ -344,13 +344,6 @@ static unsigned long locked_flags(const char *path) {
     return f;
 }
 
-// Credentials by raw system call: glibc's setresuid/setgroups broadcast the change to every
-// thread it believes exists (and wait for them), but this child is a single-threaded copy of a
-// possibly multi-threaded parent, whose other threads do not exist here.
-static int raw_setresuid(uid_t r, uid_t e, uid_t s) { return (int)syscall(SYS_setresuid, r, e, s); }
-static int raw_setresgid(gid_t r, gid_t e, gid_t s) { return (int)syscall(SYS_setresgid, r, e, s); }
-static int raw_setgroups(size_t n, const gid_t *list) { return (int)syscall(SYS_setgroups, n, list); }
-
 // MARK: - mounts
 
 static void mount_one(int rootfd, const struct ims_mount *m) {
