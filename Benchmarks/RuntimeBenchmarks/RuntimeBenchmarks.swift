@@ -32,6 +32,13 @@ enum BenchBundle {
         spec.root = Spec.Root(path: rootfs.string, readonly: true)
         try spec.write(bundle: dir.appending("bundle"))
         directory = dir
+        // Leave nothing behind: the bundle and the state roots go when the process exits.
+        atexit {
+            if let dir = BenchBundle.directory { try? FileSystem.removeTree(dir) }
+            for suffix in ["", "-cli", "-runc", "-crun"] {
+                try? FileSystem.removeTree(FilePath(BenchBundle.stateRoot.string + suffix))
+            }
+        }
         return dir
     }
 

@@ -328,17 +328,19 @@ static void fd_path(char *out, int fd) {
 }
 
 /// Flags of the mount at `path` that an unprivileged remount must keep (they may be locked).
+/// statfs(2), not statvfs(3): glibc's statvfs parses /proc/mounts with stdio (malloc), which may
+/// deadlock in a child cloned from a multi-threaded parent.
 static unsigned long locked_flags(const char *path) {
-    struct statvfs st;
-    if (statvfs(path, &st) != 0) return 0;
+    struct statfs st;
+    if (statfs(path, &st) != 0) return 0;
     unsigned long f = 0;
-    if (st.f_flag & ST_NOSUID) f |= MS_NOSUID;
-    if (st.f_flag & ST_NODEV) f |= MS_NODEV;
-    if (st.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
-    if (st.f_flag & ST_NOATIME) f |= MS_NOATIME;
-    if (st.f_flag & ST_NODIRATIME) f |= MS_NODIRATIME;
-    if (st.f_flag & ST_RELATIME) f |= MS_RELATIME;
-    if (st.f_flag & ST_RDONLY) f |= MS_RDONLY;
+    if (st.f_flags & ST_NOSUID) f |= MS_NOSUID;
+    if (st.f_flags & ST_NODEV) f |= MS_NODEV;
+    if (st.f_flags & ST_NOEXEC) f |= MS_NOEXEC;
+    if (st.f_flags & ST_NOATIME) f |= MS_NOATIME;
+    if (st.f_flags & ST_NODIRATIME) f |= MS_NODIRATIME;
+    if (st.f_flags & ST_RELATIME) f |= MS_RELATIME;
+    if (st.f_flags & ST_RDONLY) f |= MS_RDONLY;
     return f;
 }
 
