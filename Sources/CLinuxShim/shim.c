@@ -422,6 +422,9 @@ static void make_device(int rootfd, const struct ims_device *d) {
     unlinkat(dirfd, name, 0);
     if (mknodat(dirfd, name, type | (d->mode & 07777), makedev(d->major, d->minor)) == 0) {
         fchownat(dirfd, name, d->uid, d->gid, AT_SYMLINK_NOFOLLOW);
+        // mknod applies our umask (022 from the caller): set the spec's mode exactly, so that
+        // /dev/null is 0666 and a non-root container process can write it.
+        if (fchmodat(dirfd, name, d->mode & 07777, 0) != 0) fail3("chmod device ", d->path, "");
         close(dirfd);
         return;
     }

@@ -77,7 +77,6 @@ extension Engine {
         io.started(container)
         record.timestamps.merge(container.timestamps)
         do {
-            DevicePermissions.fix(pid: container.pid)
             if record.options.network == .bridge {
                 let attachment = try await network.attach(containerID: record.id, pid: container.pid)
                 record.address = attachment.address
