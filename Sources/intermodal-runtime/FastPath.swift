@@ -14,16 +14,12 @@ enum FastPath {
     /// Runs the command if it is one of the fast ones; returns false to fall back.
     static func run(_ args: [String]) -> Bool {
         guard let command = args.first else { return false }
-        var options: [String: String] = [:]
-        var flags: Set<String> = []
+        // Plain switches and optionals: no dictionaries or sets, whose generic metadata the
+        // runtime would have to build (from mangled names) at first use in every process.
+        let takesBundle = command == "create" || command == "run"
+        var bundleOption: String?, pidFileOption: String?, consoleOption: String?
+        var all = false, force = false, detach = false
         var positionals: [String] = []
-        let valued: [String: String] = [
-            "-b": "bundle", "--bundle": "bundle", "--pid-file": "pid-file", "--console-socket": "console-socket",
-        ]
-        let boolean: [String: String] = [
-            "-a": "all", "--all": "all", "-f": "force", "--force": "force", "-d": "detach", "--detach": "detach",
-            "--no-pivot": "no-pivot", "--no-new-keyring": "no-new-keyring",
-        ]
         var i = 1
         while i < args.count {
             let a = args[i]
@@ -31,16 +27,27 @@ enum FastPath {
             if a.hasPrefix("-") && Int32(a) == nil {
                 var name = a, value: String?
                 if let eq = a.firstIndex(of: "=") { name = String(a[..<eq]); value = String(a[a.index(after: eq)...]) }
-                if let key = valued[name] {
+                switch name {
+                case "-b", "--bundle", "--pid-file", "--console-socket":
+                    guard takesBundle else { return false }
                     if value == nil {
                         guard i + 1 < args.count else { return false }
                         i += 1
                         value = args[i]
                     }
-                    options[key] = value
-                } else if let key = boolean[name], value == nil {
-                    flags.insert(key)
-                } else {
+                    if name == "--pid-file" { pidFileOption = value } else if name == "--console-socket" { consoleOption = value } else { bundleOption = value }
+                case "-a", "--all":
+                    guard command == "kill", value == nil else { return false }
+                    all = true
+                case "-f", "--force":
+                    guard command == "delete", value == nil else { return false }
+                    force = true
+                case "-d", "--detach":
+                    guard command == "run", value == nil else { return false }
+                    detach = true
+                case "--no-pivot", "--no-new-keyring":
+                    guard takesBundle, value == nil else { return false }
+                default:
                     return false
                 }
             } else {
@@ -48,21 +55,16 @@ enum FastPath {
             }
             i += 1
         }
-        let allowed: [String: (options: Set<String>, flags: Set<String>, positionals: ClosedRange<Int>)] = [
-            "create": (["bundle", "pid-file", "console-socket"], ["no-pivot", "no-new-keyring"], 1...1),
-            "start": ([], [], 1...1),
-            "state": ([], [], 1...1),
-            "kill": ([], ["all"], 1...2),
-            "delete": ([], ["force"], 1...1),
-            "run": (["bundle", "pid-file", "console-socket"], ["detach", "no-pivot", "no-new-keyring"], 1...1),
-        ]
-        guard let rule = allowed[command], rule.positionals.contains(positionals.count),
-              Set(options.keys).isSubset(of: rule.options), flags.isSubset(of: rule.flags) else { return false }
+        switch command {
+        case "create", "start", "state", "delete", "run": guard positionals.count == 1 else { return false }
+        case "kill": guard positionals.count == 1 || positionals.count == 2 else { return false }
+        default: return false
+        }
         let id = positionals[0]
         let rt = Global.runtime
-        let io: ProcessIO = options["console-socket"].map { .consoleSocket(FilePath($0)) } ?? .inherit
-        let bundle = FilePath(options["bundle"] ?? ".")
-        let pidFile = options["pid-file"].map { FilePath($0) }
+        let io: ProcessIO = consoleOption.map { .consoleSocket(FilePath($0)) } ?? .inherit
+        let bundle = FilePath(bundleOption ?? ".")
+        let pidFile = pidFileOption.map { FilePath($0) }
         do throws(IntermodalError) {
             switch command {
             case "create":
@@ -73,16 +75,16 @@ enum FastPath {
                 let s = try rt.state(id: id)
                 StandardStreams.writeOutput(String(decoding: try Runtime.stateJSON(s, pretty: true), as: UTF8.self) + "\n")
             case "kill":
-                try rt.kill(id: id, signal: try Signals.parse(positionals.count > 1 ? positionals[1] : "TERM"), all: flags.contains("all"))
+                try rt.kill(id: id, signal: try Signals.parse(positionals.count > 1 ? positionals[1] : "TERM"), all: all)
             case "delete":
-                try rt.deleteSync(id: id, force: flags.contains("force"))
+                try rt.deleteSync(id: id, force: force)
             case "run":
                 let container = try rt.createSync(id: id, bundle: bundle, io: io, pidFile: pidFile)
                 do throws(IntermodalError) { try rt.startSync(id: id) } catch {
                     try? rt.deleteSync(id: id, force: true)
                     throw error
                 }
-                if !flags.contains("detach") {
+                if !detach {
                     Signals.forward(to: container.pid)
                     let status = container.waitSync()
                     try? rt.deleteSync(id: id, force: true)
