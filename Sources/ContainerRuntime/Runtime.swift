@@ -235,6 +235,17 @@ public struct Runtime: Sendable {
 
     /// Runs an extra process inside a running container's namespaces/cgroup (like `runc exec`).
     public func exec(id: String, process: Spec.Process, io: ProcessIO = .inherit) async throws(IntermodalError) -> ExitStatus {
+        await (try launchExec(id: id, process: process, io: io)).waiter.wait()
+    }
+
+    /// ``exec(id:process:io:)`` without a task (for the CLI).
+    public func execSync(id: String, process: Spec.Process, io: ProcessIO = .inherit) throws(IntermodalError) -> ExitStatus {
+        try launchExec(id: id, process: process, io: io).waiter.waitSync()
+    }
+
+    /// Validates `process` and starts it in the running container `id`: its namespaces, its
+    /// cgroup and its seccomp profile.
+    private func launchExec(id: String, process: Spec.Process, io: ProcessIO) throws(IntermodalError) -> Launcher.Launched {
         let record = try store.read(id)
         guard status(of: record) == .running else {
             throw IntermodalError(.invalidState, "cannot exec in container \(id): it is not running")
@@ -250,13 +261,13 @@ public struct Runtime: Sendable {
         let seccomp = try spec.flatMap { s throws(IntermodalError) in try ResourceSetup.seccomp(for: s) }
         var plan = try LaunchPlan(execIn: record.pid, process: process, io: io, seccomp: seccomp)
         let cgroup = ContainerCgroup.reopen(paths: record.cgroupPaths, created: record.cgroupCreated)
+        // The descriptors only serve the clone into the cgroup: done once launch returns.
         let cgroupFDs = cgroup.map { plan.join($0.cgroup) } ?? []
         defer { for fd in cgroupFDs { close(fd) } }
-        let launched = try Launcher.launch(
+        return try Launcher.launch(
             plan: &plan, statePayload: { _ in [] },
             prepare: { pid, placed throws(IntermodalError) in if !placed { try cgroup?.add(pid: pid) } },
             onHooks: { _ in }, waitForReady: false)
-        return await launched.waiter.wait()
     }
 
     // MARK: - helpers
@@ -306,24 +317,6 @@ extension Runtime {
         try StateJSON.encode(state, pretty: pretty)
     }
 
-    /// ``exec(id:process:io:)`` without a task (for the CLI).
-    public func execSync(id: String, process: Spec.Process, io: ProcessIO = .inherit) throws(IntermodalError) -> ExitStatus {
-        let record = try store.read(id)
-        guard status(of: record) == .running else {
-            throw IntermodalError(.invalidState, "cannot exec in container \(id): it is not running")
-        }
-        let spec = try? Spec.load(bundle: FilePath(record.bundle))
-        let seccomp = try spec.flatMap { s throws(IntermodalError) in try ResourceSetup.seccomp(for: s) }
-        var plan = try LaunchPlan(execIn: record.pid, process: process, io: io, seccomp: seccomp)
-        let cgroup = ContainerCgroup.reopen(paths: record.cgroupPaths, created: record.cgroupCreated)
-        let cgroupFDs = cgroup.map { plan.join($0.cgroup) } ?? []
-        defer { for fd in cgroupFDs { close(fd) } }
-        let launched = try Launcher.launch(
-            plan: &plan, statePayload: { _ in [] },
-            prepare: { pid, placed throws(IntermodalError) in if !placed { try cgroup?.add(pid: pid) } },
-            onHooks: { _ in }, waitForReady: false)
-        return launched.waiter.waitSync()
-    }
 }
 
 extension Container {
