@@ -1,4 +1,5 @@
 import ArgumentParser
+import ContainerEngine
 import FoundationEssentials
 import ImageStore
 import IntermodalCore
@@ -44,7 +45,7 @@ struct VMRunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Network: none, user (QEMU user-mode), bridge (the containers' intermodal0) or bridge:NAME.") var network = "none"
     @Option(name: .long, help: "Kernel to boot (default: newest /boot/vmlinuz-*).") var kernel: String?
     @Option(name: .long, help: "Extra guest kernel argument (repeatable).") var kernelArg: [String] = []
-    @Option(name: .long, help: "Guest eth0 address for --network bridge:NAME, e.g. 10.88.0.50/16.") var ip: String?
+    @Option(name: .long, help: "Guest eth0 address for --network bridge:NAME, e.g. 10.88.0.50/16 (on intermodal0 one is leased like a container's).") var ip: String?
     @Option(name: .long, help: "Guest default gateway (with --ip).") var gateway: String?
     @Option(name: .long, help: "Seconds the guest may take to reach its init.") var bootTimeout = 60
     @Option(name: .long, help: "Seconds the command may run (0: no limit).") var timeout = 0
@@ -71,9 +72,32 @@ struct VMRunCommand: AsyncParsableCommand {
         cfg.reportChannel = consoleReport ? .console : .virtioSerial
         cfg.address = ip
         cfg.gateway = gateway
-        if case .bridge = cfg.network, ip == nil {
-            throw IntermodalError(.invalidArgument, "--network \(network) needs --ip ADDRESS/PREFIX (and usually --gateway) for the guest")
+        // On the containers' bridge the guest leases an address from the same allocator, so
+        // guests and containers share one network; another bridge needs an address given.
+        var lease: (network: BridgeNetwork, owner: String)?
+        if case .bridge(let name) = cfg.network, ip == nil {
+            guard name == BridgeNetwork.defaultBridgeName else {
+                throw IntermodalError(.invalidArgument, "--network \(network) needs --ip ADDRESS/PREFIX (and usually --gateway) for the guest")
+            }
+            let bridge = BridgeNetwork()
+            let owner = "guest-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            let attachment = try await bridge.reserve(owner: owner)
+            lease = (bridge, owner)
+            cfg.address = "\(attachment.address)/\(attachment.prefix)"
+            cfg.gateway = gateway ?? attachment.gateway
         }
+        do {
+            try await boot(cfg)
+        } catch {
+            if let lease { try? await lease.network.detach(containerID: lease.owner) }
+            throw error
+        }
+        if let lease { try await lease.network.detach(containerID: lease.owner) }
+    }
+
+    /// Boots the guest, streams its output, and exits with the command's status.
+    private func boot(_ configuration: VirtualMachineConfiguration) async throws {
+        var cfg = configuration
         cfg.initTimeout = .seconds(bootTimeout)
         cfg.commandTimeout = timeout > 0 ? .seconds(timeout) : nil
         Interruption.install()

@@ -39,7 +39,11 @@ public struct BridgeNetwork: Sendable {
 
     struct Allocation: Codable {
         var container: String
+        /// The host-side veth of a container; empty for a lease whose interface someone else
+        /// makes (a libvirt guest's tap).
         var hostInterface: String
+        /// For a lease without our veth: the process holding it; the lease ends with it.
+        var ownerPID: Int32?
     }
 
     private var lock: FileLock { FileLock(path: stateDirectory.appending("\(bridgeName).lock")) }
@@ -80,6 +84,24 @@ public struct BridgeNetwork: Sendable {
                 throw error
             }
             return Attachment(address: address, gateway: gateway, prefix: state.subnet.prefix, hostInterface: hostInterface)
+        }
+    }
+
+    /// Creates the bridge if needed and leases an address on it to `owner` (a virtual machine
+    /// whose tap libvirt attaches to the bridge), for as long as process `pid` lives or until
+    /// ``detach(containerID:)`` with the same owner. Guests and containers then share one network.
+    public func reserve(owner: String, pid: Int32 = getpid()) async throws(IntermodalError) -> Attachment {
+        try FileSystem.createDirectory(stateDirectory, mode: 0o700)
+        return try await lock.withLock { () async throws(IntermodalError) -> Attachment in
+            var state = try await loadOrCreateState()
+            try await ensureBridge(state.subnet)
+            reclaimStale(&state)
+            guard let address = freeAddress(state) else {
+                throw IntermodalError(.exists, "no free address left on \(bridgeName) (\(state.subnet))")
+            }
+            state.allocations[address] = Allocation(container: owner, hostInterface: "", ownerPID: pid)
+            try save(state)
+            return Attachment(address: address, gateway: state.subnet.host(1), prefix: state.subnet.prefix, hostInterface: "")
         }
     }
 
@@ -131,7 +153,10 @@ public struct BridgeNetwork: Sendable {
     }
 
     private func reclaimStale(_ state: inout State) {
-        state.allocations = state.allocations.filter { interfaceExists($0.value.hostInterface) }
+        state.allocations = state.allocations.filter { _, a in
+            if let pid = a.ownerPID, a.hostInterface.isEmpty { return kill(pid, 0) == 0 || errno == EPERM }
+            return interfaceExists(a.hostInterface)
+        }
     }
 
     private func freeAddress(_ state: State) -> String? {
