@@ -94,13 +94,7 @@ public enum FileSystem {
                 throw IntermodalError(.invalidState, "refusing to remove \(path): another file system is mounted there")
             }
             guard let dir = opendir(path.string) else { throw .system("cannot open directory \(path)") }
-            var names: [String] = []
-            while let entry = readdir(dir) {
-                let name = withUnsafePointer(to: entry.pointee.d_name) {
-                    $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-                }
-                if name != "." && name != ".." { names.append(name) }
-            }
+            let names = entryNames(dir)
             closedir(dir)
             for name in names { try removeTree(path.appending(name), device: device) }
             if rmdir(path.string) != 0 && errno != ENOENT { throw .system("cannot remove \(path)") }
@@ -113,6 +107,11 @@ public enum FileSystem {
     public static func list(_ path: FilePath) throws(IntermodalError) -> [String] {
         guard let dir = opendir(path.string) else { throw .system("cannot open directory \(path)") }
         defer { closedir(dir) }
+        return entryNames(dir).sorted()
+    }
+
+    /// The names an open directory stream (`DIR *`) lists, without `.` and `..`, in directory order.
+    public static func entryNames(_ dir: OpaquePointer) -> [String] {
         var names: [String] = []
         while let entry = readdir(dir) {
             let name = withUnsafePointer(to: entry.pointee.d_name) {
@@ -120,7 +119,7 @@ public enum FileSystem {
             }
             if name != "." && name != ".." { names.append(name) }
         }
-        return names.sorted()
+        return names
     }
 
     /// A new private temporary directory under `base` (default `$TMPDIR` or `/tmp`).

@@ -102,13 +102,6 @@ final class RootedDirectory {
         let copy = dup(fd)
         guard copy >= 0, let dir = fdopendir(copy) else { throw .system("cannot list directory") }
         defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
+        return FileSystem.entryNames(dir)
     }
 }
