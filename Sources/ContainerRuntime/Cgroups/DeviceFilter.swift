@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CLinuxShim
 import IntermodalCore
 import SystemPackage
 
@@ -105,23 +106,11 @@ enum DeviceFilter {
         return insns
     }
 
-    /// The raw bpf(2) system call. Glibc has no wrapper and `syscall` is variadic, which Swift
-    /// cannot call; on x86_64 and arm64 its integer arguments travel in the same registers as a
-    /// fixed-arity call's, so it is called through such a pointer.
+    /// The raw bpf(2) system call, through the C shim: glibc has no wrapper and `syscall` is
+    /// variadic, which Swift cannot call (and a static binary has no `dlsym` to find it).
     private static func bpf(_ command: Int32, _ attr: inout [UInt8]) -> Int {
-        typealias Syscall = @convention(c) (Int, Int32, UnsafeMutableRawPointer?, UInt32) -> Int
-        guard let symbol = dlsym(nil, "syscall") else { errno = ENOSYS; return -1 }
-        let call = unsafeBitCast(symbol, to: Syscall.self)
-        #if arch(x86_64)
-        let sysBPF = 321
-        #elseif arch(arm64)
-        let sysBPF = 280
-        #else
-        errno = ENOSYS
-        return -1
-        #endif
         let size = UInt32(attr.count)
-        return attr.withUnsafeMutableBytes { call(sysBPF, command, $0.baseAddress, size) }
+        return attr.withUnsafeMutableBytes { Int(ims_bpf(command, $0.baseAddress, size)) }
     }
 
     private static func put32(_ value: UInt32, _ attr: inout [UInt8], at offset: Int) {
