@@ -4,7 +4,8 @@
 //
 // The targets read as the architecture, bottom up:
 //   CLinuxShim        C: clone/unshare and every step between clone and execve in the child.
-//   CSeccomp, CLibvirt system libraries found through pkg-config.
+//   CSeccomp, CZlib   system libraries found through pkg-config.
+//   CLibvirt          libvirt's headers, and libvirt.so.0 loaded with dlopen at first use.
 //   IntermodalCore    the one error type, phase timestamps, subprocess and file helpers.
 //   HostProbe         what this host offers (namespaces, cgroups, overlayfs, KVM, peers): `intermodal doctor`.
 //   ContainerRuntime  our OCI runtime: config.json, namespaces, mounts, cgroups, seccomp, lifecycle.
@@ -56,9 +57,9 @@ let package = Package(
         .systemLibrary(
             name: "CSeccomp", path: "Sources/CSeccomp", pkgConfig: "libseccomp",
             providers: [.apt(["libseccomp-dev"])]),
-        .systemLibrary(
-            name: "CLibvirt", path: "Sources/CLibvirt", pkgConfig: "libvirt",
-            providers: [.apt(["libvirt-dev"])]),
+        // libvirt's headers (libvirt-dev) and a loader that dlopens libvirt.so.0 at first use: linking it
+        // would load ~45 libraries into every `intermodal` call, VM or not.
+        .target(name: "CLibvirt", path: "Sources/CLibvirt"),
         .systemLibrary(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),

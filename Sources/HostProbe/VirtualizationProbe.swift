@@ -14,8 +14,12 @@ enum VirtualizationProbe {
             let hv = try connection.hypervisorVersion()
             results.append(ProbeResult("libvirtd", .ok, "reachable at \(options.libvirtURI): libvirt \(lib), hypervisor \(hv)", required: true))
         } catch {
-            results.append(ProbeResult("libvirtd", .missing, error.description,
-                                       fix: "start the daemons: virtlogd -d && libvirtd -d (scripts/setup does)", required: true))
+            // libvirt is loaded at first use: a host without the library gets told to install it,
+            // one without a running daemon to start it.
+            let fix = error.code == .unsupported
+                ? "install libvirt: scripts/setup (apt-get install libvirt-daemon-system)"
+                : "start the daemons: virtlogd -d && libvirtd -d (scripts/setup does)"
+            results.append(ProbeResult("libvirtd", .missing, error.description, fix: fix, required: true))
         }
         do {
             let kernel = try GuestKernel.locate()

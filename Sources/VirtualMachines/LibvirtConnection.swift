@@ -12,17 +12,21 @@ public struct LibvirtConnection: Sendable {
     final class Handle: @unchecked Sendable {
         let pointer: virConnectPtr
         init(_ pointer: virConnectPtr) { self.pointer = pointer }
-        deinit { virConnectClose(pointer) }
+        deinit { _ = Libvirt.loaded.virConnectClose(pointer) }
     }
 
     let handle: Handle
+    /// libvirt's functions (loaded before any connection exists).
+    let api: intermodal_libvirt_api
     /// The URI connected to, e.g. `qemu:///system` or `qemu+ssh://host/system`.
     public let uri: String
 
-    /// Opens a read-write connection to `uri`.
+    /// Opens a read-write connection to `uri`. Loads libvirt.so.0 on first use: a host without
+    /// it gets an ``IntermodalError`` saying so.
     public init(uri: String = "qemu:///system") throws(IntermodalError) {
-        Libvirt.silenceDefaultErrorPrinting()
-        guard let p = virConnectOpen(uri) else {
+        let api = try Libvirt.api()
+        Libvirt.silenceDefaultErrorPrinting(api)
+        guard let p = api.virConnectOpen(uri) else {
             let why = Libvirt.lastError()
             var hint = ""
             if uri.hasPrefix("qemu:///") || uri.hasPrefix("qemu+unix") {
@@ -31,6 +35,7 @@ public struct LibvirtConnection: Sendable {
             throw IntermodalError(.externalFailure, "cannot connect to libvirt at \(uri)\(hint): \(why)")
         }
         handle = Handle(p)
+        self.api = api
         self.uri = uri
     }
 
@@ -39,7 +44,7 @@ public struct LibvirtConnection: Sendable {
     /// The libvirt library version the daemon runs, e.g. "9.0.0".
     public func libvirtVersion() throws(IntermodalError) -> String {
         var v: UInt = 0
-        guard virConnectGetLibVersion(pointer, &v) == 0 else {
+        guard api.virConnectGetLibVersion(pointer, &v) == 0 else {
             throw IntermodalError(.externalFailure, "libvirt at \(uri): cannot read its version: \(Libvirt.lastError())")
         }
         return Libvirt.format(v)
@@ -48,7 +53,7 @@ public struct LibvirtConnection: Sendable {
     /// The hypervisor's version as libvirt reports it, e.g. "7.2.22" for QEMU 7.2.22.
     public func hypervisorVersion() throws(IntermodalError) -> String {
         var v: UInt = 0
-        guard virConnectGetVersion(pointer, &v) == 0 else {
+        guard api.virConnectGetVersion(pointer, &v) == 0 else {
             throw IntermodalError(.externalFailure, "libvirt at \(uri): cannot read the hypervisor version: \(Libvirt.lastError())")
         }
         return Libvirt.format(v)
@@ -56,29 +61,10 @@ public struct LibvirtConnection: Sendable {
 
     /// True when the daemon at the other end is on this host (QEMU's /proc entries are ours to read).
     public var isLocal: Bool {
-        let host = virConnectGetHostname(pointer).map { p -> String in defer { free(p) }; return String(cString: p) }
+        let host = api.virConnectGetHostname(pointer).map { p -> String in defer { free(p) }; return String(cString: p) }
         var name = [CChar](repeating: 0, count: 256)
         gethostname(&name, 255)
         let mine = String(cString: name)
         return uri.hasPrefix("qemu:///") || host == mine
-    }
-}
-
-/// Helpers around libvirt's C error reporting.
-enum Libvirt {
-    /// The last libvirt error of this thread as text.
-    static func lastError() -> String {
-        guard let p = virGetLastErrorMessage() else { return "unknown libvirt error" }
-        return String(cString: p)
-    }
-
-    /// libvirt's encoding `major * 1_000_000 + minor * 1000 + release` as "major.minor.release".
-    static func format(_ v: UInt) -> String {
-        "\(v / 1_000_000).\(v / 1000 % 1000).\(v % 1000)"
-    }
-
-    /// libvirt prints every error to stderr unless told otherwise; we report errors ourselves.
-    static func silenceDefaultErrorPrinting() {
-        virSetErrorFunc(nil) { _, _ in }
     }
 }

@@ -16,8 +16,8 @@ enum BuiltProducts {
         return exe.removingLastComponent()
     }
 
-    static func intermodal(_ arguments: [String]) async throws -> CommandResult {
-        try await HostCommand.run(directory.appending("intermodal").string, arguments)
+    static func intermodal(_ arguments: [String], environment: [String: String]? = nil) async throws -> CommandResult {
+        try await HostCommand.run(directory.appending("intermodal").string, arguments, environment: environment)
     }
 }
 
@@ -43,6 +43,25 @@ enum BuiltProducts {
         #expect(r.exitCode == 0, "\(r.standardError)")
         #expect(r.standardOutput.hasPrefix("CHECK"))
         #expect(r.standardOutput.contains("namespace: network"))
+    }
+
+    /// libvirt is loaded with dlopen at first use, so a host without it still runs `intermodal`,
+    /// and the VM parts say what is missing instead of the loader refusing to start the binary.
+    @Test func withoutLibvirtDoctorAndVMCommandsSayWhatIsMissing() async throws {
+        let missing = ["INTERMODAL_LIBVIRT_LIBRARY": "/nonexistent/libvirt.so.0"]
+        let doctor = try await BuiltProducts.intermodal(["doctor"], environment: missing)
+        let line = doctor.standardOutput.split(separator: "\n").first { $0.hasPrefix("libvirtd") } ?? ""
+        #expect(line.contains("missing") && line.contains("libvirt is not installed"), "\(doctor.standardOutput)")
+        #expect(line.contains("/nonexistent/libvirt.so.0"), "names the library it could not load: \(line)")
+        #expect(doctor.standardError.contains("scripts/setup"))
+        #expect(!doctor.standardError.contains("Fatal error"))
+        // Commands that need no libvirt are untouched by its absence.
+        let version = try await BuiltProducts.intermodal(["--version"], environment: missing)
+        #expect(version.exitCode == 0, "\(version.standardError)")
+        let vm = try await BuiltProducts.intermodal(["vm", "ps"], environment: missing)
+        #expect(vm.exitCode != 0)
+        #expect(vm.standardError.hasPrefix("intermodal: error: libvirt is not installed"), "\(vm.standardError)")
+        #expect(!vm.standardError.contains("Fatal error"))
     }
 
     @Test func anUnavailableCommandFailsWithOneClearLine() async throws {

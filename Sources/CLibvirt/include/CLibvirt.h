@@ -1,0 +1,40 @@
+// libvirt's C API, loaded with dlopen at first use instead of linked.
+//
+// Linking libvirt made every `intermodal` start load it and its ~45 dependencies (glib, gnutls,
+// libxml2, libssh, curl, sasl, ...): about half of the CLI's start-up time went to the dynamic
+// loader. Only the VM commands and `doctor` need libvirt, so they load it, once, through this
+// table. The headers still give Swift the types (virConnectPtr, virErrorNumber, flags).
+#ifndef INTERMODAL_CLIBVIRT_H
+#define INTERMODAL_CLIBVIRT_H
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+/// Every libvirt function Intermodal calls, resolved from libvirt.so.0. Fields carry the names of
+/// the functions they point to; calling the real symbols directly would link libvirt again (and
+/// fails to link, which is what keeps it so).
+typedef struct intermodal_libvirt_api {
+    __typeof__(virConnectOpen) *_Nonnull virConnectOpen;
+    __typeof__(virConnectClose) *_Nonnull virConnectClose;
+    __typeof__(virConnectGetLibVersion) *_Nonnull virConnectGetLibVersion;
+    __typeof__(virConnectGetVersion) *_Nonnull virConnectGetVersion;
+    __typeof__(virConnectGetHostname) *_Nonnull virConnectGetHostname;
+    __typeof__(virConnectListAllDomains) *_Nonnull virConnectListAllDomains;
+    __typeof__(virDomainCreateXML) *_Nonnull virDomainCreateXML;
+    __typeof__(virDomainLookupByName) *_Nonnull virDomainLookupByName;
+    __typeof__(virDomainDestroy) *_Nonnull virDomainDestroy;
+    __typeof__(virDomainFree) *_Nonnull virDomainFree;
+    __typeof__(virDomainGetID) *_Nonnull virDomainGetID;
+    __typeof__(virDomainGetName) *_Nonnull virDomainGetName;
+    __typeof__(virDomainIsActive) *_Nonnull virDomainIsActive;
+    __typeof__(virGetLastError) *_Nonnull virGetLastError;
+    __typeof__(virGetLastErrorMessage) *_Nonnull virGetLastErrorMessage;
+    __typeof__(virSetErrorFunc) *_Nonnull virSetErrorFunc;
+} intermodal_libvirt_api;
+
+/// Loads libvirt.so.0 and resolves the table, once per process (thread-safe). Returns NULL when
+/// the library or one of its functions is missing; `*error` then says why (dlerror's text, which
+/// names the file or the symbol) and stays valid for the life of the process.
+const intermodal_libvirt_api *_Nullable intermodal_libvirt_load(const char *_Nullable *_Nonnull error);
+
+#endif
