@@ -44,11 +44,16 @@ struct RegistryOptions: ParsableArguments {
     @Option(name: .long, help: "User name for the registry (or $INTERMODAL_REGISTRY_USER).") var username: String?
     @Option(name: .long, help: "Password for the registry (or $INTERMODAL_REGISTRY_PASSWORD).") var password: String?
 
-    func client(for registry: String) -> RegistryClient {
+    /// Runs `body` with a client of `registry`, and closes the client's connections afterwards.
+    func withClient<R>(for registry: String, _ body: (RegistryClient) async throws -> R) async throws -> R {
         let user = username ?? getenvString("INTERMODAL_REGISTRY_USER")
         let pass = password ?? getenvString("INTERMODAL_REGISTRY_PASSWORD")
         let credentials = user.map { RegistryCredentials(username: $0, password: pass ?? "") }
-        return RegistryClient(registry: registry, insecure: insecure, credentials: credentials)
+        let client = RegistryClient(registry: registry, insecure: insecure, credentials: credentials)
+        let result: Result<R, any Error>
+        do { result = .success(try await body(client)) } catch { result = .failure(error) }
+        try await client.shutdown()
+        return try result.get()
     }
 }
 
@@ -69,8 +74,9 @@ struct PullCommand: AsyncParsableCommand {
     func run() async throws {
         let store = try ImageCommands.store(global)
         let ref = try ImageReference.parse(reference)
-        let client = registryOptions.client(for: try requireRegistry(ref))
-        let result = try await client.pull(ref, into: store)
+        let result = try await registryOptions.withClient(for: try requireRegistry(ref)) { client in
+            try await client.pull(ref, into: store)
+        }
         StandardStreams.writeOutput(
             "\(ref.withoutRegistry): \(result.blobsTransferred) blobs pulled (\(ByteCount.human(result.bytesTransferred))), \(result.blobsSkipped) already present\n"
                 + "Digest: \(result.image.manifestDigest)\n")
@@ -89,8 +95,9 @@ struct PushCommand: AsyncParsableCommand {
         let store = try ImageCommands.store(global)
         let ref = try ImageReference.parse(reference)
         let image = try store.resolve(from ?? ref.withoutRegistry.localName)
-        let client = registryOptions.client(for: try requireRegistry(ref))
-        let result = try await client.push(image, as: ref, from: store)
+        let result = try await registryOptions.withClient(for: try requireRegistry(ref)) { client in
+            try await client.push(image, as: ref, from: store)
+        }
         StandardStreams.writeOutput(
             "\(ref): \(result.blobsTransferred) blobs pushed (\(ByteCount.human(result.bytesTransferred))), \(result.blobsSkipped) already there\n"
                 + "Digest: \(image.manifestDigest)\n")
@@ -109,11 +116,13 @@ struct SearchCommand: AsyncParsableCommand {
         guard let host = registry ?? getenvString("INTERMODAL_REGISTRY") else {
             throw IntermodalError(.invalidArgument, "search needs --registry HOST[:PORT] (this host has no default registry)")
         }
-        let client = registryOptions.client(for: host)
-        var rows: [[String]] = []
-        for repo in try await client.catalog() where term.isEmpty || repo.contains(term.lowercased()) {
-            let tags = (try? await client.tags(repo)) ?? []
-            rows.append([repo, tags.sorted().joined(separator: ",")])
+        let rows = try await registryOptions.withClient(for: host) { client in
+            var rows: [[String]] = []
+            for repo in try await client.catalog() where term.isEmpty || repo.contains(term.lowercased()) {
+                let tags = (try? await client.tags(repo)) ?? []
+                rows.append([repo, tags.sorted().joined(separator: ",")])
+            }
+            return rows
         }
         StandardStreams.writeOutput(TextTable.render(["NAME", "TAGS"], rows))
     }

@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import IntermodalCore
 import SystemPackage
 #if canImport(Glibc)
@@ -75,7 +72,7 @@ final class LoopbackRegistry {
         self.pid = pid
         // Wait until it answers (200, or 401 with auth).
         for _ in 0..<100 {
-            // curl, not URLSession: corelibs' URLSession without a delegate hangs on a 401 Basic challenge.
+            // curl: the readiness probe stays independent of the client under test.
             let code = try? await HostCommand.run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://\(host)/v2/"])
             if let code, ["200", "401"].contains(code.standardOutput.trimmed) { return }
             try await Task.sleep(for: .milliseconds(100))

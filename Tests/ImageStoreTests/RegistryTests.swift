@@ -54,6 +54,7 @@ struct RegistryTests {
             _ = try await client.pull(.parse("\(registry.host)/test/child:nope"), into: other.store)
         }
         #expect(missing?.code == .notFound)
+        try await client.shutdown()
     }
 
     @Test func pullsWhatSkopeoPushes() async throws {
@@ -67,6 +68,7 @@ struct RegistryTests {
         let pulled = try await client.pull(.parse("\(registry.host)/skopeo/bb"), into: other.store)
         #expect(pulled.image.configDigest == image.configDigest)
         #expect(pulled.image.names.map(\.localName) == ["skopeo/bb:latest"])
+        try await client.shutdown()
     }
 
     @Test func basicAuthWhenTheRegistryAsks() async throws {
@@ -88,6 +90,9 @@ struct RegistryTests {
         let other = try TemporaryStore()
         let pulled = try await client.pull(.parse("\(registry.host)/auth/bb:v1"), into: other.store)
         #expect(pulled.image.manifestDigest == image.manifestDigest)
+        try await anonymous.shutdown()
+        try await wrong.shutdown()
+        try await client.shutdown()
     }
 
     @Test func bearerTokenAuthWhenTheRegistryAsks() async throws {
@@ -106,6 +111,8 @@ struct RegistryTests {
         let other = try TemporaryStore()
         let pulled = try await client.pull(.parse("\(registry.host)/tok/bb:v1"), into: other.store)
         #expect(pulled.image.manifestDigest == image.manifestDigest)
+        try await anonymous.shutdown()
+        try await client.shutdown()
     }
 
     @Test func multiPlatformIndexAndDockerSchema2() async throws {
@@ -156,6 +163,7 @@ struct RegistryTests {
         let flat = try fourth.directory("flat")
         try await fourth.store.flatten(docker.image, into: flat)
         #expect(FileSystem.exists(flat.appending("bin/busybox")))
+        try await client.shutdown()
     }
 
     @Test func pushPullSearchOnTheCommandLine() async throws {
@@ -192,5 +200,6 @@ struct RegistryTests {
         #expect(pulled.image.manifestDigest == debian.manifestDigest)
         #expect(try other.store.verify().isEmpty)
         #expect(try FileSystem.list(other.store.root.appending("tmp")).isEmpty, "downloads moved into blobs")
+        try await client.shutdown()
     }
 }

@@ -1,9 +1,6 @@
-import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import IntermodalCore
 import SystemPackage
+import AsyncHTTPClient
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -65,38 +62,46 @@ extension RegistryClient {
         }
     }
 
-    /// GETs a blob straight to a file in the store's tmp (layers can be large; they never sit in memory).
+    /// GETs a blob straight to a file in the store's tmp (layers can be large; they never sit in
+    /// memory). A failed or interrupted download removes its file: nothing half-written remains
+    /// for anything to reference, and the caller verifies size and digest before ingesting.
     func download(_ path: String, store: ImageStore, scope: String, what: String) async throws(IntermodalError) -> FilePath {
-        for attempt in 1...2 {
-            var request = URLRequest(url: try url(path))
-            if let auth = currentAuthorization { request.setValue(auth, forHTTPHeaderField: "Authorization") }
-            let location: URL
-            let response: URLResponse
-            do {
-                (location, response) = try await session.download(for: request)
-            } catch {
-                throw IntermodalError(.externalFailure, "GET \(request.url!.absoluteString) failed", cause: error)
-            }
-            guard let http = response as? HTTPURLResponse else { throw IntermodalError(.externalFailure, "\(what): not an HTTP response") }
-            if http.statusCode == 401 && attempt == 1 {
-                try? FileManager.default.removeItem(at: location)
-                try await authenticate(challenge: http.value(forHTTPHeaderField: "WWW-Authenticate") ?? "", scope: scope)
-                continue
-            }
-            guard http.statusCode == 200 else {
-                let body = (try? Data(contentsOf: location)) ?? Data()
-                try? FileManager.default.removeItem(at: location)
-                throw fail(what, http, body)
-            }
-            let tmp = try store.temporaryFile("pull")
-            // The download lands in the system temporary directory; rename when on the same file system.
-            if rename(location.path, tmp.string) != 0 {
-                try copyFile(FilePath(location.path), tmp)
-                try? FileManager.default.removeItem(at: location)
-            }
-            return tmp
+        let response = try await exchange("GET", path, scope: scope)
+        guard response.statusCode == 200 else {
+            throw fail(what, response, (try? await response.collect(limit: 64 << 10, what)) ?? [])
         }
-        throw IntermodalError(.externalFailure, "\(what): authentication failed")
+        let tmp = try store.temporaryFile("pull")
+        do {
+            try await Self.stream(response.body, to: tmp, what: what)
+            return tmp
+        } catch {
+            unlink(tmp.string)
+            throw error
+        }
+    }
+
+    /// Writes a response body to `file` as it arrives.
+    private static func stream(_ body: HTTPClientResponse.Body, to file: FilePath, what: String) async throws(IntermodalError) {
+        let fd = open(file.string, O_WRONLY | O_TRUNC | O_CLOEXEC)
+        guard fd >= 0 else { throw .system("cannot open \(file)") }
+        defer { close(fd) }
+        do {
+            for try await buffer in body {
+                try buffer.withUnsafeReadableBytes { (bytes) throws(IntermodalError) in
+                    var done = 0
+                    while done < bytes.count {
+                        let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
+                        if n < 0 && errno == EINTR { continue }
+                        guard n > 0 else { throw .system("cannot write \(file)") }
+                        done += n
+                    }
+                }
+            }
+        } catch let error as IntermodalError {
+            throw error
+        } catch {
+            throw IntermodalError(.externalFailure, "\(what): the download broke off", cause: error)
+        }
     }
 
     private func placeholderImage() throws(IntermodalError) -> Image {
@@ -105,15 +110,14 @@ extension RegistryClient {
 
     /// GETs a manifest; checks it against `expected` (or the registry's Docker-Content-Digest).
     func fetchManifest(_ repo: String, _ tagOrDigest: String, expected: String?, scope: String) async throws(IntermodalError) -> ([UInt8], String) {
-        let (data, http) = try await send(
-            "GET", "/v2/\(repo)/manifests/\(tagOrDigest)", headers: ["Accept": Self.manifestAccept], scope: scope)
-        guard http.statusCode == 200 else { throw fail("manifest \(repo):\(tagOrDigest)", http, data) }
-        let bytes = Array(data)
+        let (bytes, http) = try await send(
+            "GET", "/v2/\(repo)/manifests/\(tagOrDigest)", headers: [("Accept", Self.manifestAccept)], scope: scope)
+        guard http.statusCode == 200 else { throw fail("manifest \(repo):\(tagOrDigest)", http, bytes) }
         let digest = Digest.sha256(bytes)
-        if let expected = expected ?? http.value(forHTTPHeaderField: "Docker-Content-Digest"), expected != digest {
+        if let expected = expected ?? http.value("Docker-Content-Digest"), expected != digest {
             throw IntermodalError(.corrupted, "manifest \(repo):\(tagOrDigest): digest mismatch (expected \(expected), got \(digest))")
         }
-        var mediaType = http.value(forHTTPHeaderField: "Content-Type") ?? ""
+        var mediaType = http.value("Content-Type") ?? ""
         if let semicolon = mediaType.firstIndex(of: ";") { mediaType = String(mediaType[..<semicolon]) }
         if !MediaType.isIndex(mediaType) && !MediaType.isManifest(mediaType) {
             // Fall back to the document's own mediaType field.
@@ -145,10 +149,10 @@ extension RegistryClient {
         }
         let mediaType = manifest.mediaType ?? MediaType.ociManifest
         let (data, http) = try await send(
-            "PUT", "/v2/\(repo)/manifests/\(reference.tag)", headers: ["Content-Type": mediaType],
-            body: Data(manifestBytes), scope: scope)
+            "PUT", "/v2/\(repo)/manifests/\(reference.tag)", headers: [("Content-Type", mediaType)],
+            body: manifestBytes, scope: scope)
         guard http.statusCode == 201 || http.statusCode == 200 else { throw fail("manifest upload of \(reference)", http, data) }
-        if let returned = http.value(forHTTPHeaderField: "Docker-Content-Digest"), returned != image.manifestDigest {
+        if let returned = http.value("Docker-Content-Digest"), returned != image.manifestDigest {
             throw IntermodalError(.corrupted, "registry \(registry) stored the manifest of \(reference) as \(returned), not \(image.manifestDigest)")
         }
         result.timestamps.mark(.exit)
@@ -157,8 +161,8 @@ extension RegistryClient {
 
     /// Chunked upload of one blob.
     private func upload(_ descriptor: Descriptor, repo: String, store: ImageStore, scope: String) async throws(IntermodalError) {
-        let (startData, start) = try await send("POST", "/v2/\(repo)/blobs/uploads/", headers: ["Content-Length": "0"], body: Data(), scope: scope)
-        guard start.statusCode == 202, var location = start.value(forHTTPHeaderField: "Location") else {
+        let (startData, start) = try await send("POST", "/v2/\(repo)/blobs/uploads/", body: [], scope: scope)
+        guard start.statusCode == 202, var location = start.value("Location") else {
             throw fail("starting the upload of \(descriptor.digest)", start, startData)
         }
         let path = try store.blobPath(descriptor.digest)
@@ -173,13 +177,13 @@ extension RegistryClient {
             if n == 0 { break }
             let (data, http) = try await send(
                 "PATCH", location,
+                // AsyncHTTPClient sets Content-Length from the body.
                 headers: [
-                    "Content-Type": "application/octet-stream",
-                    "Content-Range": "\(offset)-\(offset + Int64(n) - 1)",
-                    "Content-Length": "\(n)",
+                    ("Content-Type", "application/octet-stream"),
+                    ("Content-Range", "\(offset)-\(offset + Int64(n) - 1)"),
                 ],
-                body: Data(buffer[0..<n]), scope: scope)
-            guard http.statusCode == 202, let next = http.value(forHTTPHeaderField: "Location") else {
+                body: Array(buffer[0..<n]), scope: scope)
+            guard http.statusCode == 202, let next = http.value("Location") else {
                 throw fail("uploading \(descriptor.digest) at byte \(offset)", http, data)
             }
             location = next
@@ -187,7 +191,7 @@ extension RegistryClient {
         }
         let separator = location.contains("?") ? "&" : "?"
         let (data, http) = try await send(
-            "PUT", location + separator + "digest=\(descriptor.digest)", headers: ["Content-Length": "0"], body: Data(), scope: scope)
+            "PUT", location + separator + "digest=\(descriptor.digest)", body: [], scope: scope)
         guard http.statusCode == 201 else { throw fail("finishing the upload of \(descriptor.digest)", http, data) }
     }
 }
