@@ -139,6 +139,7 @@ let package = Package(
             linkerSettings: [.unsafeFlags([
                 "-static-stdlib", "-Xlinker", "-lCoreFoundation", "-Xlinker", "-l_FoundationICU",
                 "-Xlinker", "-l_FoundationCShims", "-Xlinker", "-l_FoundationCollections", "-Xlinker", "--gc-sections",
+                "-Xlinker", "--no-export-dynamic",
             ])]),
         // PID 1 of our guests: C, statically linked, packed into each guest's initramfs.
         .executableTarget(
