@@ -29,6 +29,7 @@ extension Engine {
         var record = created
         let dir = registry.directory(record.id)
         let io = try makeOutput(&record, output: output, dir: dir)
+        Timing.mark("engine: output")
         let started: Container
         do {
             started = try await start(&record, io: io)
@@ -95,6 +96,7 @@ extension Engine {
         record.status = .running
         record.startedUnix = WallClock.now
         try registry.save(record)
+        Timing.mark("engine: running saved")
         return container
     }
 
@@ -109,7 +111,9 @@ extension Engine {
         if record.options.network == .bridge {
             do { try await network.detach(containerID: record.id) } catch { firstError = firstError ?? error }
         }
+        Timing.mark("engine: runtime deleted")
         do { try RootfsSnapshot.unmount(registry.directory(record.id)) } catch { firstError = firstError ?? error }
+        Timing.mark("engine: unmounted")
         record.status = .exited
         record.pid = nil
         record.finishedUnix = WallClock.now
@@ -119,12 +123,15 @@ extension Engine {
             record.exitCode = Self.exitCode(for: failure)
             record.error = failure.description
         }
-        record.timestamps.mark(.cleanup)
         if record.autoRemove {
             do { try destroy(record) } catch { firstError = firstError ?? error }
+            // After the removal: with `--rm` the container's files are resources too.
+            record.timestamps.mark(.cleanup)
         } else {
+            record.timestamps.mark(.cleanup)
             do { try registry.save(record) } catch { firstError = firstError ?? error }
         }
+        Timing.mark("engine: removed/saved")
         if let firstError { throw firstError }
     }
 
