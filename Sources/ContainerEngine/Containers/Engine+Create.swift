@@ -27,31 +27,22 @@ extension Engine {
         Timing.mark("engine: id")
         let dir = registry.directory(id)
 
-        var record = try registry.lock.withLock { () throws(IntermodalError) -> ContainerRecord in
-            let taken = Set(try registry.all().map(\.name))
-            let name: String
-            if let wanted = options.name {
-                try Identifiers.validateName(wanted)
-                guard !taken.contains(wanted) else {
-                    throw IntermodalError(.exists, "the container name \"\(wanted)\" is already in use; remove that container or choose another name")
-                }
-                name = wanted
-            } else {
-                name = buildStep ? "build_\(id.prefix(12))" : Identifiers.generatedName(for: id, taken: taken)
-            }
-            let now = WallClock.now
-            let record = ContainerRecord(
-                id: id, name: name, image: imageName, imageID: image.configDigest,
-                entrypoint: entrypoint, command: command, created: WallClock.rfc3339(now), createdUnix: now,
-                status: .created, pid: nil, ownerPID: getpid(), network: options.network,
-                logPath: dir.log.string, rootfsMode: .overlay, autoRemove: options.autoRemove,
-                buildStep: buildStep, options: options, timestamps: timestamps)
-            try FileSystem.createDirectory(dir.path, mode: 0o700)
-            // The record exists before anything is mounted, so `rm` can always find and undo it.
-            try registry.save(record)
-            Timing.mark("engine: record saved")
-            return record
+        let candidates: [String]
+        if let wanted = options.name {
+            try Identifiers.validateName(wanted)
+            candidates = [wanted]
+        } else {
+            candidates = buildStep ? ["build_\(id.prefix(12))"] : Identifiers.generatedNames(for: id)
         }
+        let now = WallClock.now
+        // The record exists before anything is mounted, so `rm` can always find and undo it.
+        var record = try registry.create(ContainerRecord(
+            id: id, name: candidates[0], image: imageName, imageID: image.configDigest,
+            entrypoint: entrypoint, command: command, created: WallClock.rfc3339(now), createdUnix: now,
+            status: .created, pid: nil, ownerPID: getpid(), network: options.network,
+            logPath: dir.log.string, rootfsMode: .overlay, autoRemove: options.autoRemove,
+            buildStep: buildStep, options: options, timestamps: timestamps), nameCandidates: candidates)
+        Timing.mark("engine: record saved")
 
         do {
             record.rootfsMode = try await RootfsSnapshot.prepare(
@@ -102,8 +93,7 @@ extension Engine {
 
     /// Unmounts and deletes a container's files (the runtime and network parts must be gone already).
     func destroy(_ record: ContainerRecord) throws(IntermodalError) {
-        let dir = registry.directory(record.id)
-        try RootfsSnapshot.unmount(dir)
-        try FileSystem.removeTree(dir.path)
+        try RootfsSnapshot.unmount(registry.directory(record.id))
+        try registry.remove(record)
     }
 }

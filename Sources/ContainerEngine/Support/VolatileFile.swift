@@ -28,6 +28,13 @@ enum VolatileFile {
             offset += n
         }
         close(fd)
+        // Replacing by exchange: a plain rename over an existing file makes ext4 (auto_da_alloc)
+        // allocate and start writing the new file at once, and the block then costs a discard
+        // when the container is removed; swapped in, it stays in the page cache like a new file.
+        if Rename.exchange(FilePath(tmp), path) {
+            unlink(tmp)
+            return
+        }
         guard rename(tmp, path.string) == 0 else {
             let e = errno
             unlink(tmp)
