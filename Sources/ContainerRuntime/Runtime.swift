@@ -200,7 +200,9 @@ public struct Runtime: Sendable {
         }
         Timing.mark("stopped")
         HookRunner.runWarning(record.poststop, kind: "poststop", state: record.state(.stopped))
-        if let cg = ContainerCgroup.reopen(paths: record.cgroupPaths, created: record.cgroupCreated) { try cg.destroy() }
+        if !record.cgroupPaths.isEmpty {
+            try Cgroup.remove(paths: record.cgroupPaths.map { FilePath($0) }, created: record.cgroupCreated.map { FilePath($0) })
+        }
         Timing.mark("cgroup destroyed")
         try store.remove(id)
         Timing.mark("state removed")
