@@ -55,9 +55,12 @@ public struct Runtime: Sendable {
                 ContainerState(ociVersion: version, id: id, status: status, pid: pid, bundle: bundle.string, annotations: annotations)
             }
             let prestart = plan.prestart, createRuntime = plan.createRuntime
+            // The child reads the state only for the hooks it runs itself.
+            let childRunsHooks = !(spec.hooks?.createContainer ?? []).isEmpty || !(spec.hooks?.startContainer ?? []).isEmpty
             let launchedNow = try Launcher.launch(
                 plan: &plan,
                 statePayload: { pid in
+                    guard childRunsHooks else { return [] }
                     var bytes = (try? StateJSON.encode(state(.creating, pid))) ?? []
                     bytes.append(0)
                     bytes += (try? StateJSON.encode(state(.created, pid))) ?? []
