@@ -105,6 +105,19 @@ extension Engine {
     /// everything removed.
     func finish(_ record: inout ContainerRecord, status: ExitStatus?, failure: IntermodalError?) async throws(IntermodalError) {
         var firstError: IntermodalError?
+        let dir = registry.directory(record.id)
+        // A container that exited uses its root file system no more: it is unmounted first and,
+        // with --rm, the directories overlayfs made in work/ are deleted on a helper thread while
+        // the runtime deletes its state (both mostly wait for the disk).
+        var workRemoval: HelperThread?
+        if status != nil {
+            do {
+                let unmounted = try RootfsSnapshot.unmount(dir)
+                if unmounted && record.autoRemove && record.rootfsMode == .overlay {
+                    workRemoval = HelperThread { () throws(IntermodalError) in try ConcurrentRemoval.empty(dir.work) }
+                }
+            } catch { firstError = firstError ?? error }
+        }
         do { try await runtime.delete(id: record.id, force: true) } catch where error.code != .notFound {
             firstError = firstError ?? error
         } catch {}
@@ -112,7 +125,10 @@ extension Engine {
             do { try await network.detach(containerID: record.id) } catch { firstError = firstError ?? error }
         }
         Timing.mark("engine: runtime deleted")
-        do { try RootfsSnapshot.unmount(registry.directory(record.id)) } catch { firstError = firstError ?? error }
+        if status == nil {
+            do { try RootfsSnapshot.unmount(dir) } catch { firstError = firstError ?? error }
+        }
+        do { try workRemoval?.join() } catch { firstError = firstError ?? error }
         Timing.mark("engine: unmounted")
         record.status = .exited
         record.pid = nil

@@ -69,13 +69,15 @@ enum RootfsSnapshot {
         }
     }
 
-    /// Unmounts the overlay if it is mounted; lazily when something still holds it.
-    static func unmount(_ dir: ContainerDirectory) throws(IntermodalError) {
+    /// Unmounts the overlay if it is mounted; lazily when something still holds it. Returns false
+    /// when it was detached lazily (the overlay lives on until its last user lets go).
+    @discardableResult
+    static func unmount(_ dir: ContainerDirectory) throws(IntermodalError) -> Bool {
         // Tried directly rather than looked up in mountinfo first (which costs more than the
         // unmount): EINVAL says "not a mount point", ENOENT "no such directory".
-        if umount2(dir.rootfs.string, Int32(UMOUNT_NOFOLLOW)) == 0 { return }
-        if errno == EINVAL || errno == ENOENT { return }
-        if errno == EBUSY, umount2(dir.rootfs.string, Int32(MNT_DETACH | UMOUNT_NOFOLLOW)) == 0 { return }
+        if umount2(dir.rootfs.string, Int32(UMOUNT_NOFOLLOW)) == 0 { return true }
+        if errno == EINVAL || errno == ENOENT { return true }
+        if errno == EBUSY, umount2(dir.rootfs.string, Int32(MNT_DETACH | UMOUNT_NOFOLLOW)) == 0 { return false }
         throw .system("cannot unmount \(dir.rootfs)")
     }
 }

@@ -77,23 +77,9 @@ enum ConcurrentRemoval {
     private static func removeAll(_ paths: [FilePath], rmdir useRmdir: Bool) throws(IntermodalError) {
         if paths.isEmpty { return }
         let work = RemovalQueue(paths.map(\.string), rmdir: useRmdir)
-        let helpers = min(paths.count, maximumThreads) - 1
-        var threads: [pthread_t] = []
-        for _ in 0..<helpers {
-            let box = Unmanaged.passRetained(work).toOpaque()
-            var thread = pthread_t()
-            if pthread_create(&thread, nil, { raw in
-                Unmanaged<RemovalQueue>.fromOpaque(raw!).takeRetainedValue().drain()
-                return nil
-            }, box) == 0 {
-                threads.append(thread)
-            } else {
-                Unmanaged<RemovalQueue>.fromOpaque(box).release()
-                break
-            }
-        }
+        let helpers = (1..<min(paths.count, maximumThreads)).map { _ in HelperThread { work.drain() } }
         work.drain()
-        for thread in threads { pthread_join(thread, nil) }
+        for helper in helpers { try? helper.join() }
         if let failure = work.failure { throw failure }
     }
 }
