@@ -8,6 +8,8 @@ public struct ContainerDirectory: Sendable {
     public let path: FilePath
 
     public var record: FilePath { path.appending("record.json") }
+    /// The inode a record update replaced, reused by the next one (``VolatileFile``).
+    var recordSpare: FilePath { path.appending(".record.json.spare") }
     public var config: FilePath { path.appending("config.json") }
     /// The overlay mount point (or the flattened copy).
     public var rootfs: FilePath { path.appending("rootfs") }

@@ -53,9 +53,10 @@ struct ContainerRegistry: Sendable {
             record.name = name
             do throws(IntermodalError) {
                 let staging = try recycler.take(id: record.id)
-                try VolatileFile.write(try JSON.encode(record), to: staging.appending("record.json"))
-                let dir = directory(record.id).path
-                guard rename(staging.string, dir.string) == 0 else { throw IntermodalError.system("cannot create \(dir)") }
+                let dir = ContainerDirectory(path: staging)
+                try VolatileFile.write(try JSON.encode(record), to: dir.record, spare: dir.recordSpare)
+                let target = directory(record.id).path
+                guard rename(staging.string, target.string) == 0 else { throw IntermodalError.system("cannot create \(target)") }
             } catch {
                 names.release(name, id: record.id)
                 throw error
@@ -87,7 +88,8 @@ struct ContainerRegistry: Sendable {
     }
 
     func save(_ record: ContainerRecord) throws(IntermodalError) {
-        try VolatileFile.write(try JSON.encode(record), to: directory(record.id).record)
+        let dir = directory(record.id)
+        try VolatileFile.write(try JSON.encode(record), to: dir.record, spare: dir.recordSpare)
     }
 
     func load(id: String) throws(IntermodalError) -> ContainerRecord {

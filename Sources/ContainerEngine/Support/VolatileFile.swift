@@ -9,10 +9,16 @@ import SystemPackage
 /// `fsync` of ``FileSystem/writeAtomically(_:to:mode:)``. Under load each fsync can cost tens of
 /// milliseconds, and a `run --rm` writes a dozen of these files.
 enum VolatileFile {
-    static func write(_ bytes: some Collection<UInt8>, to path: FilePath, mode: mode_t = 0o644) throws(IntermodalError) {
+    /// With `spare`, the file the previous write replaced is kept under that name and its inode
+    /// reused by the next write, so updating a file makes no new inode (each can cost far more
+    /// than a rename on the reference host's ext4; see ``DirectoryRecycler``).
+    static func write(_ bytes: some Collection<UInt8>, to path: FilePath, mode: mode_t = 0o644, spare: FilePath? = nil) throws(IntermodalError) {
         // Unique per process and thread: two tasks of one process may save the same record.
         let tmp = path.string + ".tmp-\(getpid())-\(pthread_self())"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        var fd: CInt = -1
+        // Claimed by a rename: of two concurrent writers only one gets the spare.
+        if let spare, rename(spare.string, tmp) == 0 { fd = open(tmp, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC) }
+        if fd < 0 { fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode) }
         guard fd >= 0 else { throw .system("cannot write \(path)") }
         let data = Array(bytes)
         var offset = 0
@@ -32,6 +38,7 @@ enum VolatileFile {
         // allocate and start writing the new file at once, and the block then costs a discard
         // when the container is removed; swapped in, it stays in the page cache like a new file.
         if Rename.exchange(FilePath(tmp), path) {
+            if let spare, Rename.withoutReplacing(FilePath(tmp), spare) { return }
             unlink(tmp)
             return
         }
