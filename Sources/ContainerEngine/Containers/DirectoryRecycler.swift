@@ -5,7 +5,8 @@ import IntermodalCore
 import SystemPackage
 
 /// Container directories are recycled, not deleted: a removed container's directory is emptied
-/// down to its skeleton (empty `rootfs/`, `upper/`, `work/` and the emptied bundle files) and kept
+/// down to its skeleton (empty `rootfs/`, `upper/`, `work/`, and the bundle files the next container
+/// overwrites) and kept
 /// in `<root>/containers/.spare/` for the next container.
 ///
 /// Why: on the reference host's ext4 (mounted with `discard`, no journal) every `rmdir` waits for a
@@ -26,10 +27,12 @@ struct DirectoryRecycler {
     static let capacity = 8
     /// The subdirectories every container directory has.
     static let skeleton = ["rootfs", "upper", "work"]
-    /// Files every container writes afresh (`O_TRUNC`) or appends to from empty: kept, emptied,
-    /// with the skeleton, because on this kind of ext4 making a new inode can cost far more than
-    /// reusing one (see ``ConcurrentRemoval``; new inodes also skip recently deleted ones).
-    static let reusedFiles = ["hostname", "hosts", "resolv.conf", "config.json", "container.log", "record.json", ".record.json.spare"]
+    /// Files every container overwrites whole before anything reads them: kept with the skeleton
+    /// (content and all; never truncated to zero, which would arm ext4's replace-via-truncate
+    /// allocation), because on this kind of ext4 a new inode can cost far more than reusing one:
+    /// it skips every inode of its group deleted in the last minutes. The log is not among them:
+    /// a container appends to it from empty.
+    static let reusedFiles = ["hostname", "hosts", "resolv.conf", "config.json", "record.json", ".record.json.spare"]
 
     init(registryRoot: FilePath) throws(IntermodalError) {
         spares = registryRoot.appending(".spare")
@@ -82,10 +85,7 @@ struct DirectoryRecycler {
         }
         for name in try FileSystem.list(retired) where !Self.skeleton.contains(name) {
             let path = retired.appending(name)
-            if Self.reusedFiles.contains(name), lstat(path.string, &sub) == 0, (sub.st_mode & S_IFMT) == S_IFREG,
-               truncate(path.string, 0) == 0 {
-                continue
-            }
+            if Self.reusedFiles.contains(name), lstat(path.string, &sub) == 0, (sub.st_mode & S_IFMT) == S_IFREG { continue }
             try ConcurrentRemoval.removeTree(path)
         }
         for sub in Self.skeleton {
@@ -108,13 +108,13 @@ struct DirectoryRecycler {
     }
 
     /// True when `dir` is exactly a skeleton of empty directories (missing ones are made) and
-    /// empty regular files of ``reusedFiles``.
+    /// regular files of ``reusedFiles`` (which the next container overwrites before use).
     private func isClean(_ dir: FilePath) -> Bool {
         guard let names = try? FileSystem.list(dir) else { return false }
         for name in names where !Self.skeleton.contains(name) {
             var st = stat()
             guard Self.reusedFiles.contains(name), lstat(dir.appending(name).string, &st) == 0,
-                  (st.st_mode & S_IFMT) == S_IFREG, st.st_size == 0 else { return false }
+                  (st.st_mode & S_IFMT) == S_IFREG else { return false }
         }
         for sub in Self.skeleton {
             let path = dir.appending(sub)
