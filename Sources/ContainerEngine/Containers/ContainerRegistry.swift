@@ -70,6 +70,7 @@ struct ContainerRegistry: Sendable {
     func remove(_ record: ContainerRecord) throws(IntermodalError) {
         let dir = directory(record.id).path
         let retired = try lock.withLock { () throws(IntermodalError) -> FilePath? in
+            recycler.sweep()
             var st = stat()
             guard lstat(dir.string, &st) == 0 else {
                 names.release(record.name, id: record.id)

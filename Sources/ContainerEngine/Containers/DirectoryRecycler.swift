@@ -5,14 +5,14 @@ import IntermodalCore
 import SystemPackage
 
 /// Container directories are recycled, not deleted: a removed container's directory is emptied
-/// down to its skeleton (empty `rootfs/`, `upper/`, `work/`, and the bundle files the next container
-/// overwrites) and kept
-/// in `<root>/containers/.spare/` for the next container.
+/// down to its skeleton (empty `rootfs/`, `upper/`, `work/`, and the bundle files the next
+/// container overwrites) and kept in `<root>/containers/.spare/` for the next container.
 ///
 /// Why: on the reference host's ext4 (mounted with `discard`, no journal) every `rmdir` waits for a
 /// discard of the directory's block, 3-4 ms each while other work writes, and a `run --rm` used to
-/// make and delete seven directories. A rename frees nothing. What is left to delete per run is what
-/// the container wrote and the three directories overlayfs makes in `work/`, removed side by side.
+/// make and delete seven directories and a dozen files. A rename frees nothing. What is left to
+/// delete per run is what the container wrote, its log, and the three directories overlayfs makes
+/// in `work/`, removed side by side.
 ///
 /// Removal is crash-safe in steps: the directory leaves the registry by one rename into
 /// `.removing/<id>.<pid>` (so `ps` and `rm` no longer see it, and its name is free), is emptied there, and
