@@ -19,6 +19,7 @@ enum HookRunner {
 
     /// Runs hooks whose failure the specification says must only be warned about.
     static func runWarning(_ hooks: [Spec.Hook], kind: String, state: ContainerState) {
+        guard !hooks.isEmpty else { return }
         let json = (try? StateJSON.encode(state)) ?? []
         for (i, hook) in hooks.enumerated() {
             do { try runOne(hook, json: json, what: "\(kind) hook \(i) (\(hook.path))") } catch {

@@ -55,9 +55,12 @@ public struct Runtime: Sendable {
                 ContainerState(ociVersion: version, id: id, status: status, pid: pid, bundle: bundle.string, annotations: annotations)
             }
             let prestart = plan.prestart, createRuntime = plan.createRuntime
+            // The child reads the state only for the hooks it runs itself.
+            let childRunsHooks = !(spec.hooks?.createContainer ?? []).isEmpty || !(spec.hooks?.startContainer ?? []).isEmpty
             let launchedNow = try Launcher.launch(
                 plan: &plan,
                 statePayload: { pid in
+                    guard childRunsHooks else { return [] }
                     var bytes = (try? StateJSON.encode(state(.creating, pid))) ?? []
                     bytes.append(0)
                     bytes += (try? StateJSON.encode(state(.created, pid))) ?? []
@@ -200,7 +203,9 @@ public struct Runtime: Sendable {
         }
         Timing.mark("stopped")
         HookRunner.runWarning(record.poststop, kind: "poststop", state: record.state(.stopped))
-        if let cg = ContainerCgroup.reopen(paths: record.cgroupPaths, created: record.cgroupCreated) { try cg.destroy() }
+        if !record.cgroupPaths.isEmpty {
+            try Cgroup.remove(paths: record.cgroupPaths.map { FilePath($0) }, created: record.cgroupCreated.map { FilePath($0) })
+        }
         Timing.mark("cgroup destroyed")
         try store.remove(id)
         Timing.mark("state removed")

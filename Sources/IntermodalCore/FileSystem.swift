@@ -10,12 +10,24 @@ public enum FileSystem {
         do {
             let fd = try FileDescriptor.open(path, .readOnly, options: [.closeOnExec])
             defer { try? fd.close() }
+            // A regular file is read in one piece of its own size (one byte more to see the end):
+            // no zero-filled 64 KiB buffer to fault in and copy out of, which every short-lived
+            // process (the runtime's CLI reads config.json and state.json) would pay for. /proc and
+            // sysfs files report size 0 and are read a page at a time.
+            var st = stat()
+            let size = fstat(fd.rawValue, &st) == 0 && st.st_size > 0 ? Int(st.st_size) + 1 : 4096
             var result: [UInt8] = []
-            var chunk = [UInt8](repeating: 0, count: 65536)
             while true {
-                let n = try chunk.withUnsafeMutableBytes { try fd.read(into: $0) }
-                if n == 0 { break }
-                result.append(contentsOf: chunk[0..<n])
+                var failure: (any Error)?
+                let chunk = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+                    do { count = try fd.read(into: UnsafeMutableRawBufferPointer(buffer)) } catch {
+                        failure = error
+                        count = 0
+                    }
+                }
+                if let failure { throw failure }
+                if chunk.isEmpty { break }
+                if result.isEmpty { result = chunk } else { result += chunk }
             }
             return result
         } catch {

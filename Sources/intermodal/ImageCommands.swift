@@ -94,19 +94,20 @@ struct HistoryCommand: AsyncParsableCommand {
 
 /// `intermodal rmi IMAGE...`
 struct RmiCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "rmi", abstract: "Remove images (names, and blobs no other image uses).")
+    static let configuration = CommandConfiguration(
+        commandName: "rmi",
+        abstract: "Remove images (names, and blobs no other image uses).",
+        discussion: "An image that containers (running or stopped) were made from is refused unless --force, which removes its name and keeps the image untagged.")
     @OptionGroup var global: GlobalOptions
+    @Flag(name: .shortAndLong, help: "Remove the name even if containers use the image.") var force = false
     @Argument(help: "Image names or IDs.") var images: [String]
 
     func run() async throws {
-        let store = try ImageCommands.store(global)
+        let engine = try ContainerCommands.engine(global)
         for name in images {
-            let image = try store.resolve(name)
-            try store.remove(name)
-            StandardStreams.writeOutput("Untagged: \(name)\n")
-            if (try? store.resolve(image.manifestDigest)) == nil {
-                StandardStreams.writeOutput("Deleted: \(image.configDigest)\n")
-            }
+            let removal = try engine.removeImage(name, force: force)
+            StandardStreams.writeOutput(removal.untagged.map { "Untagged: \($0)\n" }.joined())
+            if let deleted = removal.deleted { StandardStreams.writeOutput("Deleted: \(deleted)\n") }
         }
     }
 }

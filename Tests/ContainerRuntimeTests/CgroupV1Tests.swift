@@ -106,6 +106,31 @@ struct CgroupV1Tests {
         #expect(CgroupTestSupport.leftovers(named: name).isEmpty)
     }
 
+    /// `delete`'s path: removal from the recorded paths alone. An empty cgroup goes with one rmdir
+    /// per directory; one that still holds a process (rmdir says EBUSY) is killed, then removed.
+    @Test func removeFromRecordedPathsKillsWhatIsLeftAndRemovesEverything() throws {
+        let manager = try CgroupManager.detect()
+        let name = CgroupTestSupport.uniqueName()
+        let busy = try manager.create(path: "/\(name)/busy", resources: CgroupResources())
+        defer { try? busy.destroy() }
+        let pid = try CgroupTestSupport.spawnSleep()
+        var reaped = false
+        defer { if !reaped { kill(pid, SIGKILL); CgroupTestSupport.reap(pid) } }
+        try busy.add(pid: pid)
+
+        try Cgroup.remove(paths: busy.paths, created: busy.createdPaths)
+        #expect(CgroupTestSupport.reap(pid) == SIGKILL)
+        reaped = true
+        #expect(CgroupTestSupport.leftovers(named: name).isEmpty)
+
+        let empty = try manager.create(path: "/\(name)", resources: CgroupResources())
+        defer { try? empty.destroy() }
+        try Cgroup.remove(paths: empty.paths, created: empty.createdPaths)
+        #expect(CgroupTestSupport.leftovers(named: name).isEmpty)
+        // Removing what is already gone is fine (a delete after a failed delete).
+        try Cgroup.remove(paths: empty.paths, created: empty.createdPaths)
+    }
+
     @Test func reopenWithoutCreatedListRemovesOnlyTheLeaves() throws {
         let manager = try CgroupManager.detect()
         let name = CgroupTestSupport.uniqueName()

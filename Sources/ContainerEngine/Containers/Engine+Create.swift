@@ -19,39 +19,35 @@ extension Engine {
     public func create(image imageName: String, options: RunOptions, buildStep: Bool = false) async throws(IntermodalError) -> ContainerRecord {
         var timestamps = PhaseTimestamps()
         timestamps.mark(.snapshot)
+        Timing.mark("engine: begin")
         let image = try store.resolve(imageName)
+        Timing.mark("engine: resolved")
         let (entrypoint, command) = try BundleGenerator.command(image: image.configuration, options: options)
         let id = try Identifiers.newID()
+        Timing.mark("engine: id")
         let dir = registry.directory(id)
 
-        var record = try registry.lock.withLock { () throws(IntermodalError) -> ContainerRecord in
-            let taken = Set(try registry.all().map(\.name))
-            let name: String
-            if let wanted = options.name {
-                try Identifiers.validateName(wanted)
-                guard !taken.contains(wanted) else {
-                    throw IntermodalError(.exists, "the container name \"\(wanted)\" is already in use; remove that container or choose another name")
-                }
-                name = wanted
-            } else {
-                name = buildStep ? "build_\(id.prefix(12))" : Identifiers.generatedName(for: id, taken: taken)
-            }
-            let now = WallClock.now
-            let record = ContainerRecord(
-                id: id, name: name, image: imageName, imageID: image.configDigest,
-                entrypoint: entrypoint, command: command, created: WallClock.rfc3339(now), createdUnix: now,
-                status: .created, pid: nil, ownerPID: getpid(), network: options.network,
-                logPath: dir.log.string, rootfsMode: .overlay, autoRemove: options.autoRemove,
-                buildStep: buildStep, options: options, timestamps: timestamps)
-            try FileSystem.createDirectory(dir.path, mode: 0o700)
-            // The record exists before anything is mounted, so `rm` can always find and undo it.
-            try registry.save(record)
-            return record
+        let candidates: [String]
+        if let wanted = options.name {
+            try Identifiers.validateName(wanted)
+            candidates = [wanted]
+        } else {
+            candidates = buildStep ? ["build_\(id.prefix(12))"] : Identifiers.generatedNames(for: id)
         }
+        let now = WallClock.now
+        // The record exists before anything is mounted, so `rm` can always find and undo it.
+        var record = try registry.create(ContainerRecord(
+            id: id, name: candidates[0], image: imageName, imageID: image.configDigest,
+            entrypoint: entrypoint, command: command, created: WallClock.rfc3339(now), createdUnix: now,
+            status: .created, pid: nil, ownerPID: getpid(), network: options.network,
+            logPath: dir.log.string, rootfsMode: .overlay, autoRemove: options.autoRemove,
+            buildStep: buildStep, options: options, timestamps: timestamps), nameCandidates: candidates)
+        Timing.mark("engine: record saved")
 
         do {
             record.rootfsMode = try await RootfsSnapshot.prepare(
                 dir, image: image, store: store, initLayer: registry.initLayer, allowOverlay: useOverlay)
+            Timing.mark("engine: snapshot")
             let hostname = String(id.prefix(12))
             // Written in place: nothing reads these before the container exists.
             try NewFile.write(hostname + "\n", to: dir.hostname)
@@ -59,13 +55,16 @@ extension Engine {
                 "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t\(hostname)\n", to: dir.hosts)
             try NewFile.write(resolvConf(for: options.network), to: dir.resolvConf)
 
+            Timing.mark("engine: etc files")
             let user = try UserResolver.resolve(options.user ?? image.configuration.config?.user, rootfs: dir.rootfs)
             let cwd = BundleGenerator.workingDirectory(image: image.configuration, options: options)
             try makeWorkingDirectory(cwd, in: dir.rootfs, user: user)
+            Timing.mark("engine: user")
             let spec = BundleGenerator.spec(
                 id: id, hostname: hostname, image: image.configuration, options: options,
                 args: entrypoint + command, user: user, directory: dir)
             try NewFile.write(try JSON.encode(spec), to: dir.config)
+            Timing.mark("engine: config written")
             // The first save assumed overlay; only the copy fallback changes the record.
             if record.rootfsMode != .overlay { try registry.save(record) }
             return record
@@ -94,8 +93,7 @@ extension Engine {
 
     /// Unmounts and deletes a container's files (the runtime and network parts must be gone already).
     func destroy(_ record: ContainerRecord) throws(IntermodalError) {
-        let dir = registry.directory(record.id)
-        try RootfsSnapshot.unmount(dir)
-        try FileSystem.removeTree(dir.path)
+        try RootfsSnapshot.unmount(registry.directory(record.id))
+        try registry.remove(record)
     }
 }

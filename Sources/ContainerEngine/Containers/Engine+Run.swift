@@ -29,6 +29,7 @@ extension Engine {
         var record = created
         let dir = registry.directory(record.id)
         let io = try makeOutput(&record, output: output, dir: dir)
+        Timing.mark("engine: output")
         let started: Container
         do {
             started = try await start(&record, io: io)
@@ -95,6 +96,7 @@ extension Engine {
         record.status = .running
         record.startedUnix = WallClock.now
         try registry.save(record)
+        Timing.mark("engine: running saved")
         return container
     }
 
@@ -103,13 +105,31 @@ extension Engine {
     /// everything removed.
     func finish(_ record: inout ContainerRecord, status: ExitStatus?, failure: IntermodalError?) async throws(IntermodalError) {
         var firstError: IntermodalError?
+        let dir = registry.directory(record.id)
+        // A container that exited uses its root file system no more: it is unmounted first and,
+        // with --rm, the directories overlayfs made in work/ are deleted on a helper thread while
+        // the runtime deletes its state (both mostly wait for the disk).
+        var workRemoval: HelperThread?
+        if status != nil {
+            do {
+                let unmounted = try RootfsSnapshot.unmount(dir)
+                if unmounted && record.autoRemove && record.rootfsMode == .overlay {
+                    workRemoval = HelperThread { () throws(IntermodalError) in try ConcurrentRemoval.empty(dir.work) }
+                }
+            } catch { firstError = firstError ?? error }
+        }
         do { try await runtime.delete(id: record.id, force: true) } catch where error.code != .notFound {
             firstError = firstError ?? error
         } catch {}
         if record.options.network == .bridge {
             do { try await network.detach(containerID: record.id) } catch { firstError = firstError ?? error }
         }
-        do { try RootfsSnapshot.unmount(registry.directory(record.id)) } catch { firstError = firstError ?? error }
+        Timing.mark("engine: runtime deleted")
+        if status == nil {
+            do { try RootfsSnapshot.unmount(dir) } catch { firstError = firstError ?? error }
+        }
+        do { try workRemoval?.join() } catch { firstError = firstError ?? error }
+        Timing.mark("engine: unmounted")
         record.status = .exited
         record.pid = nil
         record.finishedUnix = WallClock.now
@@ -119,12 +139,15 @@ extension Engine {
             record.exitCode = Self.exitCode(for: failure)
             record.error = failure.description
         }
-        record.timestamps.mark(.cleanup)
         if record.autoRemove {
             do { try destroy(record) } catch { firstError = firstError ?? error }
+            // After the removal: with `--rm` the container's files are resources too.
+            record.timestamps.mark(.cleanup)
         } else {
+            record.timestamps.mark(.cleanup)
             do { try registry.save(record) } catch { firstError = firstError ?? error }
         }
+        Timing.mark("engine: removed/saved")
         if let firstError { throw firstError }
     }
 

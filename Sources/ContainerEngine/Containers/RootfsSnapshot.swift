@@ -11,18 +11,16 @@ enum RootfsSnapshot {
     /// The kernel caps mount data at one page; longer lowerdir lists fall back to a copy.
     static let maximumMountData = 4000
 
-    /// Makes `dir.rootfs` from `image`. Returns how it was made.
+    /// Makes `dir.rootfs` from `image`. Returns how it was made. `rootfs/`, `upper/` and `work/`
+    /// exist and are empty (the registry makes every container directory so).
     static func prepare(
         _ dir: ContainerDirectory, image: Image, store: ImageStore, initLayer: FilePath, allowOverlay: Bool = true
     ) async throws(IntermodalError) -> ContainerRecord.RootfsMode {
-        try FileSystem.createDirectory(dir.rootfs)
         if allowOverlay {
             try ensureInitLayer(initLayer)
             let layers = try await store.unpackedLayers(of: image)
             // overlayfs lists the topmost lower dir first; the store gives the lowest first.
             let lowers = [initLayer] + layers.reversed()
-            try FileSystem.createDirectory(dir.upper)
-            try FileSystem.createDirectory(dir.work)
             let data = "lowerdir=\(lowers.map(\.string).joined(separator: ":")),upperdir=\(dir.upper),workdir=\(dir.work)"
             if data.utf8.count <= maximumMountData, !lowers.contains(where: { $0.string.contains(",") || $0.string.contains(":") }) {
                 // `volatile` (Linux 5.10+): no syncs of the upper file system. Without it every
@@ -34,8 +32,11 @@ enum RootfsSnapshot {
                 let err = errno
                 IntermodalLog.logger("engine").info("overlayfs unusable (\(Errno(rawValue: err))); copying the image instead")
             }
-            try FileSystem.removeTree(dir.upper)
-            try FileSystem.removeTree(dir.work)
+        }
+        // A copy has no upper layer (`commit` takes the whole tree); the recycler makes the
+        // directories again when the container directory is reused.
+        for unused in [dir.upper, dir.work] where rmdir(unused.string) != 0 && errno != ENOENT {
+            throw .system("cannot remove \(unused)")
         }
         try await store.flatten(image, into: dir.rootfs)
         // The copy has no separate init layer: put the mount points straight into it.
@@ -68,43 +69,15 @@ enum RootfsSnapshot {
         }
     }
 
-    /// Unmounts the overlay if it is mounted; lazily when something still holds it.
-    static func unmount(_ dir: ContainerDirectory) throws(IntermodalError) {
-        guard isMountPoint(dir.rootfs) else { return }
-        if umount2(dir.rootfs.string, 0) == 0 { return }
-        if errno == EBUSY, umount2(dir.rootfs.string, Int32(MNT_DETACH)) == 0 { return }
-        if errno == EINVAL || errno == ENOENT { return }
+    /// Unmounts the overlay if it is mounted; lazily when something still holds it. Returns false
+    /// when it was detached lazily (the overlay lives on until its last user lets go).
+    @discardableResult
+    static func unmount(_ dir: ContainerDirectory) throws(IntermodalError) -> Bool {
+        // Tried directly rather than looked up in mountinfo first (which costs more than the
+        // unmount): EINVAL says "not a mount point", ENOENT "no such directory".
+        if umount2(dir.rootfs.string, Int32(UMOUNT_NOFOLLOW)) == 0 { return true }
+        if errno == EINVAL || errno == ENOENT { return true }
+        if errno == EBUSY, umount2(dir.rootfs.string, Int32(MNT_DETACH | UMOUNT_NOFOLLOW)) == 0 { return false }
         throw .system("cannot unmount \(dir.rootfs)")
-    }
-
-    /// True when `path` is a mount point in this process's mount namespace.
-    static func isMountPoint(_ path: FilePath) -> Bool {
-        guard let text = try? FileSystem.readString("/proc/self/mountinfo") else { return false }
-        let wanted = path.string
-        for line in text.split(separator: "\n") {
-            let fields = line.split(separator: " ", maxSplits: 5)
-            guard fields.count > 4 else { continue }
-            if unescapeMountPath(String(fields[4])) == wanted { return true }
-        }
-        return false
-    }
-
-    /// mountinfo writes space, tab, newline and backslash as `\040`-style octal escapes.
-    private static func unescapeMountPath(_ s: String) -> String {
-        guard s.contains("\\") else { return s }
-        var out: [UInt8] = []
-        let bytes = Array(s.utf8)
-        var i = 0
-        while i < bytes.count {
-            if bytes[i] == UInt8(ascii: "\\"), i + 3 < bytes.count,
-               let v = UInt8(String(decoding: bytes[(i + 1)...(i + 3)], as: UTF8.self), radix: 8) {
-                out.append(v)
-                i += 4
-            } else {
-                out.append(bytes[i])
-                i += 1
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

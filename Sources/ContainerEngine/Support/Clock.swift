@@ -13,18 +13,28 @@ public enum WallClock {
 
     /// RFC 3339 in UTC with nanoseconds, as the OCI image-spec writes `created`.
     public static func rfc3339(_ unix: Double = now) -> String {
-        var seconds = time_t(unix.rounded(.down))
+        let seconds = Int64(unix.rounded(.down))
         let nanos = Int((unix - Double(seconds)) * 1e9)
-        var tm = tm()
-        gmtime_r(&seconds, &tm)
-        func pad(_ v: Int32, _ n: Int) -> String {
+        // The civil date by arithmetic (Howard Hinnant's days_from_civil, inverted) rather than
+        // gmtime_r, whose first call in a process reads /etc/localtime although UTC needs no zone.
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = Int(seconds - days * 86_400)
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = Int(dayOfYear - (153 * mp + 2) / 5 + 1)
+        let month = Int(mp < 10 ? mp + 3 : mp - 9)
+        let year = Int(yearOfEra + era * 400 + (month <= 2 ? 1 : 0))
+        func pad(_ v: Int, _ n: Int) -> String {
             let s = String(v)
             return String(repeating: "0", count: max(0, n - s.count)) + s
         }
-        let frac = String(nanos)
-        return "\(pad(tm.tm_year + 1900, 4))-\(pad(tm.tm_mon + 1, 2))-\(pad(tm.tm_mday, 2))T"
-            + "\(pad(tm.tm_hour, 2)):\(pad(tm.tm_min, 2)):\(pad(tm.tm_sec, 2))."
-            + String(repeating: "0", count: max(0, 9 - frac.count)) + frac + "Z"
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T"
+            + "\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))."
+            + pad(nanos, 9) + "Z"
     }
 
     /// "3 seconds", "2 minutes", "5 hours", "4 days": how `ps` says how long ago.

@@ -24,14 +24,14 @@ enum Identifiers {
         "pier", "quay", "reefer", "schooner", "spreader", "tanker", "trailer", "tug", "wagon", "wharf",
     ]
 
-    /// A readable name (`brave_gantry`) derived from the ID, made unique against `taken`.
-    static func generatedName(for id: String, taken: Set<String>) -> String {
+    /// Readable names (`brave_gantry`) derived from the ID, the plain one first, then ones made
+    /// unique with ID digits: the first that is free is the container's.
+    static func generatedNames(for id: String) -> [String] {
         let bytes = Array(id.utf8)
         let a = Int(bytes[0]) &* 31 &+ Int(bytes[1])
         let b = Int(bytes[2]) &* 31 &+ Int(bytes[3])
         let base = "\(adjectives[a % adjectives.count])_\(nouns[b % nouns.count])"
-        if !taken.contains(base) { return base }
-        return "\(base)_\(id.prefix(6))"
+        return [base, "\(base)_\(id.prefix(6))", "\(base)_\(id.prefix(12))"]
     }
 
     /// Docker's rule for names: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.

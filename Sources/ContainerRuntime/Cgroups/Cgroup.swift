@@ -193,6 +193,18 @@ public struct Cgroup: Sendable, Equatable {
         return s
     }
 
+    /// Removes a cgroup made by another process (``reopen(paths:created:)``'s arguments), like
+    /// ``destroy()``. The common case — the container has exited, every directory is empty — is
+    /// one rmdir per directory; only a busy directory makes it read controllers, kill and wait.
+    public static func remove(paths: [FilePath], created: [FilePath]? = nil) throws(IntermodalError) {
+        let targets = (created ?? paths).map(\.string)
+        // A cgroup we did not create is not removed, but what is left in it is still killed.
+        var busy = targets.isEmpty
+        // Deepest first, as recorded; rmdir refuses (EBUSY) a directory with processes or children.
+        for dir in targets where rmdir(dir) != 0 && errno != ENOENT { busy = true }
+        if busy { try reopen(paths: paths, created: created).destroy() }
+    }
+
     /// Kills what is left, waits until the cgroup is empty and removes every directory it
     /// created (never one it found). Removing an already removed cgroup is fine.
     public func destroy() throws(IntermodalError) {

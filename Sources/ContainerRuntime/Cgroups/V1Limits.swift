@@ -137,8 +137,8 @@ enum V1Limits {
                 guard !rule.access.isEmpty, rule.access.allSatisfy({ "rwm".contains($0) }) else {
                     throw IntermodalError(.invalidArgument, "device rule access \"\(rule.access)\" is not made of r, w, m")
                 }
-                try CgroupFiles.write(rule.line, to: d, rule.allow ? "devices.allow" : "devices.deny")
             }
+            try CgroupFiles.writeEach(r.devices.map { ($0.allow ? "devices.allow" : "devices.deny", $0.line) }, in: d)
         }
     }
 }

@@ -1,0 +1,131 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import IntermodalCore
+import SystemPackage
+
+/// Reads and writes container records under `<root>/containers/`, and makes and removes the
+/// containers' directories.
+///
+/// Entries starting with `.` are the registry's own: the lock, the name index, spare and retiring
+/// directories, the shared init layer.
+struct ContainerRegistry: Sendable {
+    let root: FilePath
+    let names: ContainerNames
+    let recycler: DirectoryRecycler
+
+    init(storeRoot: FilePath) throws(IntermodalError) {
+        root = storeRoot.appending("containers")
+        try FileSystem.createDirectory(root, mode: 0o700)
+        names = ContainerNames(registryRoot: root)
+        recycler = try DirectoryRecycler(registryRoot: root)
+    }
+
+    func directory(_ id: String) -> ContainerDirectory { ContainerDirectory(path: root.appending(id)) }
+
+    /// The lower layer every container gets above its image: empty mount points for
+    /// `/etc/resolv.conf`, `/etc/hosts` and `/etc/hostname` (Docker's init layer). Read-only, so one
+    /// is shared by all containers; never committed.
+    var initLayer: FilePath { root.appending(".init-layer") }
+
+    /// Serialises name checks, creation and removal across processes.
+    var lock: FileLock { FileLock(path: root.appending(".lock")) }
+
+    /// Makes a new container's directory (a skeleton of empty `rootfs/`, `upper/`, `work/`) with
+    /// its record, named `record.name` (or, when that is nil, the first free of `candidates`).
+    /// The directory appears complete, record included, in one rename, so `rm` can always undo
+    /// what follows; a name taken by a live container is an `.exists` error.
+    func create(_ record: ContainerRecord, nameCandidates: [String]) throws(IntermodalError) -> ContainerRecord {
+        try lock.withLock { () throws(IntermodalError) -> ContainerRecord in
+            recycler.sweep()
+            try names.prepare(existing: all)
+            var record = record
+            var reserved: String?
+            for name in nameCandidates {
+                if try names.reserve(name, id: record.id, isLive: exists) {
+                    reserved = name
+                    break
+                }
+            }
+            guard let name = reserved else {
+                throw IntermodalError(.exists, "the container name \"\(nameCandidates.first ?? "")\" is already in use; remove that container or choose another name")
+            }
+            record.name = name
+            do throws(IntermodalError) {
+                let staging = try recycler.take(id: record.id)
+                let dir = ContainerDirectory(path: staging)
+                try VolatileFile.write(try JSON.encode(record), to: dir.record, spare: dir.recordSpare)
+                let target = directory(record.id).path
+                guard rename(staging.string, target.string) == 0 else { throw IntermodalError.system("cannot create \(target)") }
+            } catch {
+                names.release(name, id: record.id)
+                throw error
+            }
+            return record
+        }
+    }
+
+    /// Removes a container's directory (its overlay unmounted) and frees its name: it leaves the
+    /// registry in one rename, then is emptied for reuse.
+    func remove(_ record: ContainerRecord) throws(IntermodalError) {
+        let dir = directory(record.id).path
+        let retired = try lock.withLock { () throws(IntermodalError) -> FilePath? in
+            recycler.sweep()
+            var st = stat()
+            guard lstat(dir.string, &st) == 0 else {
+                names.release(record.name, id: record.id)
+                return nil
+            }
+            let retired = try recycler.retire(dir, id: record.id)
+            names.release(record.name, id: record.id)
+            return retired
+        }
+        if let retired { try recycler.recycle(retired) }
+    }
+
+    /// True when a container with this ID has a record.
+    func exists(_ id: String) -> Bool {
+        !id.isEmpty && !id.contains("/") && FileSystem.exists(directory(id).record)
+    }
+
+    func save(_ record: ContainerRecord) throws(IntermodalError) {
+        let dir = directory(record.id)
+        try VolatileFile.write(try JSON.encode(record), to: dir.record, spare: dir.recordSpare)
+    }
+
+    func load(id: String) throws(IntermodalError) -> ContainerRecord {
+        let file = directory(id).record
+        guard FileSystem.exists(file) else { throw IntermodalError(.notFound, "no such container: \(id)") }
+        return try JSON.decode(ContainerRecord.self, from: try FileSystem.readBytes(file), what: "\(file)")
+    }
+
+    /// IDs of every container directory (without reading records).
+    func ids() throws(IntermodalError) -> [String] {
+        try FileSystem.list(root).filter { !$0.hasPrefix(".") }
+    }
+
+    /// Every record, oldest first. Directories without a record are skipped.
+    func all() throws(IntermodalError) -> [ContainerRecord] {
+        var records: [ContainerRecord] = []
+        for id in try ids() {
+            if let r = try? load(id: id) { records.append(r) }
+        }
+        return records.sorted { $0.createdUnix < $1.createdUnix }
+    }
+
+    /// Finds a container by full ID, name or unique ID prefix, like Docker; reads only the records
+    /// it has to.
+    func find(_ reference: String) throws(IntermodalError) -> ContainerRecord {
+        guard !reference.isEmpty else { throw IntermodalError(.invalidArgument, "empty container name or ID") }
+        if exists(reference) { return try load(id: reference) }
+        if let id = names.owner(of: reference), exists(id), let r = try? load(id: id), r.name == reference { return r }
+        let matches = try ids().filter { $0.hasPrefix(reference) }
+        if matches.count == 1, let r = try? load(id: matches[0]) { return r }
+        if matches.count > 1 {
+            throw IntermodalError(.invalidArgument, "container ID prefix '\(reference)' is ambiguous (\(matches.count) containers)")
+        }
+        // A store whose index is being built by another process: the slow way.
+        if !FileSystem.isDirectory(names.directory), let r = try all().first(where: { $0.name == reference }) { return r }
+        throw IntermodalError(.notFound, "no such container: \(reference)")
+    }
+}
