@@ -74,6 +74,9 @@ def main():
     ap.add_argument("--only", default="ours,runc,crun")
     ap.add_argument("--json", help="write the samples here")
     a = ap.parse_args()
+    load_before = open("/proc/loadavg").read().split()[:3]
+    # setns() into a mount namespace moves the cwd to its root: resolve the output path first.
+    a.json = os.path.abspath(a.json) if a.json else None
     ours = os.path.abspath(a.ours)
     base = tempfile.mkdtemp(prefix="intermodal-bench.")
     os.chmod(base, 0o755)
@@ -155,7 +158,26 @@ def main():
     if "ours" in selected and "crun" in selected and cycle["ours"] and cycle["crun"]:
         print(f"ours/crun (create/start/delete medians) = {statistics.median(cycle['ours']) / statistics.median(cycle['crun']):.3f}")
     if a.json:
-        json.dump({"cycle": cycle, "run": run, "failures": failures}, open(a.json, "w"))
+        # Every sample, with what a reader needs to judge them: versions, host, load, method.
+        def version(argv):
+            try:
+                return subprocess.run(argv + ["--version"], capture_output=True, text=True, timeout=10).stdout.splitlines()[0]
+            except Exception as e:
+                return f"unknown ({e})"
+        med = lambda xs: statistics.median(xs) if xs else None
+        json.dump({
+            "benchmark": "create+start+delete --force (cycle) and run of /bin/true in a busybox bundle from `runc spec`, interleaved",
+            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "host": {"kernel": os.uname().release, "cpus": os.cpu_count(), "loadavg_before": load_before,
+                     "loadavg_after": open("/proc/loadavg").read().split()[:3]},
+            "runs": a.runs, "warmup": a.warmup,
+            "versions": {k: version(runtimes[k][0][:1]) for k in selected},
+            "unit": "ms",
+            "cycle": cycle, "run": run, "steps": steps, "failures": failures,
+            "medians": {k: {"cycle": med(cycle[k]), "run": med(run[k])} for k in selected},
+            "ratios": {f"ours/{k}": statistics.median(cycle["ours"]) / statistics.median(cycle[k])
+                       for k in selected if k != "ours" and cycle.get("ours") and cycle[k]},
+        }, open(a.json, "w"), indent=1)
     shutil.rmtree(base, ignore_errors=True)
     shutil.rmtree(run_dir, ignore_errors=True)
 
