@@ -2,7 +2,6 @@ import AsyncHTTPClient
 import FoundationEssentials
 import IntermodalCore
 import NIOCore
-import NIOPosix
 import Synchronization
 
 /// Credentials for a registry (basic auth, or to obtain a bearer token).
@@ -23,48 +22,43 @@ public struct RegistryCredentials: Sendable {
 ///
 /// HTTP is AsyncHTTPClient on SwiftNIO's process-wide event loops (not URLSession, whose libcurl
 /// and its ~20 libraries every `intermodal` start had to load). Call ``shutdown()`` when done;
-/// a client dropped without it is shut down in the background.
+/// a client dropped without it is shut down in the background. Proxies come from the standard
+/// environment variables, as curl reads them (``RegistryProxy``).
 public final class RegistryClient: Sendable {
     /// `host[:port]`.
     public let registry: String
     public let insecure: Bool
     let credentials: RegistryCredentials?
-    let http: HTTPClient
+    let http: RegistryHTTPClients
     private let authorization = Mutex<String?>(nil)
-    private let isShutDown = Mutex(false)
     let logger = IntermodalLog.logger("registry")
     /// Size of each PATCH of a chunked upload.
     public let chunkSize: Int
 
     /// `insecure` speaks plain HTTP (a loopback test registry); otherwise HTTPS, verified against
     /// the system's certificate authorities.
-    public init(registry: String, insecure: Bool = false, credentials: RegistryCredentials? = nil, chunkSize: Int = 8 << 20) {
+    ///
+    /// `environment` supplies the proxy variables (`https_proxy`, `http_proxy`, `all_proxy`,
+    /// `no_proxy`; see ``RegistryProxy``), the process's own by default; each request's proxy is
+    /// chosen from its URL, and a malformed variable fails the first request that would use it.
+    public init(
+        registry: String, insecure: Bool = false, credentials: RegistryCredentials? = nil, chunkSize: Int = 8 << 20,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
         self.registry = registry
         self.insecure = insecure
         self.credentials = credentials
         self.chunkSize = chunkSize
-        var configuration = HTTPClient.Configuration(
-            redirectConfiguration: .disallow,  // RegistryHTTP follows them (the Authorization header)
-            timeout: .init(connect: .seconds(30), read: .seconds(120)))
-        configuration.httpVersion = .automatic
-        http = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
+        http = RegistryHTTPClients(environment: environment)
     }
 
     /// Closes the client's connections. Idempotent.
     public func shutdown() async throws(IntermodalError) {
-        guard isShutDown.withLock({ done in defer { done = true }; return !done }) else { return }
         do {
             try await http.shutdown()
         } catch {
             throw IntermodalError(.externalFailure, "closing the connections to registry \(registry)", cause: error)
         }
-    }
-
-    deinit {
-        // A caller that did not shut down (an error path): close the connections in the background
-        // rather than leak them (AsyncHTTPClient stops a debug build that drops a live client).
-        if isShutDown.withLock({ $0 }) { return }
-        http.shutdown { _ in }
     }
 
     var currentAuthorization: String? { authorization.withLock { $0 } }

@@ -36,7 +36,7 @@ enum RegistryHTTP {
     static let deadline: TimeAmount = .hours(2)
 
     static func exchange(
-        _ client: HTTPClient, method: String, url: String, headers: [(String, String)], body: [UInt8]?
+        _ clients: RegistryHTTPClients, method: String, url: String, headers: [(String, String)], body: [UInt8]?
     ) async throws(IntermodalError) -> RegistryResponse {
         var current = url
         var method = HTTPMethod(rawValue: method)
@@ -47,11 +47,15 @@ enum RegistryHTTP {
             request.method = method
             for (name, value) in headers { request.headers.add(name: name, value: value) }
             if let body { request.body = .bytes(body) }
+            // Chosen per hop: a redirect to another host may need another proxy, or none.
+            let (client, proxy) = try clients.client(for: current)
             let response: HTTPClientResponse
             do {
                 response = try await client.execute(request, timeout: deadline)
             } catch {
-                throw IntermodalError(.externalFailure, "\(method.rawValue) \(current) failed", cause: error)
+                // Name the proxy: its refusal (407) or absence otherwise reads like the registry's.
+                let via = proxy.map { " (through proxy \($0) from \($0.variable))" } ?? ""
+                throw IntermodalError(.externalFailure, "\(method.rawValue) \(current) failed\(via)", cause: error)
             }
             let code = Int(response.status.code)
             guard [301, 302, 303, 307, 308].contains(code), let location = response.headers.first(name: "Location") else {
