@@ -248,6 +248,18 @@ public struct Runtime: Sendable {
         try launchExec(id: id, process: process, io: io).waiter.waitSync()
     }
 
+    /// Starts an extra process in a running container and returns at once: with `io` ``ProcessIO/terminal``
+    /// (and `process.terminal`) the returned ``Container/terminal`` is the pseudo-terminal's master,
+    /// for the caller to relay (`intermodal exec -t`); ``Container/wait()`` gives its exit status.
+    public func startExec(id: String, process: Spec.Process, io: ProcessIO = .inherit) throws(IntermodalError) -> Container {
+        let launched = try launchExec(id: id, process: process, io: io)
+        var timestamps = PhaseTimestamps()
+        timestamps.mark(.start)
+        let bundle = (try? store.read(id)).map { FilePath($0.bundle) } ?? FilePath("/")
+        return Container(id: id, pid: launched.pid, bundle: bundle, timestamps: timestamps,
+                         terminal: launched.terminal, waiter: launched.waiter)
+    }
+
     /// Validates `process` and starts it in the running container `id`: its namespaces, its
     /// cgroup and its seccomp profile.
     private func launchExec(id: String, process: Spec.Process, io: ProcessIO) throws(IntermodalError) -> Launcher.Launched {

@@ -152,14 +152,9 @@ struct ExecCommand: AsyncParsableCommand {
     @Argument(parsing: .captureForPassthrough, help: "Command and arguments.") var command: [String] = []
 
     func run() async throws {
-        if tty {
-            // Runtime.exec gives the terminal's master end to no one we can reach (contract A has no
-            // console for exec yet): run without one rather than refuse the habitual `exec -it`.
-            StandardStreams.writeError("intermodal: warning: exec -t is not supported yet; running without a terminal\n")
-        }
         let status = try await ContainerCommands.engine(global).exec(
             container, command: command, environment: env, workingDirectory: workdir, user: user,
-            interactive: interactive, tty: false)
+            interactive: interactive, tty: tty)
         if status.code != 0 { throw ExitCode(status.code) }
     }
 }

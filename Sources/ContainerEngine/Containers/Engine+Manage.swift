@@ -113,10 +113,26 @@ extension Engine {
             process.user = Spec.User(uid: resolved.uid, gid: resolved.gid, additionalGids: resolved.additionalGids.isEmpty ? nil : resolved.additionalGids)
         }
         process.terminal = tty
-        let io: ProcessIO = .fileDescriptors(
-            stdin: interactive ? FileDescriptor(rawValue: 0) : nil,
-            stdout: FileDescriptor(rawValue: 1), stderr: FileDescriptor(rawValue: 2))
-        return try await runtime.exec(id: record.id, process: process, io: io)
+        guard tty else {
+            let io: ProcessIO = .fileDescriptors(
+                stdin: interactive ? FileDescriptor(rawValue: 0) : nil,
+                stdout: FileDescriptor(rawValue: 1), stderr: FileDescriptor(rawValue: 2))
+            return try await runtime.exec(id: record.id, process: process, io: io)
+        }
+        // A pseudo-terminal, relayed to this process's terminal (raw mode with -i) as `run -it` does;
+        // exec output is not the container's log, so none is written.
+        let output = try ContainerOutput(mode: .stream, logPath: nil, tty: true, interactive: interactive)
+        let started: Container
+        do {
+            started = try runtime.startExec(id: record.id, process: process, io: output.processIO)
+        } catch {
+            output.abandon()
+            throw error
+        }
+        output.started(started)
+        let status = try await started.wait()
+        _ = await output.finished()
+        return status
     }
 
     /// The container's log file (standard output and error as they were written).
