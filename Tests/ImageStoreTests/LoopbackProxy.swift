@@ -15,30 +15,36 @@ final class LoopbackProxy {
     var address: String { "127.0.0.1:\(port)" }
 
     /// `credentials` (`user:password`): requests without them get 407.
+    ///
+    /// The script binds port 0 and writes the port the kernel gave it to a file: a port picked
+    /// beforehand could be taken by a server of a test running in parallel before the script binds
+    /// it, and a readiness probe would then find that other server and pass.
     init(credentials: String? = nil) async throws {
         directory = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-proxy")
-        port = try LoopbackRegistry.freePort()
+        let portFile = directory.appending("port")
         try FileSystem.writeAtomically(Self.script, to: directory.appending("proxy.py"))
         try FileSystem.writeAtomically("", to: directory.appending("requests.log"))
         let auth = credentials.map { " '\($0)'" } ?? ""
         let out = try await HostCommand.check("/bin/sh", ["-c",
-            "python3 \(directory.appending("proxy.py")) \(port) \(directory.appending("requests.log"))\(auth) >\(directory.appending("stderr")) 2>&1 & echo $!"])
+            "python3 \(directory.appending("proxy.py")) \(portFile) \(directory.appending("requests.log"))\(auth) >\(directory.appending("stderr")) 2>&1 & echo $!"])
         guard let pid = Int32(out.trimmed) else {
             try? FileSystem.removeTree(directory)
             throw IntermodalError(.externalFailure, "could not start the test proxy")
         }
         self.pid = pid
+        var bound: Int?
         for _ in 0..<100 {
-            // A direct (non-proxy) request: the script answers 400 and logs it as "GET / 400".
-            let code = try? await HostCommand.run("curl", ["-s", "--noproxy", "*", "-o", "/dev/null", "-w", "%{http_code}", "http://\(address)/"])
-            if code?.standardOutput.trimmed == "400" { return }
+            if let text = try? FileSystem.readString(portFile), let p = Int(text.trimmed) { bound = p; break }
             try await Task.sleep(for: .milliseconds(100))
         }
-        stop()
-        throw IntermodalError(.timeout, "the test proxy did not answer on \(address)")
+        port = bound ?? 0
+        guard bound != nil else {
+            stop()
+            throw IntermodalError(.timeout, "the test proxy did not start (no port in \(portFile))")
+        }
     }
 
-    /// The proxied requests so far, as "METHOD target STATUS" (the readiness probes left out).
+    /// The proxied requests so far, as "METHOD target STATUS" (direct, non-proxy requests left out).
     var requests: [String] {
         ((try? FileSystem.readString(directory.appending("requests.log"))) ?? "")
             .split(separator: "\n").map(String.init).filter { $0 != "GET / 400" }
@@ -63,7 +69,8 @@ import base64, http.client, select, socket, sys, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-port, log_path = int(sys.argv[1]), sys.argv[2]
+import os
+port_path, log_path = sys.argv[1], sys.argv[2]
 expected = "Basic " + base64.b64encode(sys.argv[3].encode()).decode() if len(sys.argv) > 3 else None
 lock = threading.Lock()
 
@@ -139,6 +146,10 @@ class H(BaseHTTPRequestHandler):
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = forward
 
 ThreadingHTTPServer.daemon_threads = True
-ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
+server = ThreadingHTTPServer(("127.0.0.1", 0), H)
+with open(port_path + ".tmp", "w") as f:
+    f.write(str(server.server_address[1]))
+os.rename(port_path + ".tmp", port_path)
+server.serve_forever()
 """#
 }
