@@ -43,6 +43,13 @@ final class LoopbackRegistry {
             let out = try await HostCommand.check("/bin/sh", ["-c",
                 "python3 \(directory.appending("token_server.py")) \(tokenPort) \(key) \(cert) \(tokenUser.name) \(tokenUser.password) >\(directory.appending("token.log")) 2>&1 & echo $!"])
             tokenServerPID = Int32(out.trimmed)
+            // The token server must be the one listening on its port (not another test's server
+            // that took the port first) before the registry sends clients there.
+            guard let tokenPID = tokenServerPID, await Self.waitUntil(pid: tokenPID, listensOn: tokenPort) else {
+                if let tokenServerPID { kill(tokenServerPID, SIGKILL) }
+                try? FileSystem.removeTree(directory)
+                throw IntermodalError(.timeout, "the token server did not listen on 127.0.0.1:\(tokenPort)")
+            }
             auth = """
             auth:
               token:
@@ -74,11 +81,47 @@ final class LoopbackRegistry {
         for _ in 0..<100 {
             // curl: the readiness probe stays independent of the client under test.
             let code = try? await HostCommand.run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://\(host)/v2/"])
-            if let code, ["200", "401"].contains(code.standardOutput.trimmed) { return }
+            // Ours must be the process listening: a port picked beforehand can be taken by a
+            // parallel test's server, which would answer this probe just as well.
+            if let code, ["200", "401"].contains(code.standardOutput.trimmed), Self.listens(pid: pid, port: port) { return }
+            if kill(pid, 0) != 0 { break }   // it exited (port taken): no use waiting
             try await Task.sleep(for: .milliseconds(100))
         }
         stop()
         throw IntermodalError(.timeout, "docker-registry did not answer on \(host): \((try? FileSystem.readString(directory.appending("log"))) ?? "")")
+    }
+
+    /// True when process `pid` holds a TCP socket listening on `port` (its descriptors' socket
+    /// inodes against the LISTEN entries of /proc/net/tcp).
+    static func listens(pid: Int32, port: Int) -> Bool {
+        guard let table = try? FileSystem.readString(FilePath("/proc/\(pid)/net/tcp")) else { return false }
+        let hexPort = String(format: "%04X", port)
+        var inodes: Set<String> = []
+        for line in table.split(separator: "\n").dropFirst() {
+            let f = line.split(separator: " ", omittingEmptySubsequences: true)
+            // local_address is "0100007F:1F90"; st 0A is LISTEN; the inode is field 9.
+            guard f.count > 9, f[1].hasSuffix(":" + hexPort), f[3] == "0A" else { continue }
+            inodes.insert(String(f[9]))
+        }
+        guard !inodes.isEmpty, let fds = try? FileSystem.list(FilePath("/proc/\(pid)/fd")) else { return false }
+        for fd in fds {
+            var buffer = [CChar](repeating: 0, count: 256)
+            let n = readlink("/proc/\(pid)/fd/\(fd)", &buffer, buffer.count - 1)
+            guard n > 0 else { continue }
+            let target = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if target.hasPrefix("socket:["), inodes.contains(String(target.dropFirst(8).dropLast())) { return true }
+        }
+        return false
+    }
+
+    /// Polls ``listens(pid:port:)`` for up to ten seconds; false as soon as the process is gone.
+    static func waitUntil(pid: Int32, listensOn port: Int) async -> Bool {
+        for _ in 0..<100 {
+            if listens(pid: pid, port: port) { return true }
+            if kill(pid, 0) != 0 { return false }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        return false
     }
 
     func stop() {
