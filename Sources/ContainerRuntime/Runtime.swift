@@ -27,13 +27,26 @@ public struct Runtime: Sendable {
         try createSync(id: id, bundle: bundle, io: io)
     }
 
+    /// ``create(id:bundle:io:)`` from a configuration the caller already holds (an engine that has
+    /// just written it to `<bundle>/config.json`): validated, not read and decoded again. The file
+    /// must still be there and say the same: `exec` and other processes read it.
+    public func create(id: String, bundle: FilePath, spec: Spec, io: ProcessIO = .inherit) async throws(IntermodalError) -> Container {
+        try createSync(id: id, bundle: bundle, io: io, spec: spec)
+    }
+
     /// The synchronous body of ``create(id:bundle:io:)`` (the CLI calls it without a runtime of tasks).
-    public func createSync(id: String, bundle: FilePath, io: ProcessIO = .inherit, pidFile: FilePath? = nil) throws(IntermodalError) -> Container {
+    public func createSync(id: String, bundle: FilePath, io: ProcessIO = .inherit, pidFile: FilePath? = nil, spec given: Spec? = nil) throws(IntermodalError) -> Container {
         var timestamps = PhaseTimestamps()
         timestamps.mark(.create)
         try StateStore.validate(id: id)
         let bundle = Runtime.absolute(bundle)
-        let spec = try Spec.load(bundle: bundle)
+        let spec: Spec
+        if let given {
+            try given.validate(source: bundle.appending("config.json").string)
+            spec = given
+        } else {
+            spec = try Spec.load(bundle: bundle)
+        }
         Timing.mark("spec loaded")
         guard spec.process != nil else {
             throw IntermodalError(.invalidArgument, "\(bundle.appending("config.json")): process: required to create a container")

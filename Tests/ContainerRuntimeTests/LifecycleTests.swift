@@ -35,6 +35,28 @@ struct LifecycleTests {
         for dir in cgroups { #expect(!FileSystem.exists(dir), "cgroup \(dir) left behind") }
     }
 
+    @Test("create from a Spec the caller holds: it is what runs (config.json is not read again), and it is validated")
+    func createFromAGivenSpec() async throws {
+        let b = try await TestBundle.make(["sh", "-c", "exit 3"])
+        defer { b.cleanup() }
+        let rt = b.runtime
+        // The caller's configuration is used: the file on disk says exit 3, the given one exit 5.
+        let given = Spec.default(args: ["sh", "-c", "exit 5"])
+        let id = TestBundle.uniqueID
+        let container = try await rt.create(id: id, bundle: b.bundle, spec: given, io: .fileDescriptors(stdin: nil, stdout: nil, stderr: nil))
+        try await rt.start(id: id)
+        #expect(try await container.wait() == ExitStatus(code: 5))
+        try await rt.delete(id: id)
+
+        var invalid = given
+        invalid.linux?.namespaces?.append(Spec.Namespace(type: "pidx"))
+        let refused = await #expect(throws: IntermodalError.self) {
+            _ = try await rt.create(id: TestBundle.uniqueID, bundle: b.bundle, spec: invalid)
+        }
+        #expect(refused?.message.contains("config.json") == true && refused?.message.contains("pidx") == true, "\(refused?.message ?? "")")
+        #expect(try rt.list().isEmpty)
+    }
+
     @Test("delete --force of a created container kills it and leaves nothing")
     func forceDeleteCreated() async throws {
         let b = try await TestBundle.make(["sleep", "100"])

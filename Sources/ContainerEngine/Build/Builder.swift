@@ -234,14 +234,14 @@ struct DockerfileBuilder {
         let runOptions = RunOptions(
             command: command, entrypoint: [], environment: argumentEnvironment,
             workingDirectory: config.workingDir, user: config.user, network: .host, discardLog: true)
-        let record = try await engine.create(image: base.configDigest, options: runOptions, buildStep: true)
+        let (record, spec) = try await engine.prepare(image: base.configDigest, options: runOptions, buildStep: true)
         options.progress(" ---> Running in \(record.shortID)")
         let interruptedAlready = options.interruption?.running(record.id, runtime: engine.runtime) ?? false
         defer { options.interruption?.running(nil, runtime: engine.runtime) }
         let made: Image
         do throws(IntermodalError) {
             if interruptedAlready { throw IntermodalError(.interrupted, "build interrupted before RUN started") }
-            let outcome = try await engine.runCreated(record, output: .stream)
+            let outcome = try await engine.runCreated(record, spec: spec, output: .stream, forwardSignals: false)
             if options.interruption?.isInterrupted == true {
                 throw IntermodalError(.interrupted, "build interrupted during RUN")
             }

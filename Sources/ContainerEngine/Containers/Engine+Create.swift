@@ -17,6 +17,12 @@ extension Engine {
     /// container starts from the original image), the mount-point files, and the OCI bundle.
     /// On failure nothing is left behind.
     public func create(image imageName: String, options: RunOptions, buildStep: Bool = false) async throws(IntermodalError) -> ContainerRecord {
+        try await prepare(image: imageName, options: options, buildStep: buildStep).record
+    }
+
+    /// ``create(image:options:buildStep:)``, also returning the configuration written to the
+    /// bundle, so that a `run` in this process hands it to the runtime instead of having it decoded again.
+    func prepare(image imageName: String, options: RunOptions, buildStep: Bool = false) async throws(IntermodalError) -> (record: ContainerRecord, spec: Spec) {
         var timestamps = PhaseTimestamps()
         timestamps.mark(.snapshot)
         Timing.mark("engine: begin")
@@ -67,7 +73,7 @@ extension Engine {
             Timing.mark("engine: config written")
             // The first save assumed overlay; only the copy fallback changes the record.
             if record.rootfsMode != .overlay { try registry.save(record) }
-            return record
+            return (record, spec)
         } catch {
             try? destroy(record)
             throw error

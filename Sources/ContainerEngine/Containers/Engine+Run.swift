@@ -20,19 +20,24 @@ extension Engine {
     /// stays for `ps -a`, `logs` and `commit`.
     /// With `forwardSignals`, SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to this process go to the container (the CLI).
     public func run(image: String, options: RunOptions, output: OutputMode = .stream, forwardSignals: Bool = false) async throws(IntermodalError) -> RunOutcome {
-        let record = try await create(image: image, options: options)
-        return try await runCreated(record, output: output, forwardSignals: forwardSignals)
+        let made = try await prepare(image: image, options: options)
+        return try await runCreated(made.record, spec: made.spec, output: output, forwardSignals: forwardSignals)
     }
 
     /// Starts a container made by ``create(image:options:buildStep:)`` in this process and waits for it.
     public func runCreated(_ created: ContainerRecord, output: OutputMode, forwardSignals: Bool = false) async throws(IntermodalError) -> RunOutcome {
+        try await runCreated(created, spec: nil, output: output, forwardSignals: forwardSignals)
+    }
+
+    /// `spec`: the bundle's configuration when this process just wrote it (nil: the runtime reads it).
+    func runCreated(_ created: ContainerRecord, spec: Spec?, output: OutputMode, forwardSignals: Bool) async throws(IntermodalError) -> RunOutcome {
         var record = created
         let dir = registry.directory(record.id)
         let io = try makeOutput(&record, output: output, dir: dir)
         Timing.mark("engine: output")
         let started: Container
         do {
-            started = try await start(&record, io: io)
+            started = try await start(&record, io: io, spec: spec)
         } catch {
             try? await finish(&record, status: nil, failure: error)
             throw error
@@ -66,11 +71,15 @@ extension Engine {
 
     /// runtime create -> network -> runtime start; the record says `running` afterwards.
     /// On failure the runtime's container and the network are undone (the snapshot stays for `finish`).
-    func start(_ record: inout ContainerRecord, io: ContainerOutput) async throws(IntermodalError) -> Container {
+    func start(_ record: inout ContainerRecord, io: ContainerOutput, spec: Spec? = nil) async throws(IntermodalError) -> Container {
         let dir = registry.directory(record.id)
         let container: Container
         do {
-            container = try await runtime.create(id: record.id, bundle: dir.path, io: io.processIO)
+            if let spec {
+                container = try await runtime.create(id: record.id, bundle: dir.path, spec: spec, io: io.processIO)
+            } else {
+                container = try await runtime.create(id: record.id, bundle: dir.path, io: io.processIO)
+            }
         } catch {
             io.abandon()
             throw error
