@@ -48,8 +48,11 @@ import Testing
         let result = CgroupProbe.probe()
         #expect(result.status != .missing, "\(result.detail)")
         #expect(result.detail.contains("memory") && result.detail.contains("pids"))
+        // Only this process's probe cgroup: `intermodal doctor` runs of other tests make their own
+        // (`intermodal-doctor-<their pid>`) at the same time.
+        let mine = "intermodal-doctor-\(getpid())"
         let leftovers = try FileSystem.list("/sys/fs/cgroup").flatMap { controller in
-            ((try? FileSystem.list(FilePath("/sys/fs/cgroup").appending(controller))) ?? []).filter { $0.hasPrefix("intermodal-doctor") }
+            ((try? FileSystem.list(FilePath("/sys/fs/cgroup").appending(controller))) ?? []).filter { $0 == mine }
         }
         #expect(leftovers.isEmpty)
     }
