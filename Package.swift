@@ -104,7 +104,7 @@ let package = Package(
         .target(
             name: "ContainerEngine",
             dependencies: [
-                "IntermodalCore", "ImageStore", "ContainerRuntime",
+                "IntermodalCore", "ImageStore", "ContainerRuntime", "CLinuxShim",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),

@@ -955,3 +955,7 @@ int ims_is_cgroup2(const char *path) {
 int ims_set_cloexec(int fd) { return fcntl(fd, F_SETFD, FD_CLOEXEC); }
 
 long ims_bpf(int command, void *attr, unsigned int size) { return syscall(SYS_bpf, command, attr, size); }
+
+int ims_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags) {
+    return (int)syscall(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, flags);
+}

@@ -253,29 +253,28 @@ public struct Runtime: Sendable {
 
     /// Runs an extra process inside a running container's namespaces/cgroup (like `runc exec`).
     public func exec(id: String, process: Spec.Process, io: ProcessIO = .inherit) async throws(IntermodalError) -> ExitStatus {
-        await (try launchExec(id: id, process: process, io: io)).waiter.wait()
+        await (try launchExec(id: id, process: process, io: io)).launched.waiter.wait()
     }
 
     /// ``exec(id:process:io:)`` without a task (for the CLI).
     public func execSync(id: String, process: Spec.Process, io: ProcessIO = .inherit) throws(IntermodalError) -> ExitStatus {
-        try launchExec(id: id, process: process, io: io).waiter.waitSync()
+        try launchExec(id: id, process: process, io: io).launched.waiter.waitSync()
     }
 
     /// Starts an extra process in a running container and returns at once: with `io` ``ProcessIO/terminal``
     /// (and `process.terminal`) the returned ``Container/terminal`` is the pseudo-terminal's master,
     /// for the caller to relay (`intermodal exec -t`); ``Container/wait()`` gives its exit status.
     public func startExec(id: String, process: Spec.Process, io: ProcessIO = .inherit) throws(IntermodalError) -> Container {
-        let launched = try launchExec(id: id, process: process, io: io)
+        let (launched, record) = try launchExec(id: id, process: process, io: io)
         var timestamps = PhaseTimestamps()
         timestamps.mark(.start)
-        let bundle = (try? store.read(id)).map { FilePath($0.bundle) } ?? FilePath("/")
-        return Container(id: id, pid: launched.pid, bundle: bundle, timestamps: timestamps,
+        return Container(id: id, pid: launched.pid, bundle: FilePath(record.bundle), timestamps: timestamps,
                          terminal: launched.terminal, waiter: launched.waiter)
     }
 
     /// Validates `process` and starts it in the running container `id`: its namespaces, its
-    /// cgroup and its seccomp profile.
-    private func launchExec(id: String, process: Spec.Process, io: ProcessIO) throws(IntermodalError) -> Launcher.Launched {
+    /// cgroup and its seccomp profile. Returns the process and the container's state it was read from.
+    private func launchExec(id: String, process: Spec.Process, io: ProcessIO) throws(IntermodalError) -> (launched: Launcher.Launched, record: ContainerRecord) {
         let record = try store.read(id)
         guard status(of: record) == .running else {
             throw IntermodalError(.invalidState, "cannot exec in container \(id): it is not running")
@@ -294,10 +293,11 @@ public struct Runtime: Sendable {
         // The descriptors only serve the clone into the cgroup: done once launch returns.
         let cgroupFDs = cgroup.map { plan.join($0.cgroup) } ?? []
         defer { for fd in cgroupFDs { close(fd) } }
-        return try Launcher.launch(
+        let launched = try Launcher.launch(
             plan: &plan, statePayload: { _ in [] },
             prepare: { pid, placed throws(IntermodalError) in if !placed { try cgroup?.add(pid: pid) } },
             onHooks: { _ in }, waitForReady: false)
+        return (launched, record)
     }
 
     // MARK: - helpers

@@ -139,19 +139,18 @@ extension ImageStore {
 
     /// Removes the name `reference` but keeps the image it named, untagged (`<none>`), when that
     /// was its last name: what `rmi --force` does to an image containers were made from, whose
-    /// layers their writable layers sit on.
-    public func untag(_ reference: ImageReference, keepingImage: Bool) throws(IntermodalError) {
+    /// layers their writable layers sit on. (``remove(_:)`` is the untag that lets the image go.)
+    public func untag(_ reference: ImageReference) throws(IntermodalError) {
         let wanted = reference.localName
         try updateIndex { (index) throws(IntermodalError) in
             guard let named = index.manifests.first(where: { $0.annotations?[refNameAnnotation] == wanted }) else {
                 throw IntermodalError(.notFound, "no such image: \(reference)")
             }
             index.manifests.removeAll { $0.annotations?[refNameAnnotation] == wanted }
-            if keepingImage && !index.manifests.contains(where: { $0.digest == named.digest }) {
+            if !index.manifests.contains(where: { $0.digest == named.digest }) {
                 index.manifests.append(Descriptor(mediaType: named.mediaType, digest: named.digest, size: named.size))
             }
         }
-        if !keepingImage { try collectGarbage() }
     }
 
     /// Deletes blobs and unpacked layers no image refers to. Skipped (not an error) while another

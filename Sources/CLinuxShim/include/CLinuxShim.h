@@ -156,6 +156,10 @@ int ims_is_cgroup2(const char *path);
 /// bpf(2) (glibc has no wrapper and Swift cannot call the variadic syscall()); -1 with errno.
 /// Works in a fully static executable, unlike looking up syscall() with dlsym.
 long ims_bpf(int command, void *attr, unsigned int size);
+/// renameat2(2) with its flags (RENAME_NOREPLACE = 1, RENAME_EXCHANGE = 2), which Glibc's Swift
+/// module does not show (they need _GNU_SOURCE); 0 or -1 with errno (ENOSYS, EINVAL when the
+/// kernel or file system cannot).
+int ims_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags);
 
 /// Makes `fd` close-on-exec.
 int ims_set_cloexec(int fd);

@@ -24,7 +24,7 @@ extension Engine {
             image.names.first { $0.localName == ref.localName }
         }
         if let name, image.names.count > 1 {
-            try store.untag(name, keepingImage: true)
+            try store.untag(name)
             return ImageRemoval(untagged: [name.description], deleted: nil)
         }
         let users = try list(all: true, includeBuildSteps: true).filter { $0.imageID == image.configDigest }
@@ -36,7 +36,7 @@ extension Engine {
                     throw IntermodalError(.invalidState, "conflict: unable to remove repository reference \"\(name)\" (must force) - "
                         + "\(Self.containerPhrase(users)) using its referenced image \(shortImageID)")
                 }
-                try store.untag(name, keepingImage: true)
+                try store.untag(name)
                 return ImageRemoval(untagged: [name.description], deleted: nil)
             }
             guard running.isEmpty else {
@@ -47,7 +47,7 @@ extension Engine {
                 throw IntermodalError(.invalidState, "conflict: unable to delete \(shortImageID) (must be forced) - "
                     + "image is being used by stopped \(Self.containerPhrase(users, verb: false))")
             }
-            for n in image.names { try store.untag(n, keepingImage: true) }
+            for n in image.names { try store.untag(n) }
             return ImageRemoval(untagged: image.names.map(\.description), deleted: nil)
         }
         try store.remove(reference)

@@ -18,23 +18,12 @@ enum CgroupFiles {
     }
 
     static func write(_ value: String, toFile path: String) throws(IntermodalError) {
-        let fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)
-        guard fd >= 0 else {
-            let e = errno
-            throw IntermodalError(
-                e == ENOENT ? .unsupported : .systemError, "write \(value) to \(path)", cause: Errno(rawValue: e))
-        }
+        let fd = try openForWriting(path, flags: O_TRUNC, value: value)
         defer { close(fd) }
-        var bytes = Array(value.utf8)
-        if bytes.isEmpty { bytes = [0x0a] }
-        let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        guard n == bytes.count else {
-            let e = n < 0 ? errno : EIO
-            throw IntermodalError(.systemError, "write \(value) to \(path)", cause: Errno(rawValue: e))
-        }
+        // An empty write writes nothing: cgroupfs takes a lone newline as the empty value.
+        try write(value.isEmpty ? [0x0a] : Array(value.utf8), to: fd, path: path, value: value)
     }
 
-    /// The file's text without the trailing newline.
     /// Writes each value with a write(2) of its own, in order, through one descriptor per file:
     /// files such as `devices.allow` take one rule per write, and a dozen rules need not cost a
     /// dozen opens.
@@ -45,23 +34,35 @@ enum CgroupFiles {
             let path = directory + "/" + file
             var fd = descriptors.first { $0.file == file }?.fd ?? -1
             if fd < 0 {
-                fd = open(path, O_WRONLY | O_CLOEXEC)
-                guard fd >= 0 else {
-                    let e = errno
-                    throw IntermodalError(
-                        e == ENOENT ? .unsupported : .systemError, "write \(value) to \(path)", cause: Errno(rawValue: e))
-                }
+                fd = try openForWriting(path, flags: 0, value: value)
                 descriptors.append((file, fd))
             }
-            let bytes = Array(value.utf8)
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            guard n == bytes.count else {
-                let e = n < 0 ? errno : EIO
-                throw IntermodalError(.systemError, "write \(value) to \(path)", cause: Errno(rawValue: e))
-            }
+            try write(Array(value.utf8), to: fd, path: path, value: value)
         }
     }
 
+    /// Opens an existing control file for writing; a missing one means the controller or the
+    /// setting is not there (`.unsupported`). Errors say which `value` was to be written.
+    private static func openForWriting(_ path: String, flags: Int32, value: String) throws(IntermodalError) -> Int32 {
+        let fd = open(path, O_WRONLY | flags | O_CLOEXEC)
+        guard fd >= 0 else {
+            let e = errno
+            throw IntermodalError(
+                e == ENOENT ? .unsupported : .systemError, "write \(value) to \(path)", cause: Errno(rawValue: e))
+        }
+        return fd
+    }
+
+    /// One write(2) of `bytes`: cgroupfs takes (or refuses) a value whole, never in part.
+    private static func write(_ bytes: [UInt8], to fd: Int32, path: String, value: String) throws(IntermodalError) {
+        let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        guard n == bytes.count else {
+            let e = n < 0 ? errno : EIO
+            throw IntermodalError(.systemError, "write \(value) to \(path)", cause: Errno(rawValue: e))
+        }
+    }
+
+    /// The file's text without the trailing newline.
     static func read(_ directory: String, _ name: String) throws(IntermodalError) -> String {
         try read(file: directory + "/" + name)
     }
