@@ -586,7 +586,7 @@ static void lookup(const struct ims_config *cfg, char *out, size_t cap) {
         if (S_ISDIR(st.st_mode) || access(name, X_OK) != 0) {
             char d[IMS_DETAIL_MAX]; struct sbuf s; sb_init(&s, d, sizeof d);
             sb_add(&s, "exec: \""); sb_add(&s, name); sb_add(&s, "\"");
-            fail(S_ISDIR(st.st_mode) ? EISDIR : errno, d, 0);
+            fail(S_ISDIR(st.st_mode) ? EISDIR : errno, d, 2);
         }
         struct sbuf b; sb_init(&b, out, cap); sb_add(&b, name);
         return;
@@ -609,7 +609,7 @@ static void lookup(const struct ims_config *cfg, char *out, size_t cap) {
     }
     char d[IMS_DETAIL_MAX]; struct sbuf s; sb_init(&s, d, sizeof d);
     sb_add(&s, "exec: \""); sb_add(&s, name);
-    if (denied) { sb_add(&s, "\": permission denied"); fail(0, d, 0); }
+    if (denied) { sb_add(&s, "\": permission denied"); fail(0, d, 2); }
     sb_add(&s, "\": executable file not found in $PATH");
     fail(0, d, 1);
 }

@@ -122,7 +122,7 @@ struct ims_msg {
     int type;
     int err;                 // errno of the failed step, 0 when the detail says everything
     int value;               // pid for IMS_MSG_PID
-    int notfound;            // 1: the program was not found (detail is the full message)
+    int notfound;            // 1: the program was not found; 2: found but it cannot be run (not executable, a directory)
     char detail[IMS_DETAIL_MAX];
 };
 
