@@ -635,8 +635,8 @@ static void unblock_signals(void) {
 /// container waiting for `start` must not hold copies of the parent's other pipes and files.
 static void close_other_fds(const struct ims_config *cfg, int sync_fd) {
     int sorted[40]; int n = 0;
-    int fixed[5] = {sync_fd, cfg->stdio[0], cfg->stdio[1], cfg->stdio[2], cfg->cgroup_fd};
-    for (int i = 0; i < 5; i++) if (fixed[i] > 2) sorted[n++] = fixed[i];
+    int fixed[6] = {sync_fd, cfg->stdio[0], cfg->stdio[1], cfg->stdio[2], cfg->cgroup_fd, cfg->exec_root_fd};
+    for (int i = 0; i < 6; i++) if (fixed[i] > 2) sorted[n++] = fixed[i];
     for (int i = 0; i < cfg->cgroup_task_count && n < 40; i++) if (cfg->cgroup_task_fds[i] > 2) sorted[n++] = cfg->cgroup_task_fds[i];
     for (int i = 1; i < n; i++) for (int j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) { int t = sorted[j]; sorted[j] = sorted[j - 1]; sorted[j - 1] = t; }
     unsigned int from = 3;
@@ -680,16 +680,18 @@ __attribute__((noreturn)) static void child_main(const struct ims_config *cfg, i
         if (cfg->setup_loopback) loopback_up();
         mark("loopback-up");
 
-        if (mount(NULL, "/", NULL, cfg->root_propagation, NULL) != 0) fail3("set propagation of /", "", "");
-        if (mount(cfg->rootfs, cfg->rootfs, NULL, MS_BIND | MS_REC, NULL) != 0)
-            fail3("bind mount the root file system ", cfg->rootfs, " on itself");
-        int rootfd = open(cfg->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        mark("root-bound");
-        if (rootfd < 0) fail3("open the root file system ", cfg->rootfs, "");
-        for (int i = 0; i < cfg->mount_count; i++) mount_one(rootfd, &cfg->mounts[i]);
-        if (cfg->create_devices) setup_dev(rootfd, cfg);
-        mark("mounts-done");
-        close(rootfd);
+        if (!cfg->chroot_only) {
+            if (mount(NULL, "/", NULL, cfg->root_propagation, NULL) != 0) fail3("set propagation of /", "", "");
+            if (mount(cfg->rootfs, cfg->rootfs, NULL, MS_BIND | MS_REC, NULL) != 0)
+                fail3("bind mount the root file system ", cfg->rootfs, " on itself");
+            int rootfd = open(cfg->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+            mark("root-bound");
+            if (rootfd < 0) fail3("open the root file system ", cfg->rootfs, "");
+            for (int i = 0; i < cfg->mount_count; i++) mount_one(rootfd, &cfg->mounts[i]);
+            if (cfg->create_devices) setup_dev(rootfd, cfg);
+            mark("mounts-done");
+            close(rootfd);
+        }
 
         if (cfg->sync_hooks) {                 // prestart + createRuntime, in the runtime namespace
             send_simple(IMS_MSG_HOOKS);
@@ -711,6 +713,14 @@ __attribute__((noreturn)) static void child_main(const struct ims_config *cfg, i
         if (statefd < 0) fail3("open state directory ", cfg->state_dir, "");
 
         if (chdir(cfg->rootfs) != 0) fail3("chdir to the root file system ", cfg->rootfs, "");
+        if (cfg->chroot_only) {
+            // The host's mount namespace: nothing to pivot or unmount, only a root to change
+            // (crun does the same). Sysctls go through the host's /proc, before the chroot.
+            write_sysctls(cfg);
+            if (chroot(".") != 0) fail3("chroot to ", cfg->rootfs, "");
+            if (chdir("/") != 0) fail3("chdir to the new root", "", "");
+            mark("chrooted");
+        } else {
         if (syscall(SYS_pivot_root, ".", ".") != 0) fail3("pivot_root to ", cfg->rootfs, "");
         mark("pivoted");
         // The old root is now stacked on "/"; keep its unmount from reaching the host. Lookups
@@ -731,6 +741,11 @@ __attribute__((noreturn)) static void child_main(const struct ims_config *cfg, i
             if (mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL) != 0)
                 fail3("remount the root file system read-only", "", "");
         }
+        }
+    }
+    if (cfg->exec_mode && cfg->exec_root_fd >= 0) {
+        if (fchdir(cfg->exec_root_fd) != 0 || chroot(".") != 0) fail3("chroot to the container's root", "", "");
+        close(cfg->exec_root_fd);
     }
 
     if (cfg->terminal) setup_terminal(cfg, console);
@@ -767,7 +782,7 @@ __attribute__((noreturn)) static void child_main(const struct ims_config *cfg, i
         close(g_sync);
         g_sync = -1;
         g_statefd = statefd;
-        if (chdir("/") != 0 || umount2(".", MNT_DETACH) != 0) fail3("unmount the old root", "", "");
+        if (!cfg->chroot_only && (chdir("/") != 0 || umount2(".", MNT_DETACH) != 0)) fail3("unmount the old root", "", "");
     }
 
     int early_seccomp = cfg->seccomp_len && !cfg->no_new_privs;
