@@ -15,10 +15,10 @@ extension Spec {
         let linux = self.linux ?? Linux()
         if let m = linux.resources?.memory {
             if m.kernel != nil {
-                ignored("linux.resources.memory.kernel", "kernel memory limits were removed from Linux (5.16) and the specification deprecates the field")
+                ignored("linux.resources.memory.kernel", "kernel memory limits are obsolete in Linux (since 5.4; cgroup v2 has none) and the specification deprecates the field")
             }
             if m.kernelTCP != nil {
-                ignored("linux.resources.memory.kernelTCP", "TCP kernel memory limits exist only in cgroup v1 and are not applied by this runtime (the specification deprecates the field)")
+                ignored("linux.resources.memory.kernelTCP", "TCP buffer limits exist only in cgroup v1 and are not applied by this runtime (the specification marks the field NOT RECOMMENDED)")
             }
         }
         if let l = linux.mountLabel, !l.isEmpty, !HostSecurity.selinuxEnabled {

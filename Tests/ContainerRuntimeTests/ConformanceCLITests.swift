@@ -59,7 +59,7 @@ struct ConformanceCLITests {
 
     @Test("without a mount namespace the container shares the host's namespaces, is chrooted, and mounts nothing on the host")
     func noMountNamespace() async throws {
-        let b = try await RuntimeToolsBundle.make(["sh", "-c", "echo in-root > /chrooted; exec sleep 30"]) { spec in
+        let b = try await RuntimeToolsBundle.make(["sh", "-c", "echo in-root > /chrooted; exec sleep 300"]) { spec in
             spec.linux?.namespaces = []     // every namespace inherited, as linux_ns_itype does
             spec.hostname = nil             // a hostname needs a uts namespace
         }
@@ -100,7 +100,7 @@ struct ConformanceCLITests {
     @Test("joining a uts namespace by path with hostname sets the name inside the joined namespace")
     func utsJoinedByPathWithHostname() async throws {
         // The namespace to join belongs to a first container, as an `unshare --uts` process would hold it.
-        let holder = try await RuntimeToolsBundle.make(["sleep", "30"]) { spec in spec.hostname = "holder" }
+        let holder = try await RuntimeToolsBundle.make(["sleep", "300"]) { spec in spec.hostname = "holder" }
         defer { holder.cleanup() }
         let holderID = TestBundle.uniqueID
         var r = try await holder.cli(["run", "--detach", "--bundle", holder.bundle.string, holderID])
@@ -108,7 +108,7 @@ struct ConformanceCLITests {
         let holderPID = try #require(try await holder.pid(holderID))
         let utsPath = "/proc/\(holderPID)/ns/uts"
 
-        let b = try await RuntimeToolsBundle.make(["sh", "-c", "hostname > /name; exec sleep 30"]) { spec in
+        let b = try await RuntimeToolsBundle.make(["sh", "-c", "hostname > /name; exec sleep 300"]) { spec in
             spec.hostname = "joined"
             let namespaces = spec.linux?.namespaces ?? []
             spec.linux?.namespaces = namespaces.map { $0.type == "uts" ? Spec.Namespace(type: "uts", path: utsPath) : $0 }

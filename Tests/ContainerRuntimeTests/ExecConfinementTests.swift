@@ -11,7 +11,7 @@ import Testing
 @Suite("intermodal-runtime exec: confined like the container", .timeLimit(.minutes(2)))
 struct ExecConfinementTests {
     static func confinedBundle() async throws -> RuntimeToolsBundle {
-        try await RuntimeToolsBundle.make(["sleep", "30"]) { spec in
+        try await RuntimeToolsBundle.make(["sleep", "300"]) { spec in
             spec.process?.noNewPrivileges = true
             var seccomp = Spec.Seccomp(defaultAction: "SCMP_ACT_ALLOW")
             seccomp.syscalls = [Spec.Syscall(names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1)]
