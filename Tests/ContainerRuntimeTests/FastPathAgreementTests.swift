@@ -55,8 +55,8 @@ struct FastPathAgreementTests {
         return out
     }
 
-    /// Every subset (up to three) of each command's options, in every form, with the positionals,
-    /// in every order; and each with a `--` before the positionals.
+    /// Every subset (up to three) of each command's options, in every form (three: the first), with
+    /// the positionals in every order (three: in every place); and each with a `--` before them.
     static func argumentLists() -> [[String]] {
         var lists: [[String]] = []
         for command in commands {
@@ -70,8 +70,13 @@ struct FastPathAgreementTests {
                         formChoices = formChoices.flatMap { prefix in forms.map { prefix + [$0] } }
                     }
                     for forms in formChoices {
-                        // The positionals move as one block (their own order is their meaning).
-                        for order in permutations(forms + [positionals]) {
+                        // The positionals move as one block (their own order is their meaning):
+                        // every order of up to two options and them; with three options the
+                        // block takes every place among them.
+                        let orders = chosen.count < 3
+                            ? permutations(forms + [positionals])
+                            : (0...forms.count).map { k in Array(forms[..<k]) + [positionals] + Array(forms[k...]) }
+                        for order in orders {
                             lists.append([command.name] + order.flatMap { $0 })
                         }
                         lists.append([command.name] + forms.flatMap { $0 } + ["--"] + positionals)
