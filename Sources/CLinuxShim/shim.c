@@ -647,6 +647,40 @@ static void close_other_fds(const struct ims_config *cfg, int sync_fd) {
     syscall(SYS_close_range, from, ~0U, 0);
 }
 
+/// The root as a container with a mount namespace of its own gets it: pivot_root into the root
+/// (the current directory), the requested propagation, sysctls, read-only and masked paths.
+static void pivot_into_root(const struct ims_config *cfg) {
+    if (syscall(SYS_pivot_root, ".", ".") != 0) fail3("pivot_root to ", cfg->rootfs, "");
+    mark("pivoted");
+    // The old root is now stacked on "/"; keep its unmount from reaching the host. Lookups
+    // start at our root (the new one), so the steps below already act inside the container;
+    // the unmount itself (an RCU grace period, milliseconds) is done after READY, while the
+    // caller moves on to `start`.
+    if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) != 0) fail3("make the old root a slave", "", "");
+    if (chdir("/") != 0) fail3("chdir to the new root", "", "");
+    if (cfg->rootfs_propagation && mount(NULL, "/", NULL, cfg->rootfs_propagation, NULL) != 0)
+        fail3("set rootfsPropagation", "", "");
+    write_sysctls(cfg);
+    readonly_paths(cfg);
+    mark("readonly-paths");
+    mask_paths(cfg);
+    mark("masked-paths");
+    if (cfg->rootfs_readonly) {
+        unsigned long keep = locked_flags("/");
+        if (mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL) != 0)
+            fail3("remount the root file system read-only", "", "");
+    }
+}
+
+/// The root of a container left in the host's mount namespace: chroot only, as crun does;
+/// nothing is mounted. Sysctls go through the host's /proc, before the chroot.
+static void chroot_into_root(const struct ims_config *cfg) {
+    write_sysctls(cfg);
+    if (chroot(".") != 0) fail3("chroot to ", cfg->rootfs, "");
+    if (chdir("/") != 0) fail3("chdir to the new root", "", "");
+    mark("chrooted");
+}
+
 __attribute__((noreturn)) static void child_main(const struct ims_config *cfg, int sync_fd, pid_t parent) {
     g_sync = sync_fd;
     g_timing = cfg->timing;
@@ -713,35 +747,8 @@ __attribute__((noreturn)) static void child_main(const struct ims_config *cfg, i
         if (statefd < 0) fail3("open state directory ", cfg->state_dir, "");
 
         if (chdir(cfg->rootfs) != 0) fail3("chdir to the root file system ", cfg->rootfs, "");
-        if (cfg->chroot_only) {
-            // The host's mount namespace: nothing to pivot or unmount, only a root to change
-            // (crun does the same). Sysctls go through the host's /proc, before the chroot.
-            write_sysctls(cfg);
-            if (chroot(".") != 0) fail3("chroot to ", cfg->rootfs, "");
-            if (chdir("/") != 0) fail3("chdir to the new root", "", "");
-            mark("chrooted");
-        } else {
-        if (syscall(SYS_pivot_root, ".", ".") != 0) fail3("pivot_root to ", cfg->rootfs, "");
-        mark("pivoted");
-        // The old root is now stacked on "/"; keep its unmount from reaching the host. Lookups
-        // start at our root (the new one), so the steps below already act inside the container;
-        // the unmount itself (an RCU grace period, milliseconds) is done after READY, while the
-        // caller moves on to `start`.
-        if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) != 0) fail3("make the old root a slave", "", "");
-        if (chdir("/") != 0) fail3("chdir to the new root", "", "");
-        if (cfg->rootfs_propagation && mount(NULL, "/", NULL, cfg->rootfs_propagation, NULL) != 0)
-            fail3("set rootfsPropagation", "", "");
-        write_sysctls(cfg);
-        readonly_paths(cfg);
-        mark("readonly-paths");
-        mask_paths(cfg);
-        mark("masked-paths");
-        if (cfg->rootfs_readonly) {
-            unsigned long keep = locked_flags("/");
-            if (mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL) != 0)
-                fail3("remount the root file system read-only", "", "");
-        }
-        }
+        if (cfg->chroot_only) chroot_into_root(cfg);
+        else pivot_into_root(cfg);
     }
     if (cfg->exec_mode && cfg->exec_root_fd >= 0) {
         if (fchdir(cfg->exec_root_fd) != 0 || chroot(".") != 0) fail3("chroot to the container's root", "", "");
