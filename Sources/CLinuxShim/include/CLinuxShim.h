@@ -70,6 +70,10 @@ struct ims_config {
     unsigned short rows, cols;
 
     const char *rootfs;              // absolute
+    int chroot_only;                 // no mount namespace of its own: chroot into rootfs and mount
+                                     // nothing (the host's mount table is the container's)
+    int exec_root_fd;                // exec mode: chroot to this directory (a container without a
+                                     // mount namespace of its own), -1: none
     int rootfs_readonly;
     unsigned long root_propagation;  // applied to "/" before anything (default MS_SLAVE|MS_REC)
     unsigned long rootfs_propagation;// applied to "/" after pivot_root, 0 = none
