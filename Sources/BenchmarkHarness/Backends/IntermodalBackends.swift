@@ -47,13 +47,12 @@ public actor IntermodalCLIBackend: Backend {
 
     public func stopIdle(_ instance: IdleInstance) async {
         guard let context, let engine else { return }
-        try? await engine.remove(instance.handle, force: true)
-        context.journal.remove(.container(root: context.storeRoot.string, id: instance.handle))
+        await IntermodalIdle.stop(instance, engine: engine, context: context)
     }
 
     public func footprint() async -> [FootprintItem] {
-        guard let context else { return [] }
-        return await IntermodalIdle.footprint(context)
+        guard let context, let engine else { return [] }
+        return await IntermodalIdle.footprint(context, engine: engine, idle: try? await startIdle(-1))
     }
 
     public func cleanup() async {}
@@ -99,13 +98,12 @@ public actor IntermodalLibraryBackend: Backend {
 
     public func stopIdle(_ instance: IdleInstance) async {
         guard let context, let engine else { return }
-        try? await engine.remove(instance.handle, force: true)
-        context.journal.remove(.container(root: context.storeRoot.string, id: instance.handle))
+        await IntermodalIdle.stop(instance, engine: engine, context: context)
     }
 
     public func footprint() async -> [FootprintItem] {
-        guard let context else { return [] }
-        return await IntermodalIdle.footprint(context)
+        guard let context, let engine else { return [] }
+        return await IntermodalIdle.footprint(context, engine: engine, idle: try? await startIdle(-1))
     }
 
     public func cleanup() async {}
@@ -114,7 +112,7 @@ public actor IntermodalLibraryBackend: Backend {
 /// What our detached containers cost and store, for both intermodal backends.
 enum IntermodalIdle {
     /// Unique on the host: the run's pid and the instance's index.
-    static func name(_ index: Int) -> String { "bench-\(getpid())-\(index)" }
+    static func name(_ index: Int) -> String { "bench-\(getpid())-\(index < 0 ? "footprint" : String(index))" }
 
     static func describe(engine: Engine, id: String) throws(IntermodalError) -> IdleInstance {
         let record = try engine.container(id)
@@ -127,8 +125,23 @@ enum IntermodalIdle {
         return IdleInstance(id: id, processes: processes, cgroupMemoryFile: record.pid.flatMap(HostFacts.cgroupMemoryFile(of:)), handle: id)
     }
 
-    static func footprint(_ context: BenchContext) async -> [FootprintItem] {
+    static func stop(_ instance: IdleInstance, engine: Engine, context: BenchContext) async {
+        try? await engine.remove(instance.handle, force: true)
+        context.journal.remove(.container(root: context.storeRoot.string, id: instance.handle))
+    }
+
+    /// The store's image bytes and, with `idle` (an idle container started for it, stopped
+    /// here), the writable layer an instance costs: overlayfs's upper directory.
+    static func footprint(_ context: BenchContext, engine: Engine, idle: IdleInstance?) async -> [FootprintItem] {
         var items: [FootprintItem] = []
+        if let idle {
+            if let record = try? engine.container(idle.handle) {
+                items.append(FootprintItem(
+                    what: "writable layer of an idle container",
+                    bytes: await HostFacts.allocatedBytes(engine.directory(of: record).upper), perInstance: true))
+            }
+            await stop(idle, engine: engine, context: context)
+        }
         // Blobs are content-addressed: a layer shared by images is one file, counted once.
         items.append(FootprintItem(what: "image blobs (shared layers once)", bytes: await HostFacts.allocatedBytes(context.storeRoot.appending("images/blobs")), perInstance: false))
         let layers = context.storeRoot.appending("layers")

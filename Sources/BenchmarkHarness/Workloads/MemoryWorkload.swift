@@ -3,6 +3,7 @@ import Glibc
 #endif
 import BenchmarkResults
 import IntermodalCore
+import VirtualMachines
 
 /// Idle memory per instance: K instances of an idle `sleep` run together; for each, the PSS of
 /// every host process it costs, by component (the container's own processes, our monitor,
@@ -34,9 +35,9 @@ public struct MemoryWorkload: Workload {
         for instance in instances {
             var pss: [String: Double] = [:], rss: [String: Double] = [:]
             for p in instance.processes {
-                guard let m = HostFacts.memory(of: p.pid) else { continue }
-                pss[p.component, default: 0] += Double(m.pss * 1024)
-                rss[p.component, default: 0] += Double(m.rss * 1024)
+                guard let m = ProcessMemory.read(pid: p.pid) else { continue }
+                pss[p.component, default: 0] += Double(m.pssKiB * 1024)
+                rss[p.component, default: 0] += Double(m.rssKiB * 1024)
             }
             if !pss.isEmpty {
                 samples.append(.now(name, "idle:pss-per-instance", backend, round, value: pss.values.reduce(0, +), unit: .bytes, components: pss))
