@@ -94,12 +94,16 @@ public struct FullGuest: Sendable {
             try Interruption.check("while the full guest booted")
             if Task.isCancelled { throw IntermodalError(.interrupted, "full guest \(domain.name) boot cancelled") }
             // Until qemu-ga opens its port libvirt answers at once that the agent is not connected.
-            if try await agent.ping(timeoutSeconds: 2) {
+            let ping = try await agent.ping(timeoutSeconds: 2)
+            if case .answered = ping {
                 marks.mark(.agentReady)
                 return
             }
-            let active = try await DedicatedThread.run("asking libvirt about the guest") { () throws(IntermodalError) in domain.isActive }
-            if !active {
+            var stopped = false
+            if case .domainStopped = ping { stopped = true } else {
+                stopped = try await !DedicatedThread.run("asking libvirt about the guest") { () throws(IntermodalError) in domain.isActive }
+            }
+            if stopped {
                 throw IntermodalError(.externalFailure, "full guest \(domain.name) stopped before its agent answered" + ConsoleLog.tail(consoleLog))
             }
             if MonotonicInstant.now.nanoseconds > deadline {

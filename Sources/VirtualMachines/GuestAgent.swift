@@ -33,6 +33,8 @@ public struct GuestAgent: Sendable {
     enum Failure: Error {
         /// The agent is not connected yet (or stopped answering within the timeout).
         case notResponding(String)
+        /// The domain is not running any more.
+        case notRunning(String)
         /// libvirt or the agent refused the request.
         case failed(String)
     }
@@ -51,6 +53,9 @@ public struct GuestAgent: Sendable {
                 if code == Int32(VIR_ERR_AGENT_UNRESPONSIVE.rawValue) || code == Int32(VIR_ERR_AGENT_UNSYNCED.rawValue) {
                     return .failure(.notResponding(message))
                 }
+                if code == Int32(VIR_ERR_OPERATION_INVALID.rawValue) || code == Int32(VIR_ERR_NO_DOMAIN.rawValue) {
+                    return .failure(.notRunning(message))
+                }
                 return .failure(.failed(message))
             }
             defer { free(answer) }
@@ -58,14 +63,17 @@ public struct GuestAgent: Sendable {
         }
     }
 
-    /// `guest-ping`: true when the agent answered within `timeoutSeconds`.
-    public func ping(timeoutSeconds: Int32 = 1) async throws(IntermodalError) -> Bool {
+    /// `guest-ping`: `.answered` when the agent answered within `timeoutSeconds`.
+    func ping(timeoutSeconds: Int32 = 1) async throws(IntermodalError) -> PingResult {
         switch try await send(Array(#"{"execute":"guest-ping"}"#.utf8), timeoutSeconds: timeoutSeconds) {
-        case .success: return true
-        case .failure(.notResponding): return false
+        case .success: return .answered
+        case .failure(.notResponding): return .notYet
+        case .failure(.notRunning): return .domainStopped
         case .failure(.failed(let why)): throw IntermodalError(.externalFailure, "guest agent of \(domain.name): guest-ping failed: \(why)")
         }
     }
+
+    enum PingResult { case answered, notYet, domainStopped }
 
     /// `guest-exec` with captured output: starts `path` with `arguments` (and exactly
     /// `environment`, when given) and returns the guest's process ID.
@@ -117,7 +125,7 @@ public struct GuestAgent: Sendable {
         switch try await send(bytes, timeoutSeconds: timeoutSeconds) {
         case .failure(.notResponding(let why)):
             throw IntermodalError(.timeout, "guest agent of \(domain.name) did not answer \(what): \(why)")
-        case .failure(.failed(let why)):
+        case .failure(.failed(let why)), .failure(.notRunning(let why)):
             throw IntermodalError(.externalFailure, "guest agent of \(domain.name): \(what) failed: \(why)")
         case .success(let answer):
             do { return try JSONDecoder().decode(Answer<T>.self, from: Data(answer)) } catch {
