@@ -171,6 +171,10 @@ let package = Package(
             dependencies: ["ContainerEngine", "ImageStore", "ContainerRuntime", "IntermodalCore", system]),
         .testTarget(name: "VirtualMachinesTests", dependencies: ["VirtualMachines", "ImageStore", "IntermodalCore", system]),
         .testTarget(name: "CLITests", dependencies: ["IntermodalCore", system]),
+        // Many instances at once in one process, as the harness runs them: nothing may starve the pool.
+        .testTarget(
+            name: "ConcurrencyTests",
+            dependencies: ["ContainerEngine", "ContainerRuntime", "ImageStore", "VirtualMachines", "IntermodalCore", system]),
 
         // MARK: Benchmarks (ordo-one/benchmark; run with `swift package benchmark`)
         // Our libvirt guest boot against bare QEMU, interleaved: `swift run vm-boot-benchmark [RUNS]`.

@@ -94,7 +94,7 @@ struct DockerfileBuilder {
             throw IntermodalError(.invalidArgument, "\(dockerfile.name): the build made no image (FROM scratch with no steps)")
         }
         if let tag = options.tag {
-            try engine.store.tag(result, as: tag)
+            try await engine.store.tag(result, as: tag)
             result = try engine.store.resolve(tag.localName)
         }
         options.progress("Successfully built \(Self.shortID(result))")
@@ -371,9 +371,9 @@ struct DockerfileBuilder {
             let image = try await engine.store.importRootfs(
                 archive: archive, name: temporary, createdBy: "ADD \(archive.lastComponent?.string ?? "")")
             try await engine.store.flatten(image, into: scratch.appending("tree"))
-            try? engine.store.remove(temporary.localName)
+            try? await engine.store.remove(temporary.localName)
         } catch {
-            try? engine.store.remove(temporary.localName)
+            try? await engine.store.remove(temporary.localName)
             throw error
         }
         try FileSystem.createDirectory(try ScopedPath.resolve(destination, in: rootfs))

@@ -42,7 +42,7 @@ extension Engine {
         }
         let now = WallClock.now
         // The record exists before anything is mounted, so `rm` can always find and undo it.
-        var record = try registry.create(ContainerRecord(
+        var record = try await registry.create(ContainerRecord(
             id: id, name: candidates[0], image: imageName, imageID: image.configDigest,
             entrypoint: entrypoint, command: command, created: WallClock.rfc3339(now), createdUnix: now,
             status: .created, pid: nil, ownerPID: getpid(), network: options.network,
@@ -75,7 +75,7 @@ extension Engine {
             if record.rootfsMode != .overlay { try registry.save(record) }
             return (record, spec)
         } catch {
-            try? destroy(record)
+            try? await destroy(record)
             throw error
         }
     }
@@ -98,8 +98,8 @@ extension Engine {
     }
 
     /// Unmounts and deletes a container's files (the runtime and network parts must be gone already).
-    func destroy(_ record: ContainerRecord) throws(IntermodalError) {
+    func destroy(_ record: ContainerRecord) async throws(IntermodalError) {
         try RootfsSnapshot.unmount(registry.directory(record.id))
-        try registry.remove(record)
+        try await registry.remove(record)
     }
 }

@@ -84,7 +84,7 @@ extension Engine {
             throw error
         } catch {}
         if record.network == .bridge { try await network.detach(containerID: record.id) }
-        try destroy(record)
+        try await destroy(record)
     }
 
     /// Runs another process in a running container (`exec`), with the container's environment,
