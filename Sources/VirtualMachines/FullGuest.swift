@@ -36,7 +36,7 @@ public struct FullGuest: Sendable {
         vmConfiguration.cacheRoot = cfg.cacheRoot
         let accelerator = try await VirtualMachine(configuration: vmConfiguration).resolveAccelerator()
         let uri = cfg.uri
-        let connection = try await DedicatedThread.run("connecting to libvirt") { () throws(IntermodalError) in try LibvirtConnection(uri: uri) }
+        let connection = try await DedicatedThread.run { () throws(IntermodalError) in try LibvirtConnection(uri: uri) }
 
         let name = "intermodal-" + String(UInt64.random(in: 0...UInt64.max), radix: 16).leftPadded(to: 16).prefix(12)
         let dir = cfg.stateRoot.appending(name)
@@ -57,7 +57,7 @@ public struct FullGuest: Sendable {
             try Interruption.check("before the full guest started")
             let xml = definition.xml
             marks.mark(.domainCreate)
-            let started = try await DedicatedThread.run("starting the guest") { () throws(IntermodalError) in
+            let started = try await DedicatedThread.run { () throws(IntermodalError) in
                 try connection.createTransientDomain(xml: xml)
             }
             domain = started
@@ -77,7 +77,7 @@ public struct FullGuest: Sendable {
         } catch {
             let hadGuest = domain != nil
             if let domain {
-                do { try await DedicatedThread.run("destroying the guest") { () throws(IntermodalError) in try domain.destroy() } } catch { logger.warning("\(error)") }
+                do { try await DedicatedThread.run { () throws(IntermodalError) in try domain.destroy() } } catch { logger.warning("\(error)") }
             }
             do { try FileSystem.removeTree(dir) } catch { logger.warning("cannot remove \(dir): \(error)") }
             throw IntermodalError(
@@ -101,7 +101,7 @@ public struct FullGuest: Sendable {
             }
             var stopped = false
             if case .domainStopped = ping { stopped = true } else {
-                stopped = try await !DedicatedThread.run("asking libvirt about the guest") { () throws(IntermodalError) in domain.isActive }
+                stopped = try await !DedicatedThread.run { () throws(IntermodalError) in domain.isActive }
             }
             if stopped {
                 throw IntermodalError(.externalFailure, "full guest \(domain.name) stopped before its agent answered" + ConsoleLog.tail(consoleLog))

@@ -96,9 +96,24 @@ public enum FullGuestImage {
         if let bytes = try? FileSystem.readBytes(infoPath), let info = try? JSONDecoder().decode(FullGuestDisk.Info.self, from: Data(bytes)) {
             return FullGuestDisk(directory: dir, info: info)
         }
-        let log = IntermodalLog.logger("vm.full")
         try FileSystem.createDirectory(dir.removingLastComponent())
-        let work = FilePath(dir.string + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        // Concurrent boots of one image (threads or processes) wait for one build.
+        return try await FileLock(FilePath(dir.string + ".lock")).withLock { () async throws(IntermodalError) -> FullGuestDisk in
+            if let bytes = try? FileSystem.readBytes(infoPath), let info = try? JSONDecoder().decode(FullGuestDisk.Info.self, from: Data(bytes)) {
+                return FullGuestDisk(directory: dir, info: info)
+            }
+            return try await build(source: source, method: method, key: key, into: dir, freeSpace: freeSpace)
+        }
+    }
+
+    /// Builds the disk in `<dir>.build` (what a killed build left there is cleared first: the
+    /// lock holder is the only builder) and renames it to `dir` when complete.
+    private static func build(
+        source: VirtualMachine.DiskSource, method: BootMethod, key: String, into dir: FilePath, freeSpace: Int64
+    ) async throws(IntermodalError) -> FullGuestDisk {
+        let log = IntermodalLog.logger("vm.full")
+        let work = FilePath(dir.string + ".build")
+        try? FileSystem.removeTree(work)
         try FileSystem.createDirectory(work, mode: 0o700)
         defer { try? FileSystem.removeTree(work) }
         var steps = BuildSteps(log: log, what: "full guest disk \(dir.lastComponent?.string ?? "") (\(method.rawValue) boot, from \(source.key))")
@@ -164,11 +179,8 @@ public enum FullGuestImage {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         guard let json = try? encoder.encode(info) else { throw IntermodalError(.internalError, "cannot encode the disk's description") }
         try FileSystem.writeAtomically(Array(json) + [10], to: work.appending("disk.json"))
-        // The finished directory appears in one rename; a concurrent builder that lost the race
-        // keeps the winner's disk.
-        if rename(work.string, dir.string) != 0 {
-            guard FileSystem.exists(infoPath) else { throw .system("cannot move the full guest disk to \(dir)") }
-        }
+        // The finished directory appears in one rename.
+        guard rename(work.string, dir.string) == 0 else { throw .system("cannot move the full guest disk to \(dir)") }
         steps.done("disk ready: \(dir.appending("disk.raw"))")
         return FullGuestDisk(directory: dir, info: info)
     }

@@ -179,7 +179,7 @@ public actor FullGuestInstance {
         guard !destroyed else { return }
         destroyed = true
         let domain = self.domain
-        try await DedicatedThread.run("destroying the guest") { () throws(IntermodalError) in try domain.destroy() }
+        try await DedicatedThread.run { () throws(IntermodalError) in try domain.destroy() }
         timestamps.mark(.domainDestroyed)
         try FileSystem.removeTree(directory)
         timestamps.mark(.cleanup)

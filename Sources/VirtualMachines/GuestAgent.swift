@@ -45,7 +45,7 @@ public struct GuestAgent: Sendable {
         let api = self.api
         let domain = self.domain
         let text = String(decoding: request, as: UTF8.self)
-        return try await DedicatedThread.run("a guest agent request") { () throws(IntermodalError) -> Result<[UInt8], Failure> in
+        return try await DedicatedThread.run { () throws(IntermodalError) -> Result<[UInt8], Failure> in
             guard let answer = api.virDomainQemuAgentCommand(domain.handle.pointer, text, timeoutSeconds, 0) else {
                 // libvirt's last error is per thread: read it here, on the thread that called.
                 let code = Libvirt.loaded.virGetLastError()?.pointee.code ?? 0
