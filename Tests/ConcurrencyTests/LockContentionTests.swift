@@ -14,7 +14,7 @@ struct LockContentionTests {
         let dir = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-lock-test")
         defer { try? FileSystem.removeTree(dir) }
         let lock = FileLock(dir.appending("lock"))
-        let watchdog = Watchdog(seconds: 60, what: "FileLock contention")
+        let watchdog = Watchdog(seconds: 300, what: "FileLock contention")
         let order = try await withThrowingTaskGroup(of: Int.self) { group in
             for i in 0..<moreCallersThanCores {
                 group.addTask {
@@ -67,7 +67,7 @@ struct LockContentionTests {
         // A work directory that a killed build left behind: the next build removes it.
         let stale = bootstrap.cacheDirectory.appending("debootstrap.killed")
         try FileSystem.createDirectory(stale.appending("rootfs/usr"))
-        let watchdog = Watchdog(seconds: 60, what: "concurrent DebianBootstrap.cachedLayer calls")
+        let watchdog = Watchdog(seconds: 300, what: "concurrent DebianBootstrap.cachedLayer calls")
         let digests = try await withThrowingTaskGroup(of: String.self) { group in
             for _ in 0..<moreCallersThanCores {
                 group.addTask { try await bootstrap.cachedLayer().layer.digest }

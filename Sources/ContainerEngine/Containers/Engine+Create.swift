@@ -28,8 +28,10 @@ extension Engine {
         Timing.mark("engine: begin")
         let image = try store.resolve(imageName)
         Timing.mark("engine: resolved")
-        let (entrypoint, command) = try BundleGenerator.command(image: image.configuration, options: options)
         let id = try Identifiers.newID()
+        let hostname = String(id.prefix(12))
+        let process = try InstanceProcess.resolve(image: image.configuration, overrides: options.processOverrides, hostname: hostname)
+        let (entrypoint, command) = (process.entrypoint, process.command)
         Timing.mark("engine: id")
         let dir = registry.directory(id)
 
@@ -54,7 +56,6 @@ extension Engine {
             record.rootfsMode = try await RootfsSnapshot.prepare(
                 dir, image: image, store: store, initLayer: registry.initLayer, allowOverlay: useOverlay)
             Timing.mark("engine: snapshot")
-            let hostname = String(id.prefix(12))
             // Written in place: nothing reads these before the container exists.
             try NewFile.write(hostname + "\n", to: dir.hostname)
             try NewFile.write(
@@ -62,13 +63,10 @@ extension Engine {
             try NewFile.write(resolvConf(for: options.network), to: dir.resolvConf)
 
             Timing.mark("engine: etc files")
-            let user = try UserResolver.resolve(options.user ?? image.configuration.config?.user, rootfs: dir.rootfs)
-            let cwd = BundleGenerator.workingDirectory(image: image.configuration, options: options)
-            try makeWorkingDirectory(cwd, in: dir.rootfs, user: user)
+            let user = try UserResolver.resolve(process.user, rootfs: dir.rootfs)
+            try makeWorkingDirectory(process.workingDirectory, in: dir.rootfs, user: user)
             Timing.mark("engine: user")
-            let spec = BundleGenerator.spec(
-                id: id, hostname: hostname, image: image.configuration, options: options,
-                args: entrypoint + command, user: user, directory: dir)
+            let spec = BundleGenerator.spec(id: id, process: process, options: options, user: user, directory: dir)
             try NewFile.write(try JSON.encode(spec), to: dir.config)
             Timing.mark("engine: config written")
             // The first save assumed overlay; only the copy fallback changes the record.

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import ImageStore
 import Glibc
 #endif
 import ContainerRuntime
@@ -102,7 +103,7 @@ extension Engine {
         let spec = try Spec.load(bundle: dir.path)
         var process = spec.process ?? Spec.Process(args: command)
         process.args = command
-        var env = OrderedEnvironment(process.env ?? [])
+        var env = EnvironmentList(process.env ?? [])
         for item in environment {
             if let eq = item.firstIndex(of: "=") { env[String(item[..<eq])] = String(item[item.index(after: eq)...]) }
         }
