@@ -156,7 +156,7 @@ struct VMRunCommand: AsyncParsableCommand {
         let resolved = try store.resolve(image)
         let disk = try await FullGuestImage.disk(
             source: VirtualMachine.diskSource(image: resolved, store: store), boot: cfg.boot, cacheRoot: cfg.cacheRoot)
-        let run = try VirtualMachine.runConfiguration(image: resolved, command: command)
+        let run = try VirtualMachine.runConfiguration(image: resolved, overrides: process.overrides(command: command), hostname: "debian-full")
         let result = try await FullGuest(configuration: cfg).run(disk: disk, command: run)
         StandardStreams.writeOutput(String(decoding: result.standardOutput, as: UTF8.self))
         StandardStreams.writeError(String(decoding: result.standardError, as: UTF8.self))
