@@ -212,11 +212,12 @@ public enum FullGuestImage {
             let hint = "; make the image with `intermodal vm image` (debootstrap --include=\(packages.joined(separator: ",")))"
             let boot = (try? FileSystem.list(tree.appending("boot"))) ?? []
             let versions = boot.filter { $0.hasPrefix("vmlinuz-") }.map { String($0.dropFirst("vmlinuz-".count)) }
-            guard let version = versions.max(by: { GuestKernel.versionLess($0, $1) }) else {
+            guard let newest = versions.max(by: { GuestKernel.versionLess($0, $1) }) else {
                 throw IntermodalError(.invalidArgument, "\(source) has no kernel in /boot (vmlinuz-*)" + hint)
             }
-            guard boot.contains("initrd.img-\(version)") else {
-                throw IntermodalError(.invalidArgument, "\(source) has kernel \(version) but no /boot/initrd.img-\(version)" + hint)
+            // The newest kernel that has its initramfs (what update-grub would boot first).
+            guard let version = versions.filter({ boot.contains("initrd.img-\($0)") }).max(by: { GuestKernel.versionLess($0, $1) }) else {
+                throw IntermodalError(.invalidArgument, "\(source) has kernel \(newest) but no /boot/initrd.img-\(newest)" + hint)
             }
             for (path, what) in [("lib/systemd/systemd", "systemd"), ("usr/sbin/qemu-ga", "the QEMU guest agent (qemu-ga)")] {
                 guard FileSystem.exists(tree.appending(path)) || FileSystem.exists(tree.appending("usr/" + path)) else {

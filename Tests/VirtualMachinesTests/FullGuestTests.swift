@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import FoundationEssentials
 import ImageStore
 import IntermodalCore
 import SystemPackage
@@ -71,6 +72,57 @@ struct FullGuestDiskTests {
         #expect(!FileSystem.exists(outside.appending("fstab")))
         try TreeWriter.write("y\n", to: "boot/grub/grub.cfg", in: tree)
         #expect(try FileSystem.readString(tree.appending("boot/grub/grub.cfg")) == "y\n")
+    }
+
+    /// A stand-in installed system (no real kernel: nothing boots it) through the whole build.
+    static func fakeInstalledSystem(key: String) -> VirtualMachine.DiskSource {
+        VirtualMachine.DiskSource(key: key) { tree throws(IntermodalError) in
+            for dir in ["boot", "etc", "lib/systemd", "usr/sbin"] { try FileSystem.createDirectory(tree.appending(dir)) }
+            try FileSystem.writeAtomically(Array("kernel".utf8), to: tree.appending("boot/vmlinuz-6.1.0-9-amd64"))
+            try FileSystem.writeAtomically(Array("initrd".utf8), to: tree.appending("boot/initrd.img-6.1.0-9-amd64"))
+            try FileSystem.writeAtomically(Array("old".utf8), to: tree.appending("boot/vmlinuz-6.1.0-10-amd64.bak"))
+            try FileSystem.writeAtomically(Array("systemd".utf8), to: tree.appending("lib/systemd/systemd"))
+            try FileSystem.writeAtomically(Array("qemu-ga".utf8), to: tree.appending("usr/sbin/qemu-ga"))
+        }
+    }
+
+    @Test func builtDiskHasPartitionTableGRUBAndExt4AtItsOffset() async throws {
+        let root = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-vmtest-fulldisk")
+        defer { try? FileSystem.removeTree(root) }
+        let source = Self.fakeInstalledSystem(key: "test-fake-installed-v1")
+        let disk = try await FullGuestImage.disk(source: source, boot: .firmware, cacheRoot: root, freeSpace: 16 << 20)
+        #expect(disk.info.bootMethod == .firmware)
+        #expect(disk.info.kernelVersion == "6.1.0-9-amd64")
+        #expect(disk.info.commandLine == "root=UUID=\(disk.info.rootUUID) ro console=ttyS0,115200 quiet")
+        let dump = try await HostCommand.check("sfdisk", ["--dump", disk.image.string])
+        #expect(dump.contains("start=        2048,") && dump.contains("type=83, bootable"))
+        // The root file system sits at the partition's offset, with the UUID fstab and GRUB name.
+        let probe = try await HostCommand.check("blkid", ["-p", "-O", "1048576", "-o", "export", disk.image.string])
+        #expect(probe.contains("TYPE=ext4") && probe.contains("UUID=\(disk.info.rootUUID)"))
+        // GRUB's core image follows the MBR (its first sector is diskboot.img, loaded by boot.img).
+        let head = try FileSystem.readBytes(disk.image).prefix(1024)
+        let boot = try FileSystem.readBytes(FullGuestImage.grubDirectory.appending("boot.img"))
+        #expect(Array(head[0..<0x5c]) == Array(boot[0..<0x5c]))
+        #expect(head[512..<1024].contains { $0 != 0 })
+        // Cached by its inputs: asked again, the same disk without a rebuild.
+        let again = try await FullGuestImage.disk(source: source, boot: .firmware, cacheRoot: root, freeSpace: 16 << 20)
+        #expect(again.directory == disk.directory && again.info == disk.info)
+        // Direct kernel boot is another disk, with the guest's own kernel and initramfs beside it.
+        let direct = try await FullGuestImage.disk(source: source, boot: .directKernel, cacheRoot: root, freeSpace: 16 << 20)
+        #expect(direct.directory != disk.directory)
+        #expect(try FileSystem.readString(direct.kernel) == "kernel" && FileSystem.readString(direct.initrd) == "initrd")
+        #expect(try FileSystem.readBytes(direct.image).prefix(440).allSatisfy { $0 == 0 })
+    }
+
+    @Test func agentRequestsAndAnswersAreQemuGAsJSON() throws {
+        let request = GuestAgent.Request(execute: "guest-exec", arguments: .exec(.init(
+            path: "/bin/sh", arg: ["-c", "true"], env: nil, inputData: nil, captureOutput: true)))
+        let json = String(decoding: try JSONEncoder().encode(request), as: UTF8.self)
+        #expect(json.contains(#""execute":"guest-exec""#) && json.contains(#""capture-output":true"#))
+        #expect(!json.contains("env") && !json.contains("input-data"))
+        let answer = #"{"return":{"exitcode":3,"out-data":"aGVsbG8K","err-data":"b29wcwo=","exited":true}}"#
+        let status = try JSONDecoder().decode(GuestAgent.Answer<GuestAgent.StatusReturn>.self, from: Data(answer.utf8)).return
+        #expect(status.exited && status.exitcode == 3 && status.outData == "aGVsbG8K" && status.signal == nil)
     }
 
     @Test func imageWithoutAKernelIsRefusedNamingWhatIsMissing() throws {
