@@ -7,6 +7,7 @@ enum BackendFactory {
         case "intermodal-lib": IntermodalLibraryBackend()
         case "runc", "crun": OCIRuntimeBackend(name: name)
         case "vm": GuestBackend()
+        case "vm-full": FullGuestBackend()
         default: nil
         }
     }
