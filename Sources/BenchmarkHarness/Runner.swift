@@ -90,22 +90,25 @@ public struct Runner: Sendable {
         let overhead = await Self.harnessOverhead(runs: max(suite.runs, 10))
         let workloads = suite.workloads.compactMap { Workloads.named($0) }
         var progress = Progress(total: workloads.reduce(0) { total, w in
-            total + ready.reduce(0) { $0 + w.warmups(suite: suite) + w.rounds(for: $1, suite: suite) }
+            total + ready.reduce(0) { $0 + w.warmups(for: $1, suite: suite) + w.rounds(for: $1, suite: suite) }
         })
         var givenUp: Set<String> = []
         var inARow: [String: Int] = [:]
         workloadLoop: for workload in workloads {
             loads.append(Self.load("before \(workload.name)"))
-            let warmups = workload.warmups(suite: suite)
+            // Measured rounds line up across backends; each one's warm-ups come just before.
+            let warmups = ready.map { workload.warmups(for: $0, suite: suite) }.max() ?? 0
             let most = ready.map { workload.rounds(for: $0, suite: suite) }.max() ?? 0
             for round in 0..<(warmups + most) {
                 var order = ready
                 order.shuffle(using: &rng)
-                for backend in order where round < warmups + workload.rounds(for: backend, suite: suite) && !givenUp.contains(backend.name) {
+                for backend in order where !givenUp.contains(backend.name) {
+                    let own = workload.warmups(for: backend, suite: suite)
+                    guard round >= warmups - own, round < warmups + workload.rounds(for: backend, suite: suite) else { continue }
                     if Interruption.signal != 0 { interrupted = true; break workloadLoop }
                     let isWarmup = round < warmups
                     let number = round - warmups
-                    progress.step(workload.name, backend.name, round: isWarmup ? round : round - warmups, warmup: isWarmup)
+                    progress.step(workload.name, backend.name, round: isWarmup ? round - (warmups - own) : number, warmup: isWarmup)
                     do {
                         samples += try await workload.measure(
                             on: backend, Round(number: number, warmup: isWarmup, suite: suite, accelerator: accelerators[backend.name]))

@@ -18,7 +18,8 @@ public enum BuiltInSuites {
         name: "full", image: "busybox",
         workloads: ["startup", "memory", "disk"],
         backends: ["native", "intermodal", "intermodal-lib", "runc", "crun", "podman", "docker", "vm", "vm-full"],
-        runs: 30, warmup: 3, runsByBackend: ["vm": 10, "vm-full": 3], timeoutSeconds: 180, memoryMiB: 256, vcpus: 1,
+        runs: 30, warmup: 3, runsByBackend: ["vm": 10, "vm-full": 3], warmupByBackend: ["vm-full": 0],
+        idleInstancesByBackend: ["vm-full": 1], timeoutSeconds: 240, memoryMiB: 256, vcpus: 1,
         idleInstances: 5)
 
     public static let all: [String: Suite] = ["quick": quick, "full": full]

@@ -10,7 +10,7 @@ public struct DiskWorkload: Workload {
     public init() {}
 
     public func rounds(for backend: any Backend, suite: Suite) -> Int { 1 }
-    public func warmups(suite: Suite) -> Int { 0 }
+    public func warmups(for backend: any Backend, suite: Suite) -> Int { 0 }
 
     public func measure(on backend: any Backend, _ round: Round) async throws(IntermodalError) -> [Sample] {
         let items = await backend.footprint()

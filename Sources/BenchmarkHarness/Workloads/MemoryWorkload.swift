@@ -16,10 +16,10 @@ public struct MemoryWorkload: Workload {
 
     /// Every round starts K instances (K guest boots under TCG): a few rounds say enough.
     public func rounds(for backend: any Backend, suite: Suite) -> Int { min(suite.runs(for: backend.name), 3) }
-    public func warmups(suite: Suite) -> Int { 0 }
+    public func warmups(for backend: any Backend, suite: Suite) -> Int { 0 }
 
     public func measure(on backend: any Backend, _ round: Round) async throws(IntermodalError) -> [Sample] {
-        let k = round.suite.idleInstances
+        let k = round.suite.idleInstances(for: backend.name)
         let before = HostFacts.memAvailableKiB()
         var instances: [IdleInstance] = []
         do {

@@ -11,7 +11,7 @@ public struct StartupWorkload: Workload {
     public init() {}
 
     public func rounds(for backend: any Backend, suite: Suite) -> Int { suite.runs(for: backend.name) }
-    public func warmups(suite: Suite) -> Int { suite.warmup }
+    public func warmups(for backend: any Backend, suite: Suite) -> Int { suite.warmup(for: backend.name) }
 
     public func measure(on backend: any Backend, _ round: Round) async throws(IntermodalError) -> [Sample] {
         let t = try await backend.run(["true"])

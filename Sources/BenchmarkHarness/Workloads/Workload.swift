@@ -7,8 +7,8 @@ public protocol Workload: Sendable {
     var name: String { get }
     /// Measured rounds it wants on `backend` (memory keeps few: every round boots K instances).
     func rounds(for backend: any Backend, suite: Suite) -> Int
-    /// Warm-up rounds before them.
-    func warmups(suite: Suite) -> Int
+    /// Warm-up rounds before them on `backend`.
+    func warmups(for backend: any Backend, suite: Suite) -> Int
     /// One round; the samples carry the round's number, warm-up flag and accelerator.
     func measure(on backend: any Backend, _ round: Round) async throws(IntermodalError) -> [Sample]
 }
