@@ -107,6 +107,31 @@ struct ContainerMonitorTests {
         }
     }
 
+    @Test("attached run: SIGTERM to `intermodal run` is forwarded to the container, whose exit code the run returns and records")
+    func attachedRunForwardsSignals() async throws {
+        try await EngineFixture.with { f in
+            let cli = try Self.spawnInOwnGroup([
+                EngineFixture.intermodal.string, "run", "--root", f.root.string, "busybox", "sh", "-c",
+                "trap 'echo got TERM; exit 9' TERM; echo ready; while true; do sleep 0.1; done",
+            ])
+            var record: ContainerRecord?
+            for _ in 0..<400 {
+                if let r = try f.engine.list(all: true).first, r.status == .running,
+                   (try? FileSystem.readString(FilePath(r.logPath)))?.contains("ready") == true { record = r; break }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            let running = try #require(record, "the container never said ready")
+            #expect(running.ownerPID == cli)
+            kill(cli, SIGTERM)
+            var status: Int32 = 0
+            _ = waitpid(cli, &status, 0)
+            #expect(status & 0x7f == 0 && (status >> 8) & 0xff == 9, "wait status \(status)")
+            let done = try f.engine.container(running.id)
+            #expect(done.exitCode == 9)
+            #expect(try FileSystem.readString(FilePath(done.logPath)) == "ready\ngot TERM\n")
+        }
+    }
+
     @Test("kill -9 of the monitor: the container is killed and nothing of it is left (255 recorded; with --rm removed)")
     func monitorKilled() async throws {
         try await EngineFixture.with { f in
