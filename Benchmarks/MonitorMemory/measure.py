@@ -65,11 +65,12 @@ class Ours:
         os.makedirs(self.root)
         self.ids = []
 
-    def cli(self, *args, check=True):
-        return sh([self.binary, args[0], "--root", self.root, *args[1:]], check=check)
+    def cli(self, *args, check=True, words=1):
+        """`words`: how many leading arguments name the subcommand (--root goes after them)."""
+        return sh([self.binary, *args[:words], "--root", self.root, *args[words:]], check=check)
 
     def prepare(self):
-        self.cli("image", "bootstrap", "busybox", "busybox:latest")
+        self.cli("image", "bootstrap", "busybox", "busybox:latest", words=3)
 
     def start(self):
         self.ids.append(self.cli("run", "-d", "busybox", "sleep", "300").strip())
