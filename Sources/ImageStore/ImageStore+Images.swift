@@ -91,14 +91,14 @@ extension ImageStore {
     }
 
     /// Gives `image` the name `reference` (moving the name if another image had it).
-    public func tag(_ image: Image, as reference: ImageReference) throws(IntermodalError) {
+    public func tag(_ image: Image, as reference: ImageReference) async throws(IntermodalError) {
         let manifestSize = Int64(try readBlob(image.manifestDigest).count)
-        try name(manifestDigest: image.manifestDigest, size: manifestSize, as: [reference])
+        try await name(manifestDigest: image.manifestDigest, size: manifestSize, as: [reference])
     }
 
     /// Names a stored manifest in `index.json`; with no names it is kept as an untagged image.
-    func name(manifestDigest: String, size: Int64, as references: [ImageReference]) throws(IntermodalError) {
-        try updateIndex { (index) throws(IntermodalError) in
+    func name(manifestDigest: String, size: Int64, as references: [ImageReference]) async throws(IntermodalError) {
+        try await updateIndex { (index) throws(IntermodalError) in
             let newNames = Set(references.map(\.localName))
             index.manifests.removeAll { d in
                 if let n = d.annotations?[refNameAnnotation] { return newNames.contains(n) }
@@ -117,32 +117,32 @@ extension ImageStore {
             }
         }
         // A name moved away may have left an older image without names and unreferenced.
-        try collectGarbage()
+        try await collectGarbage()
     }
 
     /// Removes a name; the image itself (and its blobs and unpacked layers that no other image
     /// uses) goes when its last name does. Given an ID, removes the image with all its names.
-    public func remove(_ reference: String) throws(IntermodalError) {
+    public func remove(_ reference: String) async throws(IntermodalError) {
         let image = try resolve(reference)
         let byName = (try? ImageReference.parse(reference)).map { ref in
             image.names.contains { $0.localName == ref.localName }
         } ?? false
-        try updateIndex { (index) throws(IntermodalError) in
+        try await updateIndex { (index) throws(IntermodalError) in
             if byName, let ref = try? ImageReference.parse(reference) {
                 index.manifests.removeAll { $0.annotations?[refNameAnnotation] == ref.localName }
             } else {
                 index.manifests.removeAll { $0.digest == image.manifestDigest }
             }
         }
-        try collectGarbage()
+        try await collectGarbage()
     }
 
     /// Removes the name `reference` but keeps the image it named, untagged (`<none>`), when that
     /// was its last name: what `rmi --force` does to an image containers were made from, whose
     /// layers their writable layers sit on. (``remove(_:)`` is the untag that lets the image go.)
-    public func untag(_ reference: ImageReference) throws(IntermodalError) {
+    public func untag(_ reference: ImageReference) async throws(IntermodalError) {
         let wanted = reference.localName
-        try updateIndex { (index) throws(IntermodalError) in
+        try await updateIndex { (index) throws(IntermodalError) in
             guard let named = index.manifests.first(where: { $0.annotations?[refNameAnnotation] == wanted }) else {
                 throw IntermodalError(.notFound, "no such image: \(reference)")
             }
@@ -155,10 +155,10 @@ extension ImageStore {
 
     /// Deletes blobs and unpacked layers no image refers to. Skipped (not an error) while another
     /// process is storing an image, whose blobs are not named yet.
-    public func collectGarbage() throws(IntermodalError) {
-        guard let lease = try FileLock.acquire(ingestLockPath, exclusive: true, wait: false) else { return }
-        defer { FileLock.release(lease) }
-        try FileLock.withLock(indexLockPath, exclusive: true) { () throws(IntermodalError) in
+    public func collectGarbage() async throws(IntermodalError) {
+        guard let lease = try FileLock(ingestLockPath).tryAcquire(.exclusive) else { return }
+        defer { lease.release() }
+        try await FileLock(indexLockPath).withLock { () throws(IntermodalError) in
             let index = try readIndex()
             var keep = Set<String>()
             var keepDiffIDs = Set<String>()

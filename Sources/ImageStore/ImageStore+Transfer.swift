@@ -95,7 +95,7 @@ extension ImageStore {
                         names.append(ImageReference(repository: fallbackRepository, tag: refName))
                     }
                 }
-                try name(manifestDigest: descriptor.digest, size: Int64(manifestBytes.count), as: names)
+                try await name(manifestDigest: descriptor.digest, size: Int64(manifestBytes.count), as: names)
                 var image = try loadImage(manifestDigest: descriptor.digest)
                 image.names = names
                 image.reference = names.first

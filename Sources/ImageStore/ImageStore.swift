@@ -127,8 +127,8 @@ public final class ImageStore: Sendable {
     }
 
     /// Runs `body` with `index.json` locked against other processes, writing back what it returns.
-    func updateIndex<R>(_ body: (inout ImageIndex) throws(IntermodalError) -> R) throws(IntermodalError) -> R {
-        try FileLock.withLock(indexLockPath, exclusive: true) { () throws(IntermodalError) -> R in
+    func updateIndex<R>(_ body: (inout ImageIndex) throws(IntermodalError) -> R) async throws(IntermodalError) -> R {
+        try await FileLock(indexLockPath).withLock { () throws(IntermodalError) -> R in
             var index = try readIndex()
             let before = index
             let result = try body(&index)
@@ -142,9 +142,7 @@ public final class ImageStore: Sendable {
     /// Holds a shared "ingest" lease while blobs are written and until they are named in the
     /// index, so that a concurrent garbage collection cannot remove them in between.
     func withIngestLease<R>(_ body: () async throws(IntermodalError) -> R) async throws(IntermodalError) -> R {
-        let fd = try FileLock.acquire(ingestLockPath, exclusive: false, wait: true)!
-        defer { FileLock.release(fd) }
-        return try await body()
+        try await FileLock(ingestLockPath).withLock(.shared, body)
     }
 }
 
@@ -154,36 +152,6 @@ func fsync_path(_ path: FilePath) -> Int32 {
     guard fd >= 0 else { return -1 }
     defer { close(fd) }
     return fsync(fd)
-}
-
-/// `flock(2)` on a lock file.
-enum FileLock {
-    /// Opens and locks `path`; nil when `wait` is false and the lock is held elsewhere.
-    static func acquire(_ path: FilePath, exclusive: Bool, wait: Bool) throws(IntermodalError) -> CInt? {
-        let fd = open(path.string, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .system("cannot open lock file \(path)") }
-        var operation = exclusive ? LOCK_EX : LOCK_SH
-        if !wait { operation |= LOCK_NB }
-        while flock(fd, operation) != 0 {
-            if errno == EINTR { continue }
-            let e = errno
-            close(fd)
-            if e == EWOULDBLOCK { return nil }
-            throw .system("cannot lock \(path)", errno: e)
-        }
-        return fd
-    }
-
-    static func release(_ fd: CInt) {
-        flock(fd, LOCK_UN)
-        close(fd)
-    }
-
-    static func withLock<R>(_ path: FilePath, exclusive: Bool, _ body: () throws(IntermodalError) -> R) throws(IntermodalError) -> R {
-        let fd = try acquire(path, exclusive: exclusive, wait: true)!
-        defer { release(fd) }
-        return try body()
-    }
 }
 
 /// The files of an OCI image layout that are not blobs.

@@ -105,7 +105,7 @@ struct RmiCommand: AsyncParsableCommand {
     func run() async throws {
         let engine = try ContainerCommands.engine(global)
         for name in images {
-            let removal = try engine.removeImage(name, force: force)
+            let removal = try await engine.removeImage(name, force: force)
             StandardStreams.writeOutput(removal.untagged.map { "Untagged: \($0)\n" }.joined())
             if let deleted = removal.deleted { StandardStreams.writeOutput("Deleted: \(deleted)\n") }
         }
@@ -121,7 +121,7 @@ struct TagCommand: AsyncParsableCommand {
 
     func run() async throws {
         let store = try ImageCommands.store(global)
-        try store.tag(try store.resolve(source), as: try ImageReference.parse(target))
+        try await store.tag(try store.resolve(source), as: try ImageReference.parse(target))
     }
 }
 

@@ -135,7 +135,7 @@ final class ContainerOutput: Sendable {
     func copyLog() {
         guard mode == .log, let pipes else { finishNow(); return }
         let log = logFD
-        DetachedThread.start { [self] in
+        DedicatedThread.start { [self] in
             copy(from: [pipes.outRead], to: [-1], log: log)
             closeOnce(pipes.outRead)
             finishNow()
@@ -149,7 +149,7 @@ final class ContainerOutput: Sendable {
             closeOnce(pipes.outWrite)
             closeOnce(pipes.errWrite)
             let log = logFD
-            DetachedThread.start { [self] in
+            DedicatedThread.start { [self] in
                 copy(from: [pipes.outRead, pipes.errRead], to: [1, 2], log: log)
                 closeOnce(pipes.outRead)
                 closeOnce(pipes.errRead)
@@ -235,7 +235,7 @@ final class ContainerOutput: Sendable {
         if interactive, makePipe(&stop) {
             state.withLock { $0.stopPipe = (stop[0], stop[1]) }
             let stopRead = stop[0]
-            DetachedThread.start {
+            DedicatedThread.start {
                 var fds = [pollfd(fd: 0, events: Int16(POLLIN), revents: 0), pollfd(fd: stopRead, events: Int16(POLLIN), revents: 0)]
                 var buffer = [UInt8](repeating: 0, count: 4096)
                 while true {
@@ -251,7 +251,7 @@ final class ContainerOutput: Sendable {
             }
         }
         let log = logFD
-        DetachedThread.start { [self] in
+        DedicatedThread.start { [self] in
             copy(from: [master], to: [1], log: log)
             finishNow()
         }

@@ -25,15 +25,19 @@ extension Engine {
         let dir = registry.directory(record.id)
         var ready: [CInt] = [0, 0]
         guard makePipe(&ready) else {
-            try? destroy(record)
+            try? await destroy(record)
             throw .system("cannot create a pipe")
         }
         defer { close(ready[0]) }
         do {
-            try spawnMonitor(executable, id: record.id, readyWrite: ready[1], log: dir.monitorLog)
+            // spawnMonitor waits for setsid to fork and exit: off the pool.
+            let engine = self, writeEnd = ready[1], id = record.id, log = dir.monitorLog
+            try await DedicatedThread.run { () throws(IntermodalError) in
+                try engine.spawnMonitor(executable, id: id, readyWrite: writeEnd, log: log)
+            }
         } catch {
             close(ready[1])
-            try? destroy(record)
+            try? await destroy(record)
             throw error
         }
         close(ready[1])
@@ -142,17 +146,13 @@ extension Engine {
         try await finish(&record, status: status, failure: nil)
     }
 
-    /// Blocks a thread of its own (not one of Swift's) in waitpid for a child nobody else reaps.
+    /// Waits on a thread of its own (not one of Swift's) for a child nobody else reaps.
     private static func reap(_ pid: Int32) async -> ExitStatus {
-        await withCheckedContinuation { (c: CheckedContinuation<ExitStatus, Never>) in
-            DetachedThread.start {
-                var status: Int32 = 0
-                var r: pid_t
-                repeat { r = waitpid(pid, &status, __WALL) } while r < 0 && errno == EINTR
-                guard r == pid else { return c.resume(returning: ExitStatus(code: 255)) }
-                let signal = status & 0x7f
-                c.resume(returning: signal == 0 ? ExitStatus(code: (status >> 8) & 0xff) : ExitStatus(code: 128 + signal, signal: signal))
-            }
+        await DedicatedThread.run {
+            var status: Int32 = 0
+            var r: pid_t
+            repeat { r = waitpid(pid, &status, __WALL) } while r < 0 && errno == EINTR
+            return r == pid ? ExitStatus(waitStatus: status) : ExitStatus(code: 255)
         }
     }
 
@@ -164,7 +164,7 @@ extension Engine {
 
     /// `setsid -f intermodal container-monitor --root ROOT ID`: a new session, reparented to init,
     /// so it outlives this process and never becomes our zombie.
-    private func spawnMonitor(_ executable: FilePath, id: String, readyWrite: CInt, log: FilePath) throws(IntermodalError) {
+    func spawnMonitor(_ executable: FilePath, id: String, readyWrite: CInt, log: FilePath) throws(IntermodalError) {
         guard let setsid = HostCommand.find("setsid") else {
             throw IntermodalError(.notFound, "setsid (util-linux) is needed for detached containers")
         }
@@ -186,8 +186,7 @@ extension Engine {
     }
 
     private func readAll(_ fd: CInt) async -> String {
-        await withCheckedContinuation { (c: CheckedContinuation<String, Never>) in
-            DetachedThread.start {
+        await DedicatedThread.run {
                 var bytes: [UInt8] = []
                 var buffer = [UInt8](repeating: 0, count: 4096)
                 while true {
@@ -196,8 +195,7 @@ extension Engine {
                     if n <= 0 { break }
                     bytes.append(contentsOf: buffer[0..<n])
                 }
-                c.resume(returning: String(decoding: bytes, as: UTF8.self))
-            }
+                return String(decoding: bytes, as: UTF8.self)
         }
     }
 }

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import ImageStore
 import Glibc
 #endif
 import ContainerRuntime
@@ -10,9 +11,10 @@ extension Engine {
     /// finished here: the container is killed if it still runs (nobody is left to keep its log
     /// or record its exit; a `kill -9` of the monitor must not leave it running unowned), its
     /// runtime state, cgroup and mount are released, and the record says `exited` with code 255
-    /// (Docker's "daemon lost it"), or with `--rm` it is removed. A bridge container's veth goes
-    /// with its network namespace; its address and the bridge are released by `rm` (or the next
-    /// attach). Records of live owners are returned unchanged.
+    /// (Docker's "daemon lost it"). The record and the writable layer stay for `rm` (also with
+    /// `--rm`: removing needs the registry's lock, which a synchronous look must not wait for).
+    /// A bridge container's veth goes with its network namespace; its address and the bridge are
+    /// released by `rm` (or the next attach). Records of live owners are returned unchanged.
     func reconcile(_ record: ContainerRecord) throws(IntermodalError) -> ContainerRecord {
         guard record.status != .exited, let owner = record.ownerPID, !Self.isAlive(owner) else { return record }
         var r = record
@@ -26,10 +28,6 @@ extension Engine {
         r.error = r.error ?? "the process that ran the container (pid \(owner)) exited without recording its end"
         r.pid = nil
         r.finishedUnix = r.finishedUnix ?? WallClock.now
-        if r.autoRemove && r.network != .bridge {
-            try destroy(r)
-            return r
-        }
         try? RootfsSnapshot.unmount(registry.directory(r.id))
         try registry.save(r)
         return r
@@ -96,7 +94,7 @@ extension Engine {
             throw error
         } catch {}
         if record.network == .bridge { try await network.detach(containerID: record.id) }
-        try destroy(record)
+        try await destroy(record)
     }
 
     /// Runs another process in a running container (`exec`), with the container's environment,
@@ -114,7 +112,7 @@ extension Engine {
         let spec = try Spec.load(bundle: dir.path)
         var process = spec.process ?? Spec.Process(args: command)
         process.args = command
-        var env = OrderedEnvironment(process.env ?? [])
+        var env = EnvironmentList(process.env ?? [])
         for item in environment {
             if let eq = item.firstIndex(of: "=") { env[String(item[..<eq])] = String(item[item.index(after: eq)...]) }
         }

@@ -18,13 +18,13 @@ extension Engine {
     ///   containers' writable layers sit on its layers. A running container's image cannot be
     ///   removed by ID even with `force` (Docker: "cannot be forced").
     /// - Otherwise the name (or all names, by ID) and then the image are removed.
-    public func removeImage(_ reference: String, force: Bool = false) throws(IntermodalError) -> ImageRemoval {
+    public func removeImage(_ reference: String, force: Bool = false) async throws(IntermodalError) -> ImageRemoval {
         let image = try store.resolve(reference)
         let name = (try? ImageReference.parse(reference)).flatMap { ref in
             image.names.first { $0.localName == ref.localName }
         }
         if let name, image.names.count > 1 {
-            try store.untag(name)
+            try await store.untag(name)
             return ImageRemoval(untagged: [name.description], deleted: nil)
         }
         let users = try list(all: true, includeBuildSteps: true).filter { $0.imageID == image.configDigest }
@@ -36,7 +36,7 @@ extension Engine {
                     throw IntermodalError(.invalidState, "conflict: unable to remove repository reference \"\(name)\" (must force) - "
                         + "\(Self.containerPhrase(users)) using its referenced image \(shortImageID)")
                 }
-                try store.untag(name)
+                try await store.untag(name)
                 return ImageRemoval(untagged: [name.description], deleted: nil)
             }
             guard running.isEmpty else {
@@ -47,10 +47,10 @@ extension Engine {
                 throw IntermodalError(.invalidState, "conflict: unable to delete \(shortImageID) (must be forced) - "
                     + "image is being used by stopped \(Self.containerPhrase(users, verb: false))")
             }
-            for n in image.names { try store.untag(n) }
+            for n in image.names { try await store.untag(n) }
             return ImageRemoval(untagged: image.names.map(\.description), deleted: nil)
         }
-        try store.remove(reference)
+        try await store.remove(reference)
         let gone = (try? store.resolve(image.manifestDigest)) == nil
         return ImageRemoval(
             untagged: name.map { [$0.description] } ?? image.names.map(\.description),
