@@ -14,6 +14,8 @@ enum CLIErrorPrinter {
     static func exitCode(for error: IntermodalError) -> Int32 {
         switch error.code {
         case .notFound where error.message.contains("executable file not found"): 127
+        // Interrupted and rolled back: the shell's 128 + signal, as if the signal had ended us.
+        case .interrupted where Interruption.signal != 0: 128 + Interruption.signal
         default: 125
         }
     }

@@ -26,8 +26,8 @@ struct EngineFixture {
     init(image: String = "busybox:latest") async throws {
         root = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-engine-test")
         do {
-            engine = try Engine(
-                root: root, runtime: Runtime(), monitorExecutable: Self.intermodal)
+            // The store's own runtime state root: nothing shared with the host's or other tests' containers.
+            engine = try Engine(root: root, monitorExecutable: Self.intermodal)
             _ = try await engine.store.bootstrapBusybox(name: try ImageReference.parse(image))
         } catch {
             try? FileSystem.removeTree(root)

@@ -7,18 +7,36 @@ import SystemPackage
 
 extension Engine {
     /// A record whose owner (the foreground `run` or the monitor) died without finishing it is
-    /// finished here: runtime state, network and mount released, status `exited` with code 255
-    /// (Docker's "daemon lost it"). Records of live owners are returned unchanged.
+    /// brought up to date here, never made up:
+    ///
+    /// - Killed before its process started (status `created`): it stays `Created`, with an error
+    ///   saying its creation was interrupted; `rm` undoes every part (the runtime's provisional
+    ///   state, cgroups and the init waiting on the exec fifo, network, mount).
+    /// - Started, and the process is gone too: `exited` with no exit code (nobody could collect
+    ///   it: the owner was the process's parent), and an error saying so, instead of a made-up one.
+    /// - The process outlived its owner: still `running` (`stop`/`rm -f` end it).
+    ///
+    /// Records of live owners are returned unchanged.
     func reconcile(_ record: ContainerRecord) throws(IntermodalError) -> ContainerRecord {
         guard record.status != .exited, let owner = record.ownerPID, !Self.isAlive(owner) else { return record }
         var r = record
         if let pid = r.pid, Self.isAlive(pid) { return r }  // the container outlived its owner: still running
-        r.status = .exited
-        r.exitCode = r.exitCode ?? 255
-        r.error = r.error ?? "the process that ran the container (pid \(owner)) exited without recording its end"
+        if r.status == .created && r.error != nil { return r }  // reconciled before
         r.pid = nil
-        r.finishedUnix = r.finishedUnix ?? WallClock.now
-        try? RootfsSnapshot.unmount(registry.directory(r.id))
+        if r.status == .created, let state = try? runtime.state(id: r.id), state.status == .running, let pid = state.pid {
+            // Killed after the runtime started the process but before the record said so.
+            r.status = .running
+            r.pid = pid
+            r.startedUnix = r.startedUnix ?? WallClock.now
+            r.error = "its owner (pid \(owner)) ended while starting it: its exit status will not be known"
+        } else if r.status == .created {
+            r.error = r.error ?? "its creation was interrupted: the process that made it (pid \(owner)) ended before it started"
+        } else {
+            r.status = .exited
+            r.error = r.error ?? "exit status unknown: the process that ran the container (pid \(owner)) ended before it"
+            r.finishedUnix = r.finishedUnix ?? WallClock.now
+            _ = try? RootfsSnapshot.unmount(registry.directory(r.id))
+        }
         try registry.save(r)
         return r
     }

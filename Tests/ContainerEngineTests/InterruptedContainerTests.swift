@@ -1,0 +1,144 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ContainerEngine
+import ContainerRuntime
+import ImageStore
+import IntermodalCore
+import SystemPackage
+import Testing
+
+/// Containers whose `run` was killed at any point, damaged records, bad limits (issue 14).
+@Suite("Containers killed half-made are listed, removable and leave nothing", .serialized)
+struct InterruptedContainerTests {
+    /// PIDs of processes whose command line mentions `text` (the store root: the CLI and the
+    /// container inits it cloned, which keep its command line until they exec).
+    static func processes(mentioning text: String) -> [Int32] {
+        let mine = getpid()
+        return ((try? FileSystem.list("/proc")) ?? []).compactMap(Int32.init).filter { pid in
+            guard pid != mine, let bytes = try? FileSystem.readBytes(FilePath("/proc/\(pid)/cmdline")) else { return false }
+            return String(decoding: bytes.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self).contains(text)
+        }
+    }
+
+    /// Cgroup directories named for the containers (`/intermodal-<id12>` in every hierarchy).
+    static func cgroups(of ids: [String]) -> [String] {
+        let hierarchies = ((try? FileSystem.list("/sys/fs/cgroup")) ?? []).map { "/sys/fs/cgroup/\($0)" } + ["/sys/fs/cgroup"]
+        return ids.flatMap { id in hierarchies.map { "\($0)/intermodal-\(id.prefix(12))" } }.filter { FileSystem.isDirectory(FilePath($0)) }
+    }
+
+    @Test("kill -9 of run at many points: ps -a lists each, rm -f removes all, nothing stays")
+    func killNineDuringRun() async throws {
+        try await EngineFixture.with { f in
+            let delays = [0, 5, 10, 15, 20, 30, 40, 50, 70, 90, 120, 160, 220, 300, 450, 700]
+            for delay in delays {
+                _ = try await HostCommand.check("/bin/sh", ["-c", """
+                    \(EngineFixture.intermodal) run --rm --root \(f.root) busybox sleep 2 >/dev/null 2>&1 & p=$!
+                    sleep \(Double(delay) / 1000); kill -9 $p; wait $p 2>/dev/null; true
+                    """])
+            }
+            let listed = try f.engine.list(all: true, includeBuildSteps: true)
+            for record in listed {
+                let status = Engine.statusText(record)
+                #expect(!status.contains("(255)"), "no made-up exit status: \(status)")
+                #expect(record.exitCode != 255)
+            }
+            let ids = ((try? FileSystem.list(f.root.appending("containers"))) ?? []).filter { !$0.hasPrefix(".") }
+            let psA = try await f.cli(["ps", "-aq", "--no-trunc"])
+            #expect(Set(psA.standardOutput.split(separator: "\n").map(String.init)) == Set(ids), "ps -a lists every container there is")
+            if !ids.isEmpty {
+                let rm = try await f.cli(["rm", "-f"] + ids)
+                #expect(rm.exitCode == 0, "\(rm.standardError)")
+            }
+            // Whatever each killed run had made is gone: records, runtime state, cgroups, processes.
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(try f.engine.list(all: true, includeBuildSteps: true).isEmpty)
+            let states = try f.engine.runtime.list().map(\.id)
+            #expect(states.isEmpty, "runtime states left: \(states)")
+            let stateDirs = (try? FileSystem.list(f.engine.runtime.stateRoot)) ?? []
+            #expect(stateDirs.isEmpty, "runtime state directories left: \(stateDirs)")
+            #expect(Self.cgroups(of: ids).isEmpty, "cgroups left: \(Self.cgroups(of: ids))")
+            #expect(Self.processes(mentioning: f.root.string).isEmpty, "processes left: \(Self.processes(mentioning: f.root.string))")
+        }
+    }
+
+    @Test("a run killed after its container started: the exit status is not made up")
+    func ownerKilledAfterStart() async throws {
+        try await EngineFixture.with { f in
+            _ = try await HostCommand.check("/bin/sh", ["-c", """
+                \(EngineFixture.intermodal) run --name orphan --root \(f.root) busybox sh -c 'sleep 1; exit 0' >/dev/null 2>&1 & p=$!
+                sleep 0.6; kill -9 $p; wait $p 2>/dev/null; true
+                """])
+            try await Task.sleep(for: .milliseconds(1_200))
+            let record = try f.engine.container("orphan")
+            #expect(record.status == .exited)
+            #expect(record.exitCode == nil, "nobody could collect the exit status: none is invented (got \(String(describing: record.exitCode)))")
+            #expect(record.error?.contains("exit status") == true, "\(String(describing: record.error))")
+            try await f.engine.remove("orphan", force: true)
+            #expect(try f.engine.runtime.list().isEmpty)
+        }
+    }
+
+    @Test("each store has its own runtime state root")
+    func runtimeStateRootPerStore() async throws {
+        let a = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-store-a")
+        let b = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-store-b")
+        defer { try? FileSystem.removeTree(a); try? FileSystem.removeTree(b) }
+        let ea = try Engine(root: a), eb = try Engine(root: b)
+        #expect(ea.runtime.stateRoot != eb.runtime.stateRoot)
+        #expect(ea.runtime.stateRoot != IntermodalPaths.runtimeStateRoot)
+        #expect(try Engine(root: a).runtime.stateRoot == ea.runtime.stateRoot, "the same store finds its state again")
+    }
+
+    @Test("--cpus outside what the kernel can apply is refused, naming the range")
+    func cpusAreValidated() async throws {
+        try await EngineFixture.with { f in
+            for cpus in [1e-9, 0.001, Double.infinity, Double.nan, 1e6] {
+                let error = await #expect(throws: IntermodalError.self) {
+                    _ = try await f.engine.run(image: "busybox", options: RunOptions(command: ["true"], cpus: cpus, autoRemove: true), output: .log)
+                }
+                #expect(error?.code == .invalidArgument)
+                #expect(error?.message.contains("--cpus") == true && error?.message.contains("0.01") == true, "\(String(describing: error))")
+            }
+            #expect(try f.engine.list(all: true).isEmpty, "nothing was created for a refused limit")
+            let ok = try await f.engine.run(image: "busybox", options: RunOptions(command: ["true"], cpus: 0.5, autoRemove: true), output: .log)
+            #expect(ok.status.code == 0)
+            let cli = try await f.cli(["run", "--rm", "--cpus=inf", "busybox", "true"])
+            #expect(cli.exitCode == 125 && cli.standardError.contains("--cpus"), "\(cli.standardError)")
+        }
+    }
+
+    @Test("a container whose record is unreadable is listed and removable")
+    func damagedRecord() async throws {
+        try await EngineFixture.with { f in
+            let made = try await f.engine.create(image: "busybox", options: RunOptions(command: ["true"]))
+            let dir = f.engine.directory(of: made)
+            try FileSystem.writeAtomically(#"{"id": "#, to: dir.record)
+            let listed = try f.engine.list(all: true)
+            #expect(listed.map(\.id) == [made.id], "ps -a still shows it")
+            #expect(listed.first.map { Engine.statusText($0) } == "Unreadable record")
+            try await f.engine.remove(made.shortID, force: true)
+            #expect(!FileSystem.exists(dir.path))
+            #expect(try f.engine.list(all: true).isEmpty)
+        }
+    }
+
+    @Test("system check passes after all this, and names what it found")
+    func systemCheck() async throws {
+        try await EngineFixture.with { f in
+            #expect(f.engine.check().filter { $0.severity == .damage }.isEmpty, "\(f.engine.check())")
+            let clean = try await f.cli(["system", "check"])
+            #expect(clean.exitCode == 0 && clean.standardOutput.contains("OK"), "\(clean.standardOutput)\(clean.standardError)")
+            // Damage: an index.json deleted. The check says so, --repair rebuilds it without losing the image.
+            let image = try f.engine.store.resolve("busybox")
+            unlink(f.root.appending("images/index.json").string)
+            let damaged = try await f.cli(["system", "check"])
+            #expect(damaged.exitCode == 1)
+            #expect(damaged.standardOutput.contains("index.json is missing") && damaged.standardOutput.contains("--repair"), "\(damaged.standardOutput)")
+            let repaired = try await f.cli(["system", "check", "--repair"])
+            #expect(repaired.exitCode == 0, "\(repaired.standardOutput)\(repaired.standardError)")
+            #expect(repaired.standardOutput.contains(image.manifestDigest), "the repair names the image it kept")
+            #expect(try f.engine.store.resolve(image.manifestDigest).configDigest == image.configDigest)
+        }
+    }
+}
