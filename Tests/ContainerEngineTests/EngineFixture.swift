@@ -59,6 +59,9 @@ struct EngineFixture {
             }
         }
         try? FileSystem.removeTree(root)
+        // The store's runtime state root on the tmpfs (empty once every container is removed).
+        rmdir(engine.runtime.stateRoot.string)
+        rmdir(engine.runtime.stateRoot.removingLastComponent().string)
     }
 
     /// Runs the CLI against this store (`--root` given), as a user would.

@@ -20,7 +20,7 @@ extension Engine {
     func reconcile(_ record: ContainerRecord) throws(IntermodalError) -> ContainerRecord {
         guard record.status != .exited, let owner = record.ownerPID, !Self.isAlive(owner) else { return record }
         var r = record
-        if let pid = r.pid, Self.isAlive(pid) { return r }  // the container outlived its owner: still running
+        if let pid = r.pid, Self.isRunning(pid) { return r }  // the container outlived its owner: still running
         if r.status == .created && r.error != nil { return r }  // reconciled before
         r.pid = nil
         if r.status == .created, let state = try? runtime.state(id: r.id), state.status == .running, let pid = state.pid {
@@ -46,6 +46,16 @@ extension Engine {
 
     static func isAlive(_ pid: Int32) -> Bool {
         kill(pid, 0) == 0 || errno == EPERM
+    }
+
+    /// True when the process exists and has not exited: a zombie (an orphaned container init
+    /// whose new parent has not reaped it yet) has ended.
+    static func isRunning(_ pid: Int32) -> Bool {
+        guard isAlive(pid) else { return false }
+        guard let stat = try? FileSystem.readString(FilePath("/proc/\(pid)/stat")),
+              let close = stat.lastIndex(of: ")") else { return true }
+        let state = stat[stat.index(after: close)...].dropFirst().first
+        return state != "Z" && state != "X"
     }
 
     /// Sends SIGTERM (or `signal`), then SIGKILL after `timeout`, and waits until the owner has
