@@ -12,8 +12,9 @@
 //   ImageStore        OCI image layout, layers, Dockerfile parsing, registry client.
 //   ContainerEngine   the Docker-style workflow: containers as writable layers over images; run, commit, build.
 //   VirtualMachines   the same image booted as a libvirt guest.
-//   BenchmarkHarness  runs workloads natively, in containers, peers and VMs (later issue).
-//   Reports           JSON results, gnuplot plots, Markdown and HTML reports (later issue).
+//   BenchmarkResults  the results file (samples, environment, suite) and its statistics.
+//   BenchmarkHarness  runs workloads natively, in our containers, in peer runtimes and in VMs.
+//   Reports           gnuplot plots, Markdown and HTML reports, and `compare`, from results files.
 //   intermodal, intermodal-runtime   thin command-line front ends.
 import PackageDescription
 
@@ -53,6 +54,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.100.0"),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.0", traits: ["MallocInterposer"]),
+        // Suite files.
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
     ],
     targets: [
         // MARK: C and system libraries
@@ -119,8 +122,19 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: strict),
-        .target(name: "BenchmarkHarness", dependencies: ["IntermodalCore"], swiftSettings: strict),
-        .target(name: "Reports", dependencies: ["IntermodalCore"], swiftSettings: strict),
+        // The results file's model and its statistics: what the harness writes and reports read.
+        .target(name: "BenchmarkResults", swiftSettings: strict),
+        .target(
+            name: "BenchmarkHarness",
+            dependencies: [
+                "IntermodalCore", "BenchmarkResults", "ContainerRuntime", "ContainerEngine", "ImageStore",
+                "VirtualMachines", "HostProbe", "CLinuxShim",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strict),
+        .target(name: "Reports", dependencies: ["IntermodalCore", "BenchmarkResults"], swiftSettings: strict),
 
         // MARK: Executables
         .executableTarget(
@@ -171,6 +185,11 @@ let package = Package(
             dependencies: ["ContainerEngine", "ImageStore", "ContainerRuntime", "IntermodalCore", system]),
         .testTarget(name: "VirtualMachinesTests", dependencies: ["VirtualMachines", "ImageStore", "IntermodalCore", system]),
         .testTarget(name: "CLITests", dependencies: ["IntermodalCore", system]),
+        .testTarget(name: "BenchmarkHarnessTests", dependencies: ["BenchmarkHarness", "BenchmarkResults", "IntermodalCore", system]),
+        // Many instances at once in one process, as the harness runs them: nothing may starve the pool.
+        .testTarget(
+            name: "ConcurrencyTests",
+            dependencies: ["ContainerEngine", "ContainerRuntime", "ImageStore", "VirtualMachines", "IntermodalCore", system]),
 
         // MARK: Benchmarks (ordo-one/benchmark; run with `swift package benchmark`)
         // Our libvirt guest boot against bare QEMU, interleaved: `swift run vm-boot-benchmark [RUNS]`.

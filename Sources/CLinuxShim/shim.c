@@ -966,3 +966,15 @@ long ims_bpf(int command, void *attr, unsigned int size) { return syscall(SYS_bp
 int ims_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags) {
     return (int)syscall(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, flags);
 }
+
+int ims_thread_private_mount_namespace(const char *hide) {
+    if (unshare(CLONE_FS | CLONE_NEWNS) != 0) return -1;
+    if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) return -1;
+    if (hide && hide[0] && umount2(hide, MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) return -1;
+    return open("/proc/thread-self/ns/mnt", O_RDONLY | O_CLOEXEC);
+}
+
+int ims_thread_enter_mount_namespace(int nsfd) {
+    if (unshare(CLONE_FS) != 0) return -1;
+    return setns(nsfd, CLONE_NEWNS);
+}

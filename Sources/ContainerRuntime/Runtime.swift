@@ -24,14 +24,15 @@ public struct Runtime: Sendable {
     /// Sets up the container described by `<bundle>/config.json` and holds its process until
     /// ``start(id:)``. On failure nothing is left behind.
     public func create(id: String, bundle: FilePath, io: ProcessIO = .inherit) async throws(IntermodalError) -> Container {
-        try createSync(id: id, bundle: bundle, io: io)
+        // Creating waits for the child to report it is ready: off the cooperative pool.
+        try await DedicatedThread.run { () throws(IntermodalError) in try createSync(id: id, bundle: bundle, io: io) }
     }
 
     /// ``create(id:bundle:io:)`` from a configuration the caller already holds (an engine that has
     /// just written it to `<bundle>/config.json`): validated, not read and decoded again. The file
     /// must still be there and say the same: `exec` and other processes read it.
     public func create(id: String, bundle: FilePath, spec: Spec, io: ProcessIO = .inherit) async throws(IntermodalError) -> Container {
-        try createSync(id: id, bundle: bundle, io: io, spec: spec)
+        try await DedicatedThread.run { () throws(IntermodalError) in try createSync(id: id, bundle: bundle, io: io, spec: spec) }
     }
 
     /// The synchronous body of ``create(id:bundle:io:)`` (the CLI calls it without a runtime of tasks).
@@ -121,7 +122,8 @@ public struct Runtime: Sendable {
     /// Releases the process of a created container (it then runs the user's program), then
     /// runs the poststart hooks.
     public func start(id: String) async throws(IntermodalError) {
-        try startSync(id: id)
+        // Opening the exec fifo waits for the child, and hooks are waited for.
+        try await DedicatedThread.run { () throws(IntermodalError) in try startSync(id: id) }
     }
 
     /// The synchronous body of ``start(id:)``.
@@ -199,7 +201,8 @@ public struct Runtime: Sendable {
     /// Removes a stopped container (with `force`, kills it first); runs the poststop hooks and
     /// removes its cgroup and state.
     public func delete(id: String, force: Bool = false) async throws(IntermodalError) {
-        try deleteSync(id: id, force: force)
+        // A forced delete waits for the process to die; poststop hooks are waited for.
+        try await DedicatedThread.run { () throws(IntermodalError) in try deleteSync(id: id, force: force) }
     }
 
     /// The synchronous body of ``delete(id:force:)``.
@@ -253,25 +256,30 @@ public struct Runtime: Sendable {
 
     /// create + start + wait + delete; output goes to `io`; returns exit status and phase timestamps.
     public func run(id: String, bundle: FilePath, io: ProcessIO = .inherit) async throws(IntermodalError) -> RunResult {
-        let container = try createSync(id: id, bundle: bundle, io: io)
-        var timestamps = container.timestamps
-        do throws(IntermodalError) {
-            try startSync(id: id)
-            timestamps.mark(.start)
-        } catch {
-            try? deleteSync(id: id, force: true)
-            throw error
+        let (container, started) = try await DedicatedThread.run { () throws(IntermodalError) -> (Container, MonotonicInstant) in
+            let container = try createSync(id: id, bundle: bundle, io: io)
+            do throws(IntermodalError) {
+                try startSync(id: id)
+            } catch {
+                try? deleteSync(id: id, force: true)
+                throw error
+            }
+            return (container, MonotonicInstant.now)
         }
+        var timestamps = container.timestamps
+        timestamps.mark(.start, at: started)
         let status = await container.waiter.wait()
         timestamps.mark(.exit, at: container.waiter.exitedAt ?? .now)
-        try deleteSync(id: id, force: true)
+        try await delete(id: id, force: true)
         timestamps.mark(.cleanup)
         return RunResult(status: status, timestamps: timestamps)
     }
 
     /// Runs an extra process inside a running container's namespaces/cgroup (like `runc exec`).
     public func exec(id: String, process: Spec.Process, io: ProcessIO = .inherit) async throws(IntermodalError) -> ExitStatus {
-        await (try launchExec(id: id, process: process, io: io)).launched.waiter.wait()
+        // One dedicated thread launches and waits: the exec'd process dies with the thread that
+        // cloned it (PR_SET_PDEATHSIG is per thread), so that thread must outlive it.
+        try await DedicatedThread.run { () throws(IntermodalError) in try execSync(id: id, process: process, io: io) }
     }
 
     /// ``exec(id:process:io:)`` without a task (for the CLI).

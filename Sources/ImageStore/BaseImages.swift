@@ -26,7 +26,7 @@ extension ImageStore {
                 created: created,
                 config: .init(env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], cmd: ["sh"]),
                 history: [HistoryEntry(created: created, createdBy: "intermodal image bootstrap busybox (\(busybox))")])
-            return try createImage(layers: [layer], configuration: config, names: [name])
+            return try await createImage(layers: [layer], configuration: config, names: [name])
         }
     }
 
@@ -56,7 +56,7 @@ extension ImageStore {
             let now = Timestamp.now()
             config.created = config.created ?? now
             config.history = [HistoryEntry(created: config.created, createdBy: createdBy)]
-            return try createImage(layers: [layer], configuration: config, names: [name])
+            return try await createImage(layers: [layer], configuration: config, names: [name])
         }
     }
 }

@@ -17,9 +17,13 @@ public struct DebianBootstrap: Sendable {
     public var cacheRoot: FilePath
     /// Extra packages (`--include`).
     public var include: [String]
+    /// The debootstrap executable (Debian's, unless a caller brings its own).
+    public var program: FilePath
 
     public init(suite: String = "bookworm", variant: String = "minbase", mirror: String? = nil,
-                include: [String] = [], cacheRoot: FilePath = IntermodalPaths.cacheRoot) throws(IntermodalError) {
+                include: [String] = [], cacheRoot: FilePath = IntermodalPaths.cacheRoot,
+                program: FilePath = "/usr/sbin/debootstrap") throws(IntermodalError) {
+        self.program = program
         self.suite = suite
         self.variant = variant
         self.include = include
@@ -67,37 +71,58 @@ public struct DebianBootstrap: Sendable {
         return cacheRoot.appending("debootstrap").appending("\(suite)-\(variant)-\(key)")
     }
 
-    /// The cached layer, made by debootstrap first when missing. Concurrent callers wait for one build.
+    /// The cached layer, made by debootstrap first when missing. Concurrent callers (threads or
+    /// processes) wait for one build, off the cooperative pool (``FileLock``).
     public func cachedLayer() async throws(IntermodalError) -> (blob: FilePath, layer: LayerDescriptor) {
         let dir = cacheDirectory
         try FileSystem.createDirectory(dir)
-        let lock = try FileLock.acquire(dir.appending("lock"), exclusive: true, wait: true)!
-        defer { FileLock.release(lock) }
+        return try await FileLock(dir.appending("lock")).withLock { () async throws(IntermodalError) -> (blob: FilePath, layer: LayerDescriptor) in
+            if let cached = cached(in: dir) { return cached }
+            // Whoever holds the lock is the only builder: a work directory still here was left by
+            // a build that was killed (kill -9 leaves no chance to clean up), so it goes now.
+            for name in (try? FileSystem.list(dir)) ?? [] where name.hasPrefix(Self.workPrefix) {
+                try FileSystem.removeTree(dir.appending(name))
+            }
+            return try await build(in: dir)
+        }
+    }
+
+    /// The name prefix of the temporary directories a build works in.
+    static let workPrefix = "debootstrap"
+
+    private func cached(in dir: FilePath) -> (blob: FilePath, layer: LayerDescriptor)? {
         let blob = dir.appending("layer.tar.gz")
         let meta = dir.appending("layer.json")
-        if FileSystem.exists(blob), let bytes = try? FileSystem.readBytes(meta),
-           let info = try? JSON.decode(CachedLayer.self, from: bytes, what: meta.string) {
-            return (blob, LayerDescriptor(digest: info.digest, size: info.size, mediaType: MediaType.ociLayerGzip, diffID: info.diffID))
-        }
-        let work = try FileSystem.makeTemporaryDirectory(prefix: "debootstrap", in: dir)
+        guard FileSystem.exists(blob), let bytes = try? FileSystem.readBytes(meta),
+              let info = try? JSON.decode(CachedLayer.self, from: bytes, what: meta.string) else { return nil }
+        return (blob, LayerDescriptor(digest: info.digest, size: info.size, mediaType: MediaType.ociLayerGzip, diffID: info.diffID))
+    }
+
+    /// Runs debootstrap into a work directory and packs the tree as the cached layer.
+    private func build(in dir: FilePath) async throws(IntermodalError) -> (blob: FilePath, layer: LayerDescriptor) {
+        let blob = dir.appending("layer.tar.gz")
+        let meta = dir.appending("layer.json")
+        let work = try FileSystem.makeTemporaryDirectory(prefix: Self.workPrefix, in: dir)
         defer { try? FileSystem.removeTree(work) }
         let tree = work.appending("rootfs")
         var args = ["--variant=\(variant)"]
         if !include.isEmpty { args.append("--include=\(include.joined(separator: ","))") }
         args += [suite, tree.string, mirror]
-        guard HostCommand.find("debootstrap") != nil || FileSystem.exists("/usr/sbin/debootstrap") else {
-            throw IntermodalError(.notFound, "debootstrap is not installed (apt-get install debootstrap)")
+        guard FileSystem.exists(program) else {
+            throw IntermodalError(.notFound, "debootstrap is not installed at \(program) (apt-get install debootstrap)")
         }
-        try await HostCommand.check("/usr/sbin/debootstrap", args)
+        try await HostCommand.check(program.string, args)
         // Downloaded packages are not part of the image (Docker's debian images drop them too).
         for sub in ["var/cache/apt/archives", "var/lib/apt/lists"] {
             for name in (try? FileSystem.list(tree.appending(sub))) ?? [] where name != "partial" && name != "lock" {
                 try FileSystem.removeTree(tree.appending(sub).appending(name))
             }
         }
-        var builder = LayerBuilder()
-        builder.source = .tree
-        let out = try builder.build(tree, output: work.appending("layer.tar.gz"))
+        let out = try await DedicatedThread.run { () throws(IntermodalError) in
+            var builder = LayerBuilder()
+            builder.source = .tree
+            return try builder.build(tree, output: work.appending("layer.tar.gz"))
+        }
         guard rename(out.file.string, blob.string) == 0 else { throw .system("cannot move the layer to \(blob)") }
         try FileSystem.writeAtomically(try JSON.encode(CachedLayer(digest: out.digest, size: out.size, diffID: out.diffID)), to: meta)
         return (blob, LayerDescriptor(digest: out.digest, size: out.size, mediaType: MediaType.ociLayerGzip, diffID: out.diffID))
@@ -125,7 +150,7 @@ extension ImageStore {
                 history: [HistoryEntry(
                     created: Timestamp.now(),
                     createdBy: "intermodal image bootstrap debian --suite \(bootstrap.suite) --variant \(bootstrap.variant) (\(bootstrap.mirror))")])
-            return try createImage(layers: [layer], configuration: config, names: [name])
+            return try await createImage(layers: [layer], configuration: config, names: [name])
         }
     }
 }

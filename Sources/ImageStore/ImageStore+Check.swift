@@ -125,7 +125,7 @@ extension ImageStore {
     /// untagged images: nothing deleted, the old file kept beside it); work left in `tmp/` and
     /// blobs and unpacked layers no image refers to are removed. Damaged images are never removed
     /// here: `rmi --force NAME` does that, named by the user.
-    public func repair() throws(IntermodalError) -> [String] {
+    public func repair() async throws(IntermodalError) -> [String] {
         var done: [String] = []
         if (try? readIndex()) == nil {
             var intact = Set<String>()
@@ -133,7 +133,7 @@ extension ImageStore {
                 if let digest = try? Digest.sha256(file: blobsDirectory.appending(name)), digest == "sha256:" + name { intact.insert(digest) }
             }
             let manifests = manifestsAmongBlobs(intact)
-            try FileLock.withLock(indexLockPath, exclusive: true) { () throws(IntermodalError) in
+            try await FileLock(indexLockPath).withLock(.exclusive) { () throws(IntermodalError) in
                 if FileSystem.exists(indexPath) {
                     let kept = FilePath(indexPath.string + ".damaged-\(time(nil))")
                     guard rename(indexPath.string, kept.string) == 0 else { throw .system("cannot move \(indexPath) aside") }
@@ -148,7 +148,7 @@ extension ImageStore {
         let before = Set((try? FileSystem.list(blobsDirectory)) ?? [])
         let layersBefore = Set((try? FileSystem.list(layersDirectory)) ?? [])
         let tmpBefore = (try? FileSystem.list(temporaryDirectory)) ?? []
-        try collectGarbage()
+        try await collectGarbage()
         let blobsGone = before.subtracting(Set((try? FileSystem.list(blobsDirectory)) ?? [])).sorted()
         let layersGone = layersBefore.subtracting(Set((try? FileSystem.list(layersDirectory)) ?? [])).sorted()
         if !tmpBefore.isEmpty { done.append("removed from \(temporaryDirectory): \(tmpBefore.joined(separator: ", "))") }

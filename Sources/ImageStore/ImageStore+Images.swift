@@ -115,9 +115,9 @@ extension ImageStore {
     }
 
     /// Gives `image` the name `reference` (moving the name if another image had it).
-    public func tag(_ image: Image, as reference: ImageReference) throws(IntermodalError) {
+    public func tag(_ image: Image, as reference: ImageReference) async throws(IntermodalError) {
         let manifestSize = Int64(try readBlob(image.manifestDigest).count)
-        try name(manifestDigest: image.manifestDigest, size: manifestSize, as: [reference])
+        try await name(manifestDigest: image.manifestDigest, size: manifestSize, as: [reference])
     }
 
     /// Names a stored manifest in `index.json`; with no names it is kept as an untagged image.
@@ -125,9 +125,9 @@ extension ImageStore {
     /// Only a complete image is named: its manifest and configuration must be stored and parse,
     /// and every layer blob must be present. Otherwise nothing is written and the error says what
     /// is missing, so a failed `load`, `pull` or `commit` never leaves a name that breaks `images`.
-    func name(manifestDigest: String, size: Int64, as references: [ImageReference]) throws(IntermodalError) {
+    func name(manifestDigest: String, size: Int64, as references: [ImageReference]) async throws(IntermodalError) {
         try checkComplete(manifestDigest: manifestDigest)
-        try updateIndex { (index) throws(IntermodalError) in
+        try await updateIndex { (index) throws(IntermodalError) in
             let newNames = Set(references.map(\.localName))
             index.manifests.removeAll { d in
                 if let n = d.annotations?[refNameAnnotation] { return newNames.contains(n) }
@@ -146,15 +146,15 @@ extension ImageStore {
             }
         }
         // A name moved away may have left an older image without names and unreferenced.
-        collectGarbageAfter("naming \(manifestDigest)")
+        await collectGarbageAfter("naming \(manifestDigest)")
     }
 
     /// Garbage collection as the tail of another operation (naming, removing): the operation has
     /// happened, so a failure to tidy up is reported as a warning and never becomes the
     /// operation's error (the next collection tries again; `system check` names what is left).
-    func collectGarbageAfter(_ operation: String) {
+    func collectGarbageAfter(_ operation: String) async {
         do {
-            try collectGarbage()
+            try await collectGarbage()
         } catch {
             logger.warning("after \(operation): unused blobs or layers were not all removed: \(error)")
         }
@@ -162,19 +162,19 @@ extension ImageStore {
 
     /// Removes a name; the image itself (and its blobs and unpacked layers that no other image
     /// uses) goes when its last name does. Given an ID, removes the image with all its names.
-    public func remove(_ reference: String) throws(IntermodalError) {
+    public func remove(_ reference: String) async throws(IntermodalError) {
         let image = try resolve(reference)
         let byName = (try? ImageReference.parse(reference)).map { ref in
             image.names.contains { $0.localName == ref.localName }
         } ?? false
-        try updateIndex { (index) throws(IntermodalError) in
+        try await updateIndex { (index) throws(IntermodalError) in
             if byName, let ref = try? ImageReference.parse(reference) {
                 index.manifests.removeAll { $0.annotations?[refNameAnnotation] == ref.localName }
             } else {
                 index.manifests.removeAll { $0.digest == image.manifestDigest }
             }
         }
-        collectGarbageAfter("removing \(reference)")
+        await collectGarbageAfter("removing \(reference)")
     }
 
     /// Throws unless the image of this manifest loads (manifest and config parse, one diff ID per
@@ -191,10 +191,10 @@ extension ImageStore {
     /// digest, every entry of it. Returns the names removed. Unreferenced blobs go afterwards.
     /// What `rmi --force` does when ``resolve(_:)`` cannot load the image.
     @discardableResult
-    public func removeDamaged(_ reference: String) throws(IntermodalError) -> [String] {
+    public func removeDamaged(_ reference: String) async throws(IntermodalError) -> [String] {
         let wanted = (try? ImageReference.parse(reference))?.localName
         let hex = reference.hasPrefix("sha256:") ? String(reference.dropFirst(7)) : reference
-        let removed = try updateIndex { (index) throws(IntermodalError) -> [String] in
+        let removed = try await updateIndex { (index) throws(IntermodalError) -> [String] in
             var matches = index.manifests.filter { wanted != nil && $0.annotations?[refNameAnnotation] == wanted }
             if matches.isEmpty && hex.count >= 4 {
                 let digests = Set(index.manifests.map(\.digest).filter { Digest.hex($0).hasPrefix(hex) })
@@ -207,16 +207,16 @@ extension ImageStore {
             index.manifests.removeAll { d in matches.contains(d) }
             return matches.map { $0.annotations?[refNameAnnotation] ?? $0.digest }
         }
-        collectGarbageAfter("removing \(reference)")
+        await collectGarbageAfter("removing \(reference)")
         return removed
     }
 
     /// Removes the name `reference` but keeps the image it named, untagged (`<none>`), when that
     /// was its last name: what `rmi --force` does to an image containers were made from, whose
     /// layers their writable layers sit on. (``remove(_:)`` is the untag that lets the image go.)
-    public func untag(_ reference: ImageReference) throws(IntermodalError) {
+    public func untag(_ reference: ImageReference) async throws(IntermodalError) {
         let wanted = reference.localName
-        try updateIndex { (index) throws(IntermodalError) in
+        try await updateIndex { (index) throws(IntermodalError) in
             guard let named = index.manifests.first(where: { $0.annotations?[refNameAnnotation] == wanted }) else {
                 throw IntermodalError(.notFound, "no such image: \(reference)")
             }
@@ -229,10 +229,10 @@ extension ImageStore {
 
     /// Deletes blobs and unpacked layers no image refers to. Skipped (not an error) while another
     /// process is storing an image, whose blobs are not named yet.
-    public func collectGarbage() throws(IntermodalError) {
-        guard let lease = try FileLock.acquire(ingestLockPath, exclusive: true, wait: false) else { return }
-        defer { FileLock.release(lease) }
-        try FileLock.withLock(indexLockPath, exclusive: true) { () throws(IntermodalError) in
+    public func collectGarbage() async throws(IntermodalError) {
+        guard let lease = try FileLock(ingestLockPath).tryAcquire(.exclusive) else { return }
+        defer { lease.release() }
+        try await FileLock(indexLockPath).withLock { () throws(IntermodalError) in
             let index = try readIndex()
             var keep = Set<String>()
             var keepDiffIDs = Set<String>()

@@ -85,7 +85,7 @@ extension ImageStore {
     /// Stores a configuration and manifest for `layers` and names the image.
     public func createImage(
         layers: [LayerDescriptor], configuration: ImageConfiguration, names: [ImageReference]
-    ) throws(IntermodalError) -> Image {
+    ) async throws(IntermodalError) -> Image {
         var configuration = configuration
         configuration.rootfs = .init(diffIDs: layers.map(\.diffID))
         if configuration.created == nil { configuration.created = Timestamp.now() }
@@ -96,7 +96,7 @@ extension ImageStore {
             layers: layers.map { Descriptor(mediaType: $0.mediaType, digest: $0.digest, size: $0.size) })
         let manifestBytes = try JSON.encode(manifest)
         let manifestDigest = try writeBlob(manifestBytes)
-        try name(manifestDigest: manifestDigest, size: Int64(manifestBytes.count), as: names)
+        try await name(manifestDigest: manifestDigest, size: Int64(manifestBytes.count), as: names)
         return Image(reference: names.first, names: names, manifestDigest: manifestDigest, configDigest: configDigest,
                      configuration: configuration, layers: layers)
     }
@@ -122,7 +122,7 @@ extension ImageStore {
             var config = configuration
             config.history = (base?.configuration.history ?? []) + [entry]
             config.created = entry.created
-            return try createImage(layers: layers, configuration: config, names: tag.map { [$0] } ?? [])
+            return try await createImage(layers: layers, configuration: config, names: tag.map { [$0] } ?? [])
         }
     }
 }

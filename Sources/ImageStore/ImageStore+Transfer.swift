@@ -106,7 +106,7 @@ extension ImageStore {
             }
             var loaded: [Image] = []
             for item in ready {
-                try name(manifestDigest: item.descriptor.digest, size: item.size, as: item.names)
+                try await name(manifestDigest: item.descriptor.digest, size: item.size, as: item.names)
                 var image = try loadImage(manifestDigest: item.descriptor.digest)
                 image.names = item.names
                 image.reference = item.names.first

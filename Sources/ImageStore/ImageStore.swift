@@ -145,8 +145,8 @@ public final class ImageStore: Sendable {
     }
 
     /// Runs `body` with `index.json` locked against other processes, writing back what it returns.
-    func updateIndex<R>(_ body: (inout ImageIndex) throws(IntermodalError) -> R) throws(IntermodalError) -> R {
-        try FileLock.withLock(indexLockPath, exclusive: true) { () throws(IntermodalError) -> R in
+    func updateIndex<R>(_ body: (inout ImageIndex) throws(IntermodalError) -> R) async throws(IntermodalError) -> R {
+        try await FileLock(indexLockPath).withLock { () throws(IntermodalError) -> R in
             var index = try readIndex()
             let before = index
             let result = try body(&index)
@@ -164,13 +164,12 @@ public final class ImageStore: Sendable {
     /// was left by a process killed mid-write (`kill -9`, a crash), since every live writer holds
     /// a lease.
     func withIngestLease<R>(_ body: () async throws(IntermodalError) -> R) async throws(IntermodalError) -> R {
-        if let exclusive = try FileLock.acquire(ingestLockPath, exclusive: true, wait: false) {
+        let lease = FileLock(ingestLockPath)
+        if let exclusive = try lease.tryAcquire(.exclusive) {
             do { try reclaimTemporary() } catch { logger.warning("leftovers in \(temporaryDirectory) not all removed: \(error)") }
-            FileLock.release(exclusive)
+            exclusive.release()
         }
-        let fd = try FileLock.acquire(ingestLockPath, exclusive: false, wait: true)!
-        defer { FileLock.release(fd) }
-        return try await body()
+        return try await lease.withLock(.shared, body)
     }
 
     /// Removes everything under `tmp/`; only while holding the ingest lease exclusively.
@@ -190,36 +189,6 @@ func fsync_path(_ path: FilePath) -> Int32 {
     guard fd >= 0 else { return -1 }
     defer { close(fd) }
     return fsync(fd)
-}
-
-/// `flock(2)` on a lock file.
-enum FileLock {
-    /// Opens and locks `path`; nil when `wait` is false and the lock is held elsewhere.
-    static func acquire(_ path: FilePath, exclusive: Bool, wait: Bool) throws(IntermodalError) -> CInt? {
-        let fd = open(path.string, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .system("cannot open lock file \(path)") }
-        var operation = exclusive ? LOCK_EX : LOCK_SH
-        if !wait { operation |= LOCK_NB }
-        while flock(fd, operation) != 0 {
-            if errno == EINTR { continue }
-            let e = errno
-            close(fd)
-            if e == EWOULDBLOCK { return nil }
-            throw .system("cannot lock \(path)", errno: e)
-        }
-        return fd
-    }
-
-    static func release(_ fd: CInt) {
-        flock(fd, LOCK_UN)
-        close(fd)
-    }
-
-    static func withLock<R>(_ path: FilePath, exclusive: Bool, _ body: () throws(IntermodalError) -> R) throws(IntermodalError) -> R {
-        let fd = try acquire(path, exclusive: exclusive, wait: true)!
-        defer { release(fd) }
-        return try body()
-    }
 }
 
 /// The files of an OCI image layout that are not blobs.

@@ -2,11 +2,12 @@ import Foundation
 import IntermodalCore
 
 /// JSON as the OCI specs want it: stable key order (so digests of what we write are reproducible)
-/// and no escaped slashes.
-enum JSON {
-    static func encode<T: Encodable>(_ value: T) throws(IntermodalError) -> [UInt8] {
+/// and no escaped slashes; decoding errors name the document and the field.
+public enum JSON {
+    /// `pretty` for files people read (results, configs); digested documents stay compact.
+    public static func encode<T: Encodable>(_ value: T, pretty: Bool = false) throws(IntermodalError) -> [UInt8] {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting = pretty ? [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted] : [.sortedKeys, .withoutEscapingSlashes]
         do {
             return Array(try encoder.encode(value))
         } catch {
@@ -14,7 +15,7 @@ enum JSON {
         }
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8], what: String) throws(IntermodalError) -> T {
+    public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8], what: String) throws(IntermodalError) -> T {
         do {
             return try JSONDecoder().decode(T.self, from: Data(bytes))
         } catch let DecodingError.keyNotFound(key, context) {

@@ -42,7 +42,8 @@ public enum FileSystem {
 
     /// Writes `bytes` to `path` atomically: a temporary file beside it, fsync, rename.
     public static func writeAtomically(_ bytes: some Collection<UInt8>, to path: FilePath, mode: FilePermissions = [.ownerReadWrite, .groupRead, .otherRead]) throws(IntermodalError) {
-        let tmp = FilePath(path.string + ".tmp-\(getpid())")
+        // Unique per thread: threads of one process may replace the same file at once.
+        let tmp = FilePath(path.string + ".tmp-\(getpid())-\(UInt(pthread_self()))")
         do {
             let fd = try FileDescriptor.open(tmp, .writeOnly, options: [.create, .truncate, .closeOnExec], permissions: mode)
             do {

@@ -53,12 +53,14 @@ public enum BareQEMU {
         let pid = try spawn(Array(args.prefix(1)) + accel + args.dropFirst())
         defer {
             kill(pid, SIGKILL)
-            var status: Int32 = 0
-            waitpid(pid, &status, 0)
+            DedicatedThread.start { var status: Int32 = 0; waitpid(pid, &status, 0) }
         }
         marks.mark(.domainStarted)
-        var pfd = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
-        guard poll(&pfd, 1, 30_000) == 1 else { throw IntermodalError(.timeout, "bare QEMU did not connect to \(socketPath)") }
+        let connected = await DedicatedThread.run {
+            var pfd = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
+            return poll(&pfd, 1, 30_000) == 1
+        }
+        guard connected else { throw IntermodalError(.timeout, "bare QEMU did not connect to \(socketPath)") }
         let conn = accept(listener, nil, nil)
         guard conn >= 0 else { throw .system("accept on \(socketPath)") }
         let channel = GuestChannel(connected: conn)
@@ -66,7 +68,7 @@ public enum BareQEMU {
         var report = GuestReport(marks: marks, outputLimit: cfg.outputLimit)
         let deadline = MonotonicInstant.now.nanoseconds + UInt64(timeout.components.seconds) * 1_000_000_000
         while MonotonicInstant.now.nanoseconds < deadline {
-            switch try channel.next(timeoutMilliseconds: 200) {
+            switch try await channel.nextEvent(timeoutMilliseconds: 200) {
             case .none: continue
             case .closed: throw IntermodalError(.externalFailure, "bare QEMU guest stopped without an exit report")
             case .frame(let type, let payload):

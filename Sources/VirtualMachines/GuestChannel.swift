@@ -7,7 +7,9 @@ import SystemPackage
 /// The host end of the guest init's reports: frames (type byte, little-endian 32-bit length,
 /// payload) from the virtio-serial port, whose unix socket QEMU listens on; and, as the fallback
 /// for guests without that port, "@@intermodal:<type>:<hex>" lines in the serial console's log.
-final class GuestChannel {
+/// `@unchecked Sendable`: one task owns a channel and uses it from one thread at a time (the
+/// dedicated thread of ``nextEvent(timeoutMilliseconds:)``, then the owner again).
+final class GuestChannel: @unchecked Sendable {
     enum Event { case none, closed, frame(UInt8, [UInt8]) }
 
     private var fd: Int32 = -1
@@ -55,6 +57,16 @@ final class GuestChannel {
             if attempt == 99 { throw .system("cannot connect to the guest channel \(path)", errno: e) }
             usleep(10_000)
         }
+    }
+
+    /// ``next(timeoutMilliseconds:)`` waited for on a dedicated thread, off the cooperative pool.
+    func nextEvent(timeoutMilliseconds: Int32) async throws(IntermodalError) -> Event {
+        try await DedicatedThread.run { () throws(IntermodalError) in try self.next(timeoutMilliseconds: timeoutMilliseconds) }
+    }
+
+    /// Connects to QEMU's socket for the port (retrying while QEMU creates it), off the pool.
+    static func connected(socket path: FilePath, consoleLog: FilePath?) async throws(IntermodalError) -> GuestChannel {
+        try await DedicatedThread.run { () throws(IntermodalError) in try GuestChannel(socket: path, consoleLog: consoleLog) }
     }
 
     /// The next complete frame, `.closed` at end of the socket stream, or `.none` after the

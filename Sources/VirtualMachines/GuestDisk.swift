@@ -21,14 +21,21 @@ public enum GuestDisk {
         let target = dir.appending("\(safeKey).ext4")
         if FileSystem.exists(target) { return target }
         try FileSystem.createDirectory(dir)
-        let tree = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-disk-tree", in: dir)
-        defer { try? FileSystem.removeTree(tree) }
-        try await populate(tree)
-        let tmp = FilePath(target.string + ".tmp-\(getpid())")
-        defer { unlink(tmp.string) }
-        try await makeExt4(from: tree, at: tmp, freeSpace: freeSpace)
-        guard rename(tmp.string, target.string) == 0 else { throw .system("cannot move the guest disk to \(target)") }
-        return target
+        // Concurrent boots of one image (threads or processes) wait for one build.
+        return try await FileLock(FilePath(target.string + ".lock")).withLock { () async throws(IntermodalError) -> FilePath in
+            if FileSystem.exists(target) { return target }
+            let tree = FilePath(target.string + ".tree"), tmp = FilePath(target.string + ".tmp")
+            // The lock holder is the only builder: what is here was left by a killed build.
+            try? FileSystem.removeTree(tree)
+            unlink(tmp.string)
+            try FileSystem.createDirectory(tree)
+            defer { try? FileSystem.removeTree(tree) }
+            try await populate(tree)
+            defer { unlink(tmp.string) }
+            try await makeExt4(from: tree, at: tmp, freeSpace: freeSpace)
+            guard rename(tmp.string, target.string) == 0 else { throw .system("cannot move the guest disk to \(target)") }
+            return target
+        }
     }
 
     /// `mkfs.ext4 -d`: an ext4 image holding `tree`, sized to its contents plus `freeSpace`.

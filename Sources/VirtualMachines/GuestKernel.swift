@@ -114,6 +114,14 @@ public struct GuestKernel: Sendable, Hashable {
         let target = dir.appending("vmlinux-\(version)-\(hash.prefix(16))")
         if FileSystem.exists(target) { return target }
         try FileSystem.createDirectory(dir)
+        // Concurrent boots (threads or processes) wait for one decompression.
+        return try await FileLock(FilePath(target.string + ".lock")).withLock { () async throws(IntermodalError) -> FilePath in
+            if FileSystem.exists(target) { return target }
+            return try await decompress(to: target)
+        }
+    }
+
+    private func decompress(to target: FilePath) async throws(IntermodalError) -> FilePath {
         let bytes = try FileSystem.readBytes(path)
         let magic: [UInt8] = [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]
         guard let offset = Self.find(magic, in: bytes) else {
@@ -121,7 +129,7 @@ public struct GuestKernel: Sendable, Hashable {
                 .unsupported,
                 "\(path) has no xz payload (only xz-compressed kernels can be unpacked for PVH boot)")
         }
-        let tmp = FilePath(target.string + ".tmp-\(getpid())")
+        let tmp = FilePath(target.string + ".tmp")
         defer { unlink(tmp.string) }
         // --single-stream stops at the end of the payload and ignores the bzImage trailer after it.
         try await HostCommand.check(

@@ -11,31 +11,26 @@ extension VirtualMachine {
         }
     }
 
-    /// What the image runs, Docker's way: Entrypoint + (given command, else Cmd); its Env,
-    /// WorkingDir and User.
-    public static func runConfiguration(image: Image, command: [String]) throws(IntermodalError) -> GuestInitramfs.RunConfiguration {
-        let config = image.configuration.config
-        let args = (config?.entrypoint ?? []) + (command.isEmpty ? (config?.cmd ?? []) : command)
-        guard !args.isEmpty else {
-            throw IntermodalError(.invalidArgument, "image \(image.manifestDigest) has no Entrypoint or Cmd; give a command")
-        }
-        var env = config?.env ?? []
-        if !env.contains(where: { $0.hasPrefix("PATH=") }) {
-            env.append("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
-        }
-        // Names are resolved by the init against the guest's own /etc/passwd and /etc/group.
-        var user: String?
-        if let u = config?.user, !u.isEmpty, u != "root", u != "0", u != "0:0" { user = u }
-        let workdir = config?.workingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/"
-        return GuestInitramfs.RunConfiguration(arguments: args, environment: env, workingDirectory: workdir, user: user)
+    /// What the image runs, resolved as for a container (``InstanceProcess``): the same
+    /// entrypoint, command, environment, working directory and user for the same flags.
+    public static func runConfiguration(
+        image: Image, overrides: InstanceProcess.Overrides, hostname: String = "intermodal-guest"
+    ) throws(IntermodalError) -> GuestInitramfs.RunConfiguration {
+        let process = try InstanceProcess.resolve(image: image.configuration, overrides: overrides, hostname: hostname)
+        // The init runs as root unless told otherwise; names are resolved by the init against
+        // the guest's own /etc/passwd and /etc/group.
+        let root: Set<String> = ["root", "0", "0:0"]
+        return GuestInitramfs.RunConfiguration(
+            arguments: process.arguments, environment: process.environment, workingDirectory: process.workingDirectory,
+            user: process.user.flatMap { root.contains($0) ? nil : $0 }, hostname: process.hostname)
     }
 
-    /// Runs `command` (or the image's own) from `image` in a new guest.
+    /// Runs what `image` runs with `overrides` (the command, `-e`, `-w`, `-u`, `--entrypoint`) in a new guest.
     public func run(
-        image: Image, store: ImageStore, command: [String] = [], output: OutputHandler? = nil
+        image: Image, store: ImageStore, overrides: InstanceProcess.Overrides = .init(), output: OutputHandler? = nil
     ) async throws(IntermodalError) -> VirtualMachineResult {
         try await run(
             disk: Self.diskSource(image: image, store: store),
-            command: Self.runConfiguration(image: image, command: command), output: output)
+            command: Self.runConfiguration(image: image, overrides: overrides), output: output)
     }
 }

@@ -91,16 +91,16 @@ public struct VirtualMachine: Sendable {
             return result
         } catch {
             let hadGuest = domain != nil
-            cleanup(domain: domain, dir: dir)
+            await cleanup(domain: domain, dir: dir)
             // Say what was rolled back, so nobody goes looking for a guest or disk that is gone.
             throw IntermodalError(
                 error.code, error.message + (hadGuest ? " (guest \(name) destroyed, its disk removed)" : ""), cause: error.cause)
         }
     }
 
-    private func cleanup(domain: LibvirtDomain?, dir: FilePath) {
+    private func cleanup(domain: LibvirtDomain?, dir: FilePath) async {
         if let domain {
-            do { try domain.destroy() } catch { logger.warning("\(error)") }
+            do { try await DedicatedThread.run { () throws(IntermodalError) in try domain.destroy() } } catch { logger.warning("\(error)") }
         }
         do { try FileSystem.removeTree(dir) } catch { logger.warning("cannot remove \(dir): \(error)") }
     }
@@ -148,12 +148,14 @@ public struct VirtualMachine: Sendable {
             disk: overlay, channelSocket: run.consoleChannel ? nil : socketPath, consoleLog: consoleLog, network: cfg.network)
         try Interruption.check("before the guest started")
         marks.mark(.domainCreate)
-        domain = try connection.createTransientDomain(xml: definition.xml)
+        // libvirt's calls wait for libvirtd's answer: off the pool, like every wait.
+        let xml = definition.xml
+        domain = try await DedicatedThread.run { () throws(IntermodalError) in try connection.createTransientDomain(xml: xml) }
         marks.mark(.domainStarted)
         let qemuPID = connection.isLocal ? ProcessMemory.qemuPID(domain: name) : nil
 
         let channel = run.consoleChannel
-            ? GuestChannel(consoleLog: consoleLog) : try GuestChannel(socket: socketPath, consoleLog: consoleLog)
+            ? GuestChannel(consoleLog: consoleLog) : try await GuestChannel.connected(socket: socketPath, consoleLog: consoleLog)
         defer { channel.close() }
         var report = GuestReport(marks: marks, outputLimit: cfg.outputLimit)
         var qemuMemory: ProcessMemory?
@@ -169,7 +171,7 @@ public struct VirtualMachine: Sendable {
             if let limit = cfg.commandTimeout, let started = report.marks[.commandStart], now.duration(since: started) > limit {
                 throw IntermodalError(.timeout, "the command in guest \(name) ran longer than \(limit.formattedSeconds)")
             }
-            let event = try channel.next(timeoutMilliseconds: 100)
+            let event = try await channel.nextEvent(timeoutMilliseconds: 100)
             try Interruption.check(report.marks[.commandStart] == nil ? "while the guest booted" : "while the guest ran the command")
             if Task.isCancelled {
                 throw IntermodalError(.interrupted, "guest \(name) run cancelled; the guest was destroyed")
@@ -199,7 +201,7 @@ public struct VirtualMachine: Sendable {
                 logger.debug("\(line.trimmingTrailingWhitespace)")
             }
         }
-        if let d = domain { try d.destroy() }
+        if let d = domain { try await DedicatedThread.run { () throws(IntermodalError) in try d.destroy() } }
         report.marks.mark(.domainDestroyed)
         domain = nil
         try FileSystem.removeTree(dir)

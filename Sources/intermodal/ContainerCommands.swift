@@ -39,20 +39,17 @@ struct RunCommand: AsyncParsableCommand {
         abstract: "Run a command in a new container made from an image (a fresh snapshot every time).")
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var process: ProcessOptions
     @Flag(name: .long, help: "Remove the container when it exits.") var rm = false
     @Flag(name: .shortAndLong, help: "Keep standard input open.") var interactive = false
     @Flag(name: .shortAndLong, help: "Give the container a terminal.") var tty = false
     @Flag(name: .shortAndLong, help: "Run in the background and print the container ID.") var detach = false
     @Option(name: .long, help: "Name the container.") var name: String?
-    @Option(name: .shortAndLong, help: "Set an environment variable (KEY=VALUE, or KEY to pass the host's).") var env: [String] = []
-    @Option(name: .shortAndLong, help: "Working directory inside the container.") var workdir: String?
-    @Option(name: .shortAndLong, help: "User: name, uid, name:group or uid:gid.") var user: String?
     @Option(name: .shortAndLong, help: "Bind mount HOST:CONTAINER[:ro].") var volume: [String] = []
     @Option(name: .shortAndLong, help: "Memory limit (e.g. 256m, 1g).") var memory: String?
     @Option(name: .long, help: "CPU limit as a number of CPUs (e.g. 1.5).") var cpus: Double?
     @Option(name: .long, help: "Maximum number of processes.") var pidsLimit: Int64?
     @Option(name: .long, help: "Network: none (loopback only), host, or bridge (intermodal0).") var network: String = "none"
-    @Option(name: .long, help: "Replace the image's entrypoint.") var entrypoint: String?
     @Argument(help: "Image name or ID.") var image: String
     @Argument(parsing: .captureForPassthrough, help: "Command and arguments (default: the image's).") var command: [String] = []
 
@@ -67,10 +64,10 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let engine = try ContainerCommands.engine(global)
         var options = RunOptions(
-            name: name, command: command, environment: env, workingDirectory: workdir, user: user,
+            name: name, command: command, environment: process.env, workingDirectory: process.workdir, user: process.user,
             cpus: cpus, pidsLimit: pidsLimit, network: NetworkMode(rawValue: network)!,
             interactive: interactive, tty: tty, autoRemove: rm)
-        if let entrypoint { options.entrypoint = entrypoint.isEmpty ? [] : [entrypoint] }
+        options.entrypoint = process.entrypointOverride
         options.volumes = try volume.map { (v: String) throws(IntermodalError) -> VolumeMount in try VolumeMount.parse(v) }
         if let memory { options.memoryLimit = try RunOptions.parseMemory(memory) }
         if detach {
@@ -273,5 +270,22 @@ struct ContainerMonitorCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await ContainerCommands.engine(global).monitor(id: id)
+    }
+}
+
+/// What `run` and `vm run` may change in the process an image runs: the same flags for both,
+/// resolved the same way (``InstanceProcess``).
+struct ProcessOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "Set an environment variable (KEY=VALUE, or KEY to pass the host's).") var env: [String] = []
+    @Option(name: .shortAndLong, help: "Working directory inside the instance.") var workdir: String?
+    @Option(name: .shortAndLong, help: "User: name, uid, name:group or uid:gid.") var user: String?
+    @Option(name: .long, help: "Replace the image's entrypoint (\"\" for none).") var entrypoint: String?
+
+    var entrypointOverride: [String]? { entrypoint.map { $0.isEmpty ? [] : [$0] } }
+
+    func overrides(command: [String], terminal: Bool = false) -> InstanceProcess.Overrides {
+        InstanceProcess.Overrides(
+            command: command, entrypoint: entrypointOverride, environment: env, workingDirectory: workdir,
+            user: user, terminal: terminal)
     }
 }

@@ -111,7 +111,7 @@ struct RmiCommand: AsyncParsableCommand {
     func run() async throws {
         let engine = try ContainerCommands.engine(global)
         for name in images {
-            let removal = try engine.removeImage(name, force: force)
+            let removal = try await engine.removeImage(name, force: force)
             StandardStreams.writeOutput(removal.untagged.map { "Untagged: \($0)\n" }.joined())
             if let deleted = removal.deleted { StandardStreams.writeOutput("Deleted: \(deleted)\n") }
         }
@@ -127,7 +127,7 @@ struct TagCommand: AsyncParsableCommand {
 
     func run() async throws {
         let store = try ImageCommands.store(global)
-        try store.tag(try store.resolve(source), as: try ImageReference.parse(target))
+        try await store.tag(try store.resolve(source), as: try ImageReference.parse(target))
     }
 }
 

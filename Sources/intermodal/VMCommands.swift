@@ -52,6 +52,7 @@ struct VMRunCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the phase timings to standard error afterwards.") var timings = false
     @Flag(name: .long, help: "Report over the serial console (no virtio-serial port in the guest).") var consoleReport = false
     @Option(name: .long, help: "Write the run's measurements (phases, memory, disks) as JSON to this file.") var result: String?
+    @OptionGroup var process: ProcessOptions
     @Argument(help: "Image name or ID.") var image: String
     @Argument(parsing: .captureForPassthrough, help: "Command and arguments.") var command: [String] = []
 
@@ -105,7 +106,7 @@ struct VMRunCommand: AsyncParsableCommand {
         let store = try ImageCommands.store(global)
         let resolved = try store.resolve(image)
         let vm = VirtualMachine(configuration: cfg)
-        let result = try await vm.run(image: resolved, store: store, command: command) { stream, bytes in
+        let result = try await vm.run(image: resolved, store: store, overrides: process.overrides(command: command)) { stream, bytes in
             let fd: Int32 = stream == .standardOutput ? 1 : 2
             var off = 0
             while off < bytes.count {

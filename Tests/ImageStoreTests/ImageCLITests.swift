@@ -66,7 +66,7 @@ struct ImageCLITests {
         }
         // Garbage collection clears what the killed imports left in tmp.
         let store = try ImageStore(root: root)
-        try store.collectGarbage()
+        try await store.collectGarbage()
         #expect(try FileSystem.list(root.appending("tmp")).isEmpty)
         let done = try await ImageCLI.run(["import", blob.string, "big:done", "--root", root.string])
         #expect(done.exitCode == 0, "\(done.standardError)")

@@ -112,14 +112,14 @@ struct ImageStoreTests {
             base: base, upperDirectory: upper, configuration: base.configuration,
             history: HistoryEntry(createdBy: "add x"), tag: .parse("child"))
         _ = try await t.store.unpackedLayers(of: child)
-        try t.store.remove("child")
+        try await t.store.remove("child")
         #expect(throws: IntermodalError.self) { try t.store.resolve("child") }
         #expect(!t.store.hasBlob(child.layers[1].digest), "the child's own layer is gone")
         #expect(t.store.hasBlob(base.layers[0].digest), "the shared base layer stays")
         let layers = try FileSystem.list(t.store.root.appending("layers/sha256"))
         #expect(layers == [Digest.hex(base.layers[0].diffID)])
-        try t.store.tag(base, as: .parse("other:tag"))
-        try t.store.remove("bb")
+        try await t.store.tag(base, as: .parse("other:tag"))
+        try await t.store.remove("bb")
         #expect(try t.store.resolve("other:tag").manifestDigest == base.manifestDigest)
     }
 }
@@ -141,7 +141,7 @@ struct ConcurrencyTests {
                         base: base, upperDirectory: upper, configuration: base.configuration,
                         history: HistoryEntry(createdBy: "task \(i)"), tag: .parse("child:\(i)"))
                     _ = try await store.unpackedLayers(of: image)
-                    if i % 2 == 0 { try store.remove("child:\(i)") }
+                    if i % 2 == 0 { try await store.remove("child:\(i)") }
                 }
             }
             try await group.waitForAll()
@@ -149,7 +149,7 @@ struct ConcurrencyTests {
         #expect(try t.store.verify().isEmpty)
         let names = Set(try t.store.list().flatMap(\.names).map(\.localName))
         #expect(names == ["base:latest", "child:1", "child:3", "child:5", "child:7"])
-        try t.store.collectGarbage()
+        try await t.store.collectGarbage()
         // 1 base layer + 4 children's layers + 5 configs + 5 manifests.
         #expect(try FileSystem.list(t.store.layoutDirectory.appending("blobs/sha256")).count == 15)
         for i in [1, 3, 5, 7] {

@@ -18,7 +18,10 @@ final class LoopbackRegistry {
     /// `user`: htpasswd basic auth; `tokenUser`: bearer tokens from a token server on loopback
     /// (a Python script signing JWTs with openssl; the registry verifies them with the certificate).
     init(user: (name: String, password: String)? = nil, tokenUser: (name: String, password: String)? = nil) async throws {
-        directory = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-registry")
+        Self.reclaimOrphans()
+        directory = try FileSystem.makeTemporaryDirectory(prefix: Self.prefix)
+        // Who owns the servers: a later run kills them if this test process dies without stop().
+        try FileSystem.writeAtomically("\(getpid()) \(Self.startTime(of: getpid()) ?? "")\n", to: directory.appending("owner"))
         port = try Self.freePort()
         var auth = ""
         if let user {
@@ -89,6 +92,36 @@ final class LoopbackRegistry {
         }
         stop()
         throw IntermodalError(.timeout, "docker-registry did not answer on \(host): \((try? FileSystem.readString(directory.appending("log"))) ?? "")")
+    }
+
+    static let prefix = "intermodal-registry"
+
+    /// The start time of `pid` (field 22 of /proc/PID/stat), which tells a reused pid apart.
+    static func startTime(of pid: Int32) -> String? {
+        guard let stat = try? FileSystem.readString(FilePath("/proc/\(pid)/stat")),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 19 ? String(fields[19]) : nil
+    }
+
+    /// Servers of a test process that was killed (kill -9, a watchdog) outlive it, reparented to
+    /// init: every registry directory whose owner is gone has its processes (those whose command
+    /// line names the directory) killed, and is removed.
+    static func reclaimOrphans() {
+        let tmp = FilePath(getenvString("TMPDIR") ?? "/tmp")
+        for name in (try? FileSystem.list(tmp)) ?? [] where name.hasPrefix(prefix + ".") {
+            let dir = tmp.appending(name)
+            let owner = ((try? FileSystem.readString(dir.appending("owner"))) ?? "").trimmed.split(separator: " ")
+            if owner.count == 2, let pid = Int32(owner[0]), startTime(of: pid) == String(owner[1]) { continue }
+            // No owner file yet may mean a registry being set up this instant: leave young ones.
+            var st = stat()
+            if owner.isEmpty, stat(dir.string, &st) == 0, time(nil) - st.st_mtim.tv_sec < 60 { continue }
+            for entry in (try? FileSystem.list("/proc")) ?? [] {
+                guard let pid = Int32(entry), let cmdline = try? FileSystem.readBytes(FilePath("/proc/\(entry)/cmdline")) else { continue }
+                if String(decoding: cmdline.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains(dir.string) { kill(pid, SIGKILL) }
+            }
+            try? FileSystem.removeTree(dir)
+        }
     }
 
     /// True when process `pid` holds a TCP socket listening on `port` (its descriptors' socket

@@ -124,7 +124,7 @@ struct RegistryTests {
         var armConfig = amd64.configuration
         armConfig.architecture = "arm64"
         armConfig.created = "2026-01-01T00:00:00Z"
-        let arm64 = try t.store.createImage(layers: amd64.layers, configuration: armConfig, names: [.parse("bb:arm64")])
+        let arm64 = try await t.store.createImage(layers: amd64.layers, configuration: armConfig, names: [.parse("bb:arm64")])
         let layout = t.root.appending("multi")
         try t.store.save([amd64, arm64], toLayout: layout)
         func descriptor(_ image: Image, _ arch: String) throws -> [String: Any] {

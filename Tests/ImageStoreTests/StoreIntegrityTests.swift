@@ -94,7 +94,7 @@ struct StoreIntegrityTests {
         #expect(error.code == .corrupted)
         #expect(error.message.contains("damaged") && error.message.contains("rmi --force broken:1"))
         // Removing it works without reading its blobs; the good image stays.
-        #expect(try t.store.removeDamaged("broken:1") == ["broken:1"])
+        #expect(try await t.store.removeDamaged("broken:1") == ["broken:1"])
         #expect(try t.store.readIndex().manifests.count == 1)
         #expect(try t.store.resolve("fine:1").names.map(\.localName) == ["fine:1"])
     }
@@ -136,12 +136,12 @@ struct StoreIntegrityTests {
         }
         #expect(fd >= 0 && faccessat(fd, "leaf", F_OK, 0) == 0, "the leaf at depth \(depth)")
         if fd >= 0 { close(fd) }
-        try t.store.remove("deep:\(depth)")
+        try await t.store.remove("deep:\(depth)")
         #expect(try FileSystem.list(t.store.layersDirectory).isEmpty, "the unpacked layer was removed")
         #expect(try FileSystem.list(t.store.temporaryDirectory).isEmpty)
         // And the store still works: another image, removed again.
         _ = try await t.store.bootstrapBusybox(name: try ImageReference.parse("after:1"))
-        try t.store.remove("after:1")
+        try await t.store.remove("after:1")
         #expect(try t.store.readIndex().manifests.isEmpty)
     }
 
@@ -172,10 +172,10 @@ struct StoreIntegrityTests {
         try await sh("mount -t tmpfs intermodal-test \(mountPoint)")
         defer { _ = try? FileSystem.removeTree(layer) }
         defer { umount2(mountPoint.string, Int32(MNT_DETACH)) }
-        try t.store.remove("gc:1")   // the name goes; the tidy-up after it fails and is only a warning
+        try await t.store.remove("gc:1")   // the name goes; the tidy-up after it fails and is only a warning
         #expect(try t.store.readIndex().manifests.isEmpty)
         #expect(try FileSystem.list(t.store.blobsDirectory).isEmpty, "blobs went although the layer could not")
-        #expect(throws: IntermodalError.self) { try t.store.collectGarbage() }
+        await #expect(throws: IntermodalError.self) { try await t.store.collectGarbage() }
         #expect(FileSystem.exists(mountPoint), "nothing below a mount was touched")
     }
 

@@ -88,20 +88,20 @@ struct ImageRunConfigurationTests {
 
     @Test func entrypointCmdEnvWorkdirUserLikeDocker() throws {
         let img = image(.init(user: "app:staff", env: ["A=1"], entrypoint: ["/bin/tini", "--"], cmd: ["serve"], workingDir: "/srv"))
-        let own = try VirtualMachine.runConfiguration(image: img, command: [])
+        let own = try VirtualMachine.runConfiguration(image: img, overrides: .init())
         #expect(own.arguments == ["/bin/tini", "--", "serve"])
         #expect(own.environment.first == "A=1")
         #expect(own.environment.contains { $0.hasPrefix("PATH=") })   // Docker's default when the image has none
         #expect(own.workingDirectory == "/srv")
         #expect(own.user == "app:staff")
-        let given = try VirtualMachine.runConfiguration(image: img, command: ["echo", "hi"])
+        let given = try VirtualMachine.runConfiguration(image: img, overrides: .init(command: ["echo", "hi"]))
         #expect(given.arguments == ["/bin/tini", "--", "echo", "hi"])
-        #expect(try VirtualMachine.runConfiguration(image: image(.init(user: "root", cmd: ["sh"])), command: []).user == nil)
+        #expect(try VirtualMachine.runConfiguration(image: image(.init(user: "root", cmd: ["sh"])), overrides: .init()).user == nil)
     }
 
     @Test func imageWithoutCommandNeedsOne() {
         #expect {
-            _ = try VirtualMachine.runConfiguration(image: image(.init()), command: [])
+            _ = try VirtualMachine.runConfiguration(image: image(.init()), overrides: .init())
         } throws: { ($0 as? IntermodalError)?.message.contains("no Entrypoint or Cmd") == true }
     }
 }

@@ -164,6 +164,14 @@ int ims_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *n
 /// Makes `fd` close-on-exec.
 int ims_set_cloexec(int fd);
 
+/// For the calling thread only: a private copy of its mount namespace (mounts made private)
+/// with `hide` unmounted, returned as an open namespace descriptor; -1 with errno. The thread
+/// must not need its old view afterwards (it ends, or enters another namespace).
+int ims_thread_private_mount_namespace(const char *hide);
+/// For the calling thread only: enters the mount namespace `nsfd` (its own file-system context
+/// first, as setns requires); what it spawns starts there. 0 or -1 with errno.
+int ims_thread_enter_mount_namespace(int nsfd);
+
 #ifdef __cplusplus
 }
 #endif

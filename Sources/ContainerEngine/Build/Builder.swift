@@ -94,7 +94,7 @@ struct DockerfileBuilder {
             throw IntermodalError(.invalidArgument, "\(dockerfile.name): the build made no image (FROM scratch with no steps)")
         }
         if let tag = options.tag {
-            try engine.store.tag(result, as: tag)
+            try await engine.store.tag(result, as: tag)
             result = try engine.store.resolve(tag.localName)
         }
         options.progress("Successfully built \(Self.shortID(result))")
@@ -117,7 +117,7 @@ struct DockerfileBuilder {
             image = try engine.store.resolve(reference)
         }
         configuration = image?.configuration ?? ImageConfiguration()
-        if image == nil { configuration.config = ImageConfiguration.ContainerConfig(env: ["PATH=\(BundleGenerator.defaultPath)"]) }
+        if image == nil { configuration.config = ImageConfiguration.ContainerConfig(env: ["PATH=\(InstanceProcess.defaultPath)"]) }
         arguments = [:]
         shell = ["/bin/sh", "-c"]
         options.progress(" ---> \(image.map(Self.shortID) ?? "scratch")")
@@ -147,7 +147,7 @@ struct DockerfileBuilder {
             try await metadata(instruction, createdBy: "ARG \(text)", config: config)
         case .env:
             for (key, value) in try pairs(instruction, variables: variables, legacy: true) {
-                var env = OrderedEnvironment(config.env ?? [])
+                var env = EnvironmentList(config.env ?? [])
                 env[key] = value
                 config.env = env.entries
             }
@@ -223,7 +223,7 @@ struct DockerfileBuilder {
         case .exec(let words): command = words
         }
         // Build arguments reach RUN as environment (not stored in the image), unless ENV set them.
-        let env = OrderedEnvironment(config.env ?? [])
+        let env = EnvironmentList(config.env ?? [])
         let argumentEnvironment = arguments.sorted { $0.key < $1.key }.filter { env[$0.key] == nil }.map { "\($0.key)=\($0.value)" }
         let createdBy = "RUN " + command.joined(separator: " ")
         let key = BuildCache.key(parent: image, parts: ["run", createdBy] + argumentEnvironment)
@@ -371,9 +371,9 @@ struct DockerfileBuilder {
             let image = try await engine.store.importRootfs(
                 archive: archive, name: temporary, createdBy: "ADD \(archive.lastComponent?.string ?? "")")
             try await engine.store.flatten(image, into: scratch.appending("tree"))
-            try? engine.store.remove(temporary.localName)
+            try? await engine.store.remove(temporary.localName)
         } catch {
-            try? engine.store.remove(temporary.localName)
+            try? await engine.store.remove(temporary.localName)
             throw error
         }
         try FileSystem.createDirectory(try ScopedPath.resolve(destination, in: rootfs))
@@ -446,7 +446,7 @@ struct DockerfileBuilder {
     /// Variables visible to expansion: the stage's ARGs, overridden by ENV (as in Docker).
     private func expansionVariables(_ config: ImageConfiguration.ContainerConfig) -> [String: String] {
         var v = arguments
-        for (k, value) in OrderedEnvironment(config.env ?? []).dictionary { v[k] = value }
+        for (k, value) in EnvironmentList(config.env ?? []).dictionary { v[k] = value }
         return v
     }
 

@@ -106,7 +106,7 @@ final class ContainerOutput: Sendable {
         if mode == .log, let pipes {
             closeOnce(pipes.outWrite)
             let log = logFD
-            DetachedThread.start { [self] in
+            DedicatedThread.start { [self] in
                 copy(from: [pipes.outRead], to: [-1], log: log)
                 closeOnce(pipes.outRead)
                 finishNow()
@@ -120,7 +120,7 @@ final class ContainerOutput: Sendable {
             closeOnce(pipes.outWrite)
             closeOnce(pipes.errWrite)
             let log = logFD
-            DetachedThread.start { [self] in
+            DedicatedThread.start { [self] in
                 copy(from: [pipes.outRead, pipes.errRead], to: [1, 2], log: log)
                 closeOnce(pipes.outRead)
                 closeOnce(pipes.errRead)
@@ -206,7 +206,7 @@ final class ContainerOutput: Sendable {
         if interactive, makePipe(&stop) {
             state.withLock { $0.stopPipe = (stop[0], stop[1]) }
             let stopRead = stop[0]
-            DetachedThread.start {
+            DedicatedThread.start {
                 var fds = [pollfd(fd: 0, events: Int16(POLLIN), revents: 0), pollfd(fd: stopRead, events: Int16(POLLIN), revents: 0)]
                 var buffer = [UInt8](repeating: 0, count: 4096)
                 while true {
@@ -222,7 +222,7 @@ final class ContainerOutput: Sendable {
             }
         }
         let log = logFD
-        DetachedThread.start { [self] in
+        DedicatedThread.start { [self] in
             copy(from: [master], to: [1], log: log)
             finishNow()
         }

@@ -29,14 +29,14 @@ struct ContainerRegistry: Sendable {
     var initLayer: FilePath { root.appending(".init-layer") }
 
     /// Serialises name checks, creation and removal across processes.
-    var lock: FileLock { FileLock(path: root.appending(".lock")) }
+    var lock: FileLock { FileLock(root.appending(".lock")) }
 
     /// Makes a new container's directory (a skeleton of empty `rootfs/`, `upper/`, `work/`) with
     /// its record, named `record.name` (or, when that is nil, the first free of `candidates`).
     /// The directory appears complete, record included, in one rename, so `rm` can always undo
     /// what follows; a name taken by a live container is an `.exists` error.
-    func create(_ record: ContainerRecord, nameCandidates: [String]) throws(IntermodalError) -> ContainerRecord {
-        try lock.withLock { () throws(IntermodalError) -> ContainerRecord in
+    func create(_ record: ContainerRecord, nameCandidates: [String]) async throws(IntermodalError) -> ContainerRecord {
+        try await lock.withLock { () throws(IntermodalError) -> ContainerRecord in
             recycler.sweep()
             try names.prepare(existing: all)
             var record = record
@@ -67,9 +67,9 @@ struct ContainerRegistry: Sendable {
 
     /// Removes a container's directory (its overlay unmounted) and frees its name: it leaves the
     /// registry in one rename, then is emptied for reuse.
-    func remove(_ record: ContainerRecord) throws(IntermodalError) {
+    func remove(_ record: ContainerRecord) async throws(IntermodalError) {
         let dir = directory(record.id).path
-        let retired = try lock.withLock { () throws(IntermodalError) -> FilePath? in
+        let retired = try await lock.withLock { () throws(IntermodalError) -> FilePath? in
             recycler.sweep()
             var st = stat()
             guard lstat(dir.string, &st) == 0 else {
@@ -80,7 +80,11 @@ struct ContainerRegistry: Sendable {
             names.release(record.name, id: record.id)
             return retired
         }
-        if let retired { try recycler.recycle(retired) }
+        if let retired {
+            // Emptying the directory mostly waits for the disk: a thread of its own.
+            let recycler = self.recycler
+            try await DedicatedThread.run { () throws(IntermodalError) in try recycler.recycle(retired) }
+        }
     }
 
     /// True when a container with this ID has a record.

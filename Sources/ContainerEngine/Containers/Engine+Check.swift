@@ -58,7 +58,7 @@ extension Engine {
     /// Containers and images are never removed here (`rm`, `rmi --force` do that, named by the
     /// user). Returns what was done, each step naming what it changed.
     public func repair() async throws(IntermodalError) -> [String] {
-        var done = try store.repair()
+        var done = try await store.repair()
         let ids = Set((try? registry.ids()) ?? [])
         for state in (try? runtime.list()) ?? [] where !ids.contains(state.id) {
             try await runtime.delete(id: state.id, force: true)

@@ -29,8 +29,10 @@ extension Engine {
         Timing.mark("engine: begin")
         let image = try store.resolve(imageName)
         Timing.mark("engine: resolved")
-        let (entrypoint, command) = try BundleGenerator.command(image: image.configuration, options: options)
         let id = try Identifiers.newID()
+        let hostname = String(id.prefix(12))
+        let process = try InstanceProcess.resolve(image: image.configuration, overrides: options.processOverrides, hostname: hostname)
+        let (entrypoint, command) = (process.entrypoint, process.command)
         Timing.mark("engine: id")
         let dir = registry.directory(id)
 
@@ -43,7 +45,7 @@ extension Engine {
         }
         let now = WallClock.now
         // The record exists before anything is mounted, so `rm` can always find and undo it.
-        var record = try registry.create(ContainerRecord(
+        var record = try await registry.create(ContainerRecord(
             id: id, name: candidates[0], image: imageName, imageID: image.configDigest,
             entrypoint: entrypoint, command: command, created: WallClock.rfc3339(now), createdUnix: now,
             status: .created, pid: nil, ownerPID: getpid(), network: options.network,
@@ -55,7 +57,6 @@ extension Engine {
             record.rootfsMode = try await RootfsSnapshot.prepare(
                 dir, image: image, store: store, initLayer: registry.initLayer, allowOverlay: useOverlay)
             Timing.mark("engine: snapshot")
-            let hostname = String(id.prefix(12))
             // Written in place: nothing reads these before the container exists.
             try NewFile.write(hostname + "\n", to: dir.hostname)
             try NewFile.write(
@@ -63,20 +64,17 @@ extension Engine {
             try NewFile.write(resolvConf(for: options.network), to: dir.resolvConf)
 
             Timing.mark("engine: etc files")
-            let user = try UserResolver.resolve(options.user ?? image.configuration.config?.user, rootfs: dir.rootfs)
-            let cwd = BundleGenerator.workingDirectory(image: image.configuration, options: options)
-            try makeWorkingDirectory(cwd, in: dir.rootfs, user: user)
+            let user = try UserResolver.resolve(process.user, rootfs: dir.rootfs)
+            try makeWorkingDirectory(process.workingDirectory, in: dir.rootfs, user: user)
             Timing.mark("engine: user")
-            let spec = BundleGenerator.spec(
-                id: id, hostname: hostname, image: image.configuration, options: options,
-                args: entrypoint + command, user: user, directory: dir)
+            let spec = BundleGenerator.spec(id: id, process: process, options: options, user: user, directory: dir)
             try NewFile.write(try JSON.encode(spec), to: dir.config)
             Timing.mark("engine: config written")
             // The first save assumed overlay; only the copy fallback changes the record.
             if record.rootfsMode != .overlay { try registry.save(record) }
             return (record, spec)
         } catch {
-            try? destroy(record)
+            try? await destroy(record)
             throw error
         }
     }
@@ -99,8 +97,8 @@ extension Engine {
     }
 
     /// Unmounts and deletes a container's files (the runtime and network parts must be gone already).
-    func destroy(_ record: ContainerRecord) throws(IntermodalError) {
+    func destroy(_ record: ContainerRecord) async throws(IntermodalError) {
         try RootfsSnapshot.unmount(registry.directory(record.id))
-        try registry.remove(record)
+        try await registry.remove(record)
     }
 }

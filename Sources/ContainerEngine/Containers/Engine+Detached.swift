@@ -23,15 +23,19 @@ extension Engine {
         let dir = registry.directory(record.id)
         var ready: [CInt] = [0, 0]
         guard makePipe(&ready) else {
-            try? destroy(record)
+            try? await destroy(record)
             throw .system("cannot create a pipe")
         }
         defer { close(ready[0]) }
         do {
-            try spawnMonitor(executable, id: record.id, readyWrite: ready[1], log: dir.monitorLog)
+            // spawnMonitor waits for setsid to fork and exit: off the pool.
+            let engine = self, writeEnd = ready[1], id = record.id, log = dir.monitorLog
+            try await DedicatedThread.run { () throws(IntermodalError) in
+                try engine.spawnMonitor(executable, id: id, readyWrite: writeEnd, log: log)
+            }
         } catch {
             close(ready[1])
-            try? destroy(record)
+            try? await destroy(record)
             throw error
         }
         close(ready[1])
@@ -92,7 +96,7 @@ extension Engine {
 
     /// `setsid -f intermodal container-monitor --root ROOT ID`: a new session, reparented to init,
     /// so it outlives this process and never becomes our zombie.
-    private func spawnMonitor(_ executable: FilePath, id: String, readyWrite: CInt, log: FilePath) throws(IntermodalError) {
+    func spawnMonitor(_ executable: FilePath, id: String, readyWrite: CInt, log: FilePath) throws(IntermodalError) {
         guard let setsid = HostCommand.find("setsid") else {
             throw IntermodalError(.notFound, "setsid (util-linux) is needed for detached containers")
         }
@@ -114,8 +118,7 @@ extension Engine {
     }
 
     private func readAll(_ fd: CInt) async -> String {
-        await withCheckedContinuation { (c: CheckedContinuation<String, Never>) in
-            DetachedThread.start {
+        await DedicatedThread.run {
                 var bytes: [UInt8] = []
                 var buffer = [UInt8](repeating: 0, count: 4096)
                 while true {
@@ -124,8 +127,7 @@ extension Engine {
                     if n <= 0 { break }
                     bytes.append(contentsOf: buffer[0..<n])
                 }
-                c.resume(returning: String(decoding: bytes, as: UTF8.self))
-            }
+                return String(decoding: bytes, as: UTF8.self)
         }
     }
 }

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import ImageStore
 import Glibc
 #endif
 import ContainerRuntime
@@ -112,7 +113,7 @@ extension Engine {
             throw error
         } catch {}
         if record.network == .bridge { try await network.detach(containerID: record.id) }
-        try destroy(record)
+        try await destroy(record)
     }
 
     /// Runs another process in a running container (`exec`), with the container's environment,
@@ -130,7 +131,7 @@ extension Engine {
         let spec = try Spec.load(bundle: dir.path)
         var process = spec.process ?? Spec.Process(args: command)
         process.args = command
-        var env = OrderedEnvironment(process.env ?? [])
+        var env = EnvironmentList(process.env ?? [])
         for item in environment {
             if let eq = item.firstIndex(of: "=") { env[String(item[..<eq])] = String(item[item.index(after: eq)...]) }
         }

@@ -21,19 +21,19 @@ extension Engine {
     ///
     /// A damaged image (its manifest or config missing or unreadable) cannot be checked for users;
     /// `force` removes its entries all the same (``ImageStore/removeDamaged(_:)``).
-    public func removeImage(_ reference: String, force: Bool = false) throws(IntermodalError) -> ImageRemoval {
+    public func removeImage(_ reference: String, force: Bool = false) async throws(IntermodalError) -> ImageRemoval {
         let image: Image
         do {
             image = try store.resolve(reference)
         } catch where (error.code == .corrupted || error.code == .notFound) && force {
             // By ID a damaged image is not found by resolve (its config, hence its ID, is unreadable).
-            return ImageRemoval(untagged: try store.removeDamaged(reference), deleted: nil)
+            return ImageRemoval(untagged: try await store.removeDamaged(reference), deleted: nil)
         }
         let name = (try? ImageReference.parse(reference)).flatMap { ref in
             image.names.first { $0.localName == ref.localName }
         }
         if let name, image.names.count > 1 {
-            try store.untag(name)
+            try await store.untag(name)
             return ImageRemoval(untagged: [name.description], deleted: nil)
         }
         let users = try list(all: true, includeBuildSteps: true).filter { $0.imageID == image.configDigest }
@@ -45,7 +45,7 @@ extension Engine {
                     throw IntermodalError(.invalidState, "conflict: unable to remove repository reference \"\(name)\" (must force) - "
                         + "\(Self.containerPhrase(users)) using its referenced image \(shortImageID)")
                 }
-                try store.untag(name)
+                try await store.untag(name)
                 return ImageRemoval(untagged: [name.description], deleted: nil)
             }
             guard running.isEmpty else {
@@ -56,10 +56,10 @@ extension Engine {
                 throw IntermodalError(.invalidState, "conflict: unable to delete \(shortImageID) (must be forced) - "
                     + "image is being used by stopped \(Self.containerPhrase(users, verb: false))")
             }
-            for n in image.names { try store.untag(n) }
+            for n in image.names { try await store.untag(n) }
             return ImageRemoval(untagged: image.names.map(\.description), deleted: nil)
         }
-        try store.remove(reference)
+        try await store.remove(reference)
         let gone = (try? store.resolve(image.manifestDigest)) == nil
         return ImageRemoval(
             untagged: name.map { [$0.description] } ?? image.names.map(\.description),

@@ -36,7 +36,7 @@ extension Engine {
     func runCreated(_ created: ContainerRecord, spec: Spec?, output: OutputMode, forwardSignals: Bool) async throws(IntermodalError) -> RunOutcome {
         var record = created
         let dir = registry.directory(record.id)
-        let io = try makeOutput(&record, output: output, dir: dir)
+        let io = try await makeOutput(&record, output: output, dir: dir)
         Timing.mark("engine: output")
         let started: Container
         do {
@@ -67,13 +67,13 @@ extension Engine {
         return RunOutcome(container: record, status: status, timestamps: record.timestamps, cleanupFailure: cleanupFailure)
     }
 
-    private func makeOutput(_ record: inout ContainerRecord, output: OutputMode, dir: ContainerDirectory) throws(IntermodalError) -> ContainerOutput {
+    private func makeOutput(_ record: inout ContainerRecord, output: OutputMode, dir: ContainerDirectory) async throws(IntermodalError) -> ContainerOutput {
         do {
             return try ContainerOutput(
                 mode: output, logPath: record.options.discardLog ? nil : dir.log,
                 tty: record.options.tty, interactive: record.options.interactive)
         } catch {
-            try? destroy(record)
+            try? await destroy(record)
             throw error
         }
     }
@@ -158,7 +158,7 @@ extension Engine {
             record.error = failure.description
         }
         if record.autoRemove {
-            do { try destroy(record) } catch { firstError = firstError ?? error }
+            do { try await destroy(record) } catch { firstError = firstError ?? error }
             // After the removal: with `--rm` the container's files are resources too.
             record.timestamps.mark(.cleanup)
         } else {

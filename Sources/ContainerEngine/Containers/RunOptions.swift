@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ImageStore
 import IntermodalCore
 
 /// How a container's network is set up.
@@ -135,5 +136,14 @@ public struct RunOptions: Codable, Sendable, Equatable {
             throw IntermodalError(.invalidArgument, "memory limit '\(text)' is below the minimum of 6m")
         }
         return bytes
+    }
+}
+
+extension RunOptions {
+    /// What these flags change in the process an image runs.
+    public var processOverrides: InstanceProcess.Overrides {
+        InstanceProcess.Overrides(
+            command: command, entrypoint: entrypoint, environment: environment,
+            workingDirectory: workingDirectory, user: user, terminal: tty)
     }
 }

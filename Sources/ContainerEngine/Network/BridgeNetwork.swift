@@ -46,7 +46,7 @@ public struct BridgeNetwork: Sendable {
         var ownerPID: Int32?
     }
 
-    private var lock: FileLock { FileLock(path: stateDirectory.appending("\(bridgeName).lock")) }
+    private var lock: FileLock { FileLock(stateDirectory.appending("\(bridgeName).lock")) }
     private var stateFile: FilePath { stateDirectory.appending("\(bridgeName).json") }
 
     /// The host-side veth name for a container: `imv` + the first 12 hex digits of its ID (15 characters, the limit).

@@ -54,7 +54,7 @@ extension RegistryClient {
                 result.bytesTransferred += size
             }
             let manifestDigest = try store.writeBlob(bytes)
-            try store.name(manifestDigest: manifestDigest, size: Int64(bytes.count), as: [reference.withoutRegistry])
+            try await store.name(manifestDigest: manifestDigest, size: Int64(bytes.count), as: [reference.withoutRegistry])
             result.image = try store.resolve(reference.withoutRegistry.localName)
             timestamps.mark(.exit)
             result.timestamps = timestamps

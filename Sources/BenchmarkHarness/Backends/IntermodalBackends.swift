@@ -1,0 +1,131 @@
+import BenchmarkResults
+import ContainerEngine
+import ContainerRuntime
+import ImageStore
+import IntermodalCore
+import SystemPackage
+
+/// Our engine as a user runs it: `intermodal run --rm IMAGE CMD` through the CLI, timed from
+/// outside like every peer's CLI.
+public actor IntermodalCLIBackend: Backend {
+    public nonisolated let name = "intermodal"
+    public nonisolated let kind = BackendKind.container
+    private var context: BenchContext?
+    private var engine: Engine?
+
+    public init() {}
+
+    public func prepare(_ context: BenchContext) async throws(IntermodalError) -> Readiness {
+        self.context = context
+        engine = try Engine(root: context.storeRoot, monitorExecutable: context.intermodalExecutable)
+        guard let version = await HostFacts.version(context.intermodalExecutable.string) else {
+            throw IntermodalError(.notFound, "\(context.intermodalExecutable) does not run")
+        }
+        return Readiness(version: version)
+    }
+
+    public func run(_ arguments: [String]) async throws(IntermodalError) -> InstanceRun {
+        guard let context else { throw IntermodalError(.invalidState, "intermodal: not prepared") }
+        let argv = [context.intermodalExecutable.string, "run", "--root", context.storeRoot.string, "--rm", context.suite.image] + arguments
+        let t = try await ProcessTimer.run(argv, environment: ["PATH=\(InstanceProcess.defaultPath)"], timeout: context.timeout)
+        return InstanceRun(status: t.status, output: t.output, spawnToExit: t.spawnToExit, spawnToFirstOutput: t.spawnToFirstOutput)
+    }
+
+    public func startIdle(_ index: Int) async throws(IntermodalError) -> IdleInstance {
+        guard let context, let engine else { throw IntermodalError(.invalidState, "intermodal: not prepared") }
+        let out = try await HostCommand.check(
+            context.intermodalExecutable.string,
+            ["run", "--root", context.storeRoot.string, "-d", "--rm", context.suite.image, "sleep", "3600"])
+        let id = out.trimmed
+        context.journal.add(.container(root: context.storeRoot.string, id: id))
+        return try IntermodalIdle.describe(engine: engine, id: id)
+    }
+
+    public func stopIdle(_ instance: IdleInstance) async {
+        guard let context, let engine else { return }
+        try? await engine.remove(instance.handle, force: true)
+        context.journal.remove(.container(root: context.storeRoot.string, id: instance.handle))
+    }
+
+    public func footprint() async -> [FootprintItem] {
+        guard let context else { return [] }
+        return await IntermodalIdle.footprint(context)
+    }
+
+    public func cleanup() async {}
+}
+
+/// The same engine in-process (`Engine.run`), with the phases it records: where the time goes.
+public actor IntermodalLibraryBackend: Backend {
+    public nonisolated let name = "intermodal-lib"
+    public nonisolated let kind = BackendKind.container
+    private var context: BenchContext?
+    private var engine: Engine?
+
+    public init() {}
+
+    public func prepare(_ context: BenchContext) async throws(IntermodalError) -> Readiness {
+        self.context = context
+        engine = try Engine(root: context.storeRoot, monitorExecutable: context.intermodalExecutable)
+        return Readiness(version: "library \(IntermodalVersion.string)")
+    }
+
+    public func run(_ arguments: [String]) async throws(IntermodalError) -> InstanceRun {
+        guard let context, let engine else { throw IntermodalError(.invalidState, "intermodal-lib: not prepared") }
+        var options = RunOptions(command: arguments)
+        options.autoRemove = true
+        let started = MonotonicInstant.now
+        let outcome = try await engine.run(image: context.suite.image, options: options, output: .log)
+        let ended = MonotonicInstant.now
+        let first = outcome.timestamps[.firstOutput].map { $0.duration(since: started) }
+        return InstanceRun(
+            status: outcome.status, output: [], spawnToExit: ended.duration(since: started), spawnToFirstOutput: first,
+            phases: InstanceRun.phases(outcome.timestamps, since: started))
+    }
+
+    public func startIdle(_ index: Int) async throws(IntermodalError) -> IdleInstance {
+        guard let context, let engine else { throw IntermodalError(.invalidState, "intermodal-lib: not prepared") }
+        var options = RunOptions(command: ["sleep", "3600"])
+        options.autoRemove = true
+        let record = try await engine.runDetached(image: context.suite.image, options: options)
+        context.journal.add(.container(root: context.storeRoot.string, id: record.id))
+        return try IntermodalIdle.describe(engine: engine, id: record.id)
+    }
+
+    public func stopIdle(_ instance: IdleInstance) async {
+        guard let context, let engine else { return }
+        try? await engine.remove(instance.handle, force: true)
+        context.journal.remove(.container(root: context.storeRoot.string, id: instance.handle))
+    }
+
+    public func footprint() async -> [FootprintItem] {
+        guard let context else { return [] }
+        return await IntermodalIdle.footprint(context)
+    }
+
+    public func cleanup() async {}
+}
+
+/// What our detached containers cost and store, for both intermodal backends.
+enum IntermodalIdle {
+    static func describe(engine: Engine, id: String) throws(IntermodalError) -> IdleInstance {
+        let record = try engine.container(id)
+        var processes: [IdleInstance.Process] = []
+        if let monitor = record.ownerPID { processes.append(.init(component: "monitor", pid: monitor)) }
+        if let pid = record.pid {
+            for p in HostFacts.processTree(pid) { processes.append(.init(component: "container", pid: p)) }
+        }
+        return IdleInstance(id: id, processes: processes, cgroupMemoryFile: record.pid.flatMap(HostFacts.cgroupMemoryFile(of:)), handle: id)
+    }
+
+    static func footprint(_ context: BenchContext) async -> [FootprintItem] {
+        var items: [FootprintItem] = []
+        // Blobs are content-addressed: a layer shared by images is one file, counted once.
+        items.append(FootprintItem(what: "image blobs (shared layers once)", bytes: await HostFacts.allocatedBytes(context.storeRoot.appending("images/blobs")), perInstance: false))
+        let layers = context.storeRoot.appending("layers")
+        if FileSystem.exists(layers) {
+            items.append(FootprintItem(what: "unpacked layers", bytes: await HostFacts.allocatedBytes(layers), perInstance: false))
+        }
+        return items
+    }
+}

@@ -1,0 +1,95 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import IntermodalCore
+import SystemPackage
+
+/// What the harness reads off the host while it measures: processes' memory, the host's memory
+/// and load, disk usage. All of it from /proc and the file system, nothing estimated.
+public enum HostFacts {
+    /// `MemAvailable` from /proc/meminfo, in KiB.
+    public static func memAvailableKiB() -> Int64? { meminfo("MemAvailable:") }
+    public static func memTotalKiB() -> Int64? { meminfo("MemTotal:") }
+
+    static func meminfo(_ key: String) -> Int64? {
+        guard let text = try? FileSystem.readString("/proc/meminfo") else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix(key) {
+            return Int64(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        }
+        return nil
+    }
+
+    /// The 1, 5 and 15 minute load averages.
+    public static func load() -> (Double, Double, Double) {
+        let f = ((try? FileSystem.readString("/proc/loadavg")) ?? "").split(separator: " ").compactMap { Double($0) }
+        return f.count >= 3 ? (f[0], f[1], f[2]) : (0, 0, 0)
+    }
+
+    /// `pid` and every process below it (by parent links in /proc).
+    public static func processTree(_ pid: Int32) -> [Int32] {
+        var children: [Int32: [Int32]] = [:]
+        for name in (try? FileSystem.list("/proc")) ?? [] {
+            guard let p = Int32(name), let ppid = parent(of: p) else { continue }
+            children[ppid, default: []].append(p)
+        }
+        var out: [Int32] = []
+        var queue = [pid]
+        while let p = queue.popLast() {
+            out.append(p)
+            queue += children[p] ?? []
+        }
+        return out
+    }
+
+    static func parent(of pid: Int32) -> Int32? {
+        guard let stat = try? FileSystem.readString(FilePath("/proc/\(pid)/stat")),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let f = stat[stat.index(after: close)...].split(separator: " ")
+        return f.count > 1 ? Int32(f[1]) : nil
+    }
+
+    /// PSS and RSS of a process, KiB (smaps_rollup).
+    public static func memory(of pid: Int32) -> (pss: Int64, rss: Int64)? {
+        guard let text = try? FileSystem.readString(FilePath("/proc/\(pid)/smaps_rollup")) else { return nil }
+        var rss: Int64?, pss: Int64?
+        for line in text.split(separator: "\n") {
+            let f = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard f.count >= 2 else { continue }
+            if f[0] == "Rss:" { rss = Int64(f[1]) }
+            if f[0] == "Pss:" { pss = Int64(f[1]) }
+        }
+        guard let pss, let rss else { return nil }
+        return (pss, rss)
+    }
+
+    /// The memory cgroup's usage file of `pid`: cgroup v2's `memory.current`, or v1's
+    /// `memory.usage_in_bytes` in the memory hierarchy.
+    public static func cgroupMemoryFile(of pid: Int32) -> FilePath? {
+        guard let text = try? FileSystem.readString(FilePath("/proc/\(pid)/cgroup")) else { return nil }
+        for line in text.split(separator: "\n") {
+            let f = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard f.count == 3 else { continue }
+            if f[1].split(separator: ",").contains("memory") {
+                let file = FilePath("/sys/fs/cgroup/memory" + f[2]).appending("memory.usage_in_bytes")
+                if FileSystem.exists(file) { return file }
+            }
+            if f[0] == "0" && f[1].isEmpty {
+                let file = FilePath("/sys/fs/cgroup" + f[2]).appending("memory.current")
+                if FileSystem.exists(file) { return file }
+            }
+        }
+        return nil
+    }
+
+    /// Blocks allocated under `path` (files counted once by inode), in bytes: what it costs on disk.
+    public static func allocatedBytes(_ path: FilePath) async -> Int64 {
+        guard let out = try? await HostCommand.check("du", ["-s", "-B1", "--", path.string]) else { return 0 }
+        return Int64(out.split(separator: "\t").first ?? "0") ?? 0
+    }
+
+    /// The version line a tool prints (`--version`), trimmed to its first line.
+    public static func version(_ tool: String, _ arguments: [String] = ["--version"]) async -> String? {
+        guard let r = try? await HostCommand.run(tool, arguments), r.succeeded else { return nil }
+        return (r.standardOutput + r.standardError).split(separator: "\n").first.map { String($0).trimmed }
+    }
+}

@@ -1,0 +1,130 @@
+import BenchmarkResults
+import IntermodalCore
+import SystemPackage
+import TOMLKit
+
+/// Suite files: TOML, every key checked. A malformed file is refused with the file, the key (or
+/// the line and column of a syntax error) and what was expected, before anything runs.
+public enum SuiteFile {
+    /// The workloads and backends this build knows.
+    public static let knownWorkloads = ["startup", "memory", "disk"]
+    public static let knownBackends = ["native", "intermodal", "intermodal-lib", "runc", "crun", "podman", "docker", "vm"]
+
+    /// Reads and checks `path`.
+    public static func load(_ path: FilePath) throws(IntermodalError) -> Suite {
+        let text = try FileSystem.readString(path)
+        return try parse(text, file: path.string)
+    }
+
+    /// Parses suite TOML; `file` names the source in errors.
+    public static func parse(_ text: String, file: String) throws(IntermodalError) -> Suite {
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw IntermodalError(.invalidArgument,
+                "\(file):\(error.source.begin.line):\(error.source.begin.column): not valid TOML: \(error.description)")
+        } catch {
+            throw IntermodalError(.invalidArgument, "\(file): not valid TOML", cause: error)
+        }
+        var reader = Reader(table: table, file: file)
+        let base: Suite
+        if let name = try reader.string("extends") {
+            guard let b = BuiltInSuites.all[name] else {
+                throw reader.error("extends", "one of \(BuiltInSuites.all.keys.sorted().joined(separator: ", ")), got \"\(name)\"")
+            }
+            base = b
+        } else {
+            base = BuiltInSuites.quick
+        }
+        var suite = base
+        // Unnamed: the file's own name, so that results say which suite they came from.
+        suite.name = try reader.string("name") ?? FilePath(file).stem ?? file
+        suite.image = try reader.string("image") ?? base.image
+        suite.workloads = try reader.strings("workloads", allowed: knownWorkloads) ?? base.workloads
+        suite.backends = try reader.strings("backends", allowed: knownBackends) ?? base.backends
+        suite.runs = try reader.int("runs", in: 1...100_000) ?? base.runs
+        suite.warmup = try reader.int("warmup", in: 0...1000) ?? base.warmup
+        suite.timeoutSeconds = try reader.int("timeout_seconds", in: 1...86_400) ?? base.timeoutSeconds
+        suite.memoryMiB = try reader.int("memory_mib", in: 64...1_048_576) ?? base.memoryMiB
+        suite.vcpus = try reader.int("vcpus", in: 1...64) ?? base.vcpus
+        suite.idleInstances = try reader.int("idle_instances", in: 1...10_000) ?? base.idleInstances
+        if let seed = try reader.int("seed", in: 0...Int.max) { suite.seed = UInt64(seed) }
+        if let runsBy = try reader.table("runs_by_backend") {
+            var map: [String: Int] = [:]
+            var inner = Reader(table: runsBy, file: file, prefix: "runs_by_backend.")
+            for key in runsBy.keys.sorted() {
+                guard knownBackends.contains(key) else {
+                    throw inner.error(key, "a backend (\(knownBackends.joined(separator: ", ")))")
+                }
+                map[key] = try inner.int(key, in: 1...100_000)
+            }
+            try inner.finish()
+            suite.runsByBackend = map
+        }
+        try reader.finish()
+        return suite
+    }
+
+    /// Typed access to a table that remembers which keys were read, so unknown ones are refused.
+    struct Reader {
+        let table: TOMLTable
+        let file: String
+        var prefix = ""
+        var seen: Set<String> = []
+
+        init(table: TOMLTable, file: String, prefix: String = "") {
+            self.table = table
+            self.file = file
+            self.prefix = prefix
+        }
+
+        func error(_ key: String, _ expected: String) -> IntermodalError {
+            IntermodalError(.invalidArgument, "\(file): key \(prefix)\(key): expected \(expected)")
+        }
+
+        mutating func string(_ key: String) throws(IntermodalError) -> String? {
+            seen.insert(key)
+            guard let v = table[key] else { return nil }
+            guard let s = v.string, !s.isEmpty else { throw error(key, "a non-empty string, got \(v.debugDescription)") }
+            return s
+        }
+
+        mutating func int(_ key: String, in range: ClosedRange<Int>) throws(IntermodalError) -> Int? {
+            seen.insert(key)
+            guard let v = table[key] else { return nil }
+            guard let i = v.int else { throw error(key, "an integer, got \(v.debugDescription)") }
+            guard range.contains(i) else { throw error(key, "an integer from \(range.lowerBound) to \(range.upperBound), got \(i)") }
+            return i
+        }
+
+        mutating func strings(_ key: String, allowed: [String]) throws(IntermodalError) -> [String]? {
+            seen.insert(key)
+            guard let v = table[key] else { return nil }
+            guard let array = v.array else { throw error(key, "an array of strings, got \(v.debugDescription)") }
+            var out: [String] = []
+            for item in array {
+                guard let s = item.string else { throw error(key, "an array of strings, got an element \(item.debugDescription)") }
+                guard allowed.contains(s) else { throw error(key, "names from \(allowed.joined(separator: ", ")), got \"\(s)\"") }
+                guard !out.contains(s) else { throw error(key, "each name once, got \"\(s)\" twice") }
+                out.append(s)
+            }
+            guard !out.isEmpty else { throw error(key, "at least one name") }
+            return out
+        }
+
+        mutating func table(_ key: String) throws(IntermodalError) -> TOMLTable? {
+            seen.insert(key)
+            guard let v = table[key] else { return nil }
+            guard let t = v.table else { throw error(key, "a table, got \(v.debugDescription)") }
+            return t
+        }
+
+        /// Refuses keys nobody read: a typo must not be ignored.
+        func finish() throws(IntermodalError) {
+            if let unknown = table.keys.sorted().first(where: { !seen.contains($0) }) {
+                throw IntermodalError(.invalidArgument, "\(file): unknown key \(prefix)\(unknown)")
+            }
+        }
+    }
+}
