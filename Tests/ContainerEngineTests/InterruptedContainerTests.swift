@@ -30,17 +30,29 @@ struct InterruptedContainerTests {
     @Test("kill -9 of run at many points: ps -a lists each, rm -f removes all, nothing stays")
     func killNineDuringRun() async throws {
         try await EngineFixture.with { f in
-            // From before the record exists (the CLI takes tens of ms to start) to while the container runs.
-            let delays = [0, 10, 30, 50, 60, 70, 80, 90, 100, 110, 120, 140, 160, 180, 200, 230, 260, 300, 400, 600, 900]
-            for delay in delays {
+            // A few kills before the container's record can exist, then kills at many points
+            // after it appeared: while the snapshot, the bundle, the runtime's create and start run.
+            let early = [0, 10]
+            let afterRecord = [0, 1, 2, 3, 5, 8, 12, 16, 20, 25, 30, 40, 50, 65, 80, 100, 130, 170, 250, 400]
+            let containers = f.root.appending("containers")
+            for delay in early {
                 _ = try await HostCommand.check("/bin/sh", ["-c", """
                     \(EngineFixture.intermodal) run --rm --root \(f.root) busybox sleep 2 >/dev/null 2>&1 & p=$!
                     sleep \(Double(delay) / 1000); kill -9 $p; wait $p 2>/dev/null; true
                     """])
             }
+            for delay in afterRecord {
+                _ = try await HostCommand.check("/bin/sh", ["-c", """
+                    n=$(ls \(containers) 2>/dev/null | wc -l)
+                    \(EngineFixture.intermodal) run --rm --root \(f.root) busybox sleep 2 >/dev/null 2>&1 & p=$!
+                    i=0; while [ "$(ls \(containers) | wc -l)" -le "$n" ] && [ $i -lt 5000 ]; do i=$((i+1)); done
+                    sleep \(Double(delay) / 1000); kill -9 $p; wait $p 2>/dev/null; true
+                    """])
+            }
+            let delays = early + afterRecord
             let listed = try f.engine.list(all: true, includeBuildSteps: true)
             // Killed before `sleep 2` could end: most runs left a container, created or running.
-            #expect(listed.count >= 6, "\(listed.count) containers left by \(delays.count) killed runs")
+            #expect(listed.count >= afterRecord.count, "\(listed.count) containers left by \(delays.count) killed runs")
             let interrupted = listed.filter { Engine.statusText($0) == "Created (interrupted)" }.count
             let running = listed.filter { $0.status == .running }.count
             print("killed runs left \(listed.count) containers: \(interrupted) interrupted while created, \(running) running without their owner")
