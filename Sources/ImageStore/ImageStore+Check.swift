@@ -94,6 +94,11 @@ extension ImageStore {
                         repair: "`intermodal rmi --force \(handle)`, then pull, load or build it again"))
                 }
             } catch {
+                // What its manifest names is still its own, not unreferenced.
+                if let bytes = try? readBlob(descriptor.digest), let manifest = try? JSON.decode(Manifest.self, from: bytes, what: "manifest") {
+                    referenced.insert(manifest.config.digest)
+                    for layer in manifest.layers { referenced.insert(layer.digest) }
+                }
                 findings.append(StoreFinding(
                     .damage, "image \(handle) (\(descriptor.digest)) is damaged: \(error.message)",
                     repair: "`intermodal rmi --force \(handle)` removes it (its blobs go only if no other image uses them)"))

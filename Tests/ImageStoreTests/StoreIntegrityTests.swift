@@ -88,6 +88,10 @@ struct StoreIntegrityTests {
         #expect(listing.damaged.map(\.handle) == ["broken:1"])
         #expect(listing.damaged.first?.problem.message.contains("not valid JSON") == true)
         #expect(try t.store.list().count == 1, "list works around the damaged entry")
+        // The check names it as damage, with the command that removes it, and nothing else.
+        let findings = t.store.check()
+        #expect(findings.map(\.severity) == [.damage], "\(findings)")
+        #expect(findings.first?.repair.contains("rmi --force broken:1") == true)
         _ = try t.store.diskUsage()
         // Resolving the damaged one says so, and how to remove it.
         let error = try #require(throws: IntermodalError.self) { _ = try t.store.resolve("broken:1") }
