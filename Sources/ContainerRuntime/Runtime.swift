@@ -207,7 +207,7 @@ public struct Runtime: Sendable {
 
     /// The synchronous body of ``delete(id:force:)``.
     public func deleteSync(id: String, force: Bool = false) throws(IntermodalError) {
-        let record: ContainerRecord
+        var record: ContainerRecord
         do {
             record = try store.read(id)
         } catch where error.code == .notFound && FileSystem.isDirectory(store.directory(id)) {
@@ -215,6 +215,11 @@ public struct Runtime: Sendable {
             // (and its fifo) exists yet, since the state is written before any cgroup or process.
             try store.remove(id)
             return
+        } catch where error.code == .corrupted && force {
+            // An unreadable state.json: what can still be read of it says which process and
+            // cgroups are the container's, so --force removes them instead of leaving them behind.
+            guard let salvaged = store.salvage(id) else { throw error }
+            record = salvaged
         }
         let status = status(of: record)
         Timing.mark("state read")
@@ -243,6 +248,19 @@ public struct Runtime: Sendable {
         Timing.mark("cgroup destroyed")
         try store.remove(id)
         Timing.mark("state removed")
+    }
+
+    /// Containers whose state directory exists but whose `state.json` cannot be read, and why
+    /// (``list()`` cannot describe them; `delete --force` removes them).
+    public func unreadable() throws(IntermodalError) -> [(id: String, problem: IntermodalError)] {
+        guard FileSystem.isDirectory(stateRoot) else { return [] }
+        var result: [(id: String, problem: IntermodalError)] = []
+        for id in try FileSystem.list(stateRoot) where FileSystem.isDirectory(store.directory(id)) {
+            do throws(IntermodalError) { _ = try store.read(id) } catch where error.code == .corrupted {
+                result.append((id, error))
+            } catch {}
+        }
+        return result
     }
 
     /// The states of all containers under ``stateRoot``.

@@ -151,6 +151,28 @@ struct InterruptedContainerTests {
         }
     }
 
+    @Test("a container whose runtime state.json is truncated is still found and removed with its process and cgroups")
+    func truncatedRuntimeState() async throws {
+        try await EngineFixture.with { f in
+            let run = try await f.cli(["run", "-d", "busybox", "sleep", "30"])
+            let id = run.standardOutput.trimmed
+            #expect(run.exitCode == 0 && !id.isEmpty, "\(run.standardError)")
+            let state = f.engine.runtime.stateRoot.appending(id).appending("state.json")
+            let bytes = try FileSystem.readBytes(state)
+            try FileSystem.writeAtomically(Array(bytes.prefix(bytes.count * 2 / 3)), to: state)
+            #expect(try f.engine.runtime.unreadable().map(\.id) == [id], "not hidden")
+            #expect(f.engine.check().contains { $0.severity == .damage && $0.problem.contains(id) })
+            let pid = try #require(try f.engine.container(id).pid)
+            let rm = try await f.cli(["rm", "-f", id])
+            #expect(rm.exitCode == 0, "\(rm.standardError)")
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(!Engine.isProcessAlive(pid) || (try? FileSystem.readString(FilePath("/proc/\(pid)/stat")))?.contains(") Z") == true,
+                    "the container's process was killed")
+            #expect(Self.cgroups(of: [id]).isEmpty, "cgroups left: \(Self.cgroups(of: [id]))")
+            #expect(!FileSystem.exists(f.engine.runtime.stateRoot.appending(id)))
+        }
+    }
+
     @Test("a RUN line too long for execve says why it failed")
     func tooLongRunLine() async throws {
         try await EngineFixture.with { f in

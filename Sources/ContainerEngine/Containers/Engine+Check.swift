@@ -50,6 +50,13 @@ extension Engine {
                 .leftover, "the runtime has state for \(state.id) (\(state.status.rawValue)) but the store has no such container",
                 repair: "`intermodal system check --repair` deletes it (killing what runs in it), or `intermodal-runtime --root \(runtime.stateRoot) delete --force \(state.id)`"))
         }
+        for (id, problem) in (try? runtime.unreadable()) ?? [] {
+            findings.append(StoreFinding(
+                .damage, "the runtime state of \(id) is unreadable (\(problem.message)); its process and cgroups may still be there",
+                repair: known.contains(id)
+                    ? "`intermodal rm -f \(id.prefix(12))` removes the container, its process and cgroups"
+                    : "`intermodal-runtime --root \(runtime.stateRoot) delete --force \(id)`"))
+        }
         return findings
     }
 
