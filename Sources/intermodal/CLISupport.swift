@@ -10,14 +10,11 @@ enum CLIErrorPrinter {
         StandardStreams.writeError("\(program): error: \(error)\n")
     }
 
-    /// Exit status for an error: 125 like docker for our own failures, 127 for a missing command.
+    /// Exit status for an error, by its code (Docker's conventions: 125, 126, 127); interrupted
+    /// and rolled back: the shell's 128 + signal, as if the signal had ended us.
     static func exitCode(for error: IntermodalError) -> Int32 {
-        switch error.code {
-        case .notFound where error.message.contains("executable file not found"): 127
-        // Interrupted and rolled back: the shell's 128 + signal, as if the signal had ended us.
-        case .interrupted where Interruption.signal != 0: 128 + Interruption.signal
-        default: 125
-        }
+        if error.code == .interrupted && Interruption.signal != 0 { return 128 + Interruption.signal }
+        return error.dockerExitStatus
     }
 }
 
