@@ -839,8 +839,15 @@ __attribute__((noreturn)) static void child_main(const struct ims_config *cfg, i
     execve(program, cfg->argv, cfg->envp);
     int e = errno;
     if (g_sync >= 0) fail3("exec ", program, "");
-    const char *msg = "intermodal-runtime: exec of the container process failed\n";
-    (void)write(2, msg, strlen(msg));
+    // After start nobody listens on the sync socket: the reason goes to the container's
+    // standard error (its log, the build's output), not only an exit code.
+    char d[IMS_DETAIL_MAX]; struct sbuf s; sb_init(&s, d, sizeof d);
+    const char *why = strerrordesc_np(e);
+    sb_add(&s, "intermodal-runtime: exec of the container process failed: ");
+    sb_add(&s, program); sb_add(&s, ": "); sb_add(&s, why ? why : "unknown error");
+    if (e == E2BIG) sb_add(&s, " (one argument or environment string may be at most 128 KiB, all of them together a quarter of the stack limit)");
+    sb_add(&s, "\n");
+    (void)write(2, d, strlen(d));
     _exit(e == ENOENT ? 127 : 126);
 }
 

@@ -26,9 +26,12 @@ public struct Engine: Sendable {
     let registry: ContainerRegistry
     let logger = IntermodalLog.logger("engine")
 
+    /// `runtime`: nil gives the store its own runtime state root (``runtimeStateRoot(forStore:)``),
+    /// so two stores on one host never see or delete each other's containers.
+    /// `layerSizeLimit`: the most one layer may expand to when unpacked (``ImageStore/layerSizeLimit``).
     public init(
-        root: FilePath, runtime: Runtime = Runtime(), network: BridgeNetwork = BridgeNetwork(),
-        monitorExecutable: FilePath? = nil
+        root: FilePath, runtime: Runtime? = nil, network: BridgeNetwork = BridgeNetwork(),
+        monitorExecutable: FilePath? = nil, layerSizeLimit: Int64 = LayerSizeLimit.default
     ) throws(IntermodalError) {
         // Absolute, so that records, bundles and mounts mean the same from any working directory
         // (the detached monitor, `logs` run elsewhere).
@@ -41,11 +44,19 @@ public struct Engine: Sendable {
         }
         let root = absolute
         self.root = root
-        self.store = try ImageStore(root: root)
-        self.runtime = runtime
+        self.store = try ImageStore(root: root, layerSizeLimit: layerSizeLimit)
+        self.runtime = runtime ?? Runtime(stateRoot: Self.runtimeStateRoot(forStore: root))
         self.network = network
         self.monitorExecutable = monitorExecutable
         self.registry = try ContainerRegistry(storeRoot: root)
+    }
+
+    /// Where the runtime keeps the state of this store's containers: a directory of its own on
+    /// the tmpfs (`/run/intermodal-engine/stores/<hash of the root>/runtime`), gone at reboot with
+    /// the containers it describes. `intermodal-runtime --root DIR` reads it.
+    public static func runtimeStateRoot(forStore root: FilePath) -> FilePath {
+        let key = String(Digest.hex(Digest.sha256(Array(root.string.utf8))).prefix(16))
+        return FilePath("/run/intermodal-engine/stores").appending(key).appending("runtime")
     }
 
     /// A container by full ID, unique ID prefix or name.
@@ -90,8 +101,9 @@ extension Engine {
 
     /// `ps` text for one container's STATUS column: `Up 3 seconds`, `Exited (0) 2 minutes ago`, `Created`.
     public static func statusText(_ record: ContainerRecord, now: Double = WallClock.now) -> String {
+        if record.damaged == true { return "Unreadable record" }
         switch record.status {
-        case .created: return "Created"
+        case .created: return record.error == nil ? "Created" : "Created (interrupted)"
         case .running: return "Up \(WallClock.humanDuration(now - (record.startedUnix ?? record.createdUnix)))"
         case .exited:
             let ago = WallClock.humanDuration(now - (record.finishedUnix ?? record.createdUnix))

@@ -64,6 +64,14 @@ public struct Runtime: Sendable {
             var plan = try LaunchPlan(spec: spec, bundle: bundle, stateDirectory: store.directory(id), io: io, seccomp: seccomp)
             cgroup = try ResourceSetup.cgroup(for: spec, id: id)
             Timing.mark("cgroup created")
+            // A provisional state (pid 0: "creating") before any process exists, naming the
+            // cgroups: if this process is killed from here on, `delete --force` finds the cgroups,
+            // kills the init waiting in them on the exec fifo and removes everything.
+            try store.write(ContainerRecord(
+                ociVersion: spec.ociVersion, id: id, pid: 0, pidStartTime: 0,
+                bundle: bundle.string, rootfs: plan.rootfs, annotations: spec.annotations,
+                cgroupPaths: cgroup?.paths ?? [], cgroupCreated: cgroup?.created ?? [], poststart: [],
+                poststop: [], createdNanoseconds: timestamps[.create]!.nanoseconds))
             let cgroupFDs = cgroup.map { plan.join($0.cgroup) } ?? []
             defer { for fd in cgroupFDs { close(fd) } }
             let annotations = spec.annotations
@@ -207,14 +215,29 @@ public struct Runtime: Sendable {
 
     /// The synchronous body of ``delete(id:force:)``.
     public func deleteSync(id: String, force: Bool = false) throws(IntermodalError) {
-        let record = try store.read(id)
+        var record: ContainerRecord
+        do {
+            record = try store.read(id)
+        } catch where error.code == .notFound && FileSystem.isDirectory(store.directory(id)) {
+            // Reserved but killed before its first state was written: nothing but the directory
+            // (and its fifo) exists yet, since the state is written before any cgroup or process.
+            try store.remove(id)
+            return
+        } catch where error.code == .corrupted && force {
+            // An unreadable state.json: what can still be read of it says which process and
+            // cgroups are the container's, so --force removes them instead of leaving them behind.
+            guard let salvaged = store.salvage(id) else { throw error }
+            record = salvaged
+        }
         let status = status(of: record)
         Timing.mark("state read")
         if status != .stopped {
             guard force else {
                 throw IntermodalError(.invalidState, "cannot delete container \(id) that is not stopped: \(status.rawValue)")
             }
-            let fd = ims_pidfd_open(record.pid)
+            // pid 0: its creator was killed before the init's pid was recorded; the init (if
+            // any) is in the cgroups, which Cgroup.remove below empties with SIGKILL.
+            let fd = record.pid > 0 ? ims_pidfd_open(record.pid) : -1
             if fd >= 0 {
                 // The pidfd pins the process: if it is ours (same start time), kill it and wait
                 // until it has exited, so that its cgroup is empty when it is removed.
@@ -233,6 +256,19 @@ public struct Runtime: Sendable {
         Timing.mark("cgroup destroyed")
         try store.remove(id)
         Timing.mark("state removed")
+    }
+
+    /// Containers whose state directory exists but whose `state.json` cannot be read, and why
+    /// (``list()`` cannot describe them; `delete --force` removes them).
+    public func unreadable() throws(IntermodalError) -> [(id: String, problem: IntermodalError)] {
+        guard FileSystem.isDirectory(stateRoot) else { return [] }
+        var result: [(id: String, problem: IntermodalError)] = []
+        for id in try FileSystem.list(stateRoot) where FileSystem.isDirectory(store.directory(id)) {
+            do throws(IntermodalError) { _ = try store.read(id) } catch where error.code == .corrupted {
+                result.append((id, error))
+            } catch {}
+        }
+        return result
     }
 
     /// The states of all containers under ``stateRoot``.
@@ -329,6 +365,8 @@ public struct Runtime: Sendable {
 
     /// created / running / stopped from the record and /proc (a reused pid counts as stopped).
     func status(of record: ContainerRecord) -> ContainerState.Status {
+        // The provisional state of a container whose creation has not finished (or whose creator died).
+        if record.pid == 0 { return .creating }
         guard ProcFS.isAlive(record.pid, startTime: record.pidStartTime) else { return .stopped }
         return FileSystem.exists(store.fifo(record.id)) ? .created : .running
     }

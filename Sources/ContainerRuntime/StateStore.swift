@@ -126,6 +126,50 @@ struct StateStore: Sendable {
         }
     }
 
+    /// What a damaged `state.json` still tells: the init's pid and start time and the cgroup
+    /// directories (only paths under `/sys/fs/cgroup` are taken), read leniently from the bytes
+    /// that are there. Nil when not even the pid can be read.
+    func salvage(_ id: String) -> ContainerRecord? {
+        guard let bytes = try? FileSystem.readBytes(stateFile(id)) else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self)
+        func number(_ key: String) -> UInt64? {
+            guard let r = text.firstRange(of: "\"\(key)\":") else { return nil }
+            return UInt64(text[r.upperBound...].prefix { $0.isNumber })
+        }
+        func paths(_ key: String) -> [String] {
+            guard let r = text.firstRange(of: "\"\(key)\":[") else { return [] }
+            let list = text[r.upperBound...].prefix { $0 != "]" }
+            return list.split(separator: ",").compactMap { item -> String? in
+                let t = String(item)
+                guard t.count > 2, t.hasPrefix("\""), t.hasSuffix("\"") else { return nil }
+                let path = String(t.dropFirst().dropLast())
+                return path.hasPrefix("/sys/fs/cgroup/") && !path.contains("..") ? path : nil
+            }
+        }
+        guard let pid = number("pid").flatMap({ Int32(exactly: $0) }) else { return nil }
+        // The list may be cut short: a v1 cgroup has the same path below every hierarchy, so one
+        // path that names this container finds the others. Only those are removed.
+        let own = String(id.prefix(12))
+        var found = Set<String>()
+        for path in paths("cgroupPaths") + paths("cgroupCreated") {
+            let parts = path.split(separator: "/").map(String.init)   // sys fs cgroup [hier] rel...
+            guard parts.count >= 4, parts.last?.contains(own) == true else { continue }
+            found.insert(path)
+            let hierarchies = ((try? FileSystem.list("/sys/fs/cgroup")) ?? []).map { "/sys/fs/cgroup/" + $0 }
+            for relStart in [3, 4] where parts.count > relStart {
+                let rel = parts[relStart...].joined(separator: "/")
+                for h in hierarchies + ["/sys/fs/cgroup"] where FileSystem.isDirectory(FilePath(h + "/" + rel)) {
+                    found.insert(h + "/" + rel)
+                }
+            }
+        }
+        let cgroups = found.sorted { $0.count > $1.count }
+        return ContainerRecord(
+            ociVersion: "", id: id, pid: pid, pidStartTime: number("pidStartTime") ?? 0, bundle: "", rootfs: "",
+            annotations: nil, cgroupPaths: cgroups, cgroupCreated: cgroups,
+            poststart: [], poststop: [], createdNanoseconds: 0)
+    }
+
     func remove(_ id: String) throws(IntermodalError) {
         try FileSystem.removeTree(directory(id))
     }

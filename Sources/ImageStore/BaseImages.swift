@@ -40,7 +40,7 @@ extension ImageStore {
             let tree = work.appending("rootfs")
             try FileSystem.createDirectory(tree)
             chmod(tree.string, 0o755)
-            let input = try ArchiveInput(file: archive, name: archive.string)
+            let input = try ArchiveInput(file: archive, name: archive.string, sizeLimit: layerSizeLimit)
             _ = try LayerUnpacker(destination: tree, mode: .apply, layerName: archive.string).unpack(input)
             let by = createdBy ?? "intermodal import \(archive.lastComponent?.string ?? archive.string)"
             return try await importTree(tree, name: name, configuration: configuration, createdBy: by)

@@ -5,8 +5,15 @@ import Glibc
 #endif
 
 extension ImageStore {
-    /// Every image in the store, each once with all its names, newest first.
+    /// Every image in the store, each once with all its names, newest first. A damaged entry
+    /// (a manifest or config missing or unreadable) is left out: ``listing()`` reports those.
     public func list() throws(IntermodalError) -> [Image] {
+        try listing().images
+    }
+
+    /// Every image in the store, and separately every `index.json` entry that does not load, so
+    /// that one damaged image never hides the others (`images` lists them and names the damaged).
+    public func listing() throws(IntermodalError) -> ImageListing {
         let index = try readIndex()
         var order: [String] = []
         var names: [String: [ImageReference]] = [:]
@@ -19,14 +26,19 @@ extension ImageStore {
                 names[descriptor.digest]!.append(ref)
             }
         }
-        var images: [Image] = []
+        var listing = ImageListing()
         for digest in order {
-            var image = try loadImage(manifestDigest: digest)
-            image.names = names[digest]!
-            image.reference = image.names.first
-            images.append(image)
+            do throws(IntermodalError) {
+                var image = try loadImage(manifestDigest: digest)
+                image.names = names[digest]!
+                image.reference = image.names.first
+                listing.images.append(image)
+            } catch {
+                listing.damaged.append(DamagedImage(manifestDigest: digest, names: names[digest]!, problem: error))
+            }
         }
-        return images.sorted { (Timestamp.parse($0.configuration.created ?? "") ?? 0) > (Timestamp.parse($1.configuration.created ?? "") ?? 0) }
+        listing.images.sort { (Timestamp.parse($0.configuration.created ?? "") ?? 0) > (Timestamp.parse($1.configuration.created ?? "") ?? 0) }
+        return listing
     }
 
     /// An image by `name[:tag]`, by (a unique prefix of) its ID, or by `sha256:` manifest digest.
@@ -36,7 +48,7 @@ extension ImageStore {
             let wanted = reference.localName
             let matches = index.manifests.filter { $0.annotations?[refNameAnnotation] == wanted }
             if let descriptor = matches.first {
-                var image = try loadImage(manifestDigest: descriptor.digest)
+                var image = try loadDamageChecked(descriptor.digest, named: nameOrID)
                 image.reference = reference.withoutRegistry
                 image.names = names(of: descriptor.digest, in: index)
                 return image
@@ -59,6 +71,18 @@ extension ImageStore {
             }
         }
         throw IntermodalError(.notFound, "no such image: \(nameOrID)")
+    }
+
+    /// ``loadImage(manifestDigest:)`` for a named entry: any failure is a `.corrupted` error that
+    /// says the image is damaged and how to remove it.
+    private func loadDamageChecked(_ manifestDigest: String, named name: String) throws(IntermodalError) -> Image {
+        do throws(IntermodalError) {
+            return try loadImage(manifestDigest: manifestDigest)
+        } catch {
+            throw IntermodalError(
+                .corrupted, "image \(name) (\(manifestDigest)) is damaged: \(error.message) ('rmi --force \(name)' removes it)",
+                cause: error.cause)
+        }
     }
 
     private func names(of manifestDigest: String, in index: ImageIndex) -> [ImageReference] {
@@ -97,7 +121,12 @@ extension ImageStore {
     }
 
     /// Names a stored manifest in `index.json`; with no names it is kept as an untagged image.
+    ///
+    /// Only a complete image is named: its manifest and configuration must be stored and parse,
+    /// and every layer blob must be present. Otherwise nothing is written and the error says what
+    /// is missing, so a failed `load`, `pull` or `commit` never leaves a name that breaks `images`.
     func name(manifestDigest: String, size: Int64, as references: [ImageReference]) async throws(IntermodalError) {
+        try checkComplete(manifestDigest: manifestDigest)
         try await updateIndex { (index) throws(IntermodalError) in
             let newNames = Set(references.map(\.localName))
             index.manifests.removeAll { d in
@@ -117,7 +146,18 @@ extension ImageStore {
             }
         }
         // A name moved away may have left an older image without names and unreferenced.
-        try await collectGarbage()
+        await collectGarbageAfter("naming \(manifestDigest)")
+    }
+
+    /// Garbage collection as the tail of another operation (naming, removing): the operation has
+    /// happened, so a failure to tidy up is reported as a warning and never becomes the
+    /// operation's error (the next collection tries again; `system check` names what is left).
+    func collectGarbageAfter(_ operation: String) async {
+        do {
+            try await collectGarbage()
+        } catch {
+            logger.warning("after \(operation): unused blobs or layers were not all removed: \(error)")
+        }
     }
 
     /// Removes a name; the image itself (and its blobs and unpacked layers that no other image
@@ -134,7 +174,41 @@ extension ImageStore {
                 index.manifests.removeAll { $0.digest == image.manifestDigest }
             }
         }
-        try await collectGarbage()
+        await collectGarbageAfter("removing \(reference)")
+    }
+
+    /// Throws unless the image of this manifest loads (manifest and config parse, one diff ID per
+    /// layer) and every layer blob is stored.
+    func checkComplete(manifestDigest: String) throws(IntermodalError) {
+        let image = try loadImage(manifestDigest: manifestDigest)
+        for layer in image.layers where !hasBlob(layer.digest) {
+            throw IntermodalError(.notFound, "image \(manifestDigest): layer \(layer.digest) is not in the store")
+        }
+    }
+
+    /// Removes a damaged image's entries from `index.json` without reading its blobs (which is
+    /// what fails for a damaged image): by name, only that name; by (a prefix of) its manifest
+    /// digest, every entry of it. Returns the names removed. Unreferenced blobs go afterwards.
+    /// What `rmi --force` does when ``resolve(_:)`` cannot load the image.
+    @discardableResult
+    public func removeDamaged(_ reference: String) async throws(IntermodalError) -> [String] {
+        let wanted = (try? ImageReference.parse(reference))?.localName
+        let hex = reference.hasPrefix("sha256:") ? String(reference.dropFirst(7)) : reference
+        let removed = try await updateIndex { (index) throws(IntermodalError) -> [String] in
+            var matches = index.manifests.filter { wanted != nil && $0.annotations?[refNameAnnotation] == wanted }
+            if matches.isEmpty && hex.count >= 4 {
+                let digests = Set(index.manifests.map(\.digest).filter { Digest.hex($0).hasPrefix(hex) })
+                guard digests.count <= 1 else {
+                    throw IntermodalError(.invalidArgument, "image ID prefix '\(reference)' is ambiguous")
+                }
+                matches = index.manifests.filter { digests.contains($0.digest) }
+            }
+            guard !matches.isEmpty else { throw IntermodalError(.notFound, "no such image: \(reference)") }
+            index.manifests.removeAll { d in matches.contains(d) }
+            return matches.map { $0.annotations?[refNameAnnotation] ?? $0.digest }
+        }
+        await collectGarbageAfter("removing \(reference)")
+        return removed
     }
 
     /// Removes the name `reference` but keeps the image it named, untagged (`<none>`), when that
@@ -179,9 +253,14 @@ extension ImageStore {
                     for d in config.rootfs.diffIDs { keepDiffIDs.insert(Digest.hex(d)) }
                 }
             }
+            // One entry that cannot be removed does not keep the others: all are tried, the
+            // first failure is thrown at the end.
+            var firstFailure: IntermodalError?
             for name in try FileSystem.list(blobsDirectory) where !keep.contains(name) {
                 logger.debug("removing unreferenced blob sha256:\(name)")
-                unlink(blobsDirectory.appending(name).string)
+                if unlink(blobsDirectory.appending(name).string) != 0 && errno != ENOENT {
+                    firstFailure = firstFailure ?? .system("cannot remove blob \(blobsDirectory.appending(name))")
+                }
             }
             // An unpacked layer still serving as an overlay lower directory stays, whatever the index says.
             let mounted = Self.mountedOverlayOptions()
@@ -189,13 +268,12 @@ extension ImageStore {
                 let path = layersDirectory.appending(name).string
                 if mounted.contains(where: { $0.contains(path) }) { continue }
                 logger.debug("removing unpacked layer sha256:\(name)")
-                try FileSystem.removeTree(layersDirectory.appending(name))
+                do throws(IntermodalError) { try FileSystem.removeTree(layersDirectory.appending(name)) } catch { firstFailure = firstFailure ?? error }
             }
             // Nobody is ingesting (we hold the lease exclusively): what is in tmp was left by an
             // interrupted pull, commit or unpack and is never referenced.
-            for name in try FileSystem.list(temporaryDirectory) {
-                try FileSystem.removeTree(temporaryDirectory.appending(name))
-            }
+            do throws(IntermodalError) { try reclaimTemporary() } catch { firstFailure = firstFailure ?? error }
+            if let firstFailure { throw firstFailure }
         }
     }
 
@@ -251,6 +329,24 @@ extension ImageStore {
         }
         return usage
     }
+}
+
+/// The images of a store, and the `index.json` entries that do not load.
+public struct ImageListing: Sendable {
+    /// Images that load, newest first.
+    public var images: [Image] = []
+    /// Entries whose manifest or configuration is missing or unreadable.
+    public var damaged: [DamagedImage] = []
+}
+
+/// An `index.json` entry whose image cannot be loaded, and why.
+public struct DamagedImage: Sendable {
+    public var manifestDigest: String
+    public var names: [ImageReference]
+    public var problem: IntermodalError
+
+    /// How the user names it to `rmi --force`: its first name, else its digest.
+    public var handle: String { names.first?.description ?? manifestDigest }
 }
 
 /// How much the store occupies and how much sharing of layers saves.

@@ -57,7 +57,7 @@ extension ImageStore {
         let path = try blobPath(layer.digest)
         guard FileSystem.exists(path) else { throw IntermodalError(.notFound, "layer \(layer.digest) is not in the store") }
         let name = "layer \(layer.digest)"
-        let input = try ArchiveInput(file: path, name: name)
+        let input = try ArchiveInput(file: path, name: name, sizeLimit: layerSizeLimit)
         let result = try LayerUnpacker(destination: directory, mode: mode, layerName: name).unpack(input)
         guard result.digest == layer.digest else {
             throw IntermodalError(.corrupted, "\(name): digest mismatch (the stored blob hashes to \(result.digest))")

@@ -62,7 +62,7 @@ extension ImageStore {
             defer { try? FileSystem.removeTree(work) }
             let layout = work.appending("layout")
             try FileSystem.createDirectory(layout)
-            let input = try ArchiveInput(file: path, name: path.string)
+            let input = try ArchiveInput(file: path, name: path.string, sizeLimit: layerSizeLimit)
             _ = try LayerUnpacker(destination: layout, mode: .apply, layerName: path.string).unpack(input)
             return try await loadLayout(layout, repository: repository ?? path.lastComponent?.stem)
         }
@@ -72,7 +72,9 @@ extension ImageStore {
         let index = try OCILayout.readIndex(layout)
         let fallbackRepository = Self.sanitizedRepository(repository ?? "loaded")
         return try await withIngestLease { () async throws(IntermodalError) -> [Image] in
-            var loaded: [Image] = []
+            // First every image's blobs are copied and checked, then all are named: a layout with
+            // one bad image loads nothing (and names nothing), rather than half.
+            var ready: [(descriptor: Descriptor, size: Int64, names: [ImageReference])] = []
             for entry in index.manifests {
                 var descriptor = entry
                 if MediaType.isIndex(descriptor.mediaType) {
@@ -87,6 +89,11 @@ extension ImageStore {
                 let manifest = try JSON.decode(Manifest.self, from: manifestBytes, what: "manifest \(descriptor.digest)")
                 _ = try copyBlob(from: layout, manifest.config)
                 for layer in manifest.layers { _ = try copyBlob(from: layout, layer) }
+                do throws(IntermodalError) {
+                    try checkComplete(manifestDigest: descriptor.digest)
+                } catch {
+                    throw IntermodalError(error.code, "\(layout): \(error.message)", cause: error.cause)
+                }
                 var names: [ImageReference] = []
                 if let refName = entry.annotations?[refNameAnnotation] {
                     if refName.contains(":"), let ref = try? ImageReference.parse(refName) {
@@ -95,10 +102,14 @@ extension ImageStore {
                         names.append(ImageReference(repository: fallbackRepository, tag: refName))
                     }
                 }
-                try await name(manifestDigest: descriptor.digest, size: Int64(manifestBytes.count), as: names)
-                var image = try loadImage(manifestDigest: descriptor.digest)
-                image.names = names
-                image.reference = names.first
+                ready.append((descriptor, Int64(manifestBytes.count), names))
+            }
+            var loaded: [Image] = []
+            for item in ready {
+                try await name(manifestDigest: item.descriptor.digest, size: item.size, as: item.names)
+                var image = try loadImage(manifestDigest: item.descriptor.digest)
+                image.names = item.names
+                image.reference = item.names.first
                 loaded.append(image)
             }
             return loaded
@@ -153,6 +164,7 @@ func copyFile(_ source: FilePath, _ target: FilePath) throws(IntermodalError) {
     guard out >= 0 else { throw .system("cannot create \(target)") }
     defer { close(out) }
     try FileChunks.forEach(source) { chunk throws(IntermodalError) in
+        try Interruption.check("while copying \(source)")
         var offset = 0
         while offset < chunk.count {
             let n = write(out, chunk.baseAddress! + offset, chunk.count - offset)

@@ -29,10 +29,14 @@ public final class ImageStore: Sendable {
     let indexLockPath: FilePath
     let ingestLockPath: FilePath
     let logger = IntermodalLog.logger("images")
+    /// The most bytes one layer (or imported or loaded archive) may expand to; more is an error
+    /// that leaves nothing behind.
+    public let layerSizeLimit: Int64
 
     /// Opens the store at `root`, creating the OCI layout if it is missing.
-    public init(root: FilePath) throws(IntermodalError) {
+    public init(root: FilePath, layerSizeLimit: Int64 = LayerSizeLimit.default) throws(IntermodalError) {
         self.root = root
+        self.layerSizeLimit = layerSizeLimit
         layoutDirectory = root.appending("images")
         blobsDirectory = layoutDirectory.appending("blobs/sha256")
         layersDirectory = root.appending("layers/sha256")
@@ -40,8 +44,16 @@ public final class ImageStore: Sendable {
         indexLockPath = root.appending("images.lock")
         ingestLockPath = root.appending("images.ingest.lock")
         for dir in [blobsDirectory, layersDirectory, temporaryDirectory] { try FileSystem.createDirectory(dir) }
-        try OCILayout.initialize(layoutDirectory)
+        // A store that has its layout file but lost index.json is damaged, not new: an empty index
+        // made here would silently drop every image (``readIndex()`` says so instead).
+        let established = FileSystem.exists(layoutDirectory.appending("oci-layout"))
+        if !established || FileSystem.exists(indexPath) {
+            try OCILayout.initialize(layoutDirectory)
+        }
     }
+
+    /// The layout's `index.json`: every image name.
+    var indexPath: FilePath { layoutDirectory.appending("index.json") }
 
     // MARK: Blobs
 
@@ -123,7 +135,13 @@ public final class ImageStore: Sendable {
 
     /// The layout's index.
     public func readIndex() throws(IntermodalError) -> ImageIndex {
-        try OCILayout.readIndex(layoutDirectory)
+        guard FileSystem.exists(indexPath) else {
+            throw IntermodalError(
+                .corrupted,
+                "the image store \(root) is damaged: \(indexPath) is missing, so no image has a name "
+                    + "('intermodal system check' lists what is left and how to repair it)")
+        }
+        return try OCILayout.readIndex(layoutDirectory)
     }
 
     /// Runs `body` with `index.json` locked against other processes, writing back what it returns.
@@ -141,8 +159,27 @@ public final class ImageStore: Sendable {
 
     /// Holds a shared "ingest" lease while blobs are written and until they are named in the
     /// index, so that a concurrent garbage collection cannot remove them in between.
+    ///
+    /// The first lease taken while nobody else holds one also reclaims `tmp/`: whatever is there
+    /// was left by a process killed mid-write (`kill -9`, a crash), since every live writer holds
+    /// a lease.
     func withIngestLease<R>(_ body: () async throws(IntermodalError) -> R) async throws(IntermodalError) -> R {
-        try await FileLock(ingestLockPath).withLock(.shared, body)
+        let lease = FileLock(ingestLockPath)
+        if let exclusive = try lease.tryAcquire(.exclusive) {
+            do { try reclaimTemporary() } catch { logger.warning("leftovers in \(temporaryDirectory) not all removed: \(error)") }
+            exclusive.release()
+        }
+        return try await lease.withLock(.shared, body)
+    }
+
+    /// Removes everything under `tmp/`; only while holding the ingest lease exclusively.
+    func reclaimTemporary() throws(IntermodalError) {
+        var firstFailure: IntermodalError?
+        for name in try FileSystem.list(temporaryDirectory) {
+            logger.debug("reclaiming \(temporaryDirectory.appending(name)), left by an interrupted process")
+            do throws(IntermodalError) { try FileSystem.removeTree(temporaryDirectory.appending(name)) } catch { firstFailure = firstFailure ?? error }
+        }
+        if let firstFailure { throw firstFailure }
     }
 }
 

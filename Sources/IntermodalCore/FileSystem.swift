@@ -92,28 +92,15 @@ public enum FileSystem {
         }
     }
 
-    /// `rm -rf` that never crosses into another file system (a mount left inside is an error, not a wipe).
+    /// `rm -rf` that never crosses into another file system (a mount left inside is an error, not a
+    /// wipe), at any depth (``TreeRemoval``: no recursion, no long paths).
     public static func removeTree(_ path: FilePath) throws(IntermodalError) {
-        var st = stat()
-        guard lstat(path.string, &st) == 0 else { return }
-        try removeTree(path, device: st.st_dev)
+        try TreeRemoval.remove(path)
     }
 
-    private static func removeTree(_ path: FilePath, device: dev_t) throws(IntermodalError) {
-        var st = stat()
-        guard lstat(path.string, &st) == 0 else { return }
-        if (st.st_mode & S_IFMT) == S_IFDIR {
-            guard st.st_dev == device else {
-                throw IntermodalError(.invalidState, "refusing to remove \(path): another file system is mounted there")
-            }
-            guard let dir = opendir(path.string) else { throw .system("cannot open directory \(path)") }
-            let names = entryNames(dir)
-            closedir(dir)
-            for name in names { try removeTree(path.appending(name), device: device) }
-            if rmdir(path.string) != 0 && errno != ENOENT { throw .system("cannot remove \(path)") }
-        } else if unlink(path.string) != 0 && errno != ENOENT {
-            throw .system("cannot remove \(path)")
-        }
+    /// ``removeTree(_:)`` of the entry `name` in the directory open at `dirFD`; `label` names it in errors.
+    public static func removeEntry(_ dirFD: CInt, _ name: String, label: String) throws(IntermodalError) {
+        try TreeRemoval.remove(dirFD, name, label: label)
     }
 
     /// Lists the names in a directory (without `.` and `..`), sorted.

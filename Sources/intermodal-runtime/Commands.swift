@@ -113,6 +113,10 @@ struct List: ParsableCommand {
                 for s in states {
                     out += pad(s.id, 24) + pad(s.pid.map(String.init) ?? "0", 10) + pad(s.status.rawValue, 10) + s.bundle + "\n"
                 }
+                // Never hidden: a container whose state cannot be read still has a process and cgroups.
+                for (id, problem) in try Global.runtime.unreadable() {
+                    out += pad(id, 24) + pad("?", 10) + pad("damaged", 10) + "(\(problem.message); delete --force \(id) removes it)\n"
+                }
                 StandardStreams.writeOutput(out)
             default:
                 throw IntermodalError(.invalidArgument, "--format must be table or json, got \"\(format)\"")

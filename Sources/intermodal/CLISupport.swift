@@ -10,8 +10,12 @@ enum CLIErrorPrinter {
         StandardStreams.writeError("\(program): error: \(error)\n")
     }
 
-    /// Exit status for an error, by its code (Docker's conventions: 125, 126, 127).
-    static func exitCode(for error: IntermodalError) -> Int32 { error.dockerExitStatus }
+    /// Exit status for an error, by its code (Docker's conventions: 125, 126, 127); interrupted
+    /// and rolled back: the shell's 128 + signal, as if the signal had ended us.
+    static func exitCode(for error: IntermodalError) -> Int32 {
+        if error.code == .interrupted && Interruption.signal != 0 { return 128 + Interruption.signal }
+        return error.dockerExitStatus
+    }
 }
 
 /// One logging set-up for the CLI: warnings by default, everything with `--debug`.

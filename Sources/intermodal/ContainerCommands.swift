@@ -18,7 +18,9 @@ enum ContainerCommands {
 
     /// The engine under the global root; this executable hosts detached containers.
     static func engine(_ global: GlobalOptions) throws(IntermodalError) -> Engine {
-        try Engine(root: IntermodalPaths.storeRoot(override: global.root), monitorExecutable: selfExecutable)
+        try Engine(
+            root: IntermodalPaths.storeRoot(override: global.root), monitorExecutable: selfExecutable,
+            layerSizeLimit: try global.layerSizeLimit())
     }
 
     /// The running `intermodal` binary (for the detached monitor).

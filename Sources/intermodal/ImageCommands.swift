@@ -13,7 +13,7 @@ enum ImageCommands {
 
     /// The store under the global root.
     static func store(_ global: GlobalOptions) throws(IntermodalError) -> ImageStore {
-        try ImageStore(root: IntermodalPaths.storeRoot(override: global.root))
+        try ImageStore(root: IntermodalPaths.storeRoot(override: global.root), layerSizeLimit: try global.layerSizeLimit())
     }
 }
 
@@ -42,7 +42,13 @@ struct ImagesCommand: AsyncParsableCommand {
 
     func run() async throws {
         let store = try ImageCommands.store(global)
-        let images = try store.list()
+        let listing = try store.listing()
+        let images = listing.images
+        for damaged in listing.damaged {
+            StandardStreams.writeError(
+                "warning: image \(damaged.handle) is damaged and not listed: \(damaged.problem.description) "
+                    + "('intermodal rmi --force \(damaged.handle)' removes it)\n")
+        }
         if quiet {
             StandardStreams.writeOutput(images.map { $0.shortID + "\n" }.joined())
             return
@@ -144,6 +150,8 @@ struct BootstrapBusyboxCommand: AsyncParsableCommand {
     @Argument(help: "NAME[:TAG] of the new image.") var name: String
 
     func run() async throws {
+        // Ctrl-C or SIGTERM rolls the work back (temporary trees removed) instead of killing it half-done.
+        Interruption.install()
         let store = try ImageCommands.store(global)
         let image = try await store.bootstrapBusybox(name: try ImageReference.parse(name))
         StandardStreams.writeOutput("\(image.configDigest)\n")
@@ -158,6 +166,8 @@ struct ImportCommand: AsyncParsableCommand {
     @Argument(help: "NAME[:TAG] of the new image.") var name: String
 
     func run() async throws {
+        // Ctrl-C or SIGTERM rolls the work back (temporary trees removed) instead of killing it half-done.
+        Interruption.install()
         let store = try ImageCommands.store(global)
         let image = try await store.importRootfs(archive: FilePath(archive), name: try ImageReference.parse(name))
         StandardStreams.writeOutput("\(image.configDigest)\n")

@@ -11,6 +11,8 @@ struct SaveCommand: AsyncParsableCommand {
     @Argument(help: "Image names or IDs.") var images: [String]
 
     func run() async throws {
+        // Ctrl-C or SIGTERM rolls the work back (temporary trees removed) instead of killing it half-done.
+        Interruption.install()
         let store = try ImageCommands.store(global)
         var selected: [Image] = []
         for name in images { selected.append(try store.resolve(name)) }
@@ -30,6 +32,8 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "Repository for entries named only by a tag (default: the layout's name).") var repository: String?
 
     func run() async throws {
+        // Ctrl-C or SIGTERM rolls the work back (temporary trees removed) instead of killing it half-done.
+        Interruption.install()
         let store = try ImageCommands.store(global)
         for image in try await store.load(from: FilePath(input), repository: repository) {
             let names = image.names.map(\.localName).joined(separator: ", ")
@@ -72,6 +76,8 @@ struct PullCommand: AsyncParsableCommand {
     @Argument(help: "REGISTRY/REPOSITORY[:TAG|@DIGEST]") var reference: String
 
     func run() async throws {
+        // Ctrl-C or SIGTERM rolls the work back (temporary trees removed) instead of killing it half-done.
+        Interruption.install()
         let store = try ImageCommands.store(global)
         let ref = try ImageReference.parse(reference)
         let result = try await registryOptions.withClient(for: try requireRegistry(ref)) { client in
@@ -140,6 +146,8 @@ struct BootstrapDebianCommand: AsyncParsableCommand {
     @Argument(help: "NAME[:TAG] of the new image.") var name: String
 
     func run() async throws {
+        // Ctrl-C or SIGTERM rolls the work back (temporary trees removed) instead of killing it half-done.
+        Interruption.install()
         let store = try ImageCommands.store(global)
         let bootstrap = try DebianBootstrap(
             suite: suite, variant: variant, mirror: mirror,

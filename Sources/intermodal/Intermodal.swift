@@ -1,4 +1,5 @@
 import ArgumentParser
+import ImageStore
 import IntermodalCore
 #if canImport(Glibc)
 import Glibc
@@ -23,6 +24,18 @@ struct GlobalOptions: ParsableArguments {
 
     @Flag(name: .long, help: "Log debug detail to standard error.")
     var debug = false
+
+    @Option(name: .long, help: "Largest size one image layer or imported archive may expand to (e.g. 512m, 32g; default 16g).")
+    var maxLayerSize: String?
+
+    /// ``maxLayerSize`` in bytes.
+    func layerSizeLimit() throws(IntermodalError) -> Int64 {
+        guard let maxLayerSize else { return LayerSizeLimit.default }
+        guard let bytes = LayerSizeLimit.parse(maxLayerSize) else {
+            throw IntermodalError(.invalidArgument, "--max-layer-size \(maxLayerSize): give a positive size such as 512m or 32g")
+        }
+        return bytes
+    }
 }
 
 @main

@@ -292,11 +292,15 @@ struct VMRmCommand: AsyncParsableCommand {
         let root = connection.stateRoot(global)
         var targets = names
         if all { targets += try GuestInventory.list(uri: connection.uri, stateRoot: root).map(\.name) }
-        guard !targets.isEmpty else { throw IntermodalError(.invalidArgument, "vm rm: name a guest or give --all") }
+        guard all || !targets.isEmpty else { throw IntermodalError(.invalidArgument, "vm rm: name a guest or give --all") }
         for name in Set(targets).sorted() {
             try GuestInventory.remove(name: name, uri: connection.uri, stateRoot: root)
             StandardStreams.writeOutput(name + "\n")
         }
-        if all { GuestInventory.pruneStale(uri: connection.uri, stateRoot: root) }
+        // --all also means the disks of guests that are gone and whose runs died (kill -9): with
+        // no guest running at all, that is all there is to remove.
+        if all {
+            for name in GuestInventory.pruneStale(uri: connection.uri, stateRoot: root) { StandardStreams.writeOutput(name + "\n") }
+        }
     }
 }

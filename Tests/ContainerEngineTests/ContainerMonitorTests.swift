@@ -132,7 +132,7 @@ struct ContainerMonitorTests {
         }
     }
 
-    @Test("kill -9 of the monitor: the next look kills the container and releases its process, cgroup, state and mount (255 recorded); rm takes the rest")
+    @Test("kill -9 of the monitor: the next look kills the container and releases its process, cgroup, state and mount (no exit status invented); rm takes the rest")
     func monitorKilled() async throws {
         try await EngineFixture.with { f in
             let kept = try await f.engine.runDetached(image: "busybox", options: RunOptions(command: ["sleep", "300"]))
@@ -150,7 +150,8 @@ struct ContainerMonitorTests {
             #expect(Set(listed.map(\.id)) == [kept.id, removed.id])
             for found in listed {
                 #expect(found.status == .exited)
-                #expect(found.exitCode == 255)
+                // Nobody could collect the status: none is invented (issue 14).
+                #expect(found.exitCode == nil)
                 #expect(found.error?.contains("exited without recording its end") == true)
             }
             for record in [kept, removed] {

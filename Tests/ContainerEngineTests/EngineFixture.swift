@@ -26,8 +26,8 @@ struct EngineFixture {
     init(image: String = "busybox:latest") async throws {
         root = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-engine-test")
         do {
-            engine = try Engine(
-                root: root, runtime: Runtime(), monitorExecutable: Self.intermodal)
+            // The store's own runtime state root: nothing shared with the host's or other tests' containers.
+            engine = try Engine(root: root, monitorExecutable: Self.intermodal)
             _ = try await engine.store.bootstrapBusybox(name: try ImageReference.parse(image))
         } catch {
             try? FileSystem.removeTree(root)
@@ -59,6 +59,9 @@ struct EngineFixture {
             }
         }
         try? FileSystem.removeTree(root)
+        // The store's runtime state root on the tmpfs (empty once every container is removed).
+        rmdir(engine.runtime.stateRoot.string)
+        rmdir(engine.runtime.stateRoot.removingLastComponent().string)
     }
 
     /// Runs the CLI against this store (`--root` given), as a user would.

@@ -8,8 +8,9 @@ final class TemporaryStore {
     let root: FilePath
     let store: ImageStore
 
-    init() throws {
-        root = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-images-test")
+    /// `base`: where the temporary root goes (default `$TMPDIR` or `/tmp`).
+    init(in base: FilePath? = nil) throws {
+        root = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-images-test", in: base)
         store = try ImageStore(root: root.appending("store"))
     }
 

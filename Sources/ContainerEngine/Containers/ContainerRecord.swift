@@ -61,6 +61,9 @@ public struct ContainerRecord: Codable, Sendable, Equatable {
     public var options: RunOptions
     /// The phases of the last run: snapshot, create, start, firstOutput, exit, cleanup.
     public var timestamps: PhaseTimestamps
+    /// True for a stand-in made because `record.json` is missing or unreadable (never stored):
+    /// only the ID is known; `rm` removes it and everything made under that ID.
+    public var damaged: Bool? = nil
 
     /// The first 12 hex digits, as `ps` shows.
     public var shortID: String { String(id.prefix(12)) }

@@ -108,23 +108,48 @@ struct ContainerRegistry: Sendable {
         try FileSystem.list(root).filter { !$0.hasPrefix(".") }
     }
 
-    /// Every record, oldest first. Directories without a record are skipped.
+    /// Every record, oldest first. A directory whose record is missing or unreadable is listed as
+    /// a ``placeholder(id:problem:)`` (so `ps -a` shows it and `rm` removes it), never skipped.
     func all() throws(IntermodalError) -> [ContainerRecord] {
         var records: [ContainerRecord] = []
         for id in try ids() {
-            if let r = try? load(id: id) { records.append(r) }
+            records.append(try loadOrPlaceholder(id: id))
         }
         return records.sorted { $0.createdUnix < $1.createdUnix }
+    }
+
+    /// The record of `id`, or a placeholder when the directory exists but its record does not
+    /// decode (or is missing). `.notFound` when there is no such directory.
+    func loadOrPlaceholder(id: String) throws(IntermodalError) -> ContainerRecord {
+        do {
+            return try load(id: id)
+        } catch where FileSystem.isDirectory(directory(id).path) && Identifiers.isID(id) {
+            return placeholder(id: id, problem: error)
+        }
+    }
+
+    /// What is known of a container whose record cannot be read: its ID, the time its directory
+    /// was made, and why. Status `exited` (nothing can run from it); `rm` undoes every part by ID.
+    func placeholder(id: String, problem: IntermodalError) -> ContainerRecord {
+        let dir = directory(id)
+        var st = stat()
+        let made = stat(dir.path.string, &st) == 0 ? Double(st.st_mtim.tv_sec) : 0
+        return ContainerRecord(
+            id: id, name: String(id.prefix(12)), image: "<unknown>", imageID: "", entrypoint: [], command: [],
+            created: WallClock.rfc3339(made), createdUnix: made, status: .exited, exitCode: nil,
+            error: "its record is unreadable (\(problem.description)): `intermodal rm -f \(id.prefix(12))` removes it",
+            pid: nil, ownerPID: nil, network: .bridge, logPath: dir.log.string, rootfsMode: .overlay,
+            autoRemove: false, buildStep: false, options: RunOptions(), timestamps: PhaseTimestamps(), damaged: true)
     }
 
     /// Finds a container by full ID, name or unique ID prefix, like Docker; reads only the records
     /// it has to.
     func find(_ reference: String) throws(IntermodalError) -> ContainerRecord {
         guard !reference.isEmpty else { throw IntermodalError(.invalidArgument, "empty container name or ID") }
-        if exists(reference) { return try load(id: reference) }
+        if FileSystem.isDirectory(directory(reference).path), Identifiers.isID(reference) { return try loadOrPlaceholder(id: reference) }
         if let id = names.owner(of: reference), exists(id), let r = try? load(id: id), r.name == reference { return r }
         let matches = try ids().filter { $0.hasPrefix(reference) }
-        if matches.count == 1, let r = try? load(id: matches[0]) { return r }
+        if matches.count == 1, let r = try? loadOrPlaceholder(id: matches[0]) { return r }
         if matches.count > 1 {
             throw IntermodalError(.invalidArgument, "container ID prefix '\(reference)' is ambiguous (\(matches.count) containers)")
         }

@@ -23,6 +23,7 @@ extension Engine {
     /// ``create(image:options:buildStep:)``, also returning the configuration written to the
     /// bundle, so that a `run` in this process hands it to the runtime instead of having it decoded again.
     func prepare(image imageName: String, options: RunOptions, buildStep: Bool = false) async throws(IntermodalError) -> (record: ContainerRecord, spec: Spec) {
+        try options.validate()
         var timestamps = PhaseTimestamps()
         timestamps.mark(.snapshot)
         Timing.mark("engine: begin")

@@ -8,27 +8,47 @@ import SystemPackage
 
 extension Engine {
     /// A record whose owner (the foreground `run` or the monitor) died without finishing it is
-    /// finished here: the container is killed if it still runs (nobody is left to keep its log
-    /// or record its exit; a `kill -9` of the monitor must not leave it running unowned), its
-    /// runtime state, cgroup and mount are released, and the record says `exited` with code 255
-    /// (Docker's "daemon lost it"). The record and the writable layer stay for `rm` (also with
-    /// `--rm`: removing needs the registry's lock, which a synchronous look must not wait for).
-    /// A bridge container's veth goes with its network namespace; its address and the bridge are
-    /// released by `rm` (or the next attach). Records of live owners are returned unchanged.
+    /// brought up to date here, never made up:
+    ///
+    /// - Killed before its process started (status `created`): it stays `Created`, with an error
+    ///   saying its creation was interrupted; `rm` undoes every part (the runtime's provisional
+    ///   state, cgroups and the init waiting on the exec fifo, network, mount).
+    /// - Started: nobody is left to keep its log or record its end, so a process still running is
+    ///   killed (a `kill -9` of the monitor must not leave it running unowned) and its runtime
+    ///   state, cgroup and mount are released. The record says `exited` with no exit code: nobody
+    ///   could collect it (the owner was the process's parent), and none is invented.
+    ///
+    /// The record and the writable layer stay for `rm` (also with `--rm`: removing needs the
+    /// registry's lock, which a synchronous look must not wait for). Records of live owners are
+    /// returned unchanged.
     func reconcile(_ record: ContainerRecord) throws(IntermodalError) -> ContainerRecord {
         guard record.status != .exited, let owner = record.ownerPID, !Self.isAlive(owner) else { return record }
         var r = record
-        // Kills the init if it is still ours (pidfd and start time) and waits for it, then removes
-        // the cgroup (and whatever else ran in it) and the runtime's state.
-        do { try runtime.deleteSync(id: r.id, force: true) } catch where error.code == .notFound {} catch {
-            logger.warning("cannot release container \(r.shortID) of a dead owner: \(error)")
+        if r.status == .created && r.error != nil { return r }  // reconciled before
+        if r.status == .created, let state = try? runtime.state(id: r.id), state.status == .running, let pid = state.pid {
+            // Killed after the runtime started the process but before the record said so.
+            r.status = .running
+            r.pid = pid
+            r.startedUnix = r.startedUnix ?? WallClock.now
         }
-        r.status = .exited
-        r.exitCode = r.exitCode ?? 255
-        r.error = r.error ?? "the process that ran the container (pid \(owner)) exited without recording its end"
-        r.pid = nil
-        r.finishedUnix = r.finishedUnix ?? WallClock.now
-        try? RootfsSnapshot.unmount(registry.directory(r.id))
+        if r.status == .created {
+            r.pid = nil
+            r.error = r.error ?? "its creation was interrupted: the process that made it (pid \(owner)) ended before it started"
+        } else {
+            let wasRunning = r.pid.map(Self.isRunning) ?? false
+            // Kills the init if it is still ours (pidfd and start time) and waits until it is gone
+            // (a SIGKILLed process: milliseconds, not a wait on other tasks), then removes the
+            // cgroup (and whatever else ran in it) and the runtime's state.
+            do { try runtime.deleteSync(id: r.id, force: true) } catch where error.code == .notFound {} catch {
+                logger.warning("cannot release container \(r.shortID) of a dead owner: \(error)")
+            }
+            r.status = .exited
+            r.pid = nil
+            r.error = r.error ?? "exit status unknown: the process that ran the container (pid \(owner)) exited without recording its end"
+                + (wasRunning ? "; the container was stopped and released" : "")
+            r.finishedUnix = r.finishedUnix ?? WallClock.now
+            _ = try? RootfsSnapshot.unmount(registry.directory(r.id))
+        }
         try registry.save(r)
         return r
     }
@@ -38,6 +58,16 @@ extension Engine {
 
     static func isAlive(_ pid: Int32) -> Bool {
         kill(pid, 0) == 0 || errno == EPERM
+    }
+
+    /// True when the process exists and has not exited: a zombie (an orphaned container init
+    /// whose new parent has not reaped it yet) has ended.
+    static func isRunning(_ pid: Int32) -> Bool {
+        guard isAlive(pid) else { return false }
+        guard let stat = try? FileSystem.readString(FilePath("/proc/\(pid)/stat")),
+              let close = stat.lastIndex(of: ")") else { return true }
+        let state = stat[stat.index(after: close)...].dropFirst().first
+        return state != "Z" && state != "X"
     }
 
     /// Sends SIGTERM (or `signal`), then SIGKILL after `timeout`, and waits until the owner has

@@ -18,8 +18,17 @@ extension Engine {
     ///   containers' writable layers sit on its layers. A running container's image cannot be
     ///   removed by ID even with `force` (Docker: "cannot be forced").
     /// - Otherwise the name (or all names, by ID) and then the image are removed.
+    ///
+    /// A damaged image (its manifest or config missing or unreadable) cannot be checked for users;
+    /// `force` removes its entries all the same (``ImageStore/removeDamaged(_:)``).
     public func removeImage(_ reference: String, force: Bool = false) async throws(IntermodalError) -> ImageRemoval {
-        let image = try store.resolve(reference)
+        let image: Image
+        do {
+            image = try store.resolve(reference)
+        } catch where (error.code == .corrupted || error.code == .notFound) && force {
+            // By ID a damaged image is not found by resolve (its config, hence its ID, is unreadable).
+            return ImageRemoval(untagged: try await store.removeDamaged(reference), deleted: nil)
+        }
         let name = (try? ImageReference.parse(reference)).flatMap { ref in
             image.names.first { $0.localName == ref.localName }
         }

@@ -12,6 +12,9 @@ public struct RunOutcome: Sendable {
     public var status: ExitStatus
     /// snapshot, create, start, firstOutput (with ``OutputMode/stream``), exit, cleanup.
     public var timestamps: PhaseTimestamps
+    /// What went wrong tidying up after the process exited (an unmount, the network, the
+    /// removal of `--rm`). The run itself happened: this never replaces its exit status.
+    public var cleanupFailure: IntermodalError?
 }
 
 extension Engine {
@@ -54,8 +57,14 @@ extension Engine {
         forwarder?.cancel()
         record.timestamps.mark(.exit)
         if let first = await io.finished() { record.timestamps.mark(.firstOutput, at: first) }
-        try await finish(&record, status: status, failure: nil)
-        return RunOutcome(container: record, status: status, timestamps: record.timestamps)
+        var cleanupFailure: IntermodalError?
+        do {
+            try await finish(&record, status: status, failure: nil)
+        } catch {
+            logger.warning("container \(record.shortID) exited with \(status.code), but cleaning up after it failed: \(error)")
+            cleanupFailure = error
+        }
+        return RunOutcome(container: record, status: status, timestamps: record.timestamps, cleanupFailure: cleanupFailure)
     }
 
     private func makeOutput(_ record: inout ContainerRecord, output: OutputMode, dir: ContainerDirectory) async throws(IntermodalError) -> ContainerOutput {

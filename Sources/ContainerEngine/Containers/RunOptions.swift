@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ImageStore
 import IntermodalCore
 
@@ -95,6 +98,20 @@ public struct RunOptions: Codable, Sendable, Equatable {
         self.tty = tty
         self.autoRemove = autoRemove
         self.discardLog = discardLog
+    }
+
+    /// Refuses limits the kernel cannot apply as given, instead of writing none or a wrong one:
+    /// `--cpus` must be a finite number from 0.01 (a quota of 1 ms per 100 ms period, the kernel's
+    /// minimum) up to the CPUs online (Docker's range).
+    public func validate() throws(IntermodalError) {
+        if let cpus {
+            let online = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+            guard cpus.isFinite, cpus >= 0.01, cpus <= Double(online) else {
+                throw IntermodalError(
+                    .invalidArgument,
+                    "--cpus \(cpus): the range is from 0.01 to \(online).00, as there \(online == 1 ? "is" : "are") \(online) CPU\(online == 1 ? "" : "s") online")
+            }
+        }
     }
 
     /// Parses a memory size like Docker: `256m`, `1g`, `512k`, `1048576` (bytes), `64mb`.

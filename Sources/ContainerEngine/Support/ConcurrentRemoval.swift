@@ -41,34 +41,38 @@ enum ConcurrentRemoval {
         guard rmdir(directory.string) == 0 || errno == ENOENT else { throw .system("cannot remove \(directory)") }
     }
 
-    /// Lists the files of `dir` and moves its nested subdirectories up to `top` under unique names
-    /// (before listing them, so every path collected is where the entry stays), so that all
-    /// directories are empty leaves of `top` once the files are gone.
+    /// Lists the files of the tree and moves every nested subdirectory up to `top` under a unique
+    /// name (before listing it, so every path collected is where the entry stays), so that all
+    /// directories are empty leaves of `top` once the files are gone. A work list, not recursion,
+    /// and paths never longer than `top/NAME/NAME`: a tree of any depth is collected.
     private static func collect(
-        _ dir: FilePath, top: FilePath, device: dev_t, files: inout [FilePath], directories: inout [FilePath], serial: inout Int
+        _ start: FilePath, top: FilePath, device: dev_t, files: inout [FilePath], directories: inout [FilePath], serial: inout Int
     ) throws(IntermodalError) {
-        guard let stream = opendir(dir.string) else { throw .system("cannot open directory \(dir)") }
-        let names = FileSystem.entryNames(stream)
-        closedir(stream)
-        for name in names {
-            var path = dir.appending(name)
-            var st = stat()
-            guard lstat(path.string, &st) == 0 else { continue }
-            guard (st.st_mode & S_IFMT) == S_IFDIR else {
-                files.append(path)
-                continue
+        var queue = [start]
+        while let dir = queue.popLast() {
+            guard let stream = opendir(dir.string) else { throw .system("cannot open directory \(dir)") }
+            let names = FileSystem.entryNames(stream)
+            closedir(stream)
+            for name in names {
+                var path = dir.appending(name)
+                var st = stat()
+                guard lstat(path.string, &st) == 0 else { continue }
+                guard (st.st_mode & S_IFMT) == S_IFDIR else {
+                    files.append(path)
+                    continue
+                }
+                guard st.st_dev == device else {
+                    throw IntermodalError(.invalidState, "refusing to remove \(path): another file system is mounted there")
+                }
+                if dir != top {
+                    serial += 1
+                    let flat = top.appending(".removing-\(getpid())-\(serial)")
+                    guard Rename.withoutReplacing(path, flat) else { throw .system("cannot move \(path) to \(flat)") }
+                    path = flat
+                }
+                queue.append(path)
+                directories.append(path)
             }
-            guard st.st_dev == device else {
-                throw IntermodalError(.invalidState, "refusing to remove \(path): another file system is mounted there")
-            }
-            if dir != top {
-                serial += 1
-                let flat = top.appending(".removing-\(getpid())-\(serial)")
-                guard Rename.withoutReplacing(path, flat) else { throw .system("cannot move \(path) to \(flat)") }
-                path = flat
-            }
-            try collect(path, top: top, device: device, files: &files, directories: &directories, serial: &serial)
-            directories.append(path)
         }
     }
 

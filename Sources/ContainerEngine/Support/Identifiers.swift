@@ -15,6 +15,11 @@ enum Identifiers {
         }.joined()
     }
 
+    /// True for a full container ID (64 lowercase hex digits), what the registry's directories are named.
+    static func isID(_ text: String) -> Bool {
+        text.utf8.count == 64 && text.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
+    }
+
     private static let adjectives = [
         "brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "keen", "lucid", "merry",
         "nimble", "proud", "quiet", "rapid", "sharp", "tidy", "vivid", "witty", "young", "zesty",

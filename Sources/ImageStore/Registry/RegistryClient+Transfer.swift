@@ -87,6 +87,7 @@ extension RegistryClient {
         defer { close(fd) }
         do {
             for try await buffer in body {
+                try Interruption.check("while downloading \(what)")
                 try buffer.withUnsafeReadableBytes { (bytes) throws(IntermodalError) in
                     var done = 0
                     while done < bytes.count {

@@ -23,20 +23,37 @@ final class ArchiveInput {
     let name: String
     /// Bytes of uncompressed tar handed out so far.
     private(set) var offset: Int64 = 0
+    /// The most uncompressed bytes the archive may expand to (a gzip bomb stops here, with an error).
+    let sizeLimit: Int64
+    /// Uncompressed bytes produced so far (read ahead of ``offset``).
+    private var produced: Int64 = 0
 
-    init(file: FilePath, name: String? = nil) throws(IntermodalError) {
+    init(file: FilePath, name: String? = nil, sizeLimit: Int64 = LayerSizeLimit.default) throws(IntermodalError) {
         let fd = open(file.string, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .system("cannot open \(file)") }
         self.fd = fd
         self.ownsFD = true
         self.name = name ?? file.string
+        self.sizeLimit = sizeLimit
     }
 
-    init(bytes: [UInt8], name: String) {
+    init(bytes: [UInt8], name: String, sizeLimit: Int64 = LayerSizeLimit.default) {
         self.fd = -1
         self.ownsFD = false
         self.memory = bytes
         self.name = name
+        self.sizeLimit = sizeLimit
+    }
+
+    /// Counts `count` more uncompressed bytes against ``sizeLimit``.
+    private func produce(_ count: Int) throws(IntermodalError) {
+        produced += Int64(count)
+        guard produced <= sizeLimit else {
+            throw IntermodalError(
+                .invalidArgument,
+                "\(name) expands to more than \(LayerSizeLimit.describe(sizeLimit)) uncompressed, the limit for one layer "
+                    + "(--max-layer-size raises it)")
+        }
     }
 
     deinit {
@@ -50,6 +67,7 @@ final class ArchiveInput {
     /// Reads raw bytes until at least `count` uncompressed bytes are buffered or the stream ends.
     private func fill(_ count: Int) throws(IntermodalError) {
         while buffer.count - bufferOffset < count && !rawEOF {
+            try Interruption.check("while reading \(name)")
             if bufferOffset > 0 && bufferOffset >= buffer.count / 2 {
                 buffer.removeFirst(bufferOffset)
                 bufferOffset = 0
@@ -84,8 +102,12 @@ final class ArchiveInput {
                 }
             }
             if let d = decompressor {
-                try d.feed(chunk) { out throws(IntermodalError) in buffer.append(contentsOf: out) }
+                try d.feed(chunk) { out throws(IntermodalError) in
+                    try produce(out.count)
+                    buffer.append(contentsOf: out)
+                }
             } else {
+                try produce(chunk.count)
                 buffer.append(contentsOf: chunk)
             }
         }
@@ -134,5 +156,35 @@ final class ArchiveInput {
         }
         if let d = decompressor { try d.finish() }
         return (rawDigest.finalize(), rawDigest.count)
+    }
+}
+
+/// How large one layer may be once decompressed: a bound on what an archive may cost on disk
+/// (a 46 MB gzip can expand to 10 GB of zeros), checked while it streams.
+public enum LayerSizeLimit {
+    /// 16 GiB: above the largest layers of common images (a few GiB), far below a full disk.
+    public static let `default`: Int64 = 16 << 30
+
+    /// `512m`, `16g`, `1t`, `1048576` (bytes) as bytes; nil when malformed or not positive.
+    public static func parse(_ text: String) -> Int64? {
+        let lower = text.lowercased()
+        let units: [(String, Int64)] = [("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30), ("t", 1 << 40)]
+        var digits = Substring(lower)
+        var factor: Int64 = 1
+        for (suffix, f) in units where lower.hasSuffix(suffix) || lower.hasSuffix(suffix + "b") {
+            digits = lower.dropLast(lower.hasSuffix("b") ? 2 : 1)
+            factor = f
+        }
+        guard let n = Int64(digits), n > 0 else { return nil }
+        let (bytes, overflow) = n.multipliedReportingOverflow(by: factor)
+        return overflow ? nil : bytes
+    }
+
+    /// `16 GiB`, `512 MiB`, or bytes.
+    public static func describe(_ bytes: Int64) -> String {
+        for (unit, shift) in [("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)] where bytes >= Int64(1) << shift && bytes % (Int64(1) << shift) == 0 {
+            return "\(bytes >> shift) \(unit)"
+        }
+        return "\(bytes) bytes"
     }
 }

@@ -70,7 +70,7 @@ struct LayerBuilder {
         guard rootFD >= 0 else { throw .system("cannot open directory \(directory)") }
         defer { close(rootFD) }
         var links: [HardLinkKey: String] = [:]
-        try walk(rootFD, prefix: "", writer: writer, links: &links)
+        try walk(rootFD, writer: writer, links: &links)
         try writer.finish()
         if compress { try gzip.finish() }
         guard fsync(outFD) == 0 else { throw .system("cannot sync \(output)") }
@@ -85,75 +85,133 @@ struct LayerBuilder {
         var inode: UInt64
     }
 
-    private func walk(_ dirFD: CInt, prefix: String, writer: TarWriter, links: inout [HardLinkKey: String]) throws(IntermodalError) {
-        // Byte order, not locale order: the same tree always gives the same archive.
-        let names = try RootedDirectory.listNames(dirFD).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
-        for name in names {
-            var st = stat()
-            guard fstatat(dirFD, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { throw .system("cannot stat \(prefix)\(name)") }
-            let path = prefix + name
-            let type = st.st_mode & S_IFMT
-            var mtime = st.st_mtim.tv_sec
-            if let clamp = mtimeClamp, mtime > clamp { mtime = clamp }
-            var entry = TarEntry(
-                path: path, kind: .regular, mode: UInt32(st.st_mode & 0o7777),
-                uid: Int(st.st_uid), gid: Int(st.st_gid), mtime: mtime)
-            switch type {
-            case S_IFDIR:
-                let fd = openat(dirFD, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0)
-                guard fd >= 0 else { throw .system("cannot open directory \(path)") }
-                defer { close(fd) }
-                entry.kind = .directory
-                entry.path = path + "/"
-                var opaque = false
-                entry.xattrs = try readXattrs(fd, path: path, opaque: &opaque)
-                try writer.writeHeader(entry)
-                if opaque {
-                    try writer.writeHeader(TarEntry(
-                        path: path + "/" + LayerUnpacker.opaqueWhiteout, kind: .regular, mode: 0o644, mtime: mtime))
+    /// One directory being archived: its remaining names, in byte order.
+    private struct Level {
+        var device: dev_t
+        var inode: ino_t
+        var prefix: String
+        var names: [String]
+        var next = 0
+    }
+
+    /// Archives the tree below `rootFD` in depth-first byte order. Iterative and relative to one
+    /// open directory at a time (it climbs back through `..`, checking it reached the directory it
+    /// came from), so a tree of any depth is archived without recursion, long paths or one
+    /// descriptor per level.
+    private func walk(_ rootFD: CInt, writer: TarWriter, links: inout [HardLinkKey: String]) throws(IntermodalError) {
+        var fd = dup(rootFD)
+        guard fd >= 0 else { throw .system("cannot duplicate a directory descriptor") }
+        defer { close(fd) }
+        var top = stat()
+        guard fstat(fd, &top) == 0 else { throw .system("cannot stat the tree's root") }
+        var stack = [Level(device: top.st_dev, inode: top.st_ino, prefix: "", names: try Self.sortedNames(fd))]
+        while !stack.isEmpty {
+            let depth = stack.count - 1
+            guard stack[depth].next < stack[depth].names.count else {
+                stack.removeLast()
+                guard let parent = stack.last else { break }
+                let up = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                guard up >= 0 else { throw .system("cannot return to \(parent.prefix.isEmpty ? "/" : parent.prefix)") }
+                var st = stat()
+                guard fstat(up, &st) == 0, st.st_dev == parent.device, st.st_ino == parent.inode else {
+                    close(up)
+                    throw IntermodalError(.invalidState, "\(parent.prefix) was moved while it was archived")
                 }
-                try walk(fd, prefix: path + "/", writer: writer, links: &links)
-            case S_IFREG:
-                let key = HardLinkKey(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
-                if st.st_nlink > 1, let first = links[key] {
-                    entry.kind = .hardLink
-                    entry.linkName = first
-                    try writer.writeHeader(entry)
-                    continue
-                }
-                if st.st_nlink > 1 { links[key] = path }
-                let fd = openat(dirFD, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0)
-                guard fd >= 0 else { throw .system("cannot open \(path)") }
-                defer { close(fd) }
-                var opaque = false
-                entry.xattrs = try readXattrs(fd, path: path, opaque: &opaque)
-                entry.size = Int64(st.st_size)
-                try writer.writeHeader(entry)
-                try copyData(fd, size: entry.size, path: path, writer: writer)
-                try writer.finishData(size: entry.size)
-            case S_IFLNK:
-                entry.kind = .symbolicLink
-                entry.linkName = try readLink(dirFD, name)
-                try writer.writeHeader(entry)
-            case S_IFCHR, S_IFBLK:
-                let major = czlib_major(UInt64(st.st_rdev)), minor = czlib_minor(UInt64(st.st_rdev))
-                if source == .overlayUpper && type == S_IFCHR && major == 0 && minor == 0 {
-                    try writer.writeHeader(TarEntry(
-                        path: prefix + LayerUnpacker.whiteoutPrefix + name, kind: .regular, mode: 0o644, mtime: mtime))
-                    continue
-                }
-                entry.kind = type == S_IFCHR ? .characterDevice : .blockDevice
-                entry.deviceMajor = major
-                entry.deviceMinor = minor
-                try writer.writeHeader(entry)
-            case S_IFIFO:
-                entry.kind = .fifo
-                try writer.writeHeader(entry)
-            default:
-                // Sockets are not archivable (tar and Docker skip them too).
+                close(fd)
+                fd = up
                 continue
             }
+            let name = stack[depth].names[stack[depth].next]
+            stack[depth].next += 1
+            if let child = try entry(fd, name, prefix: stack[depth].prefix, writer: writer, links: &links) {
+                var st = stat()
+                guard fstat(child, &st) == 0 else {
+                    close(child)
+                    throw .system("cannot stat \(stack[depth].prefix)\(name)")
+                }
+                close(fd)
+                fd = child
+                stack.append(Level(device: st.st_dev, inode: st.st_ino, prefix: stack[depth].prefix + name + "/", names: try Self.sortedNames(fd)))
+            }
         }
+    }
+
+    /// Byte order, not locale order: the same tree always gives the same archive.
+    private static func sortedNames(_ fd: CInt) throws(IntermodalError) -> [String] {
+        try RootedDirectory.listNames(fd).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+    }
+
+    /// Writes the entry `name` of the directory `dirFD`; for a directory, returns it opened (the
+    /// caller archives its contents next and closes it).
+    private func entry(_ dirFD: CInt, _ name: String, prefix: String, writer: TarWriter, links: inout [HardLinkKey: String]) throws(IntermodalError) -> CInt? {
+        try Interruption.check("while archiving \(prefix)\(name)")
+        var st = stat()
+        guard fstatat(dirFD, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { throw .system("cannot stat \(prefix)\(name)") }
+        let path = prefix + name
+        let type = st.st_mode & S_IFMT
+        var mtime = st.st_mtim.tv_sec
+        if let clamp = mtimeClamp, mtime > clamp { mtime = clamp }
+        var entry = TarEntry(
+            path: path, kind: .regular, mode: UInt32(st.st_mode & 0o7777),
+            uid: Int(st.st_uid), gid: Int(st.st_gid), mtime: mtime)
+        switch type {
+        case S_IFDIR:
+            let fd = openat(dirFD, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0)
+            guard fd >= 0 else { throw .system("cannot open directory \(path)") }
+            var handedOver = false
+            defer { if !handedOver { close(fd) } }
+            entry.kind = .directory
+            entry.path = path + "/"
+            var opaque = false
+            entry.xattrs = try readXattrs(fd, path: path, opaque: &opaque)
+            try writer.writeHeader(entry)
+            if opaque {
+                try writer.writeHeader(TarEntry(
+                    path: path + "/" + LayerUnpacker.opaqueWhiteout, kind: .regular, mode: 0o644, mtime: mtime))
+            }
+            handedOver = true
+            return fd
+        case S_IFREG:
+            let key = HardLinkKey(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+            if st.st_nlink > 1, let first = links[key] {
+                entry.kind = .hardLink
+                entry.linkName = first
+                try writer.writeHeader(entry)
+                return nil
+            }
+            if st.st_nlink > 1 { links[key] = path }
+            let fd = openat(dirFD, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0)
+            guard fd >= 0 else { throw .system("cannot open \(path)") }
+            defer { close(fd) }
+            var opaque = false
+            entry.xattrs = try readXattrs(fd, path: path, opaque: &opaque)
+            entry.size = Int64(st.st_size)
+            try writer.writeHeader(entry)
+            try copyData(fd, size: entry.size, path: path, writer: writer)
+            try writer.finishData(size: entry.size)
+        case S_IFLNK:
+            entry.kind = .symbolicLink
+            entry.linkName = try readLink(dirFD, name)
+            try writer.writeHeader(entry)
+        case S_IFCHR, S_IFBLK:
+            let major = czlib_major(UInt64(st.st_rdev)), minor = czlib_minor(UInt64(st.st_rdev))
+            if source == .overlayUpper && type == S_IFCHR && major == 0 && minor == 0 {
+                try writer.writeHeader(TarEntry(
+                    path: prefix + LayerUnpacker.whiteoutPrefix + name, kind: .regular, mode: 0o644, mtime: mtime))
+                return nil
+            }
+            entry.kind = type == S_IFCHR ? .characterDevice : .blockDevice
+            entry.deviceMajor = major
+            entry.deviceMinor = minor
+            try writer.writeHeader(entry)
+        case S_IFIFO:
+            entry.kind = .fifo
+            try writer.writeHeader(entry)
+        default:
+            // Sockets are not archivable (tar and Docker skip them too).
+            return nil
+        }
+        return nil
     }
 
     private func copyData(_ fd: CInt, size: Int64, path: String, writer: TarWriter) throws(IntermodalError) {
@@ -161,6 +219,7 @@ struct LayerBuilder {
         defer { buffer.deallocate() }
         var left = size
         while left > 0 {
+            try Interruption.check("while archiving \(path)")
             let n = read(fd, buffer.baseAddress, Int(min(Int64(buffer.count), left)))
             if n < 0 { if errno == EINTR { continue }; throw .system("cannot read \(path)") }
             guard n > 0 else { throw IntermodalError(.invalidState, "\(path) shrank while it was archived") }

@@ -42,6 +42,8 @@ struct LayerUnpacker {
         var result = Result()
         var directoryTimes: [(path: [String], mtime: Int)] = []
         var writtenThisLayer = Set<String>()
+        // Entries come in tree order: each parent is reached from the last one, not from the root.
+        let cursor = DirectoryCursor(rooted)
         while let entry = try reader.next() {
             result.entries += 1
             let components = try Self.components(of: entry.path, layer: layerName, field: "path")
@@ -54,8 +56,7 @@ struct LayerUnpacker {
                 continue
             }
             let parentComponents = Array(components.dropLast())
-            let parent = try rooted.openDirectory(parentComponents, create: true)
-            defer { close(parent) }
+            let parent = try cursor.open(parentComponents, create: true)
             let joined = components.joined(separator: "/")
 
             if name.hasPrefix(Self.whiteoutPrefix) {
@@ -145,10 +146,9 @@ struct LayerUnpacker {
         }
         // Directory times last: creating their children changed them.
         for (path, mtime) in directoryTimes.reversed() {
-            guard let fd = try? rooted.openDirectory(path, create: false) else { continue }
+            guard let fd = try? cursor.open(path, create: false) else { continue }
             var times = [timespec(tv_sec: mtime, tv_nsec: 0), timespec(tv_sec: mtime, tv_nsec: 0)]
             futimens(fd, &times)
-            close(fd)
         }
         let (digest, size) = try input.finish()
         result.digest = digest

@@ -76,25 +76,10 @@ final class RootedDirectory {
         return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// Removes `name` in `dirFD` whatever it is (a directory recursively, never crossing a mount).
+    /// Removes `name` in `dirFD` whatever it is (a directory with everything below it, at any
+    /// depth, never crossing a mount).
     static func removeEntry(_ dirFD: CInt, _ name: String) throws(IntermodalError) {
-        var st = stat()
-        guard fstatat(dirFD, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { return }
-        if (st.st_mode & S_IFMT) == S_IFDIR {
-            let fd = openat(dirFD, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0)
-            guard fd >= 0 else { throw .system("cannot open directory \(name)") }
-            var dst = stat()
-            fstat(dirFD, &dst)
-            guard st.st_dev == dst.st_dev else {
-                close(fd)
-                throw IntermodalError(.invalidState, "refusing to remove \(name): another file system is mounted there")
-            }
-            for child in try listNames(fd) { try removeEntry(fd, child) }
-            close(fd)
-            guard unlinkat(dirFD, name, AT_REMOVEDIR) == 0 || errno == ENOENT else { throw .system("cannot remove directory \(name)") }
-        } else {
-            guard unlinkat(dirFD, name, 0) == 0 || errno == ENOENT else { throw .system("cannot remove \(name)") }
-        }
+        try FileSystem.removeEntry(dirFD, name, label: name)
     }
 
     /// Names in the directory open at `fd` (without `.` and `..`).

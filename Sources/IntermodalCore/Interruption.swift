@@ -1,10 +1,11 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import IntermodalCore
 
-/// SIGINT/SIGTERM turned into a readable file descriptor, so a guest run can notice them in the
-/// same `poll` that waits for the guest and roll back: destroy the domain, remove the disk.
+/// SIGINT/SIGTERM turned into a flag and a readable file descriptor, so long work notices them and
+/// rolls back instead of dying half-done: a guest run polls the descriptor beside the guest (and
+/// destroys the domain, removes the disk); the image store checks the flag between tar entries and
+/// chunks (and removes its temporary trees). Nothing changes until a command calls ``install()``.
 public enum Interruption {
     nonisolated(unsafe) private static var pipeFDs: (read: Int32, write: Int32) = (-1, -1)
     nonisolated(unsafe) private static var received: Int32 = 0
@@ -33,13 +34,13 @@ public enum Interruption {
     }
 
     /// The descriptor that becomes readable on a signal, or -1 when handlers are not installed.
-    static var fileDescriptor: Int32 { pipeFDs.read }
+    public static var fileDescriptor: Int32 { pipeFDs.read }
 
     /// The signal received, if any (0 otherwise).
     public static var signal: Int32 { received }
 
     /// Throws `.interrupted` if a signal arrived.
-    static func check(_ during: String) throws(IntermodalError) {
+    public static func check(_ during: String) throws(IntermodalError) {
         let s = received
         if s != 0 {
             throw IntermodalError(.interrupted, "interrupted by \(s == SIGINT ? "SIGINT" : s == SIGTERM ? "SIGTERM" : "signal \(s)") \(during)")
