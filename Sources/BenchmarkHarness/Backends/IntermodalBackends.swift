@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import BenchmarkResults
 import ContainerEngine
 import ContainerRuntime
@@ -33,12 +36,13 @@ public actor IntermodalCLIBackend: Backend {
 
     public func startIdle(_ index: Int) async throws(IntermodalError) -> IdleInstance {
         guard let context, let engine else { throw IntermodalError(.invalidState, "intermodal: not prepared") }
-        let out = try await HostCommand.check(
+        // Named, and journaled by that name before it exists.
+        let name = IntermodalIdle.name(index)
+        context.journal.add(.container(root: context.storeRoot.string, id: name))
+        _ = try await HostCommand.check(
             context.intermodalExecutable.string,
-            ["run", "--root", context.storeRoot.string, "-d", "--rm", context.suite.image, "sleep", "3600"])
-        let id = out.trimmed
-        context.journal.add(.container(root: context.storeRoot.string, id: id))
-        return try IntermodalIdle.describe(engine: engine, id: id)
+            ["run", "--root", context.storeRoot.string, "-d", "--rm", "--name", name, context.suite.image, "sleep", "3600"])
+        return try IntermodalIdle.describe(engine: engine, id: name)
     }
 
     public func stopIdle(_ instance: IdleInstance) async {
@@ -87,9 +91,10 @@ public actor IntermodalLibraryBackend: Backend {
         guard let context, let engine else { throw IntermodalError(.invalidState, "intermodal-lib: not prepared") }
         var options = RunOptions(command: ["sleep", "3600"])
         options.autoRemove = true
-        let record = try await engine.runDetached(image: context.suite.image, options: options)
-        context.journal.add(.container(root: context.storeRoot.string, id: record.id))
-        return try IntermodalIdle.describe(engine: engine, id: record.id)
+        options.name = IntermodalIdle.name(index)
+        context.journal.add(.container(root: context.storeRoot.string, id: options.name!))
+        _ = try await engine.runDetached(image: context.suite.image, options: options)
+        return try IntermodalIdle.describe(engine: engine, id: options.name!)
     }
 
     public func stopIdle(_ instance: IdleInstance) async {
@@ -108,8 +113,12 @@ public actor IntermodalLibraryBackend: Backend {
 
 /// What our detached containers cost and store, for both intermodal backends.
 enum IntermodalIdle {
+    /// Unique on the host: the run's pid and the instance's index.
+    static func name(_ index: Int) -> String { "bench-\(getpid())-\(index)" }
+
     static func describe(engine: Engine, id: String) throws(IntermodalError) -> IdleInstance {
         let record = try engine.container(id)
+        let id = record.name
         var processes: [IdleInstance.Process] = []
         if let monitor = record.ownerPID { processes.append(.init(component: "monitor", pid: monitor)) }
         if let pid = record.pid {
