@@ -97,7 +97,7 @@ public actor DockerBackend: Backend {
         unlink(archive.string)
 
         // The readiness check: one container of `true` must run and exit 0.
-        let probe = try await run(["true"])
+        let probe = try await self.run(["true"])
         guard probe.status.code == 0 else {
             throw IntermodalError(.externalFailure, "docker run \(target) true failed (\(probe.status)): \(String(decoding: probe.output, as: UTF8.self).trimmed)")
         }
@@ -160,7 +160,7 @@ public actor DockerBackend: Backend {
         let deadline = ContinuousClock.now + .seconds(90)
         while ContinuousClock.now < deadline {
             if await serverVersion() != nil { return }
-            if Self.exited(process.pid) {
+            if PeerEngine.hasExited(process.pid) {
                 throw IntermodalError(.externalFailure, "dockerd exited while starting: \(Self.tail(log))")
             }
             try? await Task.sleep(for: .milliseconds(200))
@@ -174,7 +174,7 @@ public actor DockerBackend: Backend {
         guard let daemon else { return }
         kill(daemon.pid, SIGTERM)
         let deadline = ContinuousClock.now + .seconds(30)
-        while ContinuousClock.now < deadline, !Self.exited(daemon.pid) {
+        while ContinuousClock.now < deadline, !PeerEngine.hasExited(daemon.pid) {
             try? await Task.sleep(for: .milliseconds(100))
         }
         await daemon.stop()
@@ -187,13 +187,6 @@ public actor DockerBackend: Backend {
     /// What dockerd (`/run/docker/plugins`) and containerd-shim-runc-v2 (`/run/containerd/s`, its
     /// sockets) make whatever the roots they are given, deepest first.
     static let fixedHostDirectories: [FilePath] = ["/run/docker/plugins", "/run/docker", "/run/containerd/s", "/run/containerd"]
-
-    /// Gone, or a zombie waiting for us to reap it.
-    static func exited(_ pid: Int32) -> Bool {
-        guard let stat = try? FileSystem.readString(FilePath("/proc/\(pid)/stat")),
-              let close = stat.lastIndex(of: ")") else { return true }
-        return stat[stat.index(after: close)...].dropFirst().first == "Z"
-    }
 
     static func tail(_ log: FilePath) -> String {
         let text = (try? FileSystem.readString(log)) ?? ""
@@ -241,22 +234,18 @@ public actor DockerBackend: Backend {
 
     public func footprint() async -> [FootprintItem] {
         guard let executable, let imageName,
-              let out = try? await PeerEngine.check(
-                executable, ["image", "inspect", "--format", "{{.Id}}|{{.GraphDriver.Name}}|{{.GraphDriver.Data.UpperDir}}|{{.GraphDriver.Data.LowerDir}}|{{.Size}}", imageName],
-                environment: environment) else { return [] }
-        let f = out.trimmed.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-        guard f.count == 5 else { return [] }
-        let layers = PeerEngine.layerDirectories(upper: f[2], lower: f[3])
-        if f[1] == "overlay2", !layers.isEmpty, let dataRoot {
-            let config = dataRoot.appending("image/overlay2/imagedb/content/sha256").appending(Digest.hex(f[0]))
+              let out = try? await PeerEngine.check(executable, ["image", "inspect", "--format", PeerEngine.imageStorageFormat, imageName], environment: environment),
+              let stored = PeerEngine.ImageStorage(inspected: out) else { return [] }
+        guard stored.driver == "overlay2", !stored.layerDirectories.isEmpty, let dataRoot else {
+            // Another storage driver: only the daemon's own figure is at hand.
             return [FootprintItem(
-                what: "docker's stored copy of the image (its overlay2 layer directories and image configuration in the daemon's data root, allocated blocks)",
-                bytes: await PeerEngine.allocatedBytes(layers + [config]), perInstance: false)]
+                what: "docker's stored copy of the image (the apparent size docker image inspect reports, \(stored.driver) driver: not allocated blocks)",
+                bytes: stored.reportedSize, perInstance: false)]
         }
-        // Another storage driver: only the daemon's own figure is at hand.
+        let config = dataRoot.appending("image/overlay2/imagedb/content/sha256").appending(Digest.hex(stored.id))
         return [FootprintItem(
-            what: "docker's stored copy of the image (the apparent size docker image inspect reports, \(f[1]) driver: not allocated blocks)",
-            bytes: Int64(f[4]) ?? 0, perInstance: false)]
+            what: "docker's stored copy of the image (its overlay2 layer directories and image configuration in the daemon's data root, allocated blocks)",
+            bytes: await PeerEngine.allocatedBytes(stored.layerDirectories + [config]), perInstance: false)]
     }
 
     public func cleanup() async {
@@ -287,7 +276,7 @@ public actor DockerBackend: Backend {
 
     /// A daemon to talk to: the one we started (still running), or the host's.
     private var serverAnswersQuickly: Bool {
-        if let daemon { return !Self.exited(daemon.pid) }
+        if let daemon { return !PeerEngine.hasExited(daemon.pid) }
         return dataRoot != nil
     }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import FoundationEssentials
 import ImageStore
 import IntermodalCore
 import SystemPackage
@@ -91,19 +92,36 @@ enum PeerEngine {
         text.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Int32($0) }
     }
 
-    /// The layer directories of an overlay-driver image, from `inspect`'s `GraphDriver.Data`
-    /// (`UpperDir` and the colon-separated `LowerDir`, each `.../<layer>/diff`): each layer's own
-    /// directory (its `diff` with the driver's `link`, `lower` and `work` beside it).
-    static func layerDirectories(upper: String, lower: String) -> [FilePath] {
-        var dirs: [FilePath] = []
-        for path in [upper] + lower.split(separator: ":").map(String.init) {
-            let p = path.trimmed
-            guard p.hasPrefix("/") else { continue }   // `<no value>` when there is no lower layer
-            var dir = FilePath(p)
-            if dir.lastComponent?.string == "diff" { dir.removeLastComponent() }
-            if !dirs.contains(dir) { dirs.append(dir) }
+    /// The `inspect --format` that ``ImageStorage/init(inspected:)`` reads: docker's templates
+    /// fail on a missing map key (`LowerDir` of a one-layer image), so the driver's data comes as JSON.
+    static let imageStorageFormat = "{{.Id}}|{{.GraphDriver.Name}}|{{.Size}}|{{json .GraphDriver.Data}}"
+
+    /// Where a peer keeps an image: its ID, storage driver, the size the peer reports (apparent,
+    /// uncompressed) and, for the overlay drivers, each layer's own directory.
+    struct ImageStorage: Equatable {
+        var id: String
+        var driver: String
+        var reportedSize: Int64
+        var layerDirectories: [FilePath]
+
+        /// From the output of `image inspect --format` ``imageStorageFormat``.
+        init?(inspected text: String) {
+            let f = text.trimmed.split(separator: "|", maxSplits: 3, omittingEmptySubsequences: false).map(String.init)
+            guard f.count == 4, let size = Int64(f[2]) else { return nil }
+            id = f[0]
+            driver = f[1]
+            reportedSize = size
+            let data = (try? JSONDecoder().decode([String: String].self, from: Data(f[3].utf8))) ?? [:]
+            // `UpperDir` and the colon-separated `LowerDir` are `.../<layer>/diff`; the layer's own
+            // directory holds the driver's `link`, `lower` and `work` beside it.
+            var dirs: [FilePath] = []
+            for path in [data["UpperDir"] ?? ""] + (data["LowerDir"] ?? "").split(separator: ":").map(String.init) where path.hasPrefix("/") {
+                var dir = FilePath(path)
+                if dir.lastComponent?.string == "diff" { dir.removeLastComponent() }
+                if !dirs.contains(dir) { dirs.append(dir) }
+            }
+            layerDirectories = dirs
         }
-        return dirs
     }
 
     /// Allocated bytes of all `paths` together.
@@ -111,6 +129,13 @@ enum PeerEngine {
         var total: Int64 = 0
         for p in paths where FileSystem.exists(p) { total += await HostFacts.allocatedBytes(p) }
         return total
+    }
+
+    /// Gone, or a zombie waiting to be reaped (by us, or late by a PID 1 that reaps slowly).
+    static func hasExited(_ pid: Int32) -> Bool {
+        guard let stat = try? FileSystem.readString(FilePath("/proc/\(pid)/stat")),
+              let close = stat.lastIndex(of: ")") else { return true }
+        return stat[stat.index(after: close)...].dropFirst().first == "Z"
     }
 
     /// The processes whose command line names `directory`: a daemon, containerd, a shim or a

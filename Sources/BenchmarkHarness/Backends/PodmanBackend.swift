@@ -49,9 +49,9 @@ public actor PodmanBackend: Backend {
         context.journal.add(.directory(work.string))
         try FileSystem.createDirectory(work)
         let storage = work.appending("storage")
-        let run = work.appending("run")
+        let runRoot = work.appending("run")
         let tmp = work.appending("tmp")
-        for d in [storage, run, tmp] { try FileSystem.createDirectory(d) }
+        for d in [storage, runRoot, tmp] { try FileSystem.createDirectory(d) }
         storageRoot = storage
 
         var engine = ["tmp_dir = \(PeerEngine.quoted(tmp.string))", "cgroup_manager = \"cgroupfs\""]
@@ -70,7 +70,7 @@ public actor PodmanBackend: Backend {
             "[containers]\ndefault_ulimits = []\n\n[engine]\n" + engine.joined(separator: "\n") + "\n", to: containersConf)
         let storageConf = work.appending("storage.conf")
         try FileSystem.writeAtomically(
-            "[storage]\ndriver = \"overlay\"\ngraphroot = \(PeerEngine.quoted(storage.string))\nrunroot = \(PeerEngine.quoted(run.string))\n", to: storageConf)
+            "[storage]\ndriver = \"overlay\"\ngraphroot = \(PeerEngine.quoted(storage.string))\nrunroot = \(PeerEngine.quoted(runRoot.string))\n", to: storageConf)
         environment = [
             "PATH=\(InstanceProcess.defaultPath)",
             "CONTAINERS_CONF=\(containersConf.string)",
@@ -137,15 +137,17 @@ public actor PodmanBackend: Backend {
 
     public func footprint() async -> [FootprintItem] {
         guard let executable, let imageName, let storageRoot,
-              let out = try? await PeerEngine.check(
-                executable, ["image", "inspect", "--format", "{{.Id}}|{{.GraphDriver.Data.UpperDir}}|{{.GraphDriver.Data.LowerDir}}", imageName],
-                environment: environment) else { return [] }
-        let f = out.trimmed.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-        guard f.count == 3 else { return [] }
-        let paths = PeerEngine.layerDirectories(upper: f[1], lower: f[2]) + [storageRoot.appending("overlay-images").appending(f[0])]
+              let out = try? await PeerEngine.check(executable, ["image", "inspect", "--format", PeerEngine.imageStorageFormat, imageName], environment: environment),
+              let stored = PeerEngine.ImageStorage(inspected: out) else { return [] }
+        guard stored.driver == "overlay", !stored.layerDirectories.isEmpty else {
+            return [FootprintItem(
+                what: "podman's stored copy of the image (the apparent size podman image inspect reports, \(stored.driver) driver: not allocated blocks)",
+                bytes: stored.reportedSize, perInstance: false)]
+        }
+        let metadata = storageRoot.appending("overlay-images").appending(stored.id)
         return [FootprintItem(
             what: "podman's stored copy of the image (its overlay layer directories and image metadata in podman's storage, allocated blocks)",
-            bytes: await PeerEngine.allocatedBytes(paths), perInstance: false)]
+            bytes: await PeerEngine.allocatedBytes(stored.layerDirectories + [metadata]), perInstance: false)]
     }
 
     public func cleanup() async {
