@@ -125,6 +125,7 @@ struct PeerEngineBackendTests {
         let backend = PodmanBackend()
         do {
             let readiness = try await backend.prepare(f.context)
+            print("podman: \(readiness.version ?? "?"); adjustments:\n  " + readiness.adjustments.joined(separator: "\n  "))
             #expect(readiness.version?.hasPrefix("podman version") == true, "\(readiness.version ?? "nil")")
             #expect(readiness.adjustments.contains { $0.contains("default_ulimits = []") })
             #expect(readiness.adjustments.contains { $0.contains("storage of the harness's own") })
@@ -157,6 +158,7 @@ struct PeerEngineBackendTests {
                 Issue.record("docker was not ready, the harness would skip it with: \(error)")
                 throw error
             }
+            print("docker: \(readiness.version ?? "?"); adjustments:\n  " + readiness.adjustments.joined(separator: "\n  "))
             #expect(readiness.version?.contains("dockerd") == true, "\(readiness.version ?? "nil")")
             if await backend.startedDaemon {
                 daemon = await backend.daemonPID

@@ -64,7 +64,7 @@ public actor PodmanBackend: Backend {
         }
         var limit = rlimit()
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-        adjustments.append("podman's default ulimits are dropped (default_ulimits = [] in a containers.conf of the harness's own, through CONTAINERS_CONF): its containers keep the limits they inherit, as with every other backend, where podman would set RLIMIT_NOFILE to 1048576, above this host's hard limit of \(limit.rlim_max), and the runtime's setrlimit fails with \"operation not permitted\".")
+        adjustments.append("podman's default ulimits are dropped (default_ulimits = [] in a containers.conf of the harness's own, through CONTAINERS_CONF): podman would set RLIMIT_NOFILE to 1048576, above this host's hard limit of \(limit.rlim_max), and the runtime's setrlimit fails with \"operation not permitted\"; its containers keep the limits they inherit, as with every other backend.")
         let containersConf = work.appending("containers.conf")
         try FileSystem.writeAtomically(
             "[containers]\ndefault_ulimits = []\n\n[engine]\n" + engine.joined(separator: "\n") + "\n", to: containersConf)
