@@ -27,6 +27,8 @@ public final class Journal: Sendable {
         case guests(stateRoot: String, uri: String)
         /// A directory of the run (bundles, root file systems); mounts under it go first.
         case directory(String)
+        /// A cgroup (a peer's cgroup parent) in every hierarchy, with what is left below it.
+        case cgroup(String)
     }
 
     private struct Record: Codable {
@@ -120,6 +122,9 @@ public final class Journal: Sendable {
         case .guests(let stateRoot, let uri):
             _ = GuestInventory.pruneStale(uri: uri, stateRoot: FilePath(stateRoot))
             return "guests under \(stateRoot)"
+        case .cgroup(let path):
+            PeerEngine.removeCgroup(path)
+            return "cgroup \(path)"
         case .directory(let path):
             unmountAll(under: path)
             try? FileSystem.removeTree(FilePath(path))

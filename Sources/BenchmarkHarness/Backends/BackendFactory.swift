@@ -6,6 +6,8 @@ enum BackendFactory {
         case "intermodal": IntermodalCLIBackend()
         case "intermodal-lib": IntermodalLibraryBackend()
         case "runc", "crun": OCIRuntimeBackend(name: name)
+        case "podman": PodmanBackend()
+        case "docker": DockerBackend()
         case "vm": GuestBackend()
         case "vm-full": FullGuestBackend()
         default: nil

@@ -83,6 +83,7 @@ public actor DockerBackend: Backend {
         }
         let parent = PeerEngine.cgroupParent(name)
         cgroupParent = parent
+        context.journal.add(.cgroup(parent))
         adjustments.append("docker runs its containers with --network none (no network, as every other backend here), --pull never and --cgroup-parent \(parent) (cgroups of the harness's own, removed in cleanup).")
 
         // The image: exported as an OCI layout, written as a docker archive by skopeo, loaded.
@@ -263,7 +264,10 @@ public actor DockerBackend: Backend {
             }
         }
         await stopDaemon()
-        if let cgroupParent { PeerEngine.removeCgroup(cgroupParent) }
+        if let cgroupParent {
+            PeerEngine.removeCgroup(cgroupParent)
+            context?.journal.remove(.cgroup(cgroupParent))
+        }
         for dir in [context.workDirectory] + (socketDirectory.map { [$0] } ?? []) {
             Journal.unmountAll(under: dir.string)
             try? FileSystem.removeTree(dir)

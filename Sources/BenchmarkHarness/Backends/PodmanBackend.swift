@@ -79,6 +79,7 @@ public actor PodmanBackend: Backend {
         adjustments.append("podman keeps its images, containers and state in a storage of the harness's own (overlay driver, graphroot, runroot and tmp_dir under the backend's work directory, through CONTAINERS_STORAGE_CONF), removed when the backend is cleaned up; the user's podman storage is not touched.")
         let parent = PeerEngine.cgroupParent(name)
         cgroupParent = parent
+        context.journal.add(.cgroup(parent))
         adjustments.append("podman runs its containers with --network none (no network, as every other backend here), --pull never and --cgroup-parent \(parent) (conmon and containers in cgroups of the harness's own, cgroupfs manager, removed in cleanup).")
 
         // The image: exported as an OCI layout and copied into podman's storage by skopeo.
@@ -160,7 +161,10 @@ public actor PodmanBackend: Backend {
                 _ = try? await PeerEngine.check(executable, ["rmi", "--force", imageName], environment: environment)
             }
         }
-        if let cgroupParent { PeerEngine.removeCgroup(cgroupParent) }
+        if let cgroupParent {
+            PeerEngine.removeCgroup(cgroupParent)
+            context?.journal.remove(.cgroup(cgroupParent))
+        }
         Journal.unmountAll(under: context.workDirectory.string)
         try? FileSystem.removeTree(context.workDirectory)
         context.journal.remove(.directory(context.workDirectory.string))
