@@ -266,7 +266,7 @@ public actor DockerBackend: Backend {
         await stopDaemon()
         if let cgroupParent {
             PeerEngine.removeCgroup(cgroupParent)
-            context?.journal.remove(.cgroup(cgroupParent))
+            context.journal.remove(.cgroup(cgroupParent))
         }
         for dir in [context.workDirectory] + (socketDirectory.map { [$0] } ?? []) {
             Journal.unmountAll(under: dir.string)

@@ -163,7 +163,7 @@ public actor PodmanBackend: Backend {
         }
         if let cgroupParent {
             PeerEngine.removeCgroup(cgroupParent)
-            context?.journal.remove(.cgroup(cgroupParent))
+            context.journal.remove(.cgroup(cgroupParent))
         }
         Journal.unmountAll(under: context.workDirectory.string)
         try? FileSystem.removeTree(context.workDirectory)
