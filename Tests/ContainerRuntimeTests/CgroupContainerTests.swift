@@ -10,8 +10,8 @@ import Testing
 @Suite("real containers: cgroup limits", .timeLimit(.minutes(2)))
 struct CgroupContainerTests {
     /// create, start, wait; then the cgroup's stats (before delete removes it) and the output.
-    static func runKeepingStats(_ b: TestBundle, id: String) async throws -> (ContainerRuntime.ExitStatus, CgroupStats, [FilePath], String) {
-        var status = ContainerRuntime.ExitStatus(code: -1)
+    static func runKeepingStats(_ b: TestBundle, id: String) async throws -> (IntermodalCore.ExitStatus, CgroupStats, [FilePath], String) {
+        var status = IntermodalCore.ExitStatus(code: -1)
         var stats = CgroupStats()
         var dirs: [FilePath] = []
         let out = try await TestBundle.capture { io in
@@ -49,7 +49,7 @@ struct CgroupContainerTests {
         let b = try await TestBundle.make(["dd", "if=/dev/zero", "of=/dev/null", "bs=128M", "count=1"])
         defer { b.cleanup() }
         let (status, stats, _, out) = try await Self.runKeepingStats(b, id: TestBundle.uniqueID)
-        #expect(status == ContainerRuntime.ExitStatus(code: 0), "\(out)")
+        #expect(status == IntermodalCore.ExitStatus(code: 0), "\(out)")
         #expect(stats.oomKills == 0 || stats.oomKills == nil)
     }
 
@@ -87,7 +87,7 @@ struct CgroupContainerTests {
         defer { b.cleanup() }
         let id = TestBundle.uniqueID
         var quotaFile = ""
-        var status = ContainerRuntime.ExitStatus(code: -1)
+        var status = IntermodalCore.ExitStatus(code: -1)
         var stats = CgroupStats()
         _ = try await TestBundle.capture { io in
             let c = try await b.runtime.create(id: id, bundle: b.bundle, io: io)

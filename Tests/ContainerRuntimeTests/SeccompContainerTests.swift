@@ -31,11 +31,11 @@ struct SeccompContainerTests {
             spec.linux?.seccomp = s
         }
         defer { b.cleanup() }
-        var status: ContainerRuntime.ExitStatus?
+        var status: IntermodalCore.ExitStatus?
         let out = try await TestBundle.capture { io in
             status = try await b.runtime.run(id: TestBundle.uniqueID, bundle: b.bundle, io: io).status
         }
-        #expect(status == ContainerRuntime.ExitStatus(code: 0), "\(out)")
+        #expect(status == IntermodalCore.ExitStatus(code: 0), "\(out)")
         #expect(out.contains("chmod: /tmp/f: Permission denied"), "\(out)")
         #expect(out.contains("rc700=1"), "\(out)")
         #expect(out.contains("rc755=0"), "\(out)")
@@ -50,7 +50,7 @@ struct SeccompContainerTests {
             spec.linux?.seccomp = s
         }
         defer { b.cleanup() }
-        var status: ContainerRuntime.ExitStatus?
+        var status: IntermodalCore.ExitStatus?
         let out = try await TestBundle.capture { io in
             status = try await b.runtime.run(id: TestBundle.uniqueID, bundle: b.bundle, io: io).status
         }

@@ -85,11 +85,11 @@ struct SeccompRealProfileTests {
             spec.linux?.seccomp = s
         }
         defer { b.cleanup() }
-        var status: ContainerRuntime.ExitStatus?
+        var status: IntermodalCore.ExitStatus?
         let out = try await TestBundle.capture { io in
             status = try await b.runtime.run(id: TestBundle.uniqueID, bundle: b.bundle, io: io).status
         }
-        #expect(status == ContainerRuntime.ExitStatus(code: 0), "\(out)")
+        #expect(status == IntermodalCore.ExitStatus(code: 0), "\(out)")
         #expect(out.contains("Seccomp:\t2"), "\(out)")            // SECCOMP_MODE_FILTER
         #expect(out.contains("ls-ok") && out.contains("HELLO") && out.contains("fork-ok"), "\(out)")
     }

@@ -43,7 +43,7 @@ struct TerminalAndExecTests {
         let id = TestBundle.uniqueID
         _ = try await rt.create(id: id, bundle: b.bundle, io: .fileDescriptors(stdin: nil, stdout: nil, stderr: nil))
         try await rt.start(id: id)
-        var status: ContainerRuntime.ExitStatus?
+        var status: IntermodalCore.ExitStatus?
         let out = try await TestBundle.capture { io in
             var p = Spec.Process(args: ["sh", "-c", "hostname; cat /proc/1/comm; exit 4"], env: ["PATH=/bin"])
             p.noNewPrivileges = true
