@@ -44,6 +44,9 @@ public struct SeriesComparison: Codable, Sendable {
     public var changeInterval: ClosedInterval?
     /// Two-sided Mann-Whitney U p-value.
     public var pValue: Double
+    /// ``pValue`` adjusted by Holm's method over every series of the comparison, so that the
+    /// chance of any false alarm in one comparison stays below alpha; the verdict uses this.
+    public var adjustedPValue: Double
     public var verdict: Verdict
 }
 
@@ -59,6 +62,9 @@ public struct Comparison: Codable, Sendable {
     public var onlyInCurrent: [SeriesKey]
     /// What differs between the two hosts, when the comparison was allowed anyway.
     public var hostDifferences: [String]
+    /// Series with too few samples to ever reach significance after the adjustment (even fully
+    /// separated samples give a p-value above alpha): a regression there cannot be flagged.
+    public var underpowered: [SeriesKey]
 
     public var regressions: [SeriesComparison] { series.filter { $0.verdict == .regressed } }
     public var improvements: [SeriesComparison] { series.filter { $0.verdict == .improved } }
@@ -102,12 +108,27 @@ public enum Compare {
                                  baseline: b[key]!, current: c[key]!, options: options,
                                  seed: options.seed &+ UInt64(index)))
         }
+        // Many series are judged at once: without a correction, 20 series at alpha 0.01 would
+        // raise a false alarm in about one comparison of five.
+        let adjusted = holm(judged.map(\.pValue))
+        for i in judged.indices {
+            judged[i].adjustedPValue = adjusted[i]
+            judged[i].verdict = verdict(change: judged[i].change, p: adjusted[i], direction: judged[i].direction, options: options)
+        }
         return Comparison(
             baselineLabel: baseline.label, currentLabel: current.label,
             threshold: options.threshold, alpha: options.alpha, series: judged,
             onlyInBaseline: b.keys.filter { c[$0] == nil }.sorted(),
             onlyInCurrent: c.keys.filter { b[$0] == nil }.sorted(),
-            hostDifferences: differences)
+            hostDifferences: differences,
+            underpowered: judged.filter { smallestPValue($0.baselineCount, $0.currentCount) * Double(judged.count) >= options.alpha }.map(\.series))
+    }
+
+    /// The smallest two-sided Mann-Whitney p-value samples of these sizes can give: 2 / C(n1 + n2, n1).
+    static func smallestPValue(_ n1: Int, _ n2: Int) -> Double {
+        var c = 1.0
+        for i in 0..<min(n1, n2) { c = c * Double(n1 + n2 - i) / Double(i + 1) }
+        return min(1, 2 / c)
     }
 
     /// Judges one series.
@@ -121,14 +142,29 @@ public enum Compare {
         let interval = Bootstrap.medianChangeInterval(
             baseline: baseline, current: current, level: 1 - options.alpha, seed: seed, resamples: options.resamples)
         let p = MannWhitney.pValue(baseline, current)
-        var verdict = Verdict.unchanged
-        if p < options.alpha, abs(change) > options.threshold {
-            let worse = direction == .lowerIsBetter ? change > 0 : change < 0
-            verdict = worse ? .regressed : .improved
-        }
         return SeriesComparison(
             series: key, unit: unit, direction: direction, baselineCount: baseline.count, currentCount: current.count,
-            baselineMedian: mb, currentMedian: mc, change: change, changeInterval: interval, pValue: p, verdict: verdict)
+            baselineMedian: mb, currentMedian: mc, change: change, changeInterval: interval, pValue: p,
+            adjustedPValue: p, verdict: verdict(change: change, p: p, direction: direction, options: options))
+    }
+
+    /// Regressed or improved only when significant and beyond the threshold.
+    static func verdict(change: Double, p: Double, direction: Direction, options: ComparisonOptions) -> Verdict {
+        guard p < options.alpha, abs(change) > options.threshold else { return .unchanged }
+        let worse = direction == .lowerIsBetter ? change > 0 : change < 0
+        return worse ? .regressed : .improved
+    }
+
+    /// Holm's step-down adjustment: the i-th smallest of m p-values times (m - i), made monotone.
+    public static func holm(_ p: [Double]) -> [Double] {
+        let order = p.indices.sorted { p[$0] < p[$1] }
+        var adjusted = [Double](repeating: 1, count: p.count)
+        var running = 0.0
+        for (rank, i) in order.enumerated() {
+            running = Swift.max(running, Swift.min(1, Double(p.count - rank) * p[i]))
+            adjusted[i] = running
+        }
+        return adjusted
     }
 }
 
@@ -154,7 +190,7 @@ extension Comparison {
         let r = regressions.count, i = improvements.count
         let what = r > 0 ? "\(r) regressed" + (i > 0 ? ", \(i) improved" : "") : i > 0 ? "\(i) improved, none regressed" : "no significant change"
         return "\(currentLabel) against \(baselineLabel): \(what) of \(series.count) series "
-            + "(a verdict needs p < \(Format.number(alpha)) and a median change beyond \(Format.percent(threshold)))"
+            + "(a verdict needs p < \(Format.number(alpha)), Holm-adjusted over the \(series.count) series, and a median change beyond \(Format.percent(threshold)))"
     }
 
     private func row(_ s: SeriesComparison) -> [String] {
@@ -163,11 +199,11 @@ extension Comparison {
          "\(Format.value(s.currentMedian, s.unit)) (n=\(s.currentCount))",
          Format.signedPercent(s.change),
          s.changeInterval.map { "\(Format.signedPercent($0.low)) … \(Format.signedPercent($0.high))" } ?? "n/a",
-         Format.pValue(s.pValue), s.verdict.rawValue]
+         Format.pValue(s.pValue), Format.pValue(s.adjustedPValue), s.verdict.rawValue]
     }
 
     private var header: [String] {
-        ["series", "baseline median", "current median", "change", "\(Format.percent(1 - alpha)) CI", "p", "verdict"]
+        ["series", "baseline median", "current median", "change", "\(Format.percent(1 - alpha)) CI", "p", "p (Holm)", "verdict"]
     }
 
     var markdown: String {
@@ -177,7 +213,7 @@ extension Comparison {
         }
         let rows = series.map { s -> [String] in
             var r = row(s)
-            if s.verdict != .unchanged { r[6] = "**\(s.verdict.rawValue)**" }
+            if s.verdict != .unchanged { r[r.count - 1] = "**\(s.verdict.rawValue)**" }
             return r
         }
         out += Markdown.table(header: header, rows: rows)
@@ -195,6 +231,10 @@ extension Comparison {
 
     private func notJudged(bullet: String) -> String {
         var out = ""
+        if !underpowered.isEmpty {
+            out += "\nToo few samples to reach significance over \(series.count) series (a regression there cannot be flagged; raise the runs):\n"
+                + underpowered.map { "\(bullet)\($0)\n" }.joined()
+        }
         if !onlyInBaseline.isEmpty {
             out += "\nOnly in the baseline (not judged):\n" + onlyInBaseline.map { "\(bullet)\($0)\n" }.joined()
         }

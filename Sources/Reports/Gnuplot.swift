@@ -30,7 +30,7 @@ public enum Gnuplot {
         # \(f.title)
         # \(f.caption)
         # Rendered by `intermodal report`; run `gnuplot \(f.name).gp` in this directory to redo it.
-        set terminal svg size \(width),\(height) dynamic noenhanced font 'DejaVu Sans,12' background '#ffffff'
+        set terminal svg size \(width),\(height) fixed noenhanced font 'DejaVu Sans,12' background '#ffffff'
         set output '\(f.name).svg'
         \(f.body)
         unset output
