@@ -280,7 +280,7 @@ public enum Plots {
         set style fill solid 0.8 border -1
         set boxwidth 0.6
         set xtics rotate by -20
-        set key outside right
+        set key top left
         set grid ytics
         plot $disk using 2:xtic(1) title 'shared (image, base disk)' lc rgb '\(palette(0))', '' using 3 title 'per instance (writable layer, overlay disk)' lc rgb '\(palette(1))'
 

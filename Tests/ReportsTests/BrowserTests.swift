@@ -64,8 +64,9 @@ import Testing
             _ = try await HostCommand.run("chromium", common + ["--window-size=1200,3000", "--screenshot=\(shot)", "file://\(out.html)"])
             let png = try FileSystem.readBytes(shot)
             #expect(pngSize(png).map { $0.0 == 1200 } == true && png.count > 50_000)
-            if let keep = getenvString("INTERMODAL_KEEP_SCREENSHOT") {
-                try FileSystem.writeAtomically(png, to: FilePath(keep))
+            // To look at it yourself: INTERMODAL_KEEP_REPORT=DIR keeps a copy of the report, plots and screenshot.
+            if let keep = getenvString("INTERMODAL_KEEP_REPORT") {
+                try await HostCommand.check("cp", ["-r", dir.appending("report").string, keep])
             }
         }
     }
