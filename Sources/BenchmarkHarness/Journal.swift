@@ -98,8 +98,9 @@ public final class Journal: Sendable {
     static func clean(_ entry: Entry, intermodal: FilePath) async -> String {
         switch entry {
         case .container(let root, let id):
-            _ = try? await HostCommand.run(intermodal.string, ["rm", "--root", root, "-f", id])
-            return "container \(id.prefix(12)) of \(root)"
+            let r = try? await HostCommand.run(intermodal.string, ["rm", "--root", root, "-f", id])
+            let said = r.map { $0.succeeded ? "" : ": " + $0.standardError.trimmed } ?? ": could not run \(intermodal)"
+            return "container \(id) of \(root)" + said
         case .ociContainer(let runtime, let stateRoot, let id, let hide):
             let args = ["--root", stateRoot, "delete", "-f", id]
             if hide {

@@ -17,6 +17,10 @@ public struct Suite: Codable, Sendable, Equatable {
     public var warmup: Int
     /// Fewer runs for slow backends (guests under TCG), by backend name.
     public var runsByBackend: [String: Int]
+    /// Other warm-up counts and idle-instance counts by backend (a full-OS guest boots for a
+    /// minute under TCG: no warm-up, one idle instance).
+    public var warmupByBackend: [String: Int]
+    public var idleInstancesByBackend: [String: Int]
     /// How long one instance may take before it counts as failed, in seconds.
     public var timeoutSeconds: Int
     /// Guest memory, MiB, and vCPUs.
@@ -29,8 +33,8 @@ public struct Suite: Codable, Sendable, Equatable {
 
     public init(
         name: String, image: String = "busybox", workloads: [String], backends: [String], runs: Int, warmup: Int,
-        runsByBackend: [String: Int] = [:], timeoutSeconds: Int = 120, memoryMiB: Int = 256, vcpus: Int = 1,
-        idleInstances: Int = 3, seed: UInt64? = nil
+        runsByBackend: [String: Int] = [:], warmupByBackend: [String: Int] = [:], idleInstancesByBackend: [String: Int] = [:],
+        timeoutSeconds: Int = 120, memoryMiB: Int = 256, vcpus: Int = 1, idleInstances: Int = 3, seed: UInt64? = nil
     ) {
         self.name = name
         self.image = image
@@ -39,6 +43,8 @@ public struct Suite: Codable, Sendable, Equatable {
         self.runs = runs
         self.warmup = warmup
         self.runsByBackend = runsByBackend
+        self.warmupByBackend = warmupByBackend
+        self.idleInstancesByBackend = idleInstancesByBackend
         self.timeoutSeconds = timeoutSeconds
         self.memoryMiB = memoryMiB
         self.vcpus = vcpus
@@ -48,4 +54,8 @@ public struct Suite: Codable, Sendable, Equatable {
 
     /// Measured runs for `backend`.
     public func runs(for backend: String) -> Int { runsByBackend[backend] ?? runs }
+    /// Warm-up runs for `backend`.
+    public func warmup(for backend: String) -> Int { warmupByBackend[backend] ?? warmup }
+    /// Idle instances the memory workload keeps running together on `backend`.
+    public func idleInstances(for backend: String) -> Int { idleInstancesByBackend[backend] ?? idleInstances }
 }

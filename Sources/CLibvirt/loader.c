@@ -59,3 +59,33 @@ const intermodal_libvirt_api *intermodal_libvirt_load(const char **error) {
     *error = loaded ? NULL : failure;
     return loaded;
 }
+
+static intermodal_libvirt_qemu_api qemu_api;
+static const intermodal_libvirt_qemu_api *qemu_loaded;
+static char qemu_failure[512];
+static pthread_once_t qemu_once = PTHREAD_ONCE_INIT;
+
+static void load_qemu(void) {
+    const char *file = getenv("INTERMODAL_LIBVIRT_QEMU_LIBRARY");
+    if (!file || !*file) file = "libvirt-qemu.so.0";
+    void *handle = dlopen(file, RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
+        const char *why = dlerror();
+        snprintf(qemu_failure, sizeof qemu_failure, "%s", why ? why : file);
+        return;
+    }
+    void *p = dlsym(handle, "virDomainQemuAgentCommand");
+    if (!p) {
+        const char *why = dlerror();
+        snprintf(qemu_failure, sizeof qemu_failure, "%s", why ? why : "libvirt-qemu.so.0 lacks virDomainQemuAgentCommand");
+        return;
+    }
+    memcpy(&qemu_api.virDomainQemuAgentCommand, &p, sizeof p);
+    qemu_loaded = &qemu_api;
+}
+
+const intermodal_libvirt_qemu_api *intermodal_libvirt_qemu_load(const char **error) {
+    pthread_once(&qemu_once, load_qemu);
+    *error = qemu_loaded ? NULL : qemu_failure;
+    return qemu_loaded;
+}

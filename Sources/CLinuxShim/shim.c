@@ -586,7 +586,7 @@ static void lookup(const struct ims_config *cfg, char *out, size_t cap) {
         if (S_ISDIR(st.st_mode) || access(name, X_OK) != 0) {
             char d[IMS_DETAIL_MAX]; struct sbuf s; sb_init(&s, d, sizeof d);
             sb_add(&s, "exec: \""); sb_add(&s, name); sb_add(&s, "\"");
-            fail(S_ISDIR(st.st_mode) ? EISDIR : errno, d, 0);
+            fail(S_ISDIR(st.st_mode) ? EISDIR : errno, d, 2);
         }
         struct sbuf b; sb_init(&b, out, cap); sb_add(&b, name);
         return;
@@ -609,7 +609,7 @@ static void lookup(const struct ims_config *cfg, char *out, size_t cap) {
     }
     char d[IMS_DETAIL_MAX]; struct sbuf s; sb_init(&s, d, sizeof d);
     sb_add(&s, "exec: \""); sb_add(&s, name);
-    if (denied) { sb_add(&s, "\": permission denied"); fail(0, d, 0); }
+    if (denied) { sb_add(&s, "\": permission denied"); fail(0, d, 2); }
     sb_add(&s, "\": executable file not found in $PATH");
     fail(0, d, 1);
 }
@@ -635,8 +635,8 @@ static void unblock_signals(void) {
 /// container waiting for `start` must not hold copies of the parent's other pipes and files.
 static void close_other_fds(const struct ims_config *cfg, int sync_fd) {
     int sorted[40]; int n = 0;
-    int fixed[5] = {sync_fd, cfg->stdio[0], cfg->stdio[1], cfg->stdio[2], cfg->cgroup_fd};
-    for (int i = 0; i < 5; i++) if (fixed[i] > 2) sorted[n++] = fixed[i];
+    int fixed[6] = {sync_fd, cfg->stdio[0], cfg->stdio[1], cfg->stdio[2], cfg->cgroup_fd, cfg->exec_root_fd};
+    for (int i = 0; i < 6; i++) if (fixed[i] > 2) sorted[n++] = fixed[i];
     for (int i = 0; i < cfg->cgroup_task_count && n < 40; i++) if (cfg->cgroup_task_fds[i] > 2) sorted[n++] = cfg->cgroup_task_fds[i];
     for (int i = 1; i < n; i++) for (int j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) { int t = sorted[j]; sorted[j] = sorted[j - 1]; sorted[j - 1] = t; }
     unsigned int from = 3;
@@ -645,6 +645,40 @@ static void close_other_fds(const struct ims_config *cfg, int sync_fd) {
         from = (unsigned int)sorted[i] + 1;
     }
     syscall(SYS_close_range, from, ~0U, 0);
+}
+
+/// The root as a container with a mount namespace of its own gets it: pivot_root into the root
+/// (the current directory), the requested propagation, sysctls, read-only and masked paths.
+static void pivot_into_root(const struct ims_config *cfg) {
+    if (syscall(SYS_pivot_root, ".", ".") != 0) fail3("pivot_root to ", cfg->rootfs, "");
+    mark("pivoted");
+    // The old root is now stacked on "/"; keep its unmount from reaching the host. Lookups
+    // start at our root (the new one), so the steps below already act inside the container;
+    // the unmount itself (an RCU grace period, milliseconds) is done after READY, while the
+    // caller moves on to `start`.
+    if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) != 0) fail3("make the old root a slave", "", "");
+    if (chdir("/") != 0) fail3("chdir to the new root", "", "");
+    if (cfg->rootfs_propagation && mount(NULL, "/", NULL, cfg->rootfs_propagation, NULL) != 0)
+        fail3("set rootfsPropagation", "", "");
+    write_sysctls(cfg);
+    readonly_paths(cfg);
+    mark("readonly-paths");
+    mask_paths(cfg);
+    mark("masked-paths");
+    if (cfg->rootfs_readonly) {
+        unsigned long keep = locked_flags("/");
+        if (mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL) != 0)
+            fail3("remount the root file system read-only", "", "");
+    }
+}
+
+/// The root of a container left in the host's mount namespace: chroot only, as crun does;
+/// nothing is mounted. Sysctls go through the host's /proc, before the chroot.
+static void chroot_into_root(const struct ims_config *cfg) {
+    write_sysctls(cfg);
+    if (chroot(".") != 0) fail3("chroot to ", cfg->rootfs, "");
+    if (chdir("/") != 0) fail3("chdir to the new root", "", "");
+    mark("chrooted");
 }
 
 __attribute__((noreturn)) static void child_main(const struct ims_config *cfg, int sync_fd, pid_t parent) {
@@ -680,16 +714,18 @@ __attribute__((noreturn)) static void child_main(const struct ims_config *cfg, i
         if (cfg->setup_loopback) loopback_up();
         mark("loopback-up");
 
-        if (mount(NULL, "/", NULL, cfg->root_propagation, NULL) != 0) fail3("set propagation of /", "", "");
-        if (mount(cfg->rootfs, cfg->rootfs, NULL, MS_BIND | MS_REC, NULL) != 0)
-            fail3("bind mount the root file system ", cfg->rootfs, " on itself");
-        int rootfd = open(cfg->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        mark("root-bound");
-        if (rootfd < 0) fail3("open the root file system ", cfg->rootfs, "");
-        for (int i = 0; i < cfg->mount_count; i++) mount_one(rootfd, &cfg->mounts[i]);
-        if (cfg->create_devices) setup_dev(rootfd, cfg);
-        mark("mounts-done");
-        close(rootfd);
+        if (!cfg->chroot_only) {
+            if (mount(NULL, "/", NULL, cfg->root_propagation, NULL) != 0) fail3("set propagation of /", "", "");
+            if (mount(cfg->rootfs, cfg->rootfs, NULL, MS_BIND | MS_REC, NULL) != 0)
+                fail3("bind mount the root file system ", cfg->rootfs, " on itself");
+            int rootfd = open(cfg->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+            mark("root-bound");
+            if (rootfd < 0) fail3("open the root file system ", cfg->rootfs, "");
+            for (int i = 0; i < cfg->mount_count; i++) mount_one(rootfd, &cfg->mounts[i]);
+            if (cfg->create_devices) setup_dev(rootfd, cfg);
+            mark("mounts-done");
+            close(rootfd);
+        }
 
         if (cfg->sync_hooks) {                 // prestart + createRuntime, in the runtime namespace
             send_simple(IMS_MSG_HOOKS);
@@ -711,26 +747,12 @@ __attribute__((noreturn)) static void child_main(const struct ims_config *cfg, i
         if (statefd < 0) fail3("open state directory ", cfg->state_dir, "");
 
         if (chdir(cfg->rootfs) != 0) fail3("chdir to the root file system ", cfg->rootfs, "");
-        if (syscall(SYS_pivot_root, ".", ".") != 0) fail3("pivot_root to ", cfg->rootfs, "");
-        mark("pivoted");
-        // The old root is now stacked on "/"; keep its unmount from reaching the host. Lookups
-        // start at our root (the new one), so the steps below already act inside the container;
-        // the unmount itself (an RCU grace period, milliseconds) is done after READY, while the
-        // caller moves on to `start`.
-        if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) != 0) fail3("make the old root a slave", "", "");
-        if (chdir("/") != 0) fail3("chdir to the new root", "", "");
-        if (cfg->rootfs_propagation && mount(NULL, "/", NULL, cfg->rootfs_propagation, NULL) != 0)
-            fail3("set rootfsPropagation", "", "");
-        write_sysctls(cfg);
-        readonly_paths(cfg);
-        mark("readonly-paths");
-        mask_paths(cfg);
-        mark("masked-paths");
-        if (cfg->rootfs_readonly) {
-            unsigned long keep = locked_flags("/");
-            if (mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL) != 0)
-                fail3("remount the root file system read-only", "", "");
-        }
+        if (cfg->chroot_only) chroot_into_root(cfg);
+        else pivot_into_root(cfg);
+    }
+    if (cfg->exec_mode && cfg->exec_root_fd >= 0) {
+        if (fchdir(cfg->exec_root_fd) != 0 || chroot(".") != 0) fail3("chroot to the container's root", "", "");
+        close(cfg->exec_root_fd);
     }
 
     if (cfg->terminal) setup_terminal(cfg, console);
@@ -767,7 +789,7 @@ __attribute__((noreturn)) static void child_main(const struct ims_config *cfg, i
         close(g_sync);
         g_sync = -1;
         g_statefd = statefd;
-        if (chdir("/") != 0 || umount2(".", MNT_DETACH) != 0) fail3("unmount the old root", "", "");
+        if (!cfg->chroot_only && (chdir("/") != 0 || umount2(".", MNT_DETACH) != 0)) fail3("unmount the old root", "", "");
     }
 
     int early_seccomp = cfg->seccomp_len && !cfg->no_new_privs;

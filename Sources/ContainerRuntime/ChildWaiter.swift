@@ -12,6 +12,10 @@ final class ChildWaiter: Sendable {
         var status: ExitStatus?
         var exitedAt: MonotonicInstant?
         var continuations: [CheckedContinuation<ExitStatus, Never>] = []
+        /// ``handOver()`` was called before the child exited: this waiter never reaps it.
+        var handedOver = false
+        /// The reaper thread has decided to reap (the child exited before any hand-over).
+        var reaping = false
     }
     private let state = Mutex(State())
     /// Posted once when the status is known, for threads that block (the CLI).
@@ -47,6 +51,17 @@ final class ChildWaiter: Sendable {
     }
 
     private func reap() {
+        // Wait for the exit without reaping first: a process that has handed the child over (it
+        // is about to execve a program that reaps it) must leave its status to that program.
+        var info = siginfo_t()
+        var w: Int32
+        repeat { w = waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT | __WALL) } while w < 0 && errno == EINTR
+        let handedOver = state.withLock { s -> Bool in
+            if s.handedOver { return true }
+            s.reaping = true
+            return false
+        }
+        if handedOver { return }
         var status: Int32 = 0
         var r: pid_t
         repeat { r = waitpid(pid, &status, __WALL) } while r < 0 && errno == EINTR
@@ -61,6 +76,16 @@ final class ChildWaiter: Sendable {
         }
         sem_post(done)
         for c in waiting { c.resume(returning: exit) }
+    }
+
+    /// Stops this waiter from ever reaping the child, so that a program this process execve()s
+    /// can (the exit status goes to whoever reaps). False when the child has already exited and
+    /// is being (or has been) reaped here: then nothing was handed over.
+    func handOver() -> Bool {
+        state.withLock { s -> Bool in
+            if !s.reaping { s.handedOver = true }
+            return !s.reaping
+        }
     }
 
     /// The exit status if the process has been reaped.

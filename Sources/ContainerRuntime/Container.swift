@@ -31,4 +31,13 @@ public struct Container: Sendable {
     public func wait() async throws(IntermodalError) -> ExitStatus {
         await waiter.wait()
     }
+
+    /// For a process about to execve() a program that reaps the container's init itself (the
+    /// engine's small detached monitor): from now on this process never reaps it, and ``wait()``
+    /// must not be called. Returns the exit status instead when the init has already exited;
+    /// then nothing was handed over and the caller finishes the container itself.
+    public func handOverReaping() async -> ExitStatus? {
+        if waiter.handOver() { return nil }
+        return await waiter.wait()
+    }
 }

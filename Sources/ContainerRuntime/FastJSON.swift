@@ -57,7 +57,14 @@ struct JSONParser {
                 guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw error("expected ':' after key \"\(key)\"") }
                 i += 1
                 skipSpace()
-                dict[key] = try value(depth: depth + 1)
+                // Parsers differ on which of two equal keys wins (Go's the last, Foundation's the
+                // first): a config.json read one way by its writer and another by the runtime is
+                // refused instead.
+                let keyAt = i
+                guard dict.updateValue(try value(depth: depth + 1), forKey: key) == nil else {
+                    i = keyAt
+                    throw error("duplicate key \"\(key)\" in an object")
+                }
                 skipSpace()
                 guard i < bytes.count else { throw error("unexpected end of input in an object") }
                 if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
@@ -86,12 +93,10 @@ struct JSONParser {
             try literal("false"); return .bool(false)
         case UInt8(ascii: "n"):
             try literal("null"); return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return .number(try number())
         default:
-            let start = i
-            while i < bytes.count, let c = Optional(bytes[i]),
-                  (c >= 48 && c <= 57) || c == 45 || c == 43 || c == 46 || c == 101 || c == 69 { i += 1 }
-            guard i > start else { throw error("unexpected character '\(Character(UnicodeScalar(bytes[start])))'") }
-            return .number(String(decoding: bytes[start..<i], as: UTF8.self))
+            throw error("unexpected character '\(Character(UnicodeScalar(bytes[i])))'")
         }
     }
 
@@ -101,53 +106,113 @@ struct JSONParser {
         i += w.count
     }
 
+    private func digit(at k: Int) -> Bool { k < bytes.count && bytes[k] >= 48 && bytes[k] <= 57 }
+
+    /// RFC 8259's number: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`; no leading '+',
+    /// no leading zeros, no bare '.' or exponent.
+    private mutating func number() throws -> String {
+        let start = i
+        if bytes[i] == UInt8(ascii: "-") { i += 1 }
+        guard digit(at: i) else { throw error("a number needs a digit after '-'") }
+        if bytes[i] == UInt8(ascii: "0") {
+            i += 1
+            if digit(at: i) { throw error("a number must not have a leading zero") }
+        } else {
+            while digit(at: i) { i += 1 }
+        }
+        if i < bytes.count, bytes[i] == UInt8(ascii: ".") {
+            i += 1
+            guard digit(at: i) else { throw error("a number needs digits after '.'") }
+            while digit(at: i) { i += 1 }
+        }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
+            i += 1
+            if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
+            guard digit(at: i) else { throw error("a number needs digits in its exponent") }
+            while digit(at: i) { i += 1 }
+        }
+        return String(decoding: bytes[start..<i], as: UTF8.self)
+    }
+
+    /// A string after its opening quote, to the closing one. RFC 8259: no raw control characters,
+    /// only the escapes \" \\ \/ \b \f \n \r \t \uXXXX, surrogates only in high-low pairs, and
+    /// valid UTF-8 (the decoded text is exactly what was written, never a replacement character).
     private mutating func string() throws -> String {
         i += 1   // opening quote
-        var out: [UInt8] = []
         let start = i
-        // Fast path: no escapes.
-        while i < bytes.count, bytes[i] != UInt8(ascii: "\""), bytes[i] != UInt8(ascii: "\\") { i += 1 }
+        // Fast path: plain ASCII, no escapes.
+        while i < bytes.count, bytes[i] >= 0x20, bytes[i] < 0x80, bytes[i] != UInt8(ascii: "\\"), bytes[i] != UInt8(ascii: "\"") { i += 1 }
         guard i < bytes.count else { throw error("unterminated string") }
         if bytes[i] == UInt8(ascii: "\"") {
             i += 1
             return String(decoding: bytes[start..<(i - 1)], as: UTF8.self)
         }
-        out.append(contentsOf: bytes[start..<i])
+        var out: [UInt8] = Array(bytes[start..<i])
         while i < bytes.count {
             let c = bytes[i]
-            if c == UInt8(ascii: "\"") { i += 1; return String(decoding: out, as: UTF8.self) }
-            if c == UInt8(ascii: "\\") {
+            if c == UInt8(ascii: "\"") {
                 i += 1
-                guard i < bytes.count else { break }
-                let e = bytes[i]
-                i += 1
-                switch e {
-                case UInt8(ascii: "n"): out.append(10)
-                case UInt8(ascii: "t"): out.append(9)
-                case UInt8(ascii: "r"): out.append(13)
-                case UInt8(ascii: "b"): out.append(8)
-                case UInt8(ascii: "f"): out.append(12)
-                case UInt8(ascii: "u"):
-                    var scalar = try hex4()
-                    if scalar >= 0xD800 && scalar < 0xDC00, i + 1 < bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") {
-                        i += 2
-                        let low = try hex4()
-                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                    }
-                    out.append(contentsOf: Array(String(Character(UnicodeScalar(scalar) ?? "\u{FFFD}")).utf8))
-                default: out.append(e)
+                guard let text = String(validating: out, as: UTF8.self) else {
+                    throw error("invalid UTF-8 in a string")
                 }
-            } else {
+                return text
+            }
+            if c < 0x20 { throw error("unescaped control character (0x\(String(c, radix: 16))) in a string") }
+            guard c == UInt8(ascii: "\\") else {
                 out.append(c)
                 i += 1
+                continue
+            }
+            i += 1
+            guard i < bytes.count else { break }
+            let e = bytes[i]
+            i += 1
+            switch e {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
+            case UInt8(ascii: "n"): out.append(10)
+            case UInt8(ascii: "t"): out.append(9)
+            case UInt8(ascii: "r"): out.append(13)
+            case UInt8(ascii: "b"): out.append(8)
+            case UInt8(ascii: "f"): out.append(12)
+            case UInt8(ascii: "u"):
+                var scalar = try hex4()
+                if scalar >= 0xDC00 && scalar < 0xE000 {
+                    throw error("a low surrogate \\u\(String(scalar, radix: 16, uppercase: true)) without a high one")
+                }
+                if scalar >= 0xD800 && scalar < 0xDC00 {
+                    guard i + 1 < bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") else {
+                        throw error("a high surrogate \\u\(String(scalar, radix: 16, uppercase: true)) must be followed by a low one")
+                    }
+                    i += 2
+                    let low = try hex4()
+                    guard low >= 0xDC00 && low < 0xE000 else {
+                        throw error("a high surrogate must be followed by a low one (\\uDC00-\\uDFFF), got \\u\(String(low, radix: 16, uppercase: true))")
+                    }
+                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                }
+                guard let u = Unicode.Scalar(scalar) else { throw error("invalid \\u escape") }
+                out.append(contentsOf: Array(String(Character(u)).utf8))
+            default:
+                throw error("unknown escape '\\\(Character(UnicodeScalar(e)))' in a string")
             }
         }
         throw error("unterminated string")
     }
 
+    /// Four hexadecimal digits (no sign, no prefix).
     private mutating func hex4() throws -> UInt32 {
-        guard i + 4 <= bytes.count, let v = UInt32(String(decoding: bytes[i..<(i + 4)], as: UTF8.self), radix: 16) else {
-            throw error("invalid \\u escape")
+        guard i + 4 <= bytes.count else { throw error("invalid \\u escape") }
+        var v: UInt32 = 0
+        for k in i..<(i + 4) {
+            let b = bytes[k]
+            let d: UInt8
+            switch b {
+            case 48...57: d = b - 48
+            case 65...70: d = b - 55
+            case 97...102: d = b - 87
+            default: throw error("invalid \\u escape")
+            }
+            v = v << 4 | UInt32(d)
         }
         i += 4
         return v
@@ -201,15 +266,24 @@ struct JSONValueDecoder: Decoder {
         return DecodingError.typeMismatch(type, .init(codingPath: path, debugDescription: "found \(found)"))
     }
 
+    /// An integer: digits as they are; a fraction or exponent (`1.0`, `1e3`) only when the value
+    /// is a whole number a Double holds exactly (below 2^53), as JSONDecoder decides.
     static func unbox<T: FixedWidthInteger>(_ v: JSONValue, _ type: T.Type, _ path: [any CodingKey]) throws -> T {
         guard case .number(let text) = v else { throw mismatch(type, path, v) }
         if let n = T(text) { return n }
-        if let d = Double(text), d.rounded() == d, let n = T(exactly: d) { return n }
+        if text.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }),
+           let d = Double(text), d.magnitude <= 9_007_199_254_740_992, let n = T(exactly: d) {
+            return n
+        }
         throw DecodingError.dataCorrupted(.init(codingPath: path, debugDescription: "\(text) does not fit in \(T.self)"))
     }
 
+    /// A finite Double (`1e400` is refused, not infinity).
     static func unboxDouble(_ v: JSONValue, _ path: [any CodingKey]) throws -> Double {
         guard case .number(let text) = v, let d = Double(text) else { throw mismatch(Double.self, path, v) }
+        guard d.isFinite else {
+            throw DecodingError.dataCorrupted(.init(codingPath: path, debugDescription: "\(text) is out of the range of a Double"))
+        }
         return d
     }
 

@@ -12,6 +12,7 @@ struct LaunchPlan {
     var config: ims_config = {
         var c = ims_config()
         c.cgroup_fd = -1
+        c.exec_root_fd = -1
         return c
     }()
     var joins: [(type: Int32, path: String)] = []
@@ -64,7 +65,7 @@ struct LaunchPlan {
         }
         self.rootfs = LaunchPlan.realPath(rootfs.string)
         config.rootfs = arena.string(self.rootfs)
-        config.rootfs_readonly = spec.root?.readonly == true ? 1 : 0
+        config.rootfs_readonly = spec.root?.readonly == true && !spec.sharesHostMountNamespace ? 1 : 0
         config.state_dir = arena.string(stateDirectory.string)
 
         // Namespaces.
@@ -97,28 +98,29 @@ struct LaunchPlan {
         config.hostname = arena.optionalString(spec.hostname.flatMap { $0.isEmpty ? nil : $0 })
         config.domainname = arena.optionalString(spec.domainname.flatMap { $0.isEmpty ? nil : $0 })
 
-        // Propagation: "/" becomes a slave (mounts inside never reach the host) unless asked for
-        // private/unbindable; the requested propagation is applied again after pivot_root.
-        var rootProp = LaunchPlan.msSlave | LaunchPlan.msRec
-        if let p = linux.rootfsPropagation, !p.isEmpty {
-            let flag = LaunchPlan.propagationFlag(p)
-            if flag & (LaunchPlan.msPrivate | LaunchPlan.msUnbindable) != 0 { rootProp = flag }
-            config.rootfs_propagation = flag
+        // Without a mount namespace of its own the container is chrooted into its root and
+        // nothing is mounted (Spec.ignoredFields lists what that leaves out).
+        let chrootOnly = spec.sharesHostMountNamespace
+        config.chroot_only = chrootOnly ? 1 : 0
+        if !chrootOnly {
+            config.root_propagation = LaunchPlan.preparationPropagation(linux.rootfsPropagation)
+            if let p = linux.rootfsPropagation, !p.isEmpty {
+                config.rootfs_propagation = LaunchPlan.propagationFlag(p)
+            }
         }
-        config.root_propagation = rootProp
 
         // Mounts.
         var mounts: [ims_mount] = []
         var devBound = false
-        for (i, m) in (spec.mounts ?? []).enumerated() {
+        for (i, m) in (chrootOnly ? [] : spec.mounts ?? []).enumerated() {
             mounts.append(try mount(m, index: i, bundle: bundle))
             if m.destination == "/dev" && mounts.last!.bind != 0 { devBound = true }
         }
         config.mounts = arena.array(mounts)
         config.mount_count = Int32(mounts.count)
-        config.create_devices = devBound ? 0 : 1
+        config.create_devices = devBound || chrootOnly ? 0 : 1
         var devices: [ims_device] = []
-        for d in linux.devices ?? [] {
+        for d in chrootOnly ? [] : linux.devices ?? [] {
             var dev = ims_device()
             dev.path = arena.string(d.path)
             dev.type = CChar(UInt8(ascii: d.type == "u" ? "c" : Unicode.Scalar(d.type.utf8.first!)))
@@ -131,10 +133,12 @@ struct LaunchPlan {
         }
         config.devices = arena.array(devices)
         config.device_count = Int32(devices.count)
-        config.masked = arena.list(linux.maskedPaths ?? [])
-        config.masked_count = Int32(linux.maskedPaths?.count ?? 0)
-        config.readonly = arena.list(linux.readonlyPaths ?? [])
-        config.readonly_count = Int32(linux.readonlyPaths?.count ?? 0)
+        let masked = chrootOnly ? [] : linux.maskedPaths ?? []
+        let readonly = chrootOnly ? [] : linux.readonlyPaths ?? []
+        config.masked = arena.list(masked)
+        config.masked_count = Int32(masked.count)
+        config.readonly = arena.list(readonly)
+        config.readonly_count = Int32(readonly.count)
         var sysctls: [ims_sysctl] = []
         for (key, value) in (linux.sysctl ?? [:]).sorted(by: { $0.key < $1.key }) {
             var s = ims_sysctl()
@@ -179,7 +183,16 @@ struct LaunchPlan {
                 if file == "user" || file == "cgroup" { continue }
                 throw .system("cannot read namespace \(path) of the container")
             }
-            if stat("/proc/self/ns/\(file)", &mine) == 0 && mine.st_ino == theirs.st_ino { continue }
+            if stat("/proc/self/ns/\(file)", &mine) == 0 && mine.st_ino == theirs.st_ino {
+                if file == "mnt" {
+                    // The container shares our mount namespace (it was only chrooted): take its root.
+                    let fd = open("/proc/\(pid)/root", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                    guard fd >= 0 else { throw .system("cannot open the root of the container's process \(pid)") }
+                    ownedDescriptors.append(fd)
+                    config.exec_root_fd = fd
+                }
+                continue
+            }
             joins.append((flag, path))
         }
         try applyProcess(process, io: io)
@@ -344,6 +357,17 @@ struct LaunchPlan {
         while props.count < 4 { props.append(0) }
         c.propagation = (props[0], props[1], props[2], props[3])
         return c
+    }
+
+    /// The propagation "/" gets before the root is bound on itself: a recursive slave (mounts
+    /// made inside never reach the host), or recursively private when the container asked for a
+    /// private or unbindable root. Never unbindable here: an unbindable mount cannot be the source
+    /// of the bind (EINVAL); that flag is applied to the new root after pivot_root.
+    static func preparationPropagation(_ requested: String?) -> UInt {
+        switch requested {
+        case "private", "rprivate", "unbindable", "runbindable": return msPrivate | msRec
+        default: return msSlave | msRec
+        }
     }
 
     static func propagationFlag(_ name: String) -> UInt {

@@ -20,9 +20,11 @@ struct Launcher {
         let detail = withUnsafeBytes(of: &msg.detail) { raw in
             String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
         }
-        if m.notfound != 0 && m.err == 0 { return IntermodalError(.notFound, detail) }
+        // The command itself, not the set-up: Docker's 127 and 126 follow from these codes.
+        if m.notfound == 1 { return IntermodalError(.commandNotFound, detail, cause: m.err == 0 ? nil : Errno(rawValue: m.err)) }
+        if m.notfound == 2 { return IntermodalError(.commandCannotRun, detail, cause: m.err == 0 ? nil : Errno(rawValue: m.err)) }
         if m.err == 0 { return IntermodalError(.externalFailure, detail) }
-        let code: IntermodalError.Code = m.notfound != 0 || m.err == ENOENT ? .notFound : .systemError
+        let code: IntermodalError.Code = m.err == ENOENT ? .notFound : .systemError
         return IntermodalError(code, detail, cause: Errno(rawValue: m.err))
     }
 

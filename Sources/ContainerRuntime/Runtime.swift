@@ -52,6 +52,9 @@ public struct Runtime: Sendable {
         guard spec.process != nil else {
             throw IntermodalError(.invalidArgument, "\(bundle.appending("config.json")): process: required to create a container")
         }
+        for field in spec.ignoredFields(source: bundle.appending("config.json").string) {
+            Runtime.warn(field)
+        }
         let seccomp = try ResourceSetup.seccomp(for: spec)
         let store = self.store
         try store.reserve(id)
@@ -82,7 +85,9 @@ public struct Runtime: Sendable {
                 },
                 prepare: { pid, placed throws(IntermodalError) in if !placed { try cgroup?.add(pid: pid) } },
                 onHooks: { pid throws(IntermodalError) in
-                    try HookRunner.run(prestart, kind: "prestart", state: state(.creating, pid))
+                    // "created", as runtime-tools' hooks_stdin expects and crun passes: the
+                    // environment is set up and the user's program not yet executed.
+                    try HookRunner.run(prestart, kind: "prestart", state: state(.created, pid))
                     try HookRunner.run(createRuntime, kind: "createRuntime", state: state(.creating, pid))
                 })
             launched = launchedNow
@@ -154,7 +159,10 @@ public struct Runtime: Sendable {
             if r == 0 { throw IntermodalError(.invalidState, "cannot start container \(id): its process exited before start") }
             throw IntermodalError(.systemError, "cannot start container \(id) through \(fifo)", cause: Errno(rawValue: -r))
         }
-        HookRunner.runWarning(record.poststart, kind: "poststart", state: record.state(.running))
+        if !record.poststart.isEmpty {
+            ProcFS.awaitOffCPU(record.pid, startTime: record.pidStartTime)
+            HookRunner.runWarning(record.poststart, kind: "poststart", state: record.state(.running))
+        }
     }
 
     /// The container's current OCI state.
@@ -293,10 +301,19 @@ public struct Runtime: Sendable {
         wrapper.linux = Spec.Linux()
         wrapper.linux?.namespaces = [Spec.Namespace(type: "mount")]
         try wrapper.validate(source: "exec process")
-        // The container's seccomp profile applies to exec'd processes too.
-        let spec = try? Spec.load(bundle: FilePath(record.bundle))
-        let seccomp = try spec.flatMap { s throws(IntermodalError) in try ResourceSetup.seccomp(for: s) }
-        var plan = try LaunchPlan(execIn: record.pid, process: process, io: io, seccomp: seccomp)
+        // The container's seccomp profile, capabilities and no_new_privs apply to exec'd processes
+        // too: without its configuration there is nothing to confine the process with, so refuse.
+        let spec: Spec
+        do {
+            spec = try Spec.load(bundle: FilePath(record.bundle))
+        } catch {
+            throw IntermodalError(
+                error.code, "cannot exec in container \(id): its configuration cannot be read, so its seccomp profile, capabilities and no_new_privs could not be applied: \(error.message)",
+                cause: error.cause)
+        }
+        let seccomp = try ResourceSetup.seccomp(for: spec)
+        let confined = process.confined(by: spec.process)
+        var plan = try LaunchPlan(execIn: record.pid, process: confined, io: io, seccomp: seccomp)
         let cgroup = ContainerCgroup.reopen(paths: record.cgroupPaths, created: record.cgroupCreated)
         // The descriptors only serve the clone into the cgroup: done once launch returns.
         let cgroupFDs = cgroup.map { plan.join($0.cgroup) } ?? []
@@ -321,6 +338,11 @@ public struct Runtime: Sendable {
         var buf = [CChar](repeating: 0, count: 4096)
         guard getcwd(&buf, buf.count) != nil else { return path }
         return FilePath(String(cString: buf)).appending(path.components).lexicallyNormalized()
+    }
+
+    /// A warning on stderr, in the form hooks' failures are reported ("intermodal-runtime: warning: ...").
+    static func warn(_ text: String) {
+        StandardStreams.writeError("intermodal-runtime: warning: \(text)\n")
     }
 
     static func awaitExit(_ waiter: ChildWaiter) {

@@ -95,8 +95,9 @@ extension Spec {
             if let p = process.apparmorProfile, !p.isEmpty {
                 throw bad("process.apparmorProfile", "AppArmor is not available to this runtime", .unsupported)
             }
-            if let l = process.selinuxLabel, !l.isEmpty {
-                throw bad("process.selinuxLabel", "SELinux is not available to this runtime", .unsupported)
+            if let l = process.selinuxLabel, !l.isEmpty, HostSecurity.selinuxEnabled {
+                // Without SELinux on the host the label means nothing: see ignoredFields.
+                throw bad("process.selinuxLabel", "SELinux labels are not applied by this runtime (SELinux is enabled on this host)", .unsupported)
             }
             if process.scheduler != nil {
                 throw bad("process.scheduler", "not supported by this runtime", .unsupported)
@@ -157,9 +158,6 @@ extension Spec {
             }
         }
         let newNS = Set((linux.namespaces ?? []).filter { $0.path == nil }.map(\.type))
-        guard types.contains("mount") else {
-            throw bad("linux.namespaces", "a mount namespace is required (this runtime does not set up a root in the host's mount namespace)", .unsupported)
-        }
         if newNS.contains("user") {
             guard let u = linux.uidMappings, !u.isEmpty, let g = linux.gidMappings, !g.isEmpty else {
                 throw bad("linux.uidMappings", "a new user namespace needs uidMappings and gidMappings", .invalidArgument)
@@ -169,11 +167,13 @@ extension Spec {
                 throw bad("linux.uidMappings", "mappings are given but there is no user namespace", .invalidArgument)
             }
         }
-        if let h = hostname, !h.isEmpty, !newNS.contains("uts") {
-            throw bad("hostname", "setting the hostname needs a new uts namespace", .invalidArgument)
+        // A uts namespace joined by path counts (the name is set in it, as runc does); without any
+        // the host's name would change.
+        if let h = hostname, !h.isEmpty, !types.contains("uts") {
+            throw bad("hostname", "setting the hostname needs a uts namespace (new or joined by path)", .invalidArgument)
         }
-        if let d = domainname, !d.isEmpty, !newNS.contains("uts") {
-            throw bad("domainname", "setting the domainname needs a new uts namespace", .invalidArgument)
+        if let d = domainname, !d.isEmpty, !types.contains("uts") {
+            throw bad("domainname", "setting the domainname needs a uts namespace (new or joined by path)", .invalidArgument)
         }
         if linux.timeOffsets != nil && !newNS.contains("time") {
             throw bad("linux.timeOffsets", "time offsets need a new time namespace", .invalidArgument)
@@ -248,8 +248,8 @@ extension Spec {
                 }
             }
         }
-        if let l = linux.mountLabel, !l.isEmpty {
-            throw bad("linux.mountLabel", "SELinux is not available to this runtime", .unsupported)
+        if let l = linux.mountLabel, !l.isEmpty, HostSecurity.selinuxEnabled {
+            throw bad("linux.mountLabel", "SELinux labels are not applied by this runtime (SELinux is enabled on this host)", .unsupported)
         }
         if linux.intelRdt != nil {
             throw bad("linux.intelRdt", "Intel RDT is not supported by this runtime", .unsupported)
@@ -260,9 +260,6 @@ extension Spec {
             }
         }
         if let r = linux.resources {
-            if let m = r.memory?.kernel, m != 0 {
-                throw bad("linux.resources.memory.kernel", "kernel memory limits were removed from Linux", .unsupported)
-            }
             if r.rdma != nil { throw bad("linux.resources.rdma", "not supported by this runtime", .unsupported) }
             if let n = r.network, n.classID != nil || n.priorities != nil {
                 throw bad("linux.resources.network", "not supported by this runtime", .unsupported)

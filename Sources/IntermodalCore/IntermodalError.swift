@@ -34,6 +34,10 @@ public struct IntermodalError: Error, Sendable, CustomStringConvertible {
         public static let corrupted = Code(rawValue: "corrupted")
         /// The operation was interrupted (SIGINT, SIGTERM) and rolled back.
         public static let interrupted = Code(rawValue: "interrupted")
+        /// The command to run in an instance does not exist there (Docker's exit status 127).
+        public static let commandNotFound = Code(rawValue: "commandNotFound")
+        /// The command exists but cannot be run: not executable, a directory (Docker's 126).
+        public static let commandCannotRun = Code(rawValue: "commandCannotRun")
         /// A bug or an impossible state.
         public static let internalError = Code(rawValue: "internalError")
     }
@@ -68,5 +72,17 @@ extension IntermodalError {
             return IntermodalError(e.code, "\(context): \(e.message)", cause: e.cause)
         }
         return IntermodalError(.internalError, context, cause: error)
+    }
+}
+
+extension IntermodalError {
+    /// The exit status a Docker-style CLI gives for this error, decided by its code: 127 for a
+    /// command that does not exist, 126 for one that cannot be run, 125 for our own failures.
+    public var dockerExitStatus: Int32 {
+        switch code {
+        case .commandNotFound: 127
+        case .commandCannotRun: 126
+        default: 125
+        }
     }
 }

@@ -18,8 +18,10 @@ public struct DomainDefinition: Sendable {
     public var accelerator: Accelerator
     public var memoryMiB: Int
     public var vcpus: Int
-    public var kernel: FilePath
-    public var initrd: FilePath
+    /// The kernel QEMU loads itself (direct kernel boot); nil boots from the disk through the
+    /// firmware (SeaBIOS) and the disk's boot loader.
+    public var kernel: FilePath?
+    public var initrd: FilePath?
     public var commandLine: String
     public var disk: FilePath
     public var diskFormat: String = "qcow2"
@@ -29,6 +31,9 @@ public struct DomainDefinition: Sendable {
     public var consoleLog: FilePath
     public var network: Network = .none
     public var emulator: FilePath?
+    /// A virtio-serial port for the QEMU guest agent (``GuestAgent/channelName``), whose host
+    /// end libvirt creates and talks to itself.
+    public var guestAgent = false
 
     /// The virtio-serial port name our init looks for.
     public static let channelName = "org.intermodal.guest"
@@ -39,10 +44,16 @@ public struct DomainDefinition: Sendable {
         x += "  <memory unit='MiB'>\(memoryMiB)</memory>\n"
         x += "  <vcpu>\(vcpus)</vcpu>\n"
         x += "  <os>\n    <type arch='x86_64' machine='pc'>hvm</type>\n"
-        // The decompressed ELF: QEMU enters it through PVH, no firmware decompression pass.
-        x += "    <kernel>\(xmlEscape(kernel.string))</kernel>\n"
-        x += "    <initrd>\(xmlEscape(initrd.string))</initrd>\n"
-        x += "    <cmdline>\(xmlEscape(commandLine))</cmdline>\n  </os>\n"
+        if let kernel {
+            // Micro guests pass the decompressed ELF: QEMU enters it through PVH, no firmware
+            // decompression pass.
+            x += "    <kernel>\(xmlEscape(kernel.string))</kernel>\n"
+            if let initrd { x += "    <initrd>\(xmlEscape(initrd.string))</initrd>\n" }
+            x += "    <cmdline>\(xmlEscape(commandLine))</cmdline>\n"
+        } else {
+            x += "    <boot dev='hd'/>\n"
+        }
+        x += "  </os>\n"
         x += "  <features><acpi/></features>\n"
         if accelerator == .kvm { x += "  <cpu mode='host-passthrough'/>\n" }
         x += "  <clock offset='utc'/>\n"
@@ -66,6 +77,10 @@ public struct DomainDefinition: Sendable {
             x += "    <channel type='unix'>\n"
             x += "      <source mode='bind' path='\(xmlEscape(channelSocket.string))'/>\n"
             x += "      <target type='virtio' name='\(Self.channelName)'/>\n    </channel>\n"
+        }
+        if guestAgent {
+            x += "    <channel type='unix'>\n      <source mode='bind'/>\n"
+            x += "      <target type='virtio' name='\(GuestAgent.channelName)'/>\n    </channel>\n"
         }
         // Nothing the guest does not use: no USB, no balloon, no graphics or video.
         x += "    <controller type='usb' model='none'/>\n"

@@ -23,7 +23,12 @@ func perform(_ body: () throws(IntermodalError) -> Void) {
     do { try body() } catch { Global.fail(error) }
 }
 
-struct Create: ParsableCommand {
+/// A lifecycle command: the ``Invocation`` it parsed, which the fast path must read the same way.
+protocol LifecycleCommand: ParsableCommand {
+    var invocation: Invocation { get }
+}
+
+struct Create: LifecycleCommand {
     static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a container (its process waits for start).")
     @Option(name: [.customShort("b"), .long], help: "The bundle directory (default: current directory).")
     var bundle: String = "."
@@ -35,51 +40,42 @@ struct Create: ParsableCommand {
     @Flag(name: .long, help: "Accepted for compatibility.") var noNewKeyring = false
     @Argument(help: "The container ID.") var id: String
 
-    func run() {
-        perform { () throws(IntermodalError) in
-            let io: ProcessIO = consoleSocket.map { .consoleSocket(FilePath($0)) } ?? .inherit
-            _ = try Global.runtime.createSync(id: id, bundle: FilePath(bundle), io: io, pidFile: pidFile.map { FilePath($0) })
-        }
-    }
+    var invocation: Invocation { Invocation(command: "create", id: id, bundle: bundle, pidFile: pidFile, consoleSocket: consoleSocket) }
+    func run() { invocation.execute() }
 }
 
-struct Start: ParsableCommand {
+struct Start: LifecycleCommand {
     static let configuration = CommandConfiguration(commandName: "start", abstract: "Start the user process of a created container.")
     @Argument(help: "The container ID.") var id: String
-    func run() { perform { () throws(IntermodalError) in try Global.runtime.startSync(id: id) } }
+    var invocation: Invocation { Invocation(command: "start", id: id) }
+    func run() { invocation.execute() }
 }
 
-struct State: ParsableCommand {
+struct State: LifecycleCommand {
     static let configuration = CommandConfiguration(commandName: "state", abstract: "Print the OCI state of a container as JSON.")
     @Argument(help: "The container ID.") var id: String
-    func run() {
-        perform { () throws(IntermodalError) in
-            let s = try Global.runtime.state(id: id)
-            StandardStreams.writeOutput(String(decoding: try Runtime.stateJSON(s, pretty: true), as: UTF8.self) + "\n")
-        }
-    }
+    var invocation: Invocation { Invocation(command: "state", id: id) }
+    func run() { invocation.execute() }
 }
 
-struct Kill: ParsableCommand {
+struct Kill: LifecycleCommand {
     static let configuration = CommandConfiguration(commandName: "kill", abstract: "Send a signal (default TERM) to a container.")
     @Flag(name: [.short, .long], help: "Signal every process of the container.") var all = false
     @Argument(help: "The container ID.") var id: String
     @Argument(help: "Signal name or number (TERM, SIGKILL, 9).") var signal: String = "TERM"
-    func run() {
-        perform { () throws(IntermodalError) in
-            try Global.runtime.kill(id: id, signal: try Signals.parse(signal), all: all)
-        }
-    }
+    var invocation: Invocation { Invocation(command: "kill", id: id, all: all, signal: signal) }
+    func run() { invocation.execute() }
 }
 
-struct Delete: ParsableCommand {
+struct Delete: LifecycleCommand {
     static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete a stopped container (or any with --force).")
     @Flag(name: [.short, .long], help: "Kill the container first if it is still running.") var force = false
     @Argument(help: "The container ID.") var id: String
-    func run() { perform { () throws(IntermodalError) in try Global.runtime.deleteSync(id: id, force: force) } }
+    var invocation: Invocation { Invocation(command: "delete", id: id, force: force) }
+    func run() { invocation.execute() }
 }
 
-struct Run: ParsableCommand {
+struct Run: LifecycleCommand {
     static let configuration = CommandConfiguration(commandName: "run", abstract: "Create and start a container; wait for it unless --detach.")
     @Option(name: [.customShort("b"), .long], help: "The bundle directory (default: current directory).")
     var bundle: String = "."
@@ -87,26 +83,13 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "Write the container's pid to this file.") var pidFile: String?
     @Option(name: .long, help: "A Unix socket to receive the pseudo-terminal master.") var consoleSocket: String?
     @Flag(name: .long, help: "Accepted for compatibility.") var noPivot = false
+    @Flag(name: .long, help: "Accepted for compatibility.") var noNewKeyring = false
     @Argument(help: "The container ID.") var id: String
 
-    func run() {
-        let rt = Global.runtime
-        var container: Container?
-        perform { () throws(IntermodalError) in
-            let io: ProcessIO = consoleSocket.map { .consoleSocket(FilePath($0)) } ?? .inherit
-            container = try rt.createSync(id: id, bundle: FilePath(bundle), io: io, pidFile: pidFile.map { FilePath($0) })
-            do throws(IntermodalError) { try rt.startSync(id: id) } catch {
-                try? rt.deleteSync(id: id, force: true)
-                throw error
-            }
-        }
-        guard !detach, let container else { return }
-        // Forward the usual terminating signals to the container while waiting for it.
-        Signals.forward(to: container.pid)
-        let status = container.waitSync()
-        try? rt.deleteSync(id: id, force: true)
-        Glibc.exit(status.code)
+    var invocation: Invocation {
+        Invocation(command: "run", id: id, bundle: bundle, pidFile: pidFile, consoleSocket: consoleSocket, detach: detach)
     }
+    func run() { invocation.execute() }
 }
 
 struct List: ParsableCommand {

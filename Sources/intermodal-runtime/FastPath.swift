@@ -13,42 +13,60 @@ import SystemPackage
 enum FastPath {
     /// Runs the command if it is one of the fast ones; returns false to fall back.
     static func run(_ args: [String]) -> Bool {
-        guard let command = args.first else { return false }
+        guard let invocation = parse(args) else { return false }
+        invocation.execute()
+        return true
+    }
+
+    /// The invocation `args` (the command and its arguments) asks for, or nil when this reader
+    /// does not handle it exactly (ArgumentParser's then decides, and reports errors).
+    static func parse(_ args: [String]) -> Invocation? {
+        guard let command = args.first else { return nil }
         // Plain switches and optionals: no dictionaries or sets, whose generic metadata the
         // runtime would have to build (from mangled names) at first use in every process.
         let takesBundle = command == "create" || command == "run"
-        var bundleOption: String?, pidFileOption: String?, consoleOption: String?
-        var all = false, force = false, detach = false
+        var invocation = Invocation(command: command, id: "")
         var positionals: [String] = []
         var i = 1
         while i < args.count {
             let a = args[i]
             if a == "--" { positionals += args[(i + 1)...]; break }
-            if a.hasPrefix("-") && Int32(a) == nil {
+            if a.hasPrefix("-") && a != "-" {
+                // Anything dash-led that is not one of these (a negative number too) is the
+                // parser's: it knows how to reject it.
                 var name = a, value: String?
                 if let eq = a.firstIndex(of: "=") { name = String(a[..<eq]); value = String(a[a.index(after: eq)...]) }
                 switch name {
                 case "-b", "--bundle", "--pid-file", "--console-socket":
-                    guard takesBundle else { return false }
+                    guard takesBundle else { return nil }
                     if value == nil {
-                        guard i + 1 < args.count else { return false }
+                        // A value that looks like an option is ArgumentParser's to refuse.
+                        guard i + 1 < args.count, !args[i + 1].hasPrefix("-") else { return nil }
                         i += 1
                         value = args[i]
                     }
-                    if name == "--pid-file" { pidFileOption = value } else if name == "--console-socket" { consoleOption = value } else { bundleOption = value }
+                    if name == "--pid-file" {
+                        invocation.pidFile = value
+                    } else if name == "--console-socket" {
+                        invocation.consoleSocket = value
+                    } else {
+                        invocation.bundle = value!
+                    }
                 case "-a", "--all":
-                    guard command == "kill", value == nil else { return false }
-                    all = true
+                    guard command == "kill", value == nil else { return nil }
+                    invocation.all = true
                 case "-f", "--force":
-                    guard command == "delete", value == nil else { return false }
-                    force = true
+                    guard command == "delete", value == nil else { return nil }
+                    invocation.force = true
                 case "-d", "--detach":
-                    guard command == "run", value == nil else { return false }
-                    detach = true
-                case "--no-pivot", "--no-new-keyring":
-                    guard takesBundle, value == nil else { return false }
+                    guard command == "run", value == nil else { return nil }
+                    invocation.detach = true
+                case "--no-pivot":
+                    guard takesBundle, value == nil else { return nil }
+                case "--no-new-keyring":
+                    guard takesBundle, value == nil else { return nil }
                 default:
-                    return false
+                    return nil
                 }
             } else {
                 positionals.append(a)
@@ -56,46 +74,12 @@ enum FastPath {
             i += 1
         }
         switch command {
-        case "create", "start", "state", "delete", "run": guard positionals.count == 1 else { return false }
-        case "kill": guard positionals.count == 1 || positionals.count == 2 else { return false }
-        default: return false
+        case "create", "start", "state", "delete", "run": guard positionals.count == 1 else { return nil }
+        case "kill": guard positionals.count == 1 || positionals.count == 2 else { return nil }
+        default: return nil
         }
-        let id = positionals[0]
-        let rt = Global.runtime
-        let io: ProcessIO = consoleOption.map { .consoleSocket(FilePath($0)) } ?? .inherit
-        let bundle = FilePath(bundleOption ?? ".")
-        let pidFile = pidFileOption.map { FilePath($0) }
-        do throws(IntermodalError) {
-            switch command {
-            case "create":
-                _ = try rt.createSync(id: id, bundle: bundle, io: io, pidFile: pidFile)
-            case "start":
-                try rt.startSync(id: id)
-            case "state":
-                let s = try rt.state(id: id)
-                StandardStreams.writeOutput(String(decoding: try Runtime.stateJSON(s, pretty: true), as: UTF8.self) + "\n")
-            case "kill":
-                try rt.kill(id: id, signal: try Signals.parse(positionals.count > 1 ? positionals[1] : "TERM"), all: all)
-            case "delete":
-                try rt.deleteSync(id: id, force: force)
-            case "run":
-                let container = try rt.createSync(id: id, bundle: bundle, io: io, pidFile: pidFile)
-                do throws(IntermodalError) { try rt.startSync(id: id) } catch {
-                    try? rt.deleteSync(id: id, force: true)
-                    throw error
-                }
-                if !detach {
-                    Signals.forward(to: container.pid)
-                    let status = container.waitSync()
-                    try? rt.deleteSync(id: id, force: true)
-                    exit(status.code)
-                }
-            default:
-                return false
-            }
-        } catch {
-            Global.fail(error)
-        }
-        return true
+        invocation.id = positionals[0]
+        if positionals.count > 1 { invocation.signal = positionals[1] }
+        return invocation
     }
 }

@@ -21,6 +21,9 @@ do {
 if arguments.isEmpty {
     arguments = ["--help"]
 }
+if ParseCheck.requested {
+    ParseCheck.run()
+}
 if arguments == ["version"] {
     Version().run()
     exit(0)

@@ -1,22 +1,92 @@
 import ArgumentParser
+import BenchmarkHarness
+import BenchmarkResults
+import FoundationEssentials
+import ImageStore
 import IntermodalCore
+import SystemPackage
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// `intermodal bench`: the quick benchmark run. The harness lands in a later issue; until then
-/// this says so plainly instead of printing made-up numbers.
+/// `intermodal bench`: the same workloads natively, in our containers, in peer runtimes and in
+/// guests; every sample kept in a results file, a summary table printed.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Run the benchmark suite (default: the quick embedded suite) and write results/ and a report.")
+        abstract: "Run a benchmark suite (default: the quick one) on every backend; write results/ and print a summary.")
 
-    @OptionGroup var global: GlobalOptions
+    @Flag(name: .long, help: "The quick built-in suite (the default).") var quick = false
+    @Option(name: .long, help: "A suite: quick, full, or a TOML file (see Benchmarks/suites/).") var suite: String?
+    @Option(name: .long, help: "Only these backends (comma-separated), in the suite's order.") var backends: String?
+    @Option(name: .long, help: "Only these workloads (comma-separated).") var workloads: String?
+    @Option(name: .long, help: "Measured runs per backend (overrides the suite).") var runs: Int?
+    @Option(name: .long, help: "Warm-up runs (overrides the suite).") var warmup: Int?
+    @Option(name: .long, help: "The results file (default: results/bench-SUITE-TIME.json).") var out: String?
+    @Option(name: .long, help: "A label stored with the results (a commit, a host).") var label: String?
+    @Option(name: .long, help: "Run exactly the suite stored in this results file again.") var rerun: String?
+    @Option(name: .long, help: "The harness's own store and work directories.") var benchRoot = "/var/lib/intermodal-bench"
 
-    @Option(help: "Where to write results.")
-    var output: String = "results"
+    func validate() throws {
+        if [quick, suite != nil, rerun != nil].filter({ $0 }).count > 1 {
+            throw ValidationError("give one of --quick, --suite and --rerun")
+        }
+        if let runs, runs < 1 { throw ValidationError("--runs must be at least 1") }
+        if let warmup, warmup < 0 { throw ValidationError("--warmup must be 0 or more") }
+    }
 
     func run() async throws {
-        throw IntermodalError(
-            .unsupported,
-            "the benchmark harness is not yet available in this build (it lands with the harness issue); "
-                + "run `intermodal doctor` to see what this host offers")
+        var chosen = try loadSuite()
+        if let backends {
+            let names = backends.split(separator: ",").map { String($0).trimmed }
+            for n in names where !SuiteFile.knownBackends.contains(n) {
+                throw IntermodalError(.invalidArgument, "--backends: unknown backend \(n) (known: \(SuiteFile.knownBackends.joined(separator: ", ")))")
+            }
+            chosen.backends = names
+        }
+        if let workloads {
+            let names = workloads.split(separator: ",").map { String($0).trimmed }
+            for n in names where !SuiteFile.knownWorkloads.contains(n) {
+                throw IntermodalError(.invalidArgument, "--workloads: unknown workload \(n) (known: \(SuiteFile.knownWorkloads.joined(separator: ", ")))")
+            }
+            chosen.workloads = names
+        }
+        if let runs { chosen.runs = runs; chosen.runsByBackend = chosen.runsByBackend.mapValues { min($0, runs) } }
+        if let warmup { chosen.warmup = warmup }
+        let runner = Runner(.init(suite: chosen, label: label, root: FilePath(benchRoot), intermodalExecutable: Self.ownExecutable()))
+        let results = try await runner.run()
+        let path = FilePath(out ?? "results/bench-\(chosen.name)-\(Self.stamp()).json")
+        try FileSystem.createDirectory(path.removingLastComponent())
+        try FileSystem.writeAtomically(try JSON.encode(results, pretty: true) + [10], to: path)
+        StandardStreams.writeOutput(SummaryTable.render(results))
+        StandardStreams.writeOutput("results: \(path)\n")
+        if results.interrupted { throw ExitCode(130) }
+    }
+
+    private func loadSuite() throws(IntermodalError) -> Suite {
+        if let rerun {
+            let bytes = try FileSystem.readBytes(FilePath(rerun))
+            // The same suite with the same seed: the same plan.
+            return try JSON.decode(ResultsFile.self, from: bytes, what: rerun).suite
+        }
+        switch suite {
+        case nil, "quick": return BuiltInSuites.quick
+        case "full": return BuiltInSuites.full
+        case let file?: return try SuiteFile.load(FilePath(file))
+        }
+    }
+
+    static func ownExecutable() -> FilePath {
+        var buffer = [CChar](repeating: 0, count: 4097)
+        let n = readlink("/proc/self/exe", &buffer, 4096)
+        return FilePath(String(decoding: buffer[0..<max(n, 0)].map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }
+
+    static func stamp() -> String {
+        var t = time(nil)
+        var tm = tm()
+        gmtime_r(&t, &tm)
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(tm.tm_year + 1900)\(two(tm.tm_mon + 1))\(two(tm.tm_mday))-\(two(tm.tm_hour))\(two(tm.tm_min))\(two(tm.tm_sec))"
     }
 }

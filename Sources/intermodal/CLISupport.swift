@@ -10,13 +10,8 @@ enum CLIErrorPrinter {
         StandardStreams.writeError("\(program): error: \(error)\n")
     }
 
-    /// Exit status for an error: 125 like docker for our own failures, 127 for a missing command.
-    static func exitCode(for error: IntermodalError) -> Int32 {
-        switch error.code {
-        case .notFound where error.message.contains("executable file not found"): 127
-        default: 125
-        }
-    }
+    /// Exit status for an error, by its code (Docker's conventions: 125, 126, 127).
+    static func exitCode(for error: IntermodalError) -> Int32 { error.dockerExitStatus }
 }
 
 /// One logging set-up for the CLI: warnings by default, everything with `--debug`.

@@ -259,15 +259,31 @@ struct BuildCommand: AsyncParsableCommand {
     }
 }
 
-/// `intermodal container-monitor` (hidden): hosts a detached container for `run -d`.
+/// `intermodal container-monitor` (hidden): starts a detached container for `run -d` (then becomes
+/// `intermodal-monitor`), and with `--finish` is what that one execs when the container exited.
 struct ContainerMonitorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: Engine.monitorSubcommand, abstract: "Host a detached container (internal).", shouldDisplay: false)
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Container ID.") var id: String
+    @Flag(name: .long, help: "The container has exited: record it and release what it held.") var finish = false
+    @Option(name: .long, help: "With --finish: its exit code (128 + signal when killed).") var exitCode: Int32?
+    @Option(name: .long, help: "With --finish: the signal that killed it.") var signal: Int32?
+    @Option(name: .long, help: "With --finish: when it exited (CLOCK_MONOTONIC nanoseconds).") var exitedAt: UInt64?
+    @Option(name: .long, help: "With --finish: when its first output came (CLOCK_MONOTONIC nanoseconds).") var firstOutput: UInt64?
+
+    func validate() throws {
+        if finish && (exitCode == nil || exitedAt == nil) {
+            throw ValidationError("--finish needs --exit-code and --exited-at")
+        }
+    }
 
     func run() async throws {
-        try await ContainerCommands.engine(global).monitor(id: id)
+        let engine = try ContainerCommands.engine(global)
+        guard finish, let exitCode, let exitedAt else { return try await engine.monitor(id: id) }
+        try await engine.finishMonitored(
+            id: id, status: ExitStatus(code: exitCode, signal: signal),
+            exitedAt: MonotonicInstant(nanoseconds: exitedAt), firstOutput: firstOutput.map { MonotonicInstant(nanoseconds: $0) })
     }
 }
 

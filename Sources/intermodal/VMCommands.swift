@@ -17,8 +17,8 @@ enum VMCommands {
 /// `intermodal vm`
 struct VMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "vm", abstract: "Run images as libvirt guests (our kernel+init, TCG or KVM).",
-        subcommands: [VMRunCommand.self, VMPsCommand.self, VMRmCommand.self])
+        commandName: "vm", abstract: "Run images as libvirt guests: micro (our kernel+init) or --full (firmware, GRUB, systemd), TCG or KVM.",
+        subcommands: [VMRunCommand.self, VMImageCommand.self, VMPsCommand.self, VMRmCommand.self])
 }
 
 /// Options shared by the vm subcommands.
@@ -39,7 +39,9 @@ struct VMRunCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var connection: VMConnectionOptions
-    @Option(name: .long, help: "Guest memory: 256m, 1g, or MiB.") var memory = "256m"
+    @Flag(name: .long, help: "A full-OS guest (the image needs a kernel, systemd and qemu-guest-agent: see `vm image`); commands go through the guest agent.") var full = false
+    @Option(name: .long, help: "Full guest: firmware (SeaBIOS + GRUB), direct (QEMU loads the guest's own kernel) or auto.") var boot = "auto"
+    @Option(name: .long, help: "Guest memory: 256m, 1g, or MiB (default 256m, 512m with --full).") var memory: String?
     @Option(name: .long, help: "Virtual CPUs.") var vcpus = 1
     @Option(name: .long, help: "auto (KVM if the probe found it working), kvm or tcg.") var accel = "auto"
     @Option(name: .long, help: "Network: none, user (QEMU user-mode), bridge (the containers' intermodal0) or bridge:NAME.") var network = "none"
@@ -47,7 +49,7 @@ struct VMRunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Extra guest kernel argument (repeatable).") var kernelArg: [String] = []
     @Option(name: .long, help: "Guest eth0 address for --network bridge:NAME, e.g. 10.88.0.50/16 (on intermodal0 one is leased like a container's).") var ip: String?
     @Option(name: .long, help: "Guest default gateway (with --ip).") var gateway: String?
-    @Option(name: .long, help: "Seconds the guest may take to reach its init.") var bootTimeout = 60
+    @Option(name: .long, help: "Seconds the guest may take to reach its init (default 60), or with --full until its agent answers (default 600).") var bootTimeout: Int?
     @Option(name: .long, help: "Seconds the command may run (0: no limit).") var timeout = 0
     @Flag(name: .long, help: "Print the phase timings to standard error afterwards.") var timings = false
     @Flag(name: .long, help: "Report over the serial console (no virtio-serial port in the guest).") var consoleReport = false
@@ -57,8 +59,9 @@ struct VMRunCommand: AsyncParsableCommand {
     @Argument(parsing: .captureForPassthrough, help: "Command and arguments.") var command: [String] = []
 
     func run() async throws {
+        if full { return try await runFull() }
         var cfg = VirtualMachineConfiguration()
-        cfg.memoryMiB = try Self.parseMemory(memory)
+        cfg.memoryMiB = try Self.parseMemory(memory ?? "256m")
         cfg.vcpus = vcpus
         guard let choice = AcceleratorChoice(rawValue: accel) else {
             throw IntermodalError(.invalidArgument, "--accel '\(accel)': use auto, kvm or tcg")
@@ -99,7 +102,7 @@ struct VMRunCommand: AsyncParsableCommand {
     /// Boots the guest, streams its output, and exits with the command's status.
     private func boot(_ configuration: VirtualMachineConfiguration) async throws {
         var cfg = configuration
-        cfg.initTimeout = .seconds(bootTimeout)
+        cfg.initTimeout = .seconds(bootTimeout ?? 60)
         cfg.commandTimeout = timeout > 0 ? .seconds(timeout) : nil
         Interruption.install()
         GuestInventory.pruneStale(uri: cfg.uri, stateRoot: cfg.stateRoot)
@@ -123,6 +126,70 @@ struct VMRunCommand: AsyncParsableCommand {
             try FileSystem.writeAtomically(Array(data) + [10], to: FilePath(path))
         }
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
+    }
+
+    /// `vm run --full`: the image's own kernel, systemd, and the command through the guest agent.
+    private func runFull() async throws {
+        guard network == "none", kernel == nil, kernelArg.isEmpty, !consoleReport, ip == nil, gateway == nil else {
+            throw IntermodalError(.invalidArgument, "--full guests take no --network, --kernel, --kernel-arg, --console-report, --ip or --gateway (they boot the image's own kernel, without a network)")
+        }
+        var cfg = FullGuestConfiguration()
+        cfg.memoryMiB = try Self.parseMemory(memory ?? "512m")
+        cfg.vcpus = vcpus
+        guard let choice = AcceleratorChoice(rawValue: accel) else {
+            throw IntermodalError(.invalidArgument, "--accel '\(accel)': use auto, kvm or tcg")
+        }
+        cfg.accelerator = choice
+        switch boot {
+        case "auto": cfg.boot = .auto
+        case "firmware": cfg.boot = .firmware
+        case "direct": cfg.boot = .directKernel
+        default: throw IntermodalError(.invalidArgument, "--boot '\(boot)': use auto, firmware or direct")
+        }
+        cfg.uri = connection.uri
+        cfg.stateRoot = connection.stateRoot(global)
+        cfg.bootTimeout = .seconds(bootTimeout ?? 600)
+        cfg.commandTimeout = timeout > 0 ? .seconds(timeout) : nil
+        Interruption.install()
+        GuestInventory.pruneStale(uri: cfg.uri, stateRoot: cfg.stateRoot)
+        let store = try ImageCommands.store(global)
+        let resolved = try store.resolve(image)
+        let disk = try await FullGuestImage.disk(
+            source: VirtualMachine.diskSource(image: resolved, store: store), boot: cfg.boot, cacheRoot: cfg.cacheRoot)
+        let run = try VirtualMachine.runConfiguration(image: resolved, overrides: process.overrides(command: command), hostname: "debian-full")
+        let result = try await FullGuest(configuration: cfg).run(disk: disk, command: run)
+        StandardStreams.writeOutput(String(decoding: result.standardOutput, as: UTF8.self))
+        StandardStreams.writeError(String(decoding: result.standardError, as: UTF8.self))
+        if timings { StandardStreams.writeError(Self.describe(result)) }
+        if let path = self.result {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            guard let data = try? encoder.encode(result) else { throw IntermodalError(.internalError, "cannot encode the guest's result") }
+            try FileSystem.writeAtomically(Array(data) + [10], to: FilePath(path))
+        }
+        if result.exitCode != 0 { throw ExitCode(result.exitCode) }
+    }
+
+    static func describe(_ r: FullGuestResult) -> String {
+        var s = "full guest \(r.domainName) accel=\(r.accelerator == .tcg ? "tcg (software emulation)" : "kvm") boot=\(r.bootMethod == .firmware ? "firmware (SeaBIOS + GRUB)" : "direct kernel boot (no firmware or loader phase)")\n"
+        let order: [Phase] = [.domainCreate, .domainStarted, .consoleFirstByte, .kernelStart, .userspaceStart, .agentReady, .commandStart, .commandEnd, .bootFinished, .domainDestroyed, .cleanup]
+        for p in order {
+            if let d = r.timestamps.duration(from: .create, to: p) { s += "  create -> \(p.rawValue): \(Int(d.seconds * 1000)) ms\n" }
+        }
+        if let b = r.bootPhases {
+            func ms(_ v: Int64?) -> String { v.map { "\($0 / 1000) ms" } ?? "-" }
+            s += "  host view: firmware \(ms(b.hostFirmwareMicroseconds)), loader \(ms(b.hostLoaderMicroseconds)) (kernel start known to +-\(b.kernelStartUncertaintyMicroseconds / 1000) ms)\n"
+            s += "  systemd: firmware \(ms(b.systemdFirmwareMicroseconds)), loader \(ms(b.systemdLoaderMicroseconds)), kernel \(ms(b.kernelMicroseconds)), initrd \(ms(b.initrdMicroseconds)), userspace \(ms(b.userspaceMicroseconds))\n"
+            s += "  systemd-analyze: \(b.systemdAnalyze)\n"
+        }
+        for (label, m) in [("at command end", Optional(r.memoryAtCommandEnd)), ("after boot", r.memoryAfterBoot)] {
+            guard let m else { continue }
+            s += "  memory \(label): qemu rss=\(m.qemu?.rssKiB ?? -1) KiB pss=\(m.qemu?.pssKiB ?? -1) KiB, guest MemTotal=\(m.guestMemTotalKiB ?? -1) KiB MemAvailable=\(m.guestMemAvailableKiB ?? -1) KiB\n"
+        }
+        if let b = r.baseDisk, let o = r.overlayDisk {
+            s += "  disk base \(b.apparentBytes)/\(b.allocatedBytes) B overlay \(o.apparentBytes)/\(o.allocatedBytes) B (apparent/allocated)\n"
+        }
+        return s
     }
 
     static func describe(_ r: VirtualMachineResult) -> String {
@@ -173,6 +240,24 @@ struct VMRunCommand: AsyncParsableCommand {
         case let b where b.hasPrefix("bridge:") && b.count > 7: return .bridge(String(b.dropFirst(7)))
         default: throw IntermodalError(.invalidArgument, "--network '\(text)': use none, user, bridge (intermodal0) or bridge:NAME")
         }
+    }
+}
+
+/// `intermodal vm image [NAME]`: the Debian image full guests boot.
+struct VMImageCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "image", abstract: "Make the Debian image of full guests (debootstrap minbase + kernel, initramfs, systemd, qemu-guest-agent).")
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .long, help: "Debian suite.") var suite = "bookworm"
+    @Option(name: .long, help: "Mirror (default: the host's apt source for the suite).") var mirror: String?
+    @Option(name: .long, help: "Another package to install (repeatable).") var include: [String] = []
+    @Argument(help: "NAME[:TAG] of the new image.") var name = "debian-full:bookworm"
+
+    func run() async throws {
+        let store = try ImageCommands.store(global)
+        let image = try await FullGuestImage.bootstrap(
+            store: store, name: try ImageReference.parse(name), suite: suite, mirror: mirror, extraPackages: include)
+        StandardStreams.writeOutput("\(image.configDigest)\n")
     }
 }
 

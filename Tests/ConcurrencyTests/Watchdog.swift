@@ -5,7 +5,9 @@ import IntermodalCore
 
 /// Ends the test process with a clear message when a scenario outlives its deadline. It runs on
 /// a thread of its own: a starved cooperative pool, the very failure these tests look for, could
-/// never run a timer task (Swift Testing's time limits included).
+/// never run a timer task (Swift Testing's time limits included). Deadlines are minutes, not
+/// seconds: a hang lasts forever, while the whole suite running beside these tests can keep both
+/// pool threads busy with CPU-bound work for a minute on a loaded 2-core host.
 final class Watchdog: @unchecked Sendable {
     private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private var finished = false

@@ -128,7 +128,9 @@ struct LifecycleTests {
         let error = await #expect(throws: IntermodalError.self) {
             _ = try await b.runtime.create(id: id, bundle: b.bundle, io: .fileDescriptors(stdin: nil, stdout: nil, stderr: nil))
         }
-        #expect(error?.code == .notFound)
+        // Its own code, which gives Docker's 127 (a missing file elsewhere is .notFound, 125).
+        #expect(error?.code == .commandNotFound)
+        #expect(error?.dockerExitStatus == 127)
         #expect(error?.description == "exec: \"nosuchprog\": executable file not found in $PATH")
         try expectNothingLeft(b, id: id)
     }

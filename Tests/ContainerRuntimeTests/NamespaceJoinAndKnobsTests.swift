@@ -10,7 +10,7 @@ import Testing
 struct NamespaceJoinAndKnobsTests {
     @Test("a container joins another's uts and network namespaces by path")
     func joinByPath() async throws {
-        let a = try await TestBundle.make(["sleep", "30"]) { spec in spec.hostname = "intermodal-first" }
+        let a = try await TestBundle.make(["sleep", "300"]) { spec in spec.hostname = "intermodal-first" }
         defer { a.cleanup() }
         let idA = TestBundle.uniqueID
         let first = try await a.runtime.create(id: idA, bundle: a.bundle, io: .fileDescriptors(stdin: nil, stdout: nil, stderr: nil))

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import BenchmarkResults
 import ContainerEngine
 import ContainerRuntime
@@ -33,23 +36,23 @@ public actor IntermodalCLIBackend: Backend {
 
     public func startIdle(_ index: Int) async throws(IntermodalError) -> IdleInstance {
         guard let context, let engine else { throw IntermodalError(.invalidState, "intermodal: not prepared") }
-        let out = try await HostCommand.check(
+        // Named, and journaled by that name before it exists.
+        let name = IntermodalIdle.name(index)
+        context.journal.add(.container(root: context.storeRoot.string, id: name))
+        _ = try await HostCommand.check(
             context.intermodalExecutable.string,
-            ["run", "--root", context.storeRoot.string, "-d", "--rm", context.suite.image, "sleep", "3600"])
-        let id = out.trimmed
-        context.journal.add(.container(root: context.storeRoot.string, id: id))
-        return try IntermodalIdle.describe(engine: engine, id: id)
+            ["run", "--root", context.storeRoot.string, "-d", "--rm", "--name", name, context.suite.image, "sleep", "3600"])
+        return try IntermodalIdle.describe(engine: engine, id: name)
     }
 
     public func stopIdle(_ instance: IdleInstance) async {
         guard let context, let engine else { return }
-        try? await engine.remove(instance.handle, force: true)
-        context.journal.remove(.container(root: context.storeRoot.string, id: instance.handle))
+        await IntermodalIdle.stop(instance, engine: engine, context: context)
     }
 
     public func footprint() async -> [FootprintItem] {
-        guard let context else { return [] }
-        return await IntermodalIdle.footprint(context)
+        guard let context, let engine else { return [] }
+        return await IntermodalIdle.footprint(context, engine: engine, idle: try? await startIdle(-1))
     }
 
     public func cleanup() async {}
@@ -87,20 +90,20 @@ public actor IntermodalLibraryBackend: Backend {
         guard let context, let engine else { throw IntermodalError(.invalidState, "intermodal-lib: not prepared") }
         var options = RunOptions(command: ["sleep", "3600"])
         options.autoRemove = true
-        let record = try await engine.runDetached(image: context.suite.image, options: options)
-        context.journal.add(.container(root: context.storeRoot.string, id: record.id))
-        return try IntermodalIdle.describe(engine: engine, id: record.id)
+        options.name = IntermodalIdle.name(index)
+        context.journal.add(.container(root: context.storeRoot.string, id: options.name!))
+        _ = try await engine.runDetached(image: context.suite.image, options: options)
+        return try IntermodalIdle.describe(engine: engine, id: options.name!)
     }
 
     public func stopIdle(_ instance: IdleInstance) async {
         guard let context, let engine else { return }
-        try? await engine.remove(instance.handle, force: true)
-        context.journal.remove(.container(root: context.storeRoot.string, id: instance.handle))
+        await IntermodalIdle.stop(instance, engine: engine, context: context)
     }
 
     public func footprint() async -> [FootprintItem] {
-        guard let context else { return [] }
-        return await IntermodalIdle.footprint(context)
+        guard let context, let engine else { return [] }
+        return await IntermodalIdle.footprint(context, engine: engine, idle: try? await startIdle(-1))
     }
 
     public func cleanup() async {}
@@ -108,8 +111,12 @@ public actor IntermodalLibraryBackend: Backend {
 
 /// What our detached containers cost and store, for both intermodal backends.
 enum IntermodalIdle {
+    /// Unique on the host: the run's pid and the instance's index.
+    static func name(_ index: Int) -> String { "bench-\(getpid())-\(index < 0 ? "footprint" : String(index))" }
+
     static func describe(engine: Engine, id: String) throws(IntermodalError) -> IdleInstance {
         let record = try engine.container(id)
+        let id = record.name
         var processes: [IdleInstance.Process] = []
         if let monitor = record.ownerPID { processes.append(.init(component: "monitor", pid: monitor)) }
         if let pid = record.pid {
@@ -118,8 +125,23 @@ enum IntermodalIdle {
         return IdleInstance(id: id, processes: processes, cgroupMemoryFile: record.pid.flatMap(HostFacts.cgroupMemoryFile(of:)), handle: id)
     }
 
-    static func footprint(_ context: BenchContext) async -> [FootprintItem] {
+    static func stop(_ instance: IdleInstance, engine: Engine, context: BenchContext) async {
+        try? await engine.remove(instance.handle, force: true)
+        context.journal.remove(.container(root: context.storeRoot.string, id: instance.handle))
+    }
+
+    /// The store's image bytes and, with `idle` (an idle container started for it, stopped
+    /// here), the writable layer an instance costs: overlayfs's upper directory.
+    static func footprint(_ context: BenchContext, engine: Engine, idle: IdleInstance?) async -> [FootprintItem] {
         var items: [FootprintItem] = []
+        if let idle {
+            if let record = try? engine.container(idle.handle) {
+                items.append(FootprintItem(
+                    what: "writable layer of an idle container",
+                    bytes: await HostFacts.allocatedBytes(engine.directory(of: record).upper), perInstance: true))
+            }
+            await stop(idle, engine: engine, context: context)
+        }
         // Blobs are content-addressed: a layer shared by images is one file, counted once.
         items.append(FootprintItem(what: "image blobs (shared layers once)", bytes: await HostFacts.allocatedBytes(context.storeRoot.appending("images/blobs")), perInstance: false))
         let layers = context.storeRoot.appending("layers")

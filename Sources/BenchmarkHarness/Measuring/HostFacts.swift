@@ -48,20 +48,6 @@ public enum HostFacts {
         return f.count > 1 ? Int32(f[1]) : nil
     }
 
-    /// PSS and RSS of a process, KiB (smaps_rollup).
-    public static func memory(of pid: Int32) -> (pss: Int64, rss: Int64)? {
-        guard let text = try? FileSystem.readString(FilePath("/proc/\(pid)/smaps_rollup")) else { return nil }
-        var rss: Int64?, pss: Int64?
-        for line in text.split(separator: "\n") {
-            let f = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard f.count >= 2 else { continue }
-            if f[0] == "Rss:" { rss = Int64(f[1]) }
-            if f[0] == "Pss:" { pss = Int64(f[1]) }
-        }
-        guard let pss, let rss else { return nil }
-        return (pss, rss)
-    }
-
     /// The memory cgroup's usage file of `pid`: cgroup v2's `memory.current`, or v1's
     /// `memory.usage_in_bytes` in the memory hierarchy.
     public static func cgroupMemoryFile(of pid: Int32) -> FilePath? {

@@ -40,29 +40,19 @@ public enum ProcessTimer {
     private static func spawnAndWait(_ arguments: [String], environment: [String], timeout: Duration, outputLimit: Int) throws(IntermodalError) -> Timed {
         var pipeFDs: [CInt] = [0, 0]
         guard ims_pipe_cloexec(&pipeFDs) == 0 else { throw .system("cannot create a pipe") }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 2)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        // Its own process group, so that a timeout kills helpers it started too.
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
-        posix_spawnattr_setpgroup(&attributes, 0)
-        var argv = arguments.map { strdup($0) } + [nil]
-        var envp = environment.map { strdup($0) } + [nil]
-        defer { for p in argv { free(p) }; for p in envp { free(p) } }
-        var pid: pid_t = 0
         let spawnedAt = MonotonicInstant.now
-        let rc = posix_spawn(&pid, arguments[0], &actions, &attributes, &argv, &envp)
-        close(pipeFDs[1])
-        guard rc == 0 else {
+        let pid: Int32
+        do {
+            pid = try Spawn.start(arguments, environment: environment) { actions in
+                posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 1)
+                posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 2)
+            }
+        } catch {
+            close(pipeFDs[1])
             close(pipeFDs[0])
-            throw .system("cannot start \(arguments[0])", errno: rc)
+            throw error
         }
+        close(pipeFDs[1])
         let pidfd = ims_pidfd_open(pid)
         defer { close(pipeFDs[0]); if pidfd >= 0 { close(pidfd) } }
         var output: [UInt8] = []

@@ -8,7 +8,7 @@ import TOMLKit
 public enum SuiteFile {
     /// The workloads and backends this build knows.
     public static let knownWorkloads = ["startup", "memory", "disk"]
-    public static let knownBackends = ["native", "intermodal", "intermodal-lib", "runc", "crun", "podman", "docker", "vm"]
+    public static let knownBackends = ["native", "intermodal", "intermodal-lib", "runc", "crun", "podman", "docker", "vm", "vm-full"]
 
     /// Reads and checks `path`.
     public static func load(_ path: FilePath) throws(IntermodalError) -> Suite {
@@ -50,18 +50,9 @@ public enum SuiteFile {
         suite.vcpus = try reader.int("vcpus", in: 1...64) ?? base.vcpus
         suite.idleInstances = try reader.int("idle_instances", in: 1...10_000) ?? base.idleInstances
         if let seed = try reader.int("seed", in: 0...Int.max) { suite.seed = UInt64(seed) }
-        if let runsBy = try reader.table("runs_by_backend") {
-            var map: [String: Int] = [:]
-            var inner = Reader(table: runsBy, file: file, prefix: "runs_by_backend.")
-            for key in runsBy.keys.sorted() {
-                guard knownBackends.contains(key) else {
-                    throw inner.error(key, "a backend (\(knownBackends.joined(separator: ", ")))")
-                }
-                map[key] = try inner.int(key, in: 1...100_000)
-            }
-            try inner.finish()
-            suite.runsByBackend = map
-        }
+        if let map = try reader.byBackend("runs_by_backend", in: 1...100_000) { suite.runsByBackend = map }
+        if let map = try reader.byBackend("warmup_by_backend", in: 0...1000) { suite.warmupByBackend = map }
+        if let map = try reader.byBackend("idle_instances_by_backend", in: 1...10_000) { suite.idleInstancesByBackend = map }
         try reader.finish()
         return suite
     }
@@ -118,6 +109,21 @@ public enum SuiteFile {
             guard let v = table[key] else { return nil }
             guard let t = v.table else { throw error(key, "a table, got \(v.debugDescription)") }
             return t
+        }
+
+        /// A table of counts by backend name (`[runs_by_backend]`).
+        mutating func byBackend(_ key: String, in range: ClosedRange<Int>) throws(IntermodalError) -> [String: Int]? {
+            guard let t = try table(key) else { return nil }
+            var map: [String: Int] = [:]
+            var inner = Reader(table: t, file: file, prefix: prefix + key + ".")
+            for name in t.keys.sorted() {
+                guard SuiteFile.knownBackends.contains(name) else {
+                    throw inner.error(name, "a backend (\(SuiteFile.knownBackends.joined(separator: ", ")))")
+                }
+                map[name] = try inner.int(name, in: range)
+            }
+            try inner.finish()
+            return map
         }
 
         /// Refuses keys nobody read: a typo must not be ignored.

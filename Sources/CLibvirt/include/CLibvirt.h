@@ -9,6 +9,7 @@
 
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
+#include <libvirt/libvirt-qemu.h>
 
 /// Every libvirt function Intermodal calls, resolved from libvirt.so.0. Fields carry the names of
 /// the functions they point to; calling the real symbols directly would link libvirt again (and
@@ -36,5 +37,15 @@ typedef struct intermodal_libvirt_api {
 /// the library or one of its functions is missing; `*error` then says why (dlerror's text, which
 /// names the file or the symbol) and stays valid for the life of the process.
 const intermodal_libvirt_api *_Nullable intermodal_libvirt_load(const char *_Nullable *_Nonnull error);
+
+/// The QEMU-specific functions, from libvirt-qemu.so.0 (a library of its own, next to libvirt.so.0):
+/// the guest agent's pass-through used by full-OS guests.
+typedef struct intermodal_libvirt_qemu_api {
+    __typeof__(virDomainQemuAgentCommand) *_Nonnull virDomainQemuAgentCommand;
+} intermodal_libvirt_qemu_api;
+
+/// Loads libvirt-qemu.so.0 (`$INTERMODAL_LIBVIRT_QEMU_LIBRARY` names another) once per process,
+/// like ``intermodal_libvirt_load``; NULL and `*error` when it or its function is missing.
+const intermodal_libvirt_qemu_api *_Nullable intermodal_libvirt_qemu_load(const char *_Nullable *_Nonnull error);
 
 #endif

@@ -70,6 +70,10 @@ struct ims_config {
     unsigned short rows, cols;
 
     const char *rootfs;              // absolute
+    int chroot_only;                 // no mount namespace of its own: chroot into rootfs and mount
+                                     // nothing (the host's mount table is the container's)
+    int exec_root_fd;                // exec mode: chroot to this directory (a container without a
+                                     // mount namespace of its own), -1: none
     int rootfs_readonly;
     unsigned long root_propagation;  // applied to "/" before anything (default MS_SLAVE|MS_REC)
     unsigned long rootfs_propagation;// applied to "/" after pivot_root, 0 = none
@@ -122,7 +126,7 @@ struct ims_msg {
     int type;
     int err;                 // errno of the failed step, 0 when the detail says everything
     int value;               // pid for IMS_MSG_PID
-    int notfound;            // 1: the program was not found (detail is the full message)
+    int notfound;            // 1: the program was not found; 2: found but it cannot be run (not executable, a directory)
     char detail[IMS_DETAIL_MAX];
 };
 

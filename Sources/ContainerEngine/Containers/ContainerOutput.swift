@@ -31,13 +31,17 @@ final class ContainerOutput: Sendable {
     let mode: OutputMode
     let tty: Bool
     let interactive: Bool
+    /// With ``OutputMode/log``: `started` does not copy; the log pipe waits for ``handOverLog()``
+    /// (the small monitor copies it) or ``copyLog()``.
+    let defersLogCopy: Bool
     private let logFD: CInt
     private let state = Mutex(State())
     private let pipes: (outRead: CInt, outWrite: CInt, errRead: CInt, errWrite: CInt)?
     private let savedTerminal = Mutex<termios?>(nil)
 
-    init(mode: OutputMode, logPath: FilePath?, tty: Bool, interactive: Bool) throws(IntermodalError) {
+    init(mode: OutputMode, logPath: FilePath?, tty: Bool, interactive: Bool, defersLogCopy: Bool = false) throws(IntermodalError) {
         self.mode = mode
+        self.defersLogCopy = defersLogCopy && mode == .log
         self.tty = tty && mode == .stream
         self.interactive = interactive
         // A reader that went away (`intermodal logs | head`, a closed stop pipe) must not kill us.
@@ -105,15 +109,40 @@ final class ContainerOutput: Sendable {
     func started(_ container: Container) {
         if mode == .log, let pipes {
             closeOnce(pipes.outWrite)
-            let log = logFD
-            DedicatedThread.start { [self] in
-                copy(from: [pipes.outRead], to: [-1], log: log)
-                closeOnce(pipes.outRead)
-                finishNow()
-            }
+            if !defersLogCopy { copyLog() }
             return
         }
         guard mode == .stream else { finishNow(); return }
+        startStreams(container)
+    }
+
+    /// The log pipe's read end and the log, duplicated without close-on-exec for a program this
+    /// process is about to execve (the small monitor). The pipe keeps what the container wrote
+    /// meanwhile; nothing is copied here. Nil without a deferred log copy.
+    func handOverLog() -> (output: CInt, log: CInt)? {
+        guard defersLogCopy, let pipes, logFD >= 0 else { return nil }
+        let output = dup(pipes.outRead)
+        let log = dup(logFD)
+        guard output >= 0, log >= 0 else {
+            if output >= 0 { close(output) }
+            if log >= 0 { close(log) }
+            return nil
+        }
+        return (output, log)
+    }
+
+    /// Copies the log pipe to the log on a thread of its own until the container closes it.
+    func copyLog() {
+        guard mode == .log, let pipes else { finishNow(); return }
+        let log = logFD
+        DedicatedThread.start { [self] in
+            copy(from: [pipes.outRead], to: [-1], log: log)
+            closeOnce(pipes.outRead)
+            finishNow()
+        }
+    }
+
+    private func startStreams(_ container: Container) {
         if tty, let master = container.terminal {
             startTerminal(master: master.rawValue)
         } else if let pipes {

@@ -43,7 +43,9 @@ public struct ContainerRecord: Codable, Sendable, Equatable {
     public var error: String?
     /// The container's init process on the host.
     public var pid: Int32?
-    /// The process that created the container and waits for it (foreground `run` or the monitor).
+    /// The process that created the container and waits for it: the foreground `run`, or for a
+    /// detached container its monitor (the small `intermodal-monitor` while the container runs:
+    /// the per-container helper whose memory the density benchmark counts).
     public var ownerPID: Int32?
     public var network: NetworkMode
     /// The bridge address (`10.213.0.5`) and host-side veth (`imv0123456789ab`) with `--network bridge`.

@@ -13,7 +13,9 @@ extension Engine {
 
     /// `run -d`: the container is created here (so a missing image or bad flag is reported at once),
     /// then handed to a monitor process (`intermodal container-monitor`, in its own session) that
-    /// starts it, waits for it, records its exit code and cleans up (`--rm`). Returns once the
+    /// starts it and, once it runs, becomes the small C monitor (`intermodal-monitor`, as podman's
+    /// conmon) which waits for it, keeps its log and records its exit code and cleans up (`--rm`)
+    /// through the engine. Its PID is the record's `ownerPID` throughout. Returns once the
     /// container runs; a start failure (`executable file not found`) is thrown here.
     public func runDetached(image: String, options: RunOptions) async throws(IntermodalError) -> ContainerRecord {
         guard let executable = monitorExecutable else {
@@ -56,18 +58,34 @@ extension Engine {
         throw IntermodalError(.internalError, "the container monitor exited before starting the container")
     }
 
+    /// The small C monitor (`intermodal-monitor`, beside ``monitorExecutable``) that takes over a
+    /// detached container once it runs; nil when it is not there (then the Swift monitor stays).
+    public var smallMonitorExecutable: FilePath? {
+        guard let executable = monitorExecutable else { return nil }
+        let small = executable.removingLastComponent().appending(Self.smallMonitorName)
+        return access(small.string, X_OK) == 0 ? small : nil
+    }
+
+    /// The file name of the small monitor, as SwiftPM builds it beside `intermodal`.
+    public static let smallMonitorName = "intermodal-monitor"
+
     /// The monitor's side of `run -d`: starts the created container with its output going to the
-    /// log, reports on `readyDescriptor`, waits, and records the exit (removing it for `--rm`).
+    /// log, reports on `readyDescriptor`, then hands the container to the small C monitor by
+    /// execve() in place (same PID, so `ownerPID` stays true; the Swift runtime's memory is gone).
+    /// That one copies the log, reaps the container and execs ``finishMonitored`` through
+    /// `container-monitor --finish`. Without the small monitor this process waits and finishes.
     public func monitor(id: String, readyDescriptor: CInt = Engine.monitorReadyDescriptor) async throws(IntermodalError) {
         // The container's process must not inherit the report pipe.
         _ = fcntl(readyDescriptor, F_SETFD, FD_CLOEXEC)
         var record = try registry.load(id: id)
         record.ownerPID = getpid()
         try registry.save(record)
+        let small = smallMonitorExecutable
         let io: ContainerOutput
         let started: Container
         do {
-            io = try ContainerOutput(mode: .log, logPath: registry.directory(id).log, tty: false, interactive: false)
+            io = try ContainerOutput(
+                mode: .log, logPath: registry.directory(id).log, tty: false, interactive: false, defersLogCopy: small != nil)
             started = try await start(&record, io: io)
         } catch {
             report(readyDescriptor, "error \(error.code.rawValue) \(error.description)")
@@ -75,6 +93,18 @@ extension Engine {
             throw error
         }
         report(readyDescriptor, "started")
+        if let small, let finisher = monitorExecutable {
+            let exited = await started.handOverReaping()
+            if exited == nil {
+                // Only returns when the exec failed; then nobody reaps the init but us.
+                let failure = execSmallMonitor(small, pid: started.pid, io: io, finisher: finisher, id: id)
+                StandardStreams.writeError("intermodal: \(failure); the Swift monitor stays\n")
+                io.copyLog()
+                let status = await Self.reap(started.pid)
+                return try await finishMonitored(id: id, status: status, exitedAt: .now, firstOutput: io.finished())
+            }
+            io.copyLog()
+        }
         let status: ExitStatus
         do {
             status = try await started.wait()
@@ -86,6 +116,44 @@ extension Engine {
         // The log is complete only when the pipe is drained.
         if let first = await io.finished() { record.timestamps.mark(.firstOutput, at: first) }
         try await finish(&record, status: status, failure: nil)
+    }
+
+    /// `intermodal-monitor PID OUTPUT_FD LOG_FD -- intermodal container-monitor --root ROOT --finish ID`
+    /// in place of this process. Returns only on failure, with what failed.
+    private func execSmallMonitor(_ small: FilePath, pid: Int32, io: ContainerOutput, finisher: FilePath, id: String) -> IntermodalError {
+        guard let fds = io.handOverLog() else { return .system("cannot pass the container's log to \(small)") }
+        let args = [
+            small.string, "\(pid)", "\(fds.output)", "\(fds.log)", "--",
+            finisher.string, Self.monitorSubcommand, "--root", root.string, "--finish", id,
+        ]
+        var cArgs = args.map { strdup($0) } + [nil]
+        execv(small.string, &cArgs)
+        let failure = IntermodalError.system("cannot execute the container monitor \(small)")
+        for p in cArgs { free(p) }
+        close(fds.output)
+        close(fds.log)
+        return failure
+    }
+
+    /// The last step of a detached container, run by `container-monitor --finish` when the small
+    /// monitor has reaped it (in the same process, so the record's owner is still alive): the
+    /// phases it saw are recorded, then runtime state, network and mount are released as for any
+    /// run, and the exit code saved (or everything removed with `--rm`).
+    public func finishMonitored(id: String, status: ExitStatus, exitedAt: MonotonicInstant, firstOutput: MonotonicInstant?) async throws(IntermodalError) {
+        var record = try registry.load(id: id)
+        record.timestamps.mark(.exit, at: exitedAt)
+        if let firstOutput { record.timestamps.mark(.firstOutput, at: firstOutput) }
+        try await finish(&record, status: status, failure: nil)
+    }
+
+    /// Waits on a thread of its own (not one of Swift's) for a child nobody else reaps.
+    private static func reap(_ pid: Int32) async -> ExitStatus {
+        await DedicatedThread.run {
+            var status: Int32 = 0
+            var r: pid_t
+            repeat { r = waitpid(pid, &status, __WALL) } while r < 0 && errno == EINTR
+            return r == pid ? ExitStatus(waitStatus: status) : ExitStatus(code: 255)
+        }
     }
 
     private func report(_ fd: CInt, _ message: String) {

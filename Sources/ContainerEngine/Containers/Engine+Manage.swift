@@ -8,12 +8,21 @@ import SystemPackage
 
 extension Engine {
     /// A record whose owner (the foreground `run` or the monitor) died without finishing it is
-    /// finished here: runtime state, network and mount released, status `exited` with code 255
-    /// (Docker's "daemon lost it"). Records of live owners are returned unchanged.
+    /// finished here: the container is killed if it still runs (nobody is left to keep its log
+    /// or record its exit; a `kill -9` of the monitor must not leave it running unowned), its
+    /// runtime state, cgroup and mount are released, and the record says `exited` with code 255
+    /// (Docker's "daemon lost it"). The record and the writable layer stay for `rm` (also with
+    /// `--rm`: removing needs the registry's lock, which a synchronous look must not wait for).
+    /// A bridge container's veth goes with its network namespace; its address and the bridge are
+    /// released by `rm` (or the next attach). Records of live owners are returned unchanged.
     func reconcile(_ record: ContainerRecord) throws(IntermodalError) -> ContainerRecord {
         guard record.status != .exited, let owner = record.ownerPID, !Self.isAlive(owner) else { return record }
         var r = record
-        if let pid = r.pid, Self.isAlive(pid) { return r }  // the container outlived its owner: still running
+        // Kills the init if it is still ours (pidfd and start time) and waits for it, then removes
+        // the cgroup (and whatever else ran in it) and the runtime's state.
+        do { try runtime.deleteSync(id: r.id, force: true) } catch where error.code == .notFound {} catch {
+            logger.warning("cannot release container \(r.shortID) of a dead owner: \(error)")
+        }
         r.status = .exited
         r.exitCode = r.exitCode ?? 255
         r.error = r.error ?? "the process that ran the container (pid \(owner)) exited without recording its end"

@@ -145,7 +145,7 @@ extension Engine {
         if let status {
             record.exitCode = status.code
         } else if let failure {
-            record.exitCode = Self.exitCode(for: failure)
+            record.exitCode = failure.dockerExitStatus
             record.error = failure.description
         }
         if record.autoRemove {
@@ -160,10 +160,4 @@ extension Engine {
         if let firstError { throw firstError }
     }
 
-    /// Docker's exit codes for a container that never ran: 127 not found, 126 not executable, 125 other.
-    static func exitCode(for error: IntermodalError) -> Int32 {
-        if error.message.contains("executable file not found") || error.code == .notFound { return 127 }
-        if error.message.contains("permission denied") { return 126 }
-        return 125
-    }
 }

@@ -1,0 +1,45 @@
+import BenchmarkResults
+
+/// From raw samples to what the results file says about them: a summary per series (warm-ups
+/// left out, kept in the samples), its ratio to native, and the warnings the data earn.
+enum Summarize {
+    static func series(_ samples: [Sample], suite: Suite, seed: UInt64) -> (summaries: [SeriesSummary], warnings: [Warning]) {
+        var groups: [SeriesKey: [Sample]] = [:]
+        for s in samples where !s.warmup { groups[s.series, default: []].append(s) }
+        var summaries: [SeriesSummary] = []
+        var warnings: [Warning] = []
+        for key in groups.keys.sorted() {
+            let group = groups[key]!.sorted { ($0.round, $0.takenAt) < ($1.round, $1.takenAt) }
+            let values = group.map(\.value)
+            let seriesSeed = seed ^ UInt64(truncatingIfNeeded: key.description.hashValueStable)
+            let summary = Summary(values, seed: seriesSeed)
+            var entry = SeriesSummary(
+                series: key, unit: group[0].unit, direction: group[0].direction, accelerator: group[0].accelerator, summary: summary)
+            let nativeKey = SeriesKey(workload: key.workload, metric: key.metric, backend: "native")
+            if key.backend != "native", let native = groups[nativeKey]?.map(\.value), !native.isEmpty {
+                let nativeMedian = Quantile.of(sorted: native.sorted(), 0.5)
+                if nativeMedian != 0 {
+                    entry.ratioToNative = summary.median / nativeMedian
+                    entry.ratioToNativeCI95 = Bootstrap.ratioOfMediansInterval(values, native, seed: seriesSeed)
+                }
+            }
+            summaries.append(entry)
+            let expected = key.workload == "memory" ? 0 : (key.workload == "disk" ? 1 : suite.runs(for: key.backend))
+            warnings += Warning.about(key, values: values, summary: summary, expected: expected)
+            // Bytes on disk are the same under any accelerator; times and memory are not.
+            if group[0].accelerator == "tcg" && key.workload != "disk" {
+                warnings.append(Warning(.emulated, series: key, "measured in a guest under TCG (software emulation), not what KVM would give"))
+            }
+        }
+        return (summaries, warnings)
+    }
+}
+
+extension String {
+    /// FNV-1a: a hash that is the same in every process (Swift's `hashValue` is seeded per run).
+    var hashValueStable: UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return h
+    }
+}

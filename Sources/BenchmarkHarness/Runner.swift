@@ -1,0 +1,200 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BenchmarkResults
+import ContainerEngine
+import Crypto
+import ImageStore
+import IntermodalCore
+import SystemPackage
+import VirtualMachines
+
+/// Runs a suite: prepares every backend (skipping, with the reason, those that cannot run here),
+/// measures workload by workload with the backends interleaved round by round in a shuffled
+/// order, keeps every sample, and always cleans up. SIGINT ends the run early with what was
+/// measured (marked interrupted); a journal lets the next run remove what a killed one left.
+public struct Runner: Sendable {
+    public struct Options: Sendable {
+        public var suite: Suite
+        public var label: String?
+        /// The harness's own store, work directories and journal.
+        public var root: FilePath
+        /// The `intermodal` executable (the CLI backend, detached containers' monitor).
+        public var intermodalExecutable: FilePath
+        public init(suite: Suite, label: String? = nil, root: FilePath, intermodalExecutable: FilePath) {
+            self.suite = suite
+            self.label = label
+            self.root = root
+            self.intermodalExecutable = intermodalExecutable
+        }
+    }
+
+    public let options: Options
+    public init(_ options: Options) { self.options = options }
+
+    /// A backend that failed this many times in a row is given up for the rest of the run.
+    static let failuresBeforeGivingUp = 3
+
+    public func run() async throws(IntermodalError) -> ResultsFile {
+        let startedWall = WallClockSeconds.now
+        let started = MonotonicInstant.now
+        var suite = options.suite
+        let seed = suite.seed ?? UInt64.random(in: 0...UInt64(Int64.max))
+        suite.seed = seed
+        var rng = SplitMix64(seed: seed)
+        Interruption.install()
+        let root = options.root
+        let journalDirectory = root.appending("journal")
+        var progressNotes = Progress(total: 1)
+        for line in await Journal.replay(directory: journalDirectory, intermodal: options.intermodalExecutable) {
+            progressNotes.note("bench: removed what a killed run left: \(line)")
+        }
+        let journal = try Journal(directory: journalDirectory)
+        let storeRoot = root.appending("store")
+        let engine = try Engine(root: storeRoot, monitorExecutable: options.intermodalExecutable)
+        let image = try await Self.image(suite.image, store: engine.store)
+
+        var statuses: [BackendStatus] = []
+        var ready: [any Backend] = []
+        var accelerators: [String: String] = [:]
+        var environmentVersions: [String: String] = [:]
+        for name in suite.backends {
+            guard let backend = BackendFactory.make(name) else {
+                statuses.append(BackendStatus(name: name, kind: "unknown", state: .skipped, reason: "this build has no backend named \(name)"))
+                continue
+            }
+            let work = root.appending("work").appending(name)
+            try? FileSystem.removeTree(work)
+            let context = BenchContext(
+                storeRoot: storeRoot, store: engine.store, image: image, workDirectory: work, suite: suite,
+                intermodalExecutable: options.intermodalExecutable, journal: journal)
+            progressNotes.note("bench: preparing \(name)")
+            do {
+                let r = try await backend.prepare(context)
+                ready.append(backend)
+                if let a = r.accelerator { accelerators[name] = a }
+                if let v = r.version { environmentVersions[name] = v }
+                statuses.append(BackendStatus(name: name, kind: backend.kind.rawValue, state: .measured, version: r.version,
+                                              accelerator: r.accelerator, adjustments: r.adjustments))
+            } catch {
+                await backend.cleanup()
+                statuses.append(BackendStatus(name: name, kind: backend.kind.rawValue, state: .skipped, reason: error.description))
+                progressNotes.note("bench: skipping \(name): \(error.description)")
+            }
+        }
+
+        var samples: [Sample] = []
+        var failures: [Failure] = []
+        var loads: [LoadReading] = []
+        var interrupted = false
+        let overhead = await Self.harnessOverhead(runs: max(suite.runs, 10))
+        let workloads = suite.workloads.compactMap { Workloads.named($0) }
+        var progress = Progress(total: workloads.reduce(0) { total, w in
+            total + ready.reduce(0) { $0 + w.warmups(for: $1, suite: suite) + w.rounds(for: $1, suite: suite) }
+        })
+        var givenUp: Set<String> = []
+        var inARow: [String: Int] = [:]
+        workloadLoop: for workload in workloads {
+            loads.append(Self.load("before \(workload.name)"))
+            // Measured rounds line up across backends; each one's warm-ups come just before.
+            let warmups = ready.map { workload.warmups(for: $0, suite: suite) }.max() ?? 0
+            let most = ready.map { workload.rounds(for: $0, suite: suite) }.max() ?? 0
+            for round in 0..<(warmups + most) {
+                var order = ready
+                order.shuffle(using: &rng)
+                for backend in order where !givenUp.contains(backend.name) {
+                    let own = workload.warmups(for: backend, suite: suite)
+                    guard round >= warmups - own, round < warmups + workload.rounds(for: backend, suite: suite) else { continue }
+                    if Interruption.signal != 0 { interrupted = true; break workloadLoop }
+                    let isWarmup = round < warmups
+                    let number = round - warmups
+                    progress.step(workload.name, backend.name, round: isWarmup ? round - (warmups - own) : number, warmup: isWarmup)
+                    do {
+                        samples += try await workload.measure(
+                            on: backend, Round(number: number, warmup: isWarmup, suite: suite, accelerator: accelerators[backend.name]))
+                        inARow[backend.name] = 0
+                    } catch {
+                        if Interruption.signal != 0 { interrupted = true; break workloadLoop }
+                        failures.append(Failure(workload: workload.name, backend: backend.name, round: number, error: error.description))
+                        progress.note("bench: \(backend.name) failed in \(workload.name): \(error.description)")
+                        inARow[backend.name, default: 0] += 1
+                        if inARow[backend.name]! >= Self.failuresBeforeGivingUp {
+                            givenUp.insert(backend.name)
+                            if let i = statuses.firstIndex(where: { $0.name == backend.name }) {
+                                statuses[i].state = .failed
+                                statuses[i].reason = "failed \(Self.failuresBeforeGivingUp) times in a row, last: \(error.description)"
+                            }
+                        }
+                    }
+                }
+            }
+            loads.append(Self.load("after \(workload.name)"))
+        }
+        progress.finish()
+        for backend in ready { await backend.cleanup() }
+        journal.close()
+
+        let (summaries, dataWarnings) = Summarize.series(samples, suite: suite, seed: seed)
+        var warnings = dataWarnings
+        let cores = Double(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        if let busiest = loads.max(by: { $0.load1 < $1.load1 }), busiest.load1 > cores {
+            warnings.append(Warning(.hostLoad, series: nil,
+                "the host's load was \(busiest.load1) (\(busiest.when)) on \(Int(cores)) cores: other work competed with the measurements"))
+        }
+        let probe = try? await AcceleratorProbe.cachedOrProbe()
+        let environment = await EnvironmentProbe.read(
+            accelerator: probe.map { $0.kvmUsable ? "kvm" : "tcg" } ?? "unknown", acceleratorDetail: probe?.detail,
+            versions: environmentVersions)
+        let ended = MonotonicInstant.now
+        return ResultsFile(
+            label: options.label, startedAt: Timestamps.rfc3339(startedWall), finishedAt: Timestamps.rfc3339(WallClockSeconds.now),
+            wallSeconds: ended.duration(since: started).milliseconds / 1000, interrupted: interrupted,
+            environment: environment, suite: suite, suiteHash: try Self.hash(suite), seed: seed, backends: statuses,
+            samples: samples, summaries: summaries, failures: failures, warnings: warnings, harnessOverhead: overhead,
+            hostLoad: loads)
+    }
+
+    /// The suite's image in the harness's store, made from the host when it is missing.
+    static func image(_ name: String, store: ImageStore) async throws(IntermodalError) -> Image {
+        if let existing = try? store.resolve(name) { return existing }
+        switch name {
+        case "busybox": return try await store.bootstrapBusybox(name: try ImageReference.parse("busybox:latest"))
+        case "debian": return try await store.bootstrapDebian(name: try ImageReference.parse("debian:bookworm"), bootstrap: try DebianBootstrap())
+        default: throw IntermodalError(.notFound, "image \(name) is not in the harness's store \(store.root) (busybox and debian are made on demand)")
+        }
+    }
+
+    /// What timing itself costs: the same path around `/bin/true`, natively, without chroot.
+    static func harnessOverhead(runs: Int) async -> Summary? {
+        var values: [Double] = []
+        for _ in 0..<runs {
+            if let t = try? await ProcessTimer.run(["/bin/true"], environment: []) { values.append(t.spawnToExit.milliseconds) }
+        }
+        return values.isEmpty ? nil : Summary(values)
+    }
+
+    static func load(_ when: String) -> LoadReading {
+        let (a, b, c) = HostFacts.load()
+        return LoadReading(when: when, load1: a, load5: b, load15: c)
+    }
+
+    static func hash(_ suite: Suite) throws(IntermodalError) -> String {
+        let bytes = try JSON.encode(suite)
+        return SHA256.hash(data: bytes).map { String($0, radix: 16).leftPadded2 }.joined()
+    }
+}
+
+enum Timestamps {
+    /// RFC 3339 UTC, to the second.
+    static func rfc3339(_ unix: Double) -> String {
+        var t = time_t(unix)
+        var tm = tm()
+        gmtime_r(&t, &tm)
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(tm.tm_year + 1900)-\(two(tm.tm_mon + 1))-\(two(tm.tm_mday))T\(two(tm.tm_hour)):\(two(tm.tm_min)):\(two(tm.tm_sec))Z"
+    }
+}
+
+extension String {
+    var leftPadded2: String { count < 2 ? "0" + self : self }
+}
