@@ -48,6 +48,26 @@ public enum CourseTable {
         return nil
     }
 
+    /// A backend's shared disk bytes per round: the sum of every shared item (image, kernel, base disk).
+    static func sharedDisk(_ f: ResultsFile, kinds: Set<String>) -> Figures? {
+        let order = f.backendOrder.filter { kinds.contains(f.kind(of: $0) ?? ($0 == "vm" ? "vm" : "")) }
+        let preferred = order.contains("intermodal") ? ["intermodal"] + order.filter { $0 != "intermodal" } : order
+        for b in preferred {
+            var byRound: [Int: Double] = [:]
+            var names: Set<String> = []
+            for s in f.samples where !s.warmup && s.workload == MetricRoles.disk && s.backend == b && s.unit == .bytes
+                && !MetricRoles.isPerInstanceDisk(s.metric) {
+                byRound[s.round, default: 0] += s.value
+                names.insert(s.metric)
+            }
+            if !byRound.isEmpty {
+                return Figures(backend: b, metric: names.sorted().joined(separator: " + "),
+                               values: byRound.keys.sorted().map { byRound[$0]! }, unit: .bytes)
+            }
+        }
+        return nil
+    }
+
     static let containerKinds: Set<String> = ["container", "peer"]
     static let vmKinds: Set<String> = ["vm"]
 
@@ -102,9 +122,10 @@ public enum CourseTable {
 
     /// A claim that the container's figure is at least ``claimedFactor`` times smaller than the VM's.
     static func compare(_ file: ResultsFile, claim: String, workload: String, metrics: [String], extra: String) -> Row {
-        guard !metrics.isEmpty,
-              let c = figures(file, workload: workload, metrics: metrics, kinds: containerKinds),
-              let v = figures(file, workload: workload, metrics: metrics, kinds: vmKinds) else {
+        func find(_ kinds: Set<String>) -> Figures? {
+            workload == MetricRoles.disk ? sharedDisk(file, kinds: kinds) : figures(file, workload: workload, metrics: metrics, kinds: kinds)
+        }
+        guard !metrics.isEmpty, let c = find(containerKinds), let v = find(vmKinds) else {
             let why = metrics.isEmpty ? "the file has no \(workload) samples" : "the file lacks \(workload) figures for a container or a VM"
             return Row(claim: claim, container: "not measured", vm: "not measured", measuredFactor: nil, verdict: "not measured: \(why)")
         }

@@ -50,6 +50,8 @@ func pngSize(_ bytes: [UInt8]) -> (Int, Int)? {
         #expect(rows.count == 4)
         #expect(rows.allSatisfy { $0.verdict.hasPrefix("consistent") })
         #expect(rows[0].container.contains("intermodal") && rows[0].vm.contains("vm"))
+        // The guest's shared bytes are all its shared items: base disk and kernel.
+        #expect(rows[0].vm.contains("78.0 MiB") && rows[0].vm.contains("shared:image + shared:kernel and initramfs"))
         #expect(rows[1].container.contains("n=10"))
         var backends = SyntheticResults.backends
         backends[3].startup = 35

@@ -64,12 +64,16 @@ enum SyntheticResults {
                     workload: "memory", metric: "idle:pss-per-instance", backend: b.name, round: round,
                     value: components.values.reduce(0, +), unit: .bytes, components: components, takenAt: t0 + Double(round)))
                 samples.append(Sample(
-                    workload: "disk", metric: "image", backend: b.name, round: round,
+                    workload: "disk", metric: "shared:image", backend: b.name, round: round,
                     value: b.imageBytes * (1 + 0.001 * (noise() - 1)), unit: .bytes, takenAt: t0))
                 if b.perInstanceBytes > 0 {
                     samples.append(Sample(
-                        workload: "disk", metric: "per-instance", backend: b.name, round: round,
+                        workload: "disk", metric: "per-instance:writable layer", backend: b.name, round: round,
                         value: b.perInstanceBytes * (1 + 0.001 * (noise() - 1)), unit: .bytes, takenAt: t0))
+                }
+                if b.kind == "vm" {
+                    samples.append(Sample(workload: "disk", metric: "shared:kernel and initramfs", backend: b.name, round: round,
+                                          value: 8 * mib, unit: .bytes, takenAt: t0))
                 }
                 samples.append(Sample(
                     workload: "cpu", metric: "sysbench-events", backend: b.name, round: round,
