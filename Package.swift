@@ -136,7 +136,7 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: strict),
-        .target(name: "Reports", dependencies: ["IntermodalCore", "BenchmarkResults"], swiftSettings: strict),
+        .target(name: "Reports", dependencies: ["IntermodalCore", "BenchmarkResults", system], swiftSettings: strict),
 
         // MARK: Executables
         .executableTarget(
@@ -194,6 +194,8 @@ let package = Package(
         .testTarget(name: "VirtualMachinesTests", dependencies: ["VirtualMachines", "ImageStore", "IntermodalCore", system]),
         .testTarget(name: "CLITests", dependencies: ["IntermodalCore", system]),
         .testTarget(name: "BenchmarkHarnessTests", dependencies: ["BenchmarkHarness", "BenchmarkResults", "IntermodalCore", system]),
+        // Reports and compare, from generated results files; the HTML report seen by headless Chromium.
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "BenchmarkResults", "IntermodalCore", system]),
         // Many instances at once in one process, as the harness runs them: nothing may starve the pool.
         .testTarget(
             name: "ConcurrencyTests",

@@ -11,7 +11,7 @@ struct Intermodal: AsyncParsableCommand {
         commandName: "intermodal",
         abstract: "How much lighter is a container than a virtual machine, on this host, for this workload?",
         version: IntermodalVersion.string,
-        subcommands: [DoctorCommand.self, BenchCommand.self]
+        subcommands: [DoctorCommand.self, BenchCommand.self, ReportCommand.self, CompareCommand.self]
             + EngineCommands.all
             + VMCommands.all
     )

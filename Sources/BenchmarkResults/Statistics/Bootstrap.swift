@@ -49,3 +49,30 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         return z ^ (z >> 31)
     }
 }
+
+extension Bootstrap {
+    /// A confidence interval of the relative change of the median from `baseline` to `current`
+    /// (median(current) / median(baseline) - 1), both sides resampled independently.
+    /// `level` is the coverage (0.99 for an alpha of 0.01).
+    public static func medianChangeInterval(
+        baseline: [Double], current: [Double], level: Double = 0.95, seed: UInt64, resamples: Int = 2000
+    ) -> ClosedInterval? {
+        guard !baseline.isEmpty, !current.isEmpty else { return nil }
+        var rng = SplitMix64(seed: seed)
+        var changes: [Double] = []
+        changes.reserveCapacity(resamples)
+        var db = [Double](repeating: 0, count: baseline.count), dc = [Double](repeating: 0, count: current.count)
+        for _ in 0..<resamples {
+            for i in db.indices { db[i] = baseline[Int(rng.next() % UInt64(baseline.count))] }
+            for i in dc.indices { dc[i] = current[Int(rng.next() % UInt64(current.count))] }
+            db.sort()
+            dc.sort()
+            let mb = Quantile.of(sorted: db, 0.5)
+            if mb != 0 { changes.append(Quantile.of(sorted: dc, 0.5) / mb - 1) }
+        }
+        guard !changes.isEmpty else { return nil }
+        changes.sort()
+        let tail = (1 - level) / 2
+        return ClosedInterval(low: Quantile.of(sorted: changes, tail), high: Quantile.of(sorted: changes, 1 - tail))
+    }
+}

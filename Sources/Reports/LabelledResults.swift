@@ -1,0 +1,73 @@
+import BenchmarkResults
+import Foundation
+import IntermodalCore
+import SystemPackage
+
+/// One results file as a report shows it: the file and the label it goes by.
+public struct LabelledResults: Sendable {
+    /// The file's own `label`, else its file name; made unique when several files share one.
+    public var label: String
+    public var results: ResultsFile
+
+    public init(label: String, results: ResultsFile) {
+        self.label = label
+        self.results = results
+    }
+
+    /// Reads and decodes a results file; the error names the file and what was wrong with it.
+    public static func load(_ path: FilePath) throws(IntermodalError) -> LabelledResults {
+        let bytes = try FileSystem.readBytes(path)
+        let file: ResultsFile
+        do {
+            file = try JSONDecoder().decode(ResultsFile.self, from: Data(bytes))
+        } catch {
+            throw IntermodalError(.invalidArgument, "\(path) is not a results file", cause: error)
+        }
+        guard file.schemaVersion <= ResultsFile.currentSchemaVersion else {
+            throw IntermodalError(
+                .unsupported,
+                "\(path) has schema version \(file.schemaVersion); this build reads up to \(ResultsFile.currentSchemaVersion)")
+        }
+        let name = path.lastComponent?.stem ?? path.string
+        return LabelledResults(label: file.label ?? name, results: file)
+    }
+
+    /// Labels made unique (`a`, `a (2)`), in order.
+    public static func uniquelyLabelled(_ files: [LabelledResults]) -> [LabelledResults] {
+        var seen: [String: Int] = [:]
+        return files.map { f in
+            var f = f
+            let n = (seen[f.label] ?? 0) + 1
+            seen[f.label] = n
+            if n > 1 { f.label += " (\(n))" }
+            return f
+        }
+    }
+}
+
+extension ResultsFile {
+    /// The measured (not warm-up) values of every series, in the order they were taken.
+    public var measuredSeries: [SeriesKey: [Double]] {
+        var out: [SeriesKey: [Double]] = [:]
+        for s in samples where !s.warmup { out[s.series, default: []].append(s.value) }
+        return out
+    }
+
+    /// The measured samples of one series.
+    public func measuredSamples(_ key: SeriesKey) -> [Sample] {
+        samples.filter { !$0.warmup && $0.series == key }
+    }
+
+    /// Backends in the suite's order, then any others the samples name.
+    public var backendOrder: [String] {
+        var order = suite.backends
+        for b in backends.map(\.name) + samples.map(\.backend) where !order.contains(b) { order.append(b) }
+        return order
+    }
+
+    /// The kind (`native`, `container`, `peer`, `vm`) of a backend, when the file says.
+    public func kind(of backend: String) -> String? { backends.first { $0.name == backend }?.kind }
+
+    /// True when guests ran under software emulation.
+    public var isEmulated: Bool { environment.accelerator.lowercased() == "tcg" }
+}

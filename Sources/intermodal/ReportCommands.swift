@@ -1,0 +1,91 @@
+import ArgumentParser
+import IntermodalCore
+import Reports
+import SystemPackage
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `intermodal report RESULTS.json [MORE.json ...] [--out DIR]`.
+struct ReportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write a Markdown and a self-contained HTML report, with gnuplot plots (SVG and PNG), of one or more results files.",
+        discussion: "Several files (two hosts, KVM against TCG, two commits) go side by side, each under its own label (its --label, else its file name).")
+
+    @Argument(help: "Results files written by `intermodal bench`.")
+    var results: [String]
+
+    @Option(name: .long, help: "Directory for report.md, report.html and plots/ (default: beside the first file, <name>-report).")
+    var out: String?
+
+    func validate() throws {
+        if results.isEmpty { throw ValidationError("name at least one results file") }
+    }
+
+    func run() async throws {
+        var files: [LabelledResults] = []
+        for path in results { files.append(try LabelledResults.load(FilePath(path))) }
+        let first = FilePath(results[0])
+        let directory = out.map { FilePath($0) }
+            ?? first.removingLastComponent().appending("\(first.lastComponent?.stem ?? "results")-report")
+        let output = try await Report.write(files, to: directory)
+        StandardStreams.writeOutput("\(output.markdown)\n\(output.html)\n")
+    }
+}
+
+/// `intermodal compare BASELINE.json CURRENT.json`: exit 0 unchanged, 2 on a regression, 4 on improvements only.
+struct CompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Compare two results files series by series: median change, its bootstrap interval, a Mann-Whitney U p-value and a verdict.",
+        discussion: """
+        A series regressed or improved only when its p-value is below --alpha and its median moved by more than --threshold. \
+        Exit status: 0 when nothing changed, 2 when anything regressed, 4 when there are only improvements \
+        (package-benchmark's convention); 125 when the files cannot be compared.
+        """)
+
+    @Argument(help: "The results file to compare against.")
+    var baseline: String
+
+    @Argument(help: "The results file to judge.")
+    var current: String
+
+    @Option(name: .long, help: "Smallest median change that counts: 5% (or 5) means five percent.")
+    var threshold: String = "5%"
+
+    @Option(name: .long, help: "Significance level for the p-value; the change's interval is at 1 - alpha.")
+    var alpha: Double = 0.01
+
+    @Option(name: .long, help: "text, markdown or json.")
+    var format: String = "text"
+
+    @Flag(name: .long, help: "Compare files from different hosts or accelerators (their numbers may not compare).")
+    var allowDifferentHosts = false
+
+    static func parseThreshold(_ s: String) throws -> Double {
+        let digits = s.hasSuffix("%") ? String(s.dropLast()) : s
+        guard let v = Double(digits), v >= 0, v.isFinite else {
+            throw ValidationError("--threshold must be a percentage such as 5% (got \(s))")
+        }
+        return v / 100
+    }
+
+    func validate() throws {
+        _ = try Self.parseThreshold(threshold)
+        guard alpha > 0, alpha < 1 else { throw ValidationError("--alpha must be between 0 and 1 (got \(alpha))") }
+        guard ComparisonFormat(rawValue: format) != nil else {
+            throw ValidationError("--format must be text, markdown or json (got \(format))")
+        }
+    }
+
+    func run() throws {
+        let options = ComparisonOptions(
+            threshold: try Self.parseThreshold(threshold), alpha: alpha, allowDifferentHosts: allowDifferentHosts)
+        let comparison = try Compare.run(
+            baseline: try LabelledResults.load(FilePath(baseline)),
+            current: try LabelledResults.load(FilePath(current)), options: options)
+        StandardStreams.writeOutput(comparison.rendered(ComparisonFormat(rawValue: format)!))
+        if comparison.exitCode != 0 { throw ExitCode(comparison.exitCode) }
+    }
+}

@@ -1,0 +1,134 @@
+import BenchmarkResults
+import Foundation
+import IntermodalCore
+import Reports
+import SystemPackage
+import Testing
+
+/// A temporary directory removed at the end of the test.
+func withTemporaryDirectory<T>(_ body: (FilePath) async throws -> T) async throws -> T {
+    let dir = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-reports-test")
+    defer { try? FileSystem.removeTree(dir) }
+    return try await body(dir)
+}
+
+/// The width and height in a PNG's IHDR chunk, or nil when `bytes` is no PNG.
+func pngSize(_ bytes: [UInt8]) -> (Int, Int)? {
+    guard bytes.count > 24, bytes[0..<8].elementsEqual([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]),
+          bytes[12..<16].elementsEqual(Array("IHDR".utf8)) else { return nil }
+    func be(_ i: Int) -> Int { bytes[i..<i + 4].reduce(0) { $0 << 8 | Int($1) } }
+    return (be(16), be(20))
+}
+
+@Suite struct ReportDocumentTests {
+    static func labelled(_ f: ResultsFile) -> LabelledResults { LabelledResults(label: f.label ?? "file", results: f) }
+
+    @Test func environmentTableBoldsTCGAndNotesSkippedBackends() {
+        let (doc, figures) = Report.document([Self.labelled(SyntheticResults.file(label: "synthetic TCG"))])
+        let md = Markdown.render(doc)
+        #expect(md.contains("**TCG** (software emulation)"))
+        #expect(md.contains("**crun skipped**: crun is not installed"))
+        #expect(md.contains("runc, adjusted: systemd cgroup driver off: cgroupfs"))
+        #expect(md.contains("warning (emulated)"))
+        // Every kind of figure has data in the synthetic file.
+        #expect(Set(figures.map(\.name)) == ["startup-echo-spawn-to-exit", "startup-phases", "memory-components", "density", "disk-footprint", "throughput"])
+        let html = HTML.render(doc, svg: [:])
+        #expect(html.contains("<strong>TCG</strong>") && !html.contains("<script"))
+    }
+
+    @Test func summariesLeaveWarmupsOut() {
+        let file = SyntheticResults.file(runs: 10)
+        let key = SeriesKey(workload: "startup", metric: "echo:spawn-to-exit", backend: "intermodal")
+        #expect(file.measuredSeries[key]?.count == 10)
+        #expect(file.measuredSeries[key]!.allSatisfy { $0 < 100 })
+    }
+
+    /// The course's claims hold on the default synthetic figures, and a VM that starts only 5x
+    /// slower than the container contradicts the start-up claim.
+    @Test func courseTableSaysWhereAMeasurementContradictsTheClaim() {
+        let rows = CourseTable.rows(SyntheticResults.file())
+        #expect(rows.count == 4)
+        #expect(rows.allSatisfy { $0.verdict.hasPrefix("consistent") })
+        #expect(rows[0].container.contains("intermodal") && rows[0].vm.contains("vm"))
+        // The guest's shared bytes are all its shared items: base disk and kernel.
+        #expect(rows[0].vm.contains("78.0 MiB") && rows[0].vm.contains("shared:image + shared:kernel and initramfs"))
+        #expect(rows[1].container.contains("n=10"))
+        var backends = SyntheticResults.backends
+        backends[3].startup = 35
+        let fastVM = CourseTable.rows(SyntheticResults.file(backends: backends))
+        #expect(fastVM[1].verdict.contains("**contradicted on this host**"))
+        #expect(fastVM[1].verdict.contains("TCG"))
+        // No VM at all: said, not guessed.
+        let noVM = CourseTable.rows(SyntheticResults.file(backends: Array(backends.prefix(3))))
+        #expect(noVM.allSatisfy { $0.verdict.hasPrefix("not measured") })
+    }
+
+    @Test func phasesAreAttributedToWhatTheyEnd() throws {
+        let vm = SyntheticResults.file().samples.filter { $0.backend == "vm" && $0.workload == "startup" && !$0.warmup }
+        let parts = try #require(PhaseCategory.breakdown(vm))
+        // kernelStart -> initStart is the kernel; after the exit mark comes cleanup.
+        #expect(parts[.kernel]! > parts[.initialisation]!)
+        #expect(parts[.cleanup]! > 0 && parts[.setup]! > 0 && parts[.command]! > 0)
+        let total = parts.values.reduce(0, +)
+        let median = Quantile.of(sorted: vm.map(\.value).sorted(), 0.5)
+        #expect(abs(total - median) < 1e-6 * median)
+    }
+
+    @Test func throughputIsNormalisedToNative() throws {
+        let f = Self.labelled(SyntheticResults.file(runs: 20, sigma: 0.02))
+        let (doc, _) = Report.document([f])
+        let md = Markdown.render(doc)
+        // runc's 985 events/s over native's 1000, and the VM's 310 under TCG.
+        #expect(md.contains("| cpu | sysbench-events | runc | 20 |"))
+        #expect(md.contains("0.98") || md.contains("0.99"))
+        #expect(md.contains("0.31"))
+    }
+
+    @Test func loadRejectsANonResultsFileNamingIt() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir.appending("bad.json")
+            try FileSystem.writeAtomically("{\"samples\": []}", to: path)
+            #expect {
+                try LabelledResults.load(path)
+            } throws: { error in
+                (error as? IntermodalError)?.message.contains("bad.json is not a results file") == true
+            }
+        }
+    }
+}
+
+@Suite(.serialized) struct ReportRenderingTests {
+    /// Two files side by side: every plot rendered by gnuplot to SVG and PNG, PNGs of the
+    /// expected size, axes labelled with units, both labels in the legends.
+    @Test func reportRendersEveryPlotWithLabelledAxes() async throws {
+        try await withTemporaryDirectory { dir in
+            let a = LabelledResults(label: "commit A", results: SyntheticResults.file(label: "commit A", seed: 1))
+            let b = LabelledResults(label: "commit B", results: SyntheticResults.file(label: "commit B", seed: 2, slowdown: ["runc": 1.2]))
+            let out = try await Report.write([a, b], to: dir.appending("report"))
+            let md = try FileSystem.readString(out.markdown)
+            let html = try FileSystem.readString(out.html)
+            #expect(md.contains("commit A vs commit B") && md.contains("### commit B"))
+            #expect(out.plots.count == 18)
+            let units = [
+                "startup-echo-spawn-to-exit": "echo:spawn-to-exit (ms, log scale)", "startup-phases": "share of start-up (%)",
+                "memory-components": "memory per instance (MiB)", "density": "memory used (GiB)",
+                "disk-footprint": "allocated bytes on disk (MiB)", "throughput": "relative to native (ratio, higher is better)",
+            ]
+            for (name, ylabel) in units {
+                let svg = try FileSystem.readString(dir.appending("report/plots/\(name).svg"))
+                #expect(svg.contains(ylabel), "\(name).svg lacks its y label")
+                let png = try FileSystem.readBytes(dir.appending("report/plots/\(name).png"))
+                let size = try #require(pngSize(png), "\(name).png is not a PNG")
+                #expect(size == (Gnuplot.width, Gnuplot.height))
+                #expect(png.count > 10_000, "\(name).png is only \(png.count) bytes")
+                #expect(html.contains("id=\"\(name)\""))
+            }
+            let startup = try FileSystem.readString(dir.appending("report/plots/startup-echo-spawn-to-exit.svg"))
+            #expect(startup.contains("commit A") && startup.contains("commit B"))
+            #expect(!html.contains("src=\"http") && !html.contains("<script"))
+            if let keep = getenvString("INTERMODAL_KEEP_REPORT") {
+                try await HostCommand.check("cp", ["-r", dir.appending("report").string, keep + "-side-by-side"])
+            }
+        }
+    }
+}
