@@ -64,8 +64,8 @@ enum BuiltProducts {
         #expect(!vm.standardError.contains("Fatal error"))
     }
 
-    @Test func anUnavailableCommandFailsWithOneClearLine() async throws {
-        let r = try await BuiltProducts.intermodal(["bench"])
+    @Test func aFailingCommandFailsWithOneClearLine() async throws {
+        let r = try await BuiltProducts.intermodal(["bench", "--suite", "/nonexistent/suite.toml"])
         #expect(r.exitCode != 0)
         let lines = r.standardError.split(separator: "\n")
         #expect(lines.count == 1)

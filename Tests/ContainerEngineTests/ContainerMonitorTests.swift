@@ -15,7 +15,7 @@ struct ContainerMonitorTests {
     @Test("a running detached container is watched by the small monitor, which records the real exit status, output and phases, then is gone")
     func smallMonitorRecordsTheExit() async throws {
         try await EngineFixture.with { f in
-            let run = try await f.cli(["run", "-d", "busybox", "sh", "-c", "echo out; echo err >&2; sleep 1; echo late; exit 7"])
+            let run = try await f.cli(["run", "-d", "busybox", "sh", "-c", "echo out; echo err >&2; sleep 3; echo late; exit 7"])
             #expect(run.exitCode == 0, "\(run.standardError)")
             let id = run.standardOutput.trimmed
             let record = try f.engine.container(id)

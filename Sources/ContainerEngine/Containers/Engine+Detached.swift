@@ -42,7 +42,13 @@ extension Engine {
         }
         close(ready[1])
         let report = await readAll(ready[0]).trimmed
-        if report == "started" { return try registry.load(id: record.id) }
+        if report == "started" {
+            // A short `--rm` container can be finished and removed by its monitor before we look.
+            if let current = try? registry.load(id: record.id) { return current }
+            var gone = record
+            gone.status = .exited
+            return gone
+        }
         if report.hasPrefix("error ") {
             // "error <code> <message>" as written by `monitor(id:readyDescriptor:)`.
             let rest = report.dropFirst(6)
