@@ -15,7 +15,10 @@ struct ContainerMonitorTests {
     @Test("a running detached container is watched by the small monitor, which records the real exit status, output and phases, then is gone")
     func smallMonitorRecordsTheExit() async throws {
         try await EngineFixture.with { f in
-            let run = try await f.cli(["run", "-d", "busybox", "sh", "-c", "echo out; echo err >&2; sleep 3; echo late; exit 7"])
+            // The container waits for the test's go (a file the test makes in its root file
+            // system), so that it still runs when looked at, however slow the host is.
+            let run = try await f.cli(["run", "-d", "busybox", "sh", "-c",
+                                       "echo out; echo err >&2; while [ ! -e /go ]; do sleep 0.05; done; sleep 1; echo late; exit 7"])
             #expect(run.exitCode == 0, "\(run.standardError)")
             let id = run.standardOutput.trimmed
             let record = try f.engine.container(id)
@@ -23,6 +26,7 @@ struct ContainerMonitorTests {
             let owner = try #require(record.ownerPID)
             #expect(Self.executable(of: owner) == EngineFixture.productsDirectory.appending(Engine.smallMonitorName).string,
                     "the container's owner is not the small monitor")
+            try FileSystem.writeAtomically("", to: f.engine.directory(of: record).rootfs.appending("go"))
             let done = try await Self.exited(f, id)
             #expect(done.exitCode == 7)
             #expect(done.error == nil)
@@ -89,11 +93,12 @@ struct ContainerMonitorTests {
     func runKilled() async throws {
         try await EngineFixture.with { f in
             let cli = try Self.spawnInOwnGroup([
-                EngineFixture.intermodal.string, "run", "--root", f.root.string, "-d", "busybox", "sh", "-c", "sleep 1; exit 3",
+                EngineFixture.intermodal.string, "run", "--root", f.root.string, "-d", "busybox", "sh", "-c",
+                "while [ ! -e /go ]; do sleep 0.05; done; exit 3",
             ])
             // Once the monitor has taken the record over, kill everything of the `run` command.
             var record: ContainerRecord?
-            for _ in 0..<400 {
+            for _ in 0..<6000 {
                 if let r = try f.engine.list(all: true).first, r.ownerPID != cli, r.status == .running { record = r; break }
                 try await Task.sleep(for: .milliseconds(10))
             }
@@ -101,6 +106,7 @@ struct ContainerMonitorTests {
             var status: Int32 = 0
             _ = waitpid(cli, &status, 0)
             let running = try #require(record, "the container never ran")
+            try FileSystem.writeAtomically("", to: f.engine.directory(of: running).rootfs.appending("go"))
             let done = try await Self.exited(f, running.id)
             #expect(done.exitCode == 3)
             #expect(done.error == nil)
