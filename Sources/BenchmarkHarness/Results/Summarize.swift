@@ -18,7 +18,9 @@ enum Summarize {
             let nativeKey = SeriesKey(workload: key.workload, metric: key.metric, backend: "native")
             if key.backend != "native", let native = groups[nativeKey]?.map(\.value), !native.isEmpty {
                 let nativeMedian = Quantile.of(sorted: native.sorted(), 0.5)
-                if nativeMedian != 0 {
+                // A ratio means something only between positive figures (a MemAvailable drop
+                // can be negative: the host gained memory meanwhile).
+                if nativeMedian > 0 && summary.median > 0 {
                     entry.ratioToNative = summary.median / nativeMedian
                     entry.ratioToNativeCI95 = Bootstrap.ratioOfMediansInterval(values, native, seed: seriesSeed)
                 }

@@ -1,0 +1,33 @@
+# Idle memory per instance
+# Median per instance of each component (the instance's own processes, its monitor, QEMU, ...), MiB; n is the samples per backend.
+# Rendered by `intermodal report`; run `gnuplot memory-components.gp` in this directory to redo it.
+set terminal svg size 960,540 fixed noenhanced font 'DejaVu Sans,12' background '#ffffff'
+set output 'memory-components.svg'
+$memory << EOD
+"native n=9" 0.6015625 0.0 0.0 0.0
+"intermodal n=9" 0.0 0.474609375 0.255859375 0.0
+"intermodal-lib n=9" 0.0 0.4765625 0.2578125 0.0
+"runc n=9" 0.0 0.60546875 0.0 0.0
+"crun n=9" 0.0 0.60546875 0.0 0.0
+"vm n=9" 0.0 0.0 0.0 198.98046875
+EOD
+set title 'Idle memory per instance, by component'
+set ylabel 'memory per instance (MiB)'
+set xlabel 'backend'
+set style data histograms
+set style histogram rowstacked
+set style fill solid 0.8 border -1
+set boxwidth 0.6
+set xtics rotate by -20
+set key outside right
+set grid ytics
+plot $memory using 2:xtic(1) title 'process' lc rgb '#1f77b4', \
+     '' using 3 title 'container' lc rgb '#ff7f0e', \
+     '' using 4 title 'monitor' lc rgb '#2ca02c', \
+     '' using 5 title 'qemu' lc rgb '#d62728'
+
+unset output
+set terminal pngcairo size 960,540 noenhanced font 'DejaVu Sans,11' background '#ffffff'
+set output 'memory-components.png'
+replot
+unset output
