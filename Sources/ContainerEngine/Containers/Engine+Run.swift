@@ -38,14 +38,17 @@ extension Engine {
         let dir = registry.directory(record.id)
         let io = try await makeOutput(&record, output: output, dir: dir)
         Timing.mark("engine: output")
+        // Forwarding starts before the container does: once `start` has released it, the record
+        // says running and a signal may come at once (it would end the CLI instead).
+        let forwarder = forwardSignals ? SignalForwarder(runtime: runtime, containerID: record.id) : nil
         let started: Container
         do {
             started = try await start(&record, io: io, spec: spec)
         } catch {
+            forwarder?.cancel()
             try? await finish(&record, status: nil, failure: error)
             throw error
         }
-        let forwarder = forwardSignals ? SignalForwarder(runtime: runtime, containerID: record.id) : nil
         let status: ExitStatus
         do {
             status = try await started.wait()
