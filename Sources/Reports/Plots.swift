@@ -48,6 +48,31 @@ public enum Plots {
 
     static func median(_ v: [Double]) -> Double? { v.isEmpty ? nil : Quantile.of(sorted: v.sorted(), 0.5) }
 
+    /// A stacked bar chart: one bar per row (its first column the label), one stacked part per
+    /// series (the row's following columns, in order), the palette's colours in turn.
+    static func stackedBars(
+        _ block: String, _ rows: [[String]], series: [String], title: String, ylabel: String, xlabel: String,
+        yrange: String? = nil, key: String
+    ) -> String {
+        let plots = series.enumerated().map { i, name in
+            (i == 0 ? "$\(block) using 2:xtic(1)" : "'' using \(i + 2)") + " title \(Gnuplot.quoted(name)) lc rgb '\(palette(i))'"
+        }
+        return Gnuplot.dataBlock(block, rows) + """
+        set title \(Gnuplot.quoted(title))
+        set ylabel \(Gnuplot.quoted(ylabel))
+        set xlabel \(Gnuplot.quoted(xlabel))
+        \(yrange.map { "set yrange \($0)\n" } ?? "")set style data histograms
+        set style histogram rowstacked
+        set style fill solid 0.8 border -1
+        set boxwidth 0.6
+        set xtics rotate by -20
+        set key \(key)
+        set grid ytics
+        plot \(plots.joined(separator: ", \\\n     "))
+
+        """
+    }
+
     static func palette(_ i: Int) -> String {
         let colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
         return colours[i % colours.count]
@@ -137,24 +162,10 @@ public enum Plots {
             }
         }
         guard !rows.isEmpty else { return nil }
-        let plots = categories.enumerated().map { i, c in
-            (i == 0 ? "$phases using 2:xtic(1)" : "'' using \(i + 2)") + " title \(Gnuplot.quoted(c.rawValue)) lc rgb '\(palette(i))'"
-        }
-        let body = Gnuplot.dataBlock("phases", rows) + """
-        set title 'Where start-up time goes (median of each phase mark)'
-        set ylabel 'share of start-up (%)'
-        set xlabel 'backend and its median start-up (ms)'
-        set yrange [0:100]
-        set style data histograms
-        set style histogram rowstacked
-        set style fill solid 0.8 border -1
-        set boxwidth 0.6
-        set xtics rotate by -20
-        set key outside right
-        set grid ytics
-        plot \(plots.joined(separator: ", \\\n     "))
-
-        """
+        let body = stackedBars(
+            "phases", rows, series: categories.map(\.rawValue),
+            title: "Where start-up time goes (median of each phase mark)", ylabel: "share of start-up (%)",
+            xlabel: "backend and its median start-up (ms)", yrange: "[0:100]", key: "outside right")
         return Figure(
             name: "startup-phases", title: "Where start-up time goes",
             caption: "Each backend's phase marks (recorded by its library, ms after the spawn) sorted by median offset; each interval is "
@@ -193,23 +204,9 @@ public enum Plots {
         let rows = perRow.map { label, parts, n in
             [Gnuplot.column("\(label) n=\(n)")] + components.map { Gnuplot.number((parts[$0] ?? 0) / 1_048_576) }
         }
-        let plots = components.enumerated().map { i, c in
-            (i == 0 ? "$memory using 2:xtic(1)" : "'' using \(i + 2)") + " title \(Gnuplot.quoted(c)) lc rgb '\(palette(i))'"
-        }
-        let body = Gnuplot.dataBlock("memory", rows) + """
-        set title 'Idle memory per instance, by component'
-        set ylabel 'memory per instance (MiB)'
-        set xlabel 'backend'
-        set style data histograms
-        set style histogram rowstacked
-        set style fill solid 0.8 border -1
-        set boxwidth 0.6
-        set xtics rotate by -20
-        set key outside right
-        set grid ytics
-        plot \(plots.joined(separator: ", \\\n     "))
-
-        """
+        let body = stackedBars(
+            "memory", rows, series: components, title: "Idle memory per instance, by component",
+            ylabel: "memory per instance (MiB)", xlabel: "backend", key: "outside right")
         return Figure(
             name: "memory-components", title: "Idle memory per instance",
             caption: "Median per instance of each component (the instance's own processes, its monitor, QEMU, ...), MiB; n is the samples per backend.",
@@ -271,20 +268,10 @@ public enum Plots {
             }
         }
         guard !rows.isEmpty else { return nil }
-        let body = Gnuplot.dataBlock("disk", rows) + """
-        set title 'Disk footprint: shared and per-instance bytes'
-        set ylabel 'allocated bytes on disk (MiB)'
-        set xlabel 'backend'
-        set style data histograms
-        set style histogram rowstacked
-        set style fill solid 0.8 border -1
-        set boxwidth 0.6
-        set xtics rotate by -20
-        set key top left
-        set grid ytics
-        plot $disk using 2:xtic(1) title 'shared (image, base disk)' lc rgb '\(palette(0))', '' using 3 title 'per instance (writable layer, overlay disk)' lc rgb '\(palette(1))'
-
-        """
+        let body = stackedBars(
+            "disk", rows, series: ["shared (image, base disk)", "per instance (writable layer, overlay disk)"],
+            title: "Disk footprint: shared and per-instance bytes", ylabel: "allocated bytes on disk (MiB)",
+            xlabel: "backend", key: "top left")
         return Figure(
             name: "disk-footprint", title: "Disk footprint",
             caption: "Median allocated bytes (blocks, not apparent sizes): what all instances share once, and what each instance adds.",
