@@ -52,12 +52,39 @@ public struct Runner: Sendable {
         let journal = try Journal(directory: journalDirectory)
         let storeRoot = root.appending("store")
         let engine = try Engine(root: storeRoot, monitorExecutable: options.intermodalExecutable)
-        let image = try await Self.image(suite.image, store: engine.store)
+        let image: Image
+        let imageName: String
+        if suite.image == WorkloadImage.name {
+            (image, imageName) = try await WorkloadImage.make(suite, engine: engine, executable: options.intermodalExecutable) { line in
+                StandardStreams.writeError(line + "\n")
+            }
+        } else {
+            image = try await Self.image(suite.image, store: engine.store)
+            imageName = suite.image
+        }
+        var environmentVersions: [String: String] = ["image": "\(imageName) (\(image.manifestDigest))"]
+        let workloads = suite.workloads.compactMap { Workloads.named($0) }
+        let throughput = !Workloads.throughput.isDisjoint(with: suite.workloads)
+        // The image's files on the host: the clients of the network workloads, and a check that
+        // the image has the tools before anything is measured.
+        var tools: HostTools?
+        let toolsDirectory = root.appending("work").appending("host-tools")
+        let scratch = root.appending("work").appending("scratch")
+        try? FileSystem.removeTree(toolsDirectory)
+        try? FileSystem.removeTree(scratch)
+        try FileSystem.createDirectory(scratch)
+        journal.add(.directory(scratch.string))
+        if throughput {
+            journal.add(.directory(toolsDirectory.string))
+            try await engine.store.flatten(image, into: toolsDirectory)
+            try WorkloadImage.checkTools(in: toolsDirectory, image: imageName)
+            for (tool, version) in WorkloadImage.versions(in: toolsDirectory) { environmentVersions["image: \(tool)"] = version }
+            tools = HostTools(rootfs: toolsDirectory)
+        }
 
         var statuses: [BackendStatus] = []
         var ready: [any Backend] = []
         var accelerators: [String: String] = [:]
-        var environmentVersions: [String: String] = [:]
         for name in suite.backends {
             guard let backend = BackendFactory.make(name) else {
                 statuses.append(BackendStatus(name: name, kind: "unknown", state: .skipped, reason: "this build has no backend named \(name)"))
@@ -66,7 +93,7 @@ public struct Runner: Sendable {
             let work = root.appending("work").appending(name)
             try? FileSystem.removeTree(work)
             let context = BenchContext(
-                storeRoot: storeRoot, store: engine.store, image: image, workDirectory: work, suite: suite,
+                storeRoot: storeRoot, store: engine.store, image: image, imageName: imageName, workDirectory: work, suite: suite,
                 intermodalExecutable: options.intermodalExecutable, journal: journal)
             progressNotes.note("bench: preparing \(name)")
             do {
@@ -74,8 +101,10 @@ public struct Runner: Sendable {
                 ready.append(backend)
                 if let a = r.accelerator { accelerators[name] = a }
                 if let v = r.version { environmentVersions[name] = v }
+                var adjustments = r.adjustments
+                if throughput, let t = backend as? any ThroughputCapable { adjustments += Self.throughputNotes(t, suite: suite) }
                 statuses.append(BackendStatus(name: name, kind: backend.kind.rawValue, state: .measured, version: r.version,
-                                              accelerator: r.accelerator, adjustments: r.adjustments))
+                                              accelerator: r.accelerator, adjustments: adjustments))
             } catch {
                 await backend.cleanup()
                 statuses.append(BackendStatus(name: name, kind: backend.kind.rawValue, state: .skipped, reason: error.description))
@@ -88,19 +117,30 @@ public struct Runner: Sendable {
         var loads: [LoadReading] = []
         var interrupted = false
         let overhead = await Self.harnessOverhead(runs: max(suite.runs, 10))
-        let workloads = suite.workloads.compactMap { Workloads.named($0) }
+        // A workload that does not run on a backend says why, in the results.
+        var skipped: Set<String> = []
+        var gaps: [Warning] = []
+        for workload in workloads {
+            for backend in ready {
+                guard let reason = workload.notMeasured(on: backend, suite: suite) else { continue }
+                skipped.insert(workload.name + "/" + backend.name)
+                gaps.append(Warning(.notMeasured, series: nil, "\(workload.name) on \(backend.name): not measured: \(reason)"))
+            }
+        }
+        func measures(_ w: any Workload, _ b: any Backend) -> Bool { !skipped.contains(w.name + "/" + b.name) }
         var progress = Progress(total: workloads.reduce(0) { total, w in
-            total + ready.reduce(0) { $0 + w.warmups(for: $1, suite: suite) + w.rounds(for: $1, suite: suite) }
+            total + ready.filter { measures(w, $0) }.reduce(0) { $0 + w.warmups(for: $1, suite: suite) + w.rounds(for: $1, suite: suite) }
         })
         var givenUp: Set<String> = []
         var inARow: [String: Int] = [:]
         workloadLoop: for workload in workloads {
             loads.append(Self.load("before \(workload.name)"))
             // Measured rounds line up across backends; each one's warm-ups come just before.
-            let warmups = ready.map { workload.warmups(for: $0, suite: suite) }.max() ?? 0
-            let most = ready.map { workload.rounds(for: $0, suite: suite) }.max() ?? 0
+            let here = ready.filter { measures(workload, $0) }
+            let warmups = here.map { workload.warmups(for: $0, suite: suite) }.max() ?? 0
+            let most = here.map { workload.rounds(for: $0, suite: suite) }.max() ?? 0
             for round in 0..<(warmups + most) {
-                var order = ready
+                var order = here
                 order.shuffle(using: &rng)
                 for backend in order where !givenUp.contains(backend.name) {
                     let own = workload.warmups(for: backend, suite: suite)
@@ -111,7 +151,8 @@ public struct Runner: Sendable {
                     progress.step(workload.name, backend.name, round: isWarmup ? round - (warmups - own) : number, warmup: isWarmup)
                     do {
                         samples += try await workload.measure(
-                            on: backend, Round(number: number, warmup: isWarmup, suite: suite, accelerator: accelerators[backend.name]))
+                            on: backend, Round(number: number, warmup: isWarmup, suite: suite, accelerator: accelerators[backend.name],
+                                              tools: tools, scratch: scratch))
                         inARow[backend.name] = 0
                     } catch {
                         if Interruption.signal != 0 { interrupted = true; break workloadLoop }
@@ -132,10 +173,14 @@ public struct Runner: Sendable {
         }
         progress.finish()
         for backend in ready { await backend.cleanup() }
+        for directory in [toolsDirectory, scratch] {
+            try? FileSystem.removeTree(directory)
+            journal.remove(.directory(directory.string))
+        }
         journal.close()
 
         let (summaries, dataWarnings) = Summarize.series(samples, suite: suite, seed: seed)
-        var warnings = dataWarnings
+        var warnings = gaps + dataWarnings
         let cores = Double(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         if let busiest = loads.max(by: { $0.load1 < $1.load1 }), busiest.load1 > cores {
             warnings.append(Warning(.hostLoad, series: nil,
@@ -162,6 +207,20 @@ public struct Runner: Sendable {
         case "debian": return try await store.bootstrapDebian(name: try ImageReference.parse("debian:bookworm"), bootstrap: try DebianBootstrap())
         default: throw IntermodalError(.notFound, "image \(name) is not in the harness's store \(store.root) (busybox and debian are made on demand)")
         }
+    }
+
+    /// What a reader of throughput figures must know about a backend: where disk-io writes and
+    /// by which paths the network workloads reach it.
+    static func throughputNotes(_ backend: any ThroughputCapable, suite: Suite) -> [String] {
+        var notes: [String] = []
+        let targets = DiskTarget.allCases.compactMap { t in backend.diskTargets[t].map { "\(t.rawValue): \($0)" } }
+        if suite.workloads.contains("disk-io") { notes.append("disk-io writes to " + targets.joined(separator: "; ")) }
+        if !Workloads.needHostTools.isDisjoint(with: suite.workloads) {
+            let paths = backend.networkPaths.map(\.rawValue).joined(separator: ", ")
+            notes.append("network and app reach its servers by: \(paths.isEmpty ? "none" : paths)"
+                + (backend.networkPaths.contains(.host) && backend.kind != .native ? " (host: the instance shares the host's network namespace)" : ""))
+        }
+        return notes
     }
 
     /// What timing itself costs: the same path around `/bin/true`, natively, without chroot.

@@ -45,6 +45,8 @@ public struct BenchContext: Sendable {
     public var storeRoot: FilePath
     public var store: ImageStore
     public var image: Image
+    /// The image's name in the store (`busybox:latest`, `workload:0123456789ab`).
+    public var imageName: String
     /// A directory for this backend's files for this run (bundles, root file systems).
     public var workDirectory: FilePath
     public var suite: Suite

@@ -47,10 +47,14 @@ public actor FullGuestBackend: Backend {
         cfg.accelerator = accelerator == .kvm ? .kvm : .tcg
         configuration = cfg
 
+        // With the workload image, the guest gets the same tools from the same mirror (the same
+        // Debian package versions), as packages of its own installation.
+        let extra = context.suite.image == WorkloadImage.name ? WorkloadImage.packages : []
         let full = try await FullGuestImage.bootstrap(
-            store: context.store, name: try ImageReference.parse("intermodal-vm-full:bookworm"), cacheRoot: cfg.cacheRoot)
+            store: context.store, name: try ImageReference.parse("intermodal-vm-full:bookworm" + (extra.isEmpty ? "" : "-workload")),
+            extraPackages: extra, cacheRoot: cfg.cacheRoot)
         image = full
-        adjustments.append("vm-full boots Debian bookworm minbase with \(FullGuestImage.packages.joined(separator: ", ")) (debootstrap --include), not \(context.suite.image) itself: a full guest needs its own kernel and init")
+        adjustments.append("vm-full boots Debian bookworm minbase with \((FullGuestImage.packages + extra).joined(separator: ", ")) (debootstrap --include), not \(context.suite.image) itself: a full guest needs its own kernel and init")
         // The disk is built once per image, before anything is timed.
         let built = try await FullGuestImage.disk(
             source: VirtualMachine.diskSource(image: full, store: context.store), boot: cfg.boot, cacheRoot: cfg.cacheRoot)

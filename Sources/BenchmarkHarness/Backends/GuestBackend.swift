@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import BenchmarkResults
+import ContainerEngine
 import ImageStore
 import IntermodalCore
 import Synchronization
@@ -21,6 +22,8 @@ public actor GuestBackend: Backend {
     private var lastOverlay: DiskSizes?
     private var lastBase: DiskSizes?
     private var idle: [String: Task<Void, Never>] = [:]
+    /// Bridge leases of running service guests, by handle.
+    private var leases: [String: String] = [:]
 
     public init() {}
 
@@ -141,11 +144,54 @@ public actor GuestBackend: Backend {
     public func cleanup() async {
         for (_, task) in idle { task.cancel(); await task.value }
         idle = [:]
+        for (_, owner) in leases { try? await BridgeNetwork().detach(containerID: owner) }
+        leases = [:]
         if let context {
             _ = GuestInventory.pruneStale(uri: configuration.uri, stateRoot: configuration.stateRoot)
             try? FileSystem.removeTree(context.workDirectory)
             context.journal.remove(.guests(stateRoot: configuration.stateRoot.string, uri: configuration.uri))
             context.journal.remove(.directory(context.workDirectory.string))
         }
+    }
+}
+
+extension GuestBackend: ThroughputCapable {
+    public nonisolated var diskTargets: [DiskTarget: String] { [.root: "the guest's virtio disk (ext4 on a qcow2 overlay of the base disk)"] }
+    /// A tap on the containers' bridge, with an address leased like a container's.
+    public nonisolated var networkPaths: [NetworkPath] { [.bridge] }
+
+    /// Boots a guest on `intermodal0` running `arguments`; returns once it is booting (the
+    /// workload waits for its ports). Cancelling the task destroys the guest and its disk.
+    public func startService(_ arguments: [String], ports: [Int], path: NetworkPath, index: Int) async throws(IntermodalError) -> ServiceInstance {
+        guard path == .bridge else { throw IntermodalError(.unsupported, "vm: only the bridge") }
+        guard let disk, let context else { throw IntermodalError(.invalidState, "vm: not prepared") }
+        let bridge = BridgeNetwork()
+        let owner = "bench-guest-\(getpid())-\(index)"
+        let lease = try await bridge.reserve(owner: owner)
+        var cfg = configuration
+        cfg.stateRoot = context.workDirectory.appending("service-\(index)")
+        cfg.commandTimeout = nil
+        cfg.network = .bridge(BridgeNetwork.defaultBridgeName)
+        cfg.address = "\(lease.address)/\(lease.prefix)"
+        cfg.gateway = lease.gateway
+        let run: GuestInitramfs.RunConfiguration
+        do { run = try command(arguments) } catch {
+            try? await bridge.detach(containerID: owner)
+            throw error
+        }
+        let vm = VirtualMachine(configuration: cfg)
+        context.journal.add(.guests(stateRoot: cfg.stateRoot.string, uri: cfg.uri))
+        let id = "vm-service-\(index)"
+        idle[id] = Task { _ = try? await vm.run(disk: disk, command: run) }
+        leases[id] = owner
+        return ServiceInstance(id: id, address: lease.address, ports: Dictionary(uniqueKeysWithValues: ports.map { ($0, $0) }), handle: id)
+    }
+
+    public func stopService(_ service: ServiceInstance) async {
+        if let task = idle.removeValue(forKey: service.handle) {
+            task.cancel()
+            await task.value
+        }
+        if let owner = leases.removeValue(forKey: service.handle) { try? await BridgeNetwork().detach(containerID: owner) }
     }
 }

@@ -28,8 +28,13 @@ public actor IntermodalCLIBackend: Backend {
     }
 
     public func run(_ arguments: [String]) async throws(IntermodalError) -> InstanceRun {
+        try await run(arguments, options: [])
+    }
+
+    /// `intermodal run --root R --rm OPTIONS IMAGE ARGS`, timed from outside.
+    private func run(_ arguments: [String], options: [String]) async throws(IntermodalError) -> InstanceRun {
         guard let context else { throw IntermodalError(.invalidState, "intermodal: not prepared") }
-        let argv = [context.intermodalExecutable.string, "run", "--root", context.storeRoot.string, "--rm", context.suite.image] + arguments
+        let argv = [context.intermodalExecutable.string, "run", "--root", context.storeRoot.string, "--rm"] + options + [context.imageName] + arguments
         let t = try await ProcessTimer.run(argv, environment: ["PATH=\(InstanceProcess.defaultPath)"], timeout: context.timeout)
         return InstanceRun(status: t.status, output: t.output, spawnToExit: t.spawnToExit, spawnToFirstOutput: t.spawnToFirstOutput)
     }
@@ -41,7 +46,7 @@ public actor IntermodalCLIBackend: Backend {
         context.journal.add(.container(root: context.storeRoot.string, id: name))
         _ = try await HostCommand.check(
             context.intermodalExecutable.string,
-            ["run", "--root", context.storeRoot.string, "-d", "--rm", "--name", name, context.suite.image, "sleep", "3600"])
+            ["run", "--root", context.storeRoot.string, "-d", "--rm", "--name", name, context.imageName, "sleep", "3600"])
         return try IntermodalIdle.describe(engine: engine, id: name)
     }
 
@@ -56,6 +61,56 @@ public actor IntermodalCLIBackend: Backend {
     }
 
     public func cleanup() async {}
+}
+
+extension IntermodalCLIBackend: ThroughputCapable {
+    public nonisolated var diskTargets: [DiskTarget: String] {
+        [.root: "overlayfs (the container's upper directory in the store)", .volume: "a bind mount (-v) of a host directory"]
+    }
+    public nonisolated var networkPaths: [NetworkPath] { [.bridge, .published, .host] }
+
+    public func run(_ arguments: [String], volume: FilePath) async throws(IntermodalError) -> InstanceRun {
+        try await run(arguments, options: ["-v", "\(volume.string):\(volumeMountPoint)"])
+    }
+
+    public func startService(_ arguments: [String], ports: [Int], path: NetworkPath, index: Int) async throws(IntermodalError) -> ServiceInstance {
+        guard let context, let engine else { throw IntermodalError(.invalidState, "intermodal: not prepared") }
+        let name = "bench-\(getpid())-service-\(path.rawValue)-\(index)"
+        var mapping: [Int: Int] = [:]
+        var options: [String]
+        switch path {
+        case .bridge: options = ["--network", "bridge"]
+        case .host: options = ["--network", "host"]
+        case .published:
+            options = ["--network", "bridge"]
+            for port in ports {
+                let hostPort = try HostFacts.freeTCPPort()
+                mapping[port] = hostPort
+                options += ["-p", "\(hostPort):\(port)"]
+            }
+        }
+        context.journal.add(.container(root: context.storeRoot.string, id: name))
+        _ = try await HostCommand.check(
+            context.intermodalExecutable.string,
+            ["run", "--root", context.storeRoot.string, "-d", "--rm", "--name", name] + options + [context.imageName] + arguments)
+        let address: String
+        switch path {
+        case .bridge:
+            guard let a = try engine.container(name).address else {
+                throw IntermodalError(.externalFailure, "intermodal: container \(name) on the bridge has no address")
+            }
+            address = a
+        case .published: address = HostFacts.primaryIPv4() ?? "127.0.0.1"
+        case .host: address = "127.0.0.1"
+        }
+        for port in ports where mapping[port] == nil { mapping[port] = port }
+        return ServiceInstance(id: name, address: address, ports: mapping, handle: name)
+    }
+
+    public func stopService(_ service: ServiceInstance) async {
+        guard let context, let engine else { return }
+        await IntermodalIdle.stop(IdleInstance(id: service.id, processes: [], handle: service.handle), engine: engine, context: context)
+    }
 }
 
 /// The same engine in-process (`Engine.run`), with the phases it records: where the time goes.
@@ -78,7 +133,7 @@ public actor IntermodalLibraryBackend: Backend {
         var options = RunOptions(command: arguments)
         options.autoRemove = true
         let started = MonotonicInstant.now
-        let outcome = try await engine.run(image: context.suite.image, options: options, output: .log)
+        let outcome = try await engine.run(image: context.imageName, options: options, output: .log)
         let ended = MonotonicInstant.now
         let first = outcome.timestamps[.firstOutput].map { $0.duration(since: started) }
         return InstanceRun(
@@ -92,7 +147,7 @@ public actor IntermodalLibraryBackend: Backend {
         options.autoRemove = true
         options.name = IntermodalIdle.name(index)
         context.journal.add(.container(root: context.storeRoot.string, id: options.name!))
-        _ = try await engine.runDetached(image: context.suite.image, options: options)
+        _ = try await engine.runDetached(image: context.imageName, options: options)
         return try IntermodalIdle.describe(engine: engine, id: options.name!)
     }
 

@@ -67,3 +67,22 @@ public actor NativeBackend: Backend {
         }
     }
 }
+
+extension NativeBackend: ThroughputCapable {
+    public nonisolated var diskTargets: [DiskTarget: String] { [.root: "the host's file system (the image's files in a directory)"] }
+    /// Loopback: the reference every other path is normalised to.
+    public nonisolated var networkPaths: [NetworkPath] { [.host] }
+
+    public func startService(_ arguments: [String], ports: [Int], path: NetworkPath, index: Int) async throws(IntermodalError) -> ServiceInstance {
+        guard let rootfs, let context else { throw IntermodalError(.invalidState, "native: not prepared") }
+        let p = try BackgroundProcess.start([Self.chroot, rootfs.string] + arguments, environment: environment)
+        context.journal.add(.process(pid: p.pid, startTime: Journal.startTime(p.pid) ?? 0))
+        let id = "native-service-\(index)"
+        idle[id] = p
+        return ServiceInstance(id: id, address: "127.0.0.1", ports: Dictionary(uniqueKeysWithValues: ports.map { ($0, $0) }), handle: id)
+    }
+
+    public func stopService(_ service: ServiceInstance) async {
+        await stopIdle(IdleInstance(id: service.id, processes: [], handle: service.handle))
+    }
+}

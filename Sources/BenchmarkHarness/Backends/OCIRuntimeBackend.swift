@@ -19,7 +19,7 @@ public actor OCIRuntimeBackend: Backend {
     private var stateRoot: FilePath?
     private var rootfs: FilePath?
     /// A bundle (config.json only; the root file system is shared) per argument vector.
-    private var bundles: [[String]: FilePath] = [:]
+    private var bundles: [BundleKey: FilePath] = [:]
     private var counter = 0
     /// crun 1.8 refuses hybrid cgroups: it runs in a mount namespace without the cgroup2 mount.
     private var mountNamespace: CInt?
@@ -61,8 +61,16 @@ public actor OCIRuntimeBackend: Backend {
         return fd
     }
 
-    private func bundle(for arguments: [String]) throws(IntermodalError) -> FilePath {
-        if let b = bundles[arguments] { return b }
+    /// What a bundle differs by: the command, a volume, whether it has its own network namespace.
+    struct BundleKey: Hashable {
+        var arguments: [String]
+        var volume: FilePath?
+        var hostNetwork = false
+    }
+
+    private func bundle(for arguments: [String], volume: FilePath? = nil, hostNetwork: Bool = false) throws(IntermodalError) -> FilePath {
+        let key = BundleKey(arguments: arguments, volume: volume, hostNetwork: hostNetwork)
+        if let b = bundles[key] { return b }
         guard let context, let rootfs else { throw IntermodalError(.invalidState, "\(name): not prepared") }
         let dir = context.workDirectory.appending("bundle-\(bundles.count)")
         try FileSystem.createDirectory(dir)
@@ -71,8 +79,12 @@ public actor OCIRuntimeBackend: Backend {
         spec.root?.path = rootfs.string
         // Unique per backend: runc and crun must not meet in one cgroup path.
         spec.linux?.cgroupsPath = "/intermodal-bench-\(name)-\(getpid())"
+        if let volume {
+            spec.mounts = (spec.mounts ?? []) + [Spec.Mount(destination: volumeMountPoint, type: "bind", source: volume.string, options: ["rbind", "rw"])]
+        }
+        if hostNetwork { spec.linux?.namespaces?.removeAll { $0.type == "network" } }
         try FileSystem.writeAtomically(try JSON.encode(spec, pretty: true), to: dir.appending("config.json"))
-        bundles[arguments] = dir
+        bundles[key] = dir
         return dir
     }
 
@@ -82,8 +94,11 @@ public actor OCIRuntimeBackend: Backend {
     }
 
     public func run(_ arguments: [String]) async throws(IntermodalError) -> InstanceRun {
+        try await run(bundle: try bundle(for: arguments))
+    }
+
+    private func run(bundle b: FilePath) async throws(IntermodalError) -> InstanceRun {
         guard let context, let executable, let stateRoot else { throw IntermodalError(.invalidState, "\(name): not prepared") }
-        let b = try bundle(for: arguments)
         let id = nextID()
         let t = try await ProcessTimer.run(
             [executable.string, "--root", stateRoot.string, "run", "--bundle", b.string, id],
@@ -92,8 +107,11 @@ public actor OCIRuntimeBackend: Backend {
     }
 
     public func startIdle(_ index: Int) async throws(IntermodalError) -> IdleInstance {
+        try await startDetached(bundle: try bundle(for: ["sleep", "3600"]))
+    }
+
+    private func startDetached(bundle b: FilePath) async throws(IntermodalError) -> IdleInstance {
         guard let context, let executable, let stateRoot else { throw IntermodalError(.invalidState, "\(name): not prepared") }
-        let b = try bundle(for: ["sleep", "3600"])
         let id = nextID()
         context.journal.add(.ociContainer(runtime: executable.string, stateRoot: stateRoot.string, id: id, hideCgroup2: mountNamespace != nil))
         let t = try await ProcessTimer.run(
@@ -145,5 +163,28 @@ public actor OCIRuntimeBackend: Backend {
         }
         if let fd = mountNamespace { close(fd) }
         mountNamespace = nil
+    }
+}
+
+extension OCIRuntimeBackend: ThroughputCapable {
+    public nonisolated var diskTargets: [DiskTarget: String] {
+        [.root: "the bundle's root directory on the host's file system (no overlay: a raw runtime has no image layers)",
+         .volume: "a bind mount of a host directory"]
+    }
+    /// A raw OCI runtime has no network of its own: its container gets the host's namespace.
+    public nonisolated var networkPaths: [NetworkPath] { [.host] }
+
+    public func run(_ arguments: [String], volume: FilePath) async throws(IntermodalError) -> InstanceRun {
+        try await run(bundle: try bundle(for: arguments, volume: volume))
+    }
+
+    public func startService(_ arguments: [String], ports: [Int], path: NetworkPath, index: Int) async throws(IntermodalError) -> ServiceInstance {
+        guard path == .host else { throw IntermodalError(.unsupported, "\(name): only the host network") }
+        let instance = try await startDetached(bundle: try bundle(for: arguments, hostNetwork: true))
+        return ServiceInstance(id: instance.id, address: "127.0.0.1", ports: Dictionary(uniqueKeysWithValues: ports.map { ($0, $0) }), handle: instance.handle)
+    }
+
+    public func stopService(_ service: ServiceInstance) async {
+        await stopIdle(IdleInstance(id: service.id, processes: [], handle: service.handle))
     }
 }

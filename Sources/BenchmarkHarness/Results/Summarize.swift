@@ -15,8 +15,7 @@ enum Summarize {
             let summary = Summary(values, seed: seriesSeed)
             var entry = SeriesSummary(
                 series: key, unit: group[0].unit, direction: group[0].direction, accelerator: group[0].accelerator, summary: summary)
-            let nativeKey = SeriesKey(workload: key.workload, metric: key.metric, backend: "native")
-            if key.backend != "native", let native = groups[nativeKey]?.map(\.value), !native.isEmpty {
+            if key.backend != "native", let native = nativeCounterpart(key, in: groups)?.map(\.value), !native.isEmpty {
                 let nativeMedian = Quantile.of(sorted: native.sorted(), 0.5)
                 // A ratio means something only between positive figures (a MemAvailable drop
                 // can be negative: the host gained memory meanwhile).
@@ -26,14 +25,34 @@ enum Summarize {
                 }
             }
             summaries.append(entry)
-            let expected = key.workload == "memory" ? 0 : (key.workload == "disk" ? 1 : suite.runs(for: key.backend))
+            let expected = switch key.workload {
+            case "memory": 0
+            case "disk", "density": 1
+            case let w where Workloads.throughput.contains(w):
+                min(suite.throughputSettings.runs(for: key.backend), suite.runs(for: key.backend))
+            default: suite.runs(for: key.backend)
+            }
             warnings += Warning.about(key, values: values, summary: summary, expected: expected)
             // Bytes on disk are the same under any accelerator; times and memory are not.
             if group[0].accelerator == "tcg" && key.workload != "disk" {
-                warnings.append(Warning(.emulated, series: key, "measured in a guest under TCG (software emulation), not what KVM would give"))
+                let what = Workloads.throughput.contains(key.workload)
+                    ? "throughput of an emulated CPU and devices (TCG), not what the guest would do under KVM"
+                    : "measured in a guest under TCG (software emulation), not what KVM would give"
+                warnings.append(Warning(.emulated, series: key, what))
             }
         }
         return (summaries, warnings)
+    }
+
+    /// Native's series to normalise `key` by: the same metric, or, for what native does not
+    /// have, its nearest: a network path (bridge, published) against native's loopback (`host:`),
+    /// a volume against native's own file system (`root:`).
+    static func nativeCounterpart(_ key: SeriesKey, in groups: [SeriesKey: [Sample]]) -> [Sample]? {
+        if let same = groups[SeriesKey(workload: key.workload, metric: key.metric, backend: "native")] { return same }
+        for (prefix, native) in [("bridge:", "host:"), ("published:", "host:"), ("volume:", "root:")] where key.metric.hasPrefix(prefix) {
+            return groups[SeriesKey(workload: key.workload, metric: native + key.metric.dropFirst(prefix.count), backend: "native")]
+        }
+        return nil
     }
 }
 

@@ -7,7 +7,7 @@ import TOMLKit
 /// the line and column of a syntax error) and what was expected, before anything runs.
 public enum SuiteFile {
     /// The workloads and backends this build knows.
-    public static let knownWorkloads = ["startup", "memory", "disk"]
+    public static let knownWorkloads = Workloads.names
     public static let knownBackends = ["native", "intermodal", "intermodal-lib", "runc", "crun", "podman", "docker", "vm", "vm-full"]
 
     /// Reads and checks `path`.
@@ -53,8 +53,36 @@ public enum SuiteFile {
         if let map = try reader.byBackend("runs_by_backend", in: 1...100_000) { suite.runsByBackend = map }
         if let map = try reader.byBackend("warmup_by_backend", in: 0...1000) { suite.warmupByBackend = map }
         if let map = try reader.byBackend("idle_instances_by_backend", in: 1...10_000) { suite.idleInstancesByBackend = map }
+        suite.dockerfile = try reader.string("dockerfile").map { Self.relative($0, to: file) } ?? base.dockerfile
+        if let t = try reader.table("throughput") {
+            var inner = Reader(table: t, file: file, prefix: "throughput.")
+            var settings = base.throughputSettings
+            settings.runs = try inner.int("runs", in: 1...100_000) ?? settings.runs
+            if let map = try inner.byBackend("runs_by_backend", in: 1...100_000) { settings.runsByBackend = map }
+            settings.seconds = try inner.int("seconds", in: 1...3600) ?? settings.seconds
+            settings.diskFileMiB = try inner.int("disk_file_mib", in: 1...1_048_576) ?? settings.diskFileMiB
+            settings.requests = try inner.int("requests", in: 100...100_000_000) ?? settings.requests
+            try inner.finish()
+            suite.throughput = settings
+        }
+        if let t = try reader.table("density") {
+            var inner = Reader(table: t, file: file, prefix: "density.")
+            var settings = base.densitySettings
+            settings.memoryBudgetMiB = try inner.int("memory_budget_mib", in: 16...16_777_216) ?? settings.memoryBudgetMiB
+            settings.maxInstances = try inner.int("max_instances", in: 1...100_000) ?? settings.maxInstances
+            if let map = try inner.byBackend("max_instances_by_backend", in: 1...100_000) { settings.maxInstancesByBackend = map }
+            try inner.finish()
+            suite.density = settings
+        }
         try reader.finish()
         return suite
+    }
+
+    /// A relative path in a suite file means relative to the file's directory.
+    static func relative(_ path: String, to file: String) -> String {
+        let dir = FilePath(file).removingLastComponent().string
+        guard !path.hasPrefix("/"), !dir.isEmpty else { return path }
+        return dir + "/" + path
     }
 
     /// Typed access to a table that remembers which keys were read, so unknown ones are refused.

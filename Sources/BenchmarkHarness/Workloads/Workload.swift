@@ -1,5 +1,6 @@
 import BenchmarkResults
 import IntermodalCore
+import SystemPackage
 
 /// What to run and how to read it: one round of measurement on one backend. A workload knows
 /// nothing of which backend it is on beyond the ``Backend`` interface, and nothing of statistics.
@@ -11,6 +12,13 @@ public protocol Workload: Sendable {
     func warmups(for backend: any Backend, suite: Suite) -> Int
     /// One round; the samples carry the round's number, warm-up flag and accelerator.
     func measure(on backend: any Backend, _ round: Round) async throws(IntermodalError) -> [Sample]
+    /// Why this workload does not run on `backend`, or nil when it does. The run records the
+    /// reason in the results: a gap is said, never silent.
+    func notMeasured(on backend: any Backend, suite: Suite) -> String?
+}
+
+extension Workload {
+    public func notMeasured(on backend: any Backend, suite: Suite) -> String? { nil }
 }
 
 /// Which round is measured, and what its samples must carry.
@@ -20,18 +28,35 @@ public struct Round: Sendable {
     public var suite: Suite
     /// `kvm` or `tcg` for a guest backend; nil elsewhere.
     public var accelerator: String?
+    /// The host side of the network and app workloads; nil when the suite has neither.
+    public var tools: HostTools?
+    /// A directory of the run's own for a workload's files (volumes), removed with the run.
+    public var scratch: FilePath
+    /// How long one instance (or one tool in it) may take.
+    public var timeout: Duration { .seconds(suite.timeoutSeconds) }
+
+    public init(number: Int, warmup: Bool, suite: Suite, accelerator: String?, tools: HostTools? = nil, scratch: FilePath) {
+        self.number = number
+        self.warmup = warmup
+        self.suite = suite
+        self.accelerator = accelerator
+        self.tools = tools
+        self.scratch = scratch
+    }
 }
 
 /// The workloads this build has, by suite name.
 public enum Workloads {
-    public static func named(_ name: String) -> (any Workload)? {
-        switch name {
-        case "startup": StartupWorkload()
-        case "memory": MemoryWorkload()
-        case "disk": DiskWorkload()
-        default: nil
-        }
-    }
+    public static let all: [any Workload] = [
+        StartupWorkload(), MemoryWorkload(), DiskWorkload(), CPUWorkload(), MemoryBandwidthWorkload(), DiskIOWorkload(),
+        NetworkWorkload(), AppWorkload(), DensityWorkload(),
+    ]
+    public static var names: [String] { all.map(\.name) }
+    public static func named(_ name: String) -> (any Workload)? { all.first { $0.name == name } }
+    /// Those that need the workload image's tools (sysbench, fio, iperf3, redis, stress-ng).
+    public static let throughput: Set<String> = ["cpu", "memory-bandwidth", "disk-io", "network", "app"]
+    /// Those whose client runs on the host.
+    public static let needHostTools: Set<String> = ["network", "app"]
 }
 
 extension Sample {

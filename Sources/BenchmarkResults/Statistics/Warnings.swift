@@ -13,6 +13,8 @@ public struct Warning: Codable, Sendable, Equatable, CustomStringConvertible {
         case fewSamples = "few-samples"
         /// A figure from a guest under software emulation.
         case emulated
+        /// A workload did not run on a backend, and why.
+        case notMeasured = "not-measured"
     }
     public var kind: Kind
     public var series: SeriesKey?

@@ -1,0 +1,75 @@
+import BenchmarkResults
+import ContainerEngine
+import Crypto
+import ImageStore
+import IntermodalCore
+import SystemPackage
+
+/// The throughput workloads' image (`image = "workload"`): built by our own `build` from the
+/// committed `Benchmarks/images/workload/Dockerfile`, FROM our debootstrapped Debian, and named
+/// `workload:<first 12 hex digits of the Dockerfile's SHA-256>`, so it is built once per
+/// Dockerfile and an edit builds it anew. Every backend then runs these same binaries.
+public enum WorkloadImage {
+    public static let name = "workload"
+    static let repositoryPath = "Benchmarks/images/workload/Dockerfile"
+    /// The Debian packages the Dockerfile installs (a full-OS guest installs the same ones).
+    public static let packages = ["sysbench", "fio", "iperf3", "stress-ng", "redis-server", "redis-tools"]
+    /// The tools the throughput workloads need in the image.
+    static let tools = ["sysbench", "fio", "iperf3", "stress-ng", "redis-server", "redis-benchmark"]
+
+    /// The suite's Dockerfile: its own, or this repository's (found from the working directory,
+    /// then from the executable's location, `.build/<configuration>/intermodal`).
+    static func dockerfile(_ suite: Suite, executable: FilePath) throws(IntermodalError) -> FilePath {
+        if let given = suite.dockerfile {
+            guard FileSystem.exists(FilePath(given)) else { throw IntermodalError(.notFound, "the suite's dockerfile \(given) does not exist") }
+            return FilePath(given)
+        }
+        var candidates = [FilePath(repositoryPath)]
+        var dir = executable.removingLastComponent()
+        for _ in 0..<5 {
+            candidates.append(dir.appending(repositoryPath))
+            dir = dir.removingLastComponent()
+        }
+        guard let found = candidates.first(where: { FileSystem.exists($0) }) else {
+            throw IntermodalError(.notFound, "\(repositoryPath) is not under the working directory or above \(executable): run from the repository or set dockerfile in the suite")
+        }
+        return found
+    }
+
+    /// The image in `engine`'s store, built (with its base, `debian:bookworm`) when missing.
+    static func make(_ suite: Suite, engine: Engine, executable: FilePath, note: @escaping @Sendable (String) -> Void) async throws(IntermodalError) -> (Image, String) {
+        let file = try dockerfile(suite, executable: executable)
+        let bytes = try FileSystem.readBytes(file)
+        let digest = SHA256.hash(data: bytes).map { String($0, radix: 16).leftPadded2 }.joined()
+        let tag = try ImageReference.parse("\(name):\(digest.prefix(12))")
+        if let existing = try? engine.store.resolve(tag.description) { return (existing, tag.description) }
+        if (try? engine.store.resolve("debian:bookworm")) == nil {
+            note("bench: making debian:bookworm by debootstrap (once)")
+            _ = try await engine.store.bootstrapDebian(name: try ImageReference.parse("debian:bookworm"), bootstrap: try DebianBootstrap())
+        }
+        note("bench: building \(tag) from \(file) (once per Dockerfile)")
+        let result = try await engine.build(BuildOptions(
+            context: file.removingLastComponent(), dockerfile: file, tag: tag, progress: { note("bench: build: \($0)") }))
+        return (result.image, tag.description)
+    }
+
+    /// Checks that `rootfs` (the image's files) has every tool the throughput workloads run.
+    static func checkTools(in rootfs: FilePath, image: String) throws(IntermodalError) {
+        let missing = tools.filter { tool in !["usr/bin", "bin", "usr/sbin"].contains { FileSystem.exists(rootfs.appending($0).appending(tool)) } }
+        guard missing.isEmpty else {
+            throw IntermodalError(.invalidArgument,
+                "the suite's image \(image) has no \(missing.joined(separator: ", ")): the throughput workloads need image = \"\(name)\"")
+        }
+    }
+
+    /// The tool versions the image records in /etc/workload-versions (`sysbench 1.0.20+ds-5`).
+    static func versions(in rootfs: FilePath) -> [String: String] {
+        guard let text = try? FileSystem.readString(rootfs.appending("etc/workload-versions")) else { return [:] }
+        var out: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            let f = line.split(separator: " ", maxSplits: 1)
+            if f.count == 2 { out[String(f[0])] = String(f[1]) }
+        }
+        return out
+    }
+}
