@@ -76,8 +76,17 @@ public struct Runner: Sendable {
         journal.add(.directory(scratch.string))
         if throughput {
             journal.add(.directory(toolsDirectory.string))
-            try await engine.store.flatten(image, into: toolsDirectory)
-            try WorkloadImage.checkTools(in: toolsDirectory, image: imageName)
+            do {
+                try await engine.store.flatten(image, into: toolsDirectory)
+                try WorkloadImage.checkTools(in: toolsDirectory, image: imageName)
+            } catch {
+                for directory in [toolsDirectory, scratch] {
+                    try? FileSystem.removeTree(directory)
+                    journal.remove(.directory(directory.string))
+                }
+                journal.close()
+                throw error
+            }
             for (tool, version) in WorkloadImage.versions(in: toolsDirectory) { environmentVersions["image: \(tool)"] = version }
             tools = HostTools(rootfs: toolsDirectory)
         }

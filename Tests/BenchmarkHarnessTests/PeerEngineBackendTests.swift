@@ -26,7 +26,7 @@ struct PeerEngineBackendTests {
             image = try await store.bootstrapBusybox(name: .parse("busybox:latest"))
             journal = try Journal(directory: root.appending("journal"))
             context = BenchContext(
-                storeRoot: root.appending("store"), store: store, image: image,
+                storeRoot: root.appending("store"), store: store, image: image, imageName: "busybox",
                 workDirectory: root.appending("work-\(backend)"),
                 suite: Suite(name: "peer-test", workloads: ["startup"], backends: [backend], runs: 1, warmup: 0, timeoutSeconds: 120),
                 intermodalExecutable: "/bin/false", journal: journal)

@@ -20,6 +20,19 @@ struct SuiteFileTests {
         #expect(suite.runs(for: "vm") == 5 && suite.runs(for: "runc") == 10)
     }
 
+    /// The throughput example: the workload image, its Dockerfile relative to the suite file,
+    /// and the throughput and density tables.
+    @Test func theThroughputExampleParses() throws {
+        let file = Self.example.removingLastComponent().appending("throughput.toml")
+        let suite = try SuiteFile.load(file)
+        #expect(suite.image == "workload")
+        #expect(suite.workloads == ["cpu", "memory-bandwidth", "disk-io", "network", "app", "density"])
+        #expect(suite.dockerfile == file.removingLastComponent().string + "/../images/workload/Dockerfile")
+        #expect(FileSystem.exists(FilePath(suite.dockerfile!)))
+        #expect(suite.throughputSettings.seconds == 5 && suite.throughputSettings.runs(for: "vm") == 2)
+        #expect(suite.densitySettings.maxInstances(for: "vm") == 6 && suite.densitySettings.memoryBudgetMiB == 4096)
+    }
+
     @Test func leftOutKeysComeFromTheExtendedSuite() throws {
         let suite = try SuiteFile.parse("extends = \"full\"\nruns = 4\n", file: "s.toml")
         #expect(suite.runs == 4)
@@ -39,6 +52,11 @@ struct SuiteFileTests {
         ("[runs_by_backend]\nvm = \"few\"\n", "bad.toml: key runs_by_backend.vm: expected an integer"),
         ("[runs_by_backend]\nkvm = 3\n", "bad.toml: key runs_by_backend.kvm: expected a backend"),
         ("runs = 3\nwarmup = [\n", "bad.toml:2:"),
+        ("[throughput]\nseconds = 0\n", "bad.toml: key throughput.seconds: expected an integer from 1 to 3600, got 0"),
+        ("[throughput]\nsecs = 3\n", "bad.toml: unknown key throughput.secs"),
+        ("[density]\nmax_instances = \"many\"\n", "bad.toml: key density.max_instances: expected an integer"),
+        ("[density.max_instances_by_backend]\nkvm = 1\n", "bad.toml: key density.max_instances_by_backend.kvm: expected a backend"),
+        ("workloads = [\"cpu\", \"gpu\"]\n", "bad.toml: key workloads: expected names from startup"),
     ])
     func malformedSuitesAreRefusedNamingWhatIsWrong(text: String, expected: String) {
         #expect {

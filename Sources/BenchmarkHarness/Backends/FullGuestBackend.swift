@@ -1,4 +1,5 @@
 import BenchmarkResults
+import ContainerEngine
 import ImageStore
 import IntermodalCore
 import SystemPackage
@@ -47,14 +48,20 @@ public actor FullGuestBackend: Backend {
         cfg.accelerator = accelerator == .kvm ? .kvm : .tcg
         configuration = cfg
 
-        // With the workload image, the guest gets the same tools from the same mirror (the same
-        // Debian package versions), as packages of its own installation.
-        let extra = context.suite.image == WorkloadImage.name ? WorkloadImage.packages : []
-        let full = try await FullGuestImage.bootstrap(
-            store: context.store, name: try ImageReference.parse("intermodal-vm-full:bookworm" + (extra.isEmpty ? "" : "-workload")),
-            extraPackages: extra, cacheRoot: cfg.cacheRoot)
+        let full: Image
+        if context.suite.image == WorkloadImage.name {
+            // The workload image (Debian) plus an installation: the same tools as every backend.
+            let engine = try Engine(root: context.storeRoot, monitorExecutable: context.intermodalExecutable)
+            full = try await WorkloadImage.fullGuest(
+                from: context.imageName, engine: engine, directory: context.workDirectory.appending("image")
+            ) { StandardStreams.writeError($0 + "\n") }
+            adjustments.append("vm-full boots \(context.imageName) with \(FullGuestImage.packages.joined(separator: ", ")) installed FROM it by our build: the same tools, plus a kernel and init of its own")
+        } else {
+            full = try await FullGuestImage.bootstrap(
+                store: context.store, name: try ImageReference.parse("intermodal-vm-full:bookworm"), cacheRoot: cfg.cacheRoot)
+            adjustments.append("vm-full boots Debian bookworm minbase with \(FullGuestImage.packages.joined(separator: ", ")) (debootstrap --include), not \(context.suite.image) itself: a full guest needs its own kernel and init")
+        }
         image = full
-        adjustments.append("vm-full boots Debian bookworm minbase with \((FullGuestImage.packages + extra).joined(separator: ", ")) (debootstrap --include), not \(context.suite.image) itself: a full guest needs its own kernel and init")
         // The disk is built once per image, before anything is timed.
         let built = try await FullGuestImage.disk(
             source: VirtualMachine.diskSource(image: full, store: context.store), boot: cfg.boot, cacheRoot: cfg.cacheRoot)

@@ -33,6 +33,10 @@ enum Summarize {
             default: suite.runs(for: key.backend)
             }
             warnings += Warning.about(key, values: values, summary: summary, expected: expected)
+            if group.contains(where: { $0.components?[DiskIOWorkload.coarseClock] == 1 }) {
+                warnings.append(Warning(.coarseClock, series: key,
+                    "timed by a jiffies clock in the instance (no usable TSC or kvm-clock): latencies are multiples of a tick, a p50 of 0 means under one tick"))
+            }
             // Bytes on disk are the same under any accelerator; times and memory are not.
             if group[0].accelerator == "tcg" && key.workload != "disk" {
                 let what = Workloads.throughput.contains(key.workload)

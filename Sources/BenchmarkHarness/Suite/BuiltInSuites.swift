@@ -3,24 +3,28 @@ import BenchmarkResults
 /// The suites that need no file: `quick` is what `scripts/bench` runs by default.
 public enum BuiltInSuites {
     /// Start-up, idle memory and disk on busybox: our runtime (CLI and library), runc, crun and
-    /// the micro guest, against native. Sized to finish in a few minutes under TCG.
+    /// the micro guest, against native. Sized to finish in a few minutes under TCG; the guest gets
+    /// 8 samples, enough for `compare` to tell a 20% regression from noise.
     public static let quick = Suite(
         name: "quick", image: "busybox",
         workloads: ["startup", "memory", "disk"],
         backends: ["native", "intermodal", "intermodal-lib", "runc", "crun", "vm"],
-        runs: 10, warmup: 2, runsByBackend: ["vm": 5], timeoutSeconds: 120, memoryMiB: 256, vcpus: 1,
+        runs: 10, warmup: 2, runsByBackend: ["vm": 8], timeoutSeconds: 120, memoryMiB: 256, vcpus: 1,
         idleInstances: 3)
 
-    /// Everything this build measures, podman and docker included, with more samples. The
-    /// full-OS guest (`vm-full`) boots for a minute or more under TCG: 3 samples keep the suite
-    /// in its budget (the quick suite leaves it out).
+    /// Everything this build measures, on the workload image (Debian with sysbench, fio, iperf3,
+    /// redis and our STREAM kernel), podman and docker included. The full-OS guest (`vm-full`)
+    /// boots for a minute or more under TCG: 3 start-up samples, one round of each throughput
+    /// workload and one density step keep the suite near its budget (the quick suite leaves it out).
     public static let full = Suite(
-        name: "full", image: "busybox",
-        workloads: ["startup", "memory", "disk"],
+        name: "full", image: "workload",
+        workloads: ["startup", "memory", "disk", "cpu", "memory-bandwidth", "disk-io", "network", "app", "density"],
         backends: ["native", "intermodal", "intermodal-lib", "runc", "crun", "podman", "docker", "vm", "vm-full"],
-        runs: 30, warmup: 3, runsByBackend: ["vm": 10, "vm-full": 3], warmupByBackend: ["vm-full": 0],
+        runs: 20, warmup: 2, runsByBackend: ["vm": 10, "vm-full": 3], warmupByBackend: ["vm-full": 0],
         idleInstancesByBackend: ["vm-full": 1], timeoutSeconds: 240, memoryMiB: 256, vcpus: 1,
-        idleInstances: 5)
+        idleInstances: 5,
+        throughput: ThroughputSettings(runs: 3, runsByBackend: ["vm-full": 1], seconds: 3, diskFileMiB: 128, requests: 20_000),
+        density: DensitySettings(maxInstances: 40, maxInstancesByBackend: ["vm": 8, "vm-full": 1]))
 
     public static let all: [String: Suite] = ["quick": quick, "full": full]
 }

@@ -4,6 +4,7 @@ import Crypto
 import ImageStore
 import IntermodalCore
 import SystemPackage
+import VirtualMachines
 
 /// The throughput workloads' image (`image = "workload"`): built by our own `build` from the
 /// committed `Benchmarks/images/workload/Dockerfile`, FROM our debootstrapped Debian, and named
@@ -12,10 +13,8 @@ import SystemPackage
 public enum WorkloadImage {
     public static let name = "workload"
     static let repositoryPath = "Benchmarks/images/workload/Dockerfile"
-    /// The Debian packages the Dockerfile installs (a full-OS guest installs the same ones).
-    public static let packages = ["sysbench", "fio", "iperf3", "stress-ng", "redis-server", "redis-tools"]
     /// The tools the throughput workloads need in the image.
-    static let tools = ["sysbench", "fio", "iperf3", "stress-ng", "redis-server", "redis-benchmark"]
+    static let tools = ["sysbench", "fio", "iperf3", "redis-server", "redis-benchmark", "stream"]
 
     /// The suite's Dockerfile: its own, or this repository's (found from the working directory,
     /// then from the executable's location, `.build/<configuration>/intermodal`).
@@ -53,9 +52,31 @@ public enum WorkloadImage {
         return (result.image, tag.description)
     }
 
+    /// The full-OS guest's image: the workload image plus what an installation has (a kernel
+    /// and initramfs, systemd, the guest agent: ``FullGuestImage/packages``), installed FROM it
+    /// by our own build, so the full guest runs the same tools as every other backend. Named by
+    /// the digest of the Dockerfile generated here (which names the workload image's tag).
+    static func fullGuest(from imageName: String, engine: Engine, directory: FilePath, note: @escaping @Sendable (String) -> Void) async throws(IntermodalError) -> Image {
+        let text = """
+            FROM \(imageName)
+            RUN apt-get update \\
+             && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \(FullGuestImage.packages.joined(separator: " ")) \\
+             && apt-get clean && rm -rf /var/lib/apt/lists/*
+
+            """
+        let digest = SHA256.hash(data: Array(text.utf8)).map { String($0, radix: 16).leftPadded2 }.joined()
+        let tag = try ImageReference.parse("intermodal-vm-full:\(digest.prefix(12))")
+        if let existing = try? engine.store.resolve(tag.description) { return existing }
+        try FileSystem.createDirectory(directory)
+        let file = directory.appending("Dockerfile")
+        try FileSystem.writeAtomically(Array(text.utf8), to: file)
+        note("bench: building \(tag), the full guest's image, FROM \(imageName) (once)")
+        return try await engine.build(BuildOptions(context: directory, dockerfile: file, tag: tag, progress: { note("bench: build: \($0)") })).image
+    }
+
     /// Checks that `rootfs` (the image's files) has every tool the throughput workloads run.
     static func checkTools(in rootfs: FilePath, image: String) throws(IntermodalError) {
-        let missing = tools.filter { tool in !["usr/bin", "bin", "usr/sbin"].contains { FileSystem.exists(rootfs.appending($0).appending(tool)) } }
+        let missing = tools.filter { tool in !["usr/bin", "bin", "usr/sbin", "usr/local/bin"].contains { FileSystem.exists(rootfs.appending($0).appending(tool)) } }
         guard missing.isEmpty else {
             throw IntermodalError(.invalidArgument,
                 "the suite's image \(image) has no \(missing.joined(separator: ", ")): the throughput workloads need image = \"\(name)\"")

@@ -9,7 +9,8 @@ import SystemPackage
 /// has volumes, on a bind-mounted host directory. Direct I/O where the file system takes it;
 /// where it does not (the run is refused with EINVAL), buffered I/O, and the samples say so
 /// (`direct` = 0). The file size and the run time per job come from the suite. Latencies are
-/// timed by `clock_gettime` (fio's own TSC calibration reads zeros in an emulated guest).
+/// timed by `clock_gettime`; where the instance's clock source is a jiffies clock (a guest under
+/// TCG), the latency samples are marked ``coarseClock`` and the results warn about them.
 public struct DiskIOWorkload: Workload {
     public let name = "disk-io"
     public init() {}
@@ -17,6 +18,9 @@ public struct DiskIOWorkload: Workload {
     public func rounds(for backend: any Backend, suite: Suite) -> Int { ToolOutput.rounds(backend, suite) }
     public func warmups(for backend: any Backend, suite: Suite) -> Int { 0 }
     public func notMeasured(on backend: any Backend, suite: Suite) -> String? { ToolOutput.notMeasured(backend) }
+
+    /// The component that marks latencies timed by a jiffies clock.
+    public static let coarseClock = "coarseClock"
 
     static let jobs: [(name: String, rw: String, bs: String)] = [
         ("4k-randread", "randread", "4k"), ("4k-randwrite", "randwrite", "4k"),
@@ -44,18 +48,24 @@ public struct DiskIOWorkload: Workload {
         // Direct I/O first; buffered when the file system refuses O_DIRECT. Marked either way.
         let script = """
             mkdir -p \(directory)
+            echo "clocksource=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)"
             if fio --direct=1 \(common) \(jobs) > /tmp/fio.json 2>/tmp/fio.err; then echo direct=1; \
             else echo direct=0; cat /tmp/fio.err >&2; fio --direct=0 \(common) \(jobs) > /tmp/fio.json || exit 1; fi
             cat /tmp/fio.json; rm -f \(directory)/fio.dat /tmp/fio.json /tmp/fio.err
             """
         let text = try await ToolOutput.run(script, tool: "fio", on: backend, volume: volume)
         let direct: Double = text.contains("direct=1") ? 1 : 0
+        // A guest without a usable TSC or kvm-clock (TCG) falls back to a jiffies clock: every
+        // latency is then a multiple of a tick (4 ms at HZ=250), and the samples say so.
+        let clock = text.lineContaining("clocksource=").dropFirst("clocksource=".count)
+        let coarse = clock.contains("jiffies")
         guard let start = text.firstIndex(of: "{") else {
             throw IntermodalError(.externalFailure, "fio on \(backend.name) printed no JSON: \(ToolOutput.tail(text))")
         }
         let report = try JSON.decode(FioReport.self, from: Array(text[start...].utf8), what: "fio's JSON output on \(backend.name)")
         var samples: [Sample] = []
-        let extra: [String: Double] = ["direct": direct, "fileMiB": Double(t.diskFileMiB)]
+        var extra: [String: Double] = ["direct": direct, "fileMiB": Double(t.diskFileMiB)]
+        if coarse { extra[Self.coarseClock] = 1 }
         for job in Self.jobs {
             guard let r = report.jobs.first(where: { $0.jobname == job.name }) else {
                 throw IntermodalError(.externalFailure, "fio on \(backend.name): no result for job \(job.name)")

@@ -117,8 +117,9 @@ struct Iperf3Report: Decodable {
 }
 
 /// redis-benchmark from the host against the instance's redis-server, read from its `--csv`.
-enum RedisBenchmark {
-    struct Row { var rps: Double; var p50: Double; var p99: Double }
+public enum RedisBenchmark {
+    /// One test's operations per second and latency percentiles (ms).
+    public struct Row: Sendable { public var rps: Double; public var p50: Double; public var p99: Double }
 
     static func run(
         _ tools: HostTools, service: ServiceInstance, tests: String, requests: Int, clients: Int, timeout: Duration
@@ -130,7 +131,7 @@ enum RedisBenchmark {
     }
 
     /// `"test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"`.
-    static func parse(_ text: String) throws(IntermodalError) -> [String: Row] {
+    public static func parse(_ text: String) throws(IntermodalError) -> [String: Row] {
         var rows: [String: Row] = [:]
         var header: [String] = []
         for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {

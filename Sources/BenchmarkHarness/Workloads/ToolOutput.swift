@@ -50,3 +50,10 @@ enum ToolOutput {
 }
 
 import SystemPackage
+
+extension String {
+    /// The first line containing `needle`, or "".
+    func lineContaining(_ needle: String) -> String {
+        split(separator: "\n").first { $0.contains(needle) }.map(String.init) ?? ""
+    }
+}

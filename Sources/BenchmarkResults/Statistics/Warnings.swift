@@ -15,6 +15,8 @@ public struct Warning: Codable, Sendable, Equatable, CustomStringConvertible {
         case emulated
         /// A workload did not run on a backend, and why.
         case notMeasured = "not-measured"
+        /// Latencies timed by a clock with a coarse tick (a guest's jiffies clock).
+        case coarseClock = "coarse-clock"
     }
     public var kind: Kind
     public var series: SeriesKey?
