@@ -94,6 +94,23 @@ public enum CourseTable {
         rows.append(compare(
             file, claim: "A container costs a few MiB of memory, a VM hundreds: \(Int(claimedFactor))x less or more",
             workload: MetricRoles.memory, metrics: perInstance.map { [$0] } ?? [], extra: ""))
+        // How many fit, measured: the density workload started them one after another.
+        if let c = figures(file, workload: MetricRoles.density, metric: "host-memory-per-instance", kinds: containerKinds),
+           let v = figures(file, workload: MetricRoles.density, metric: "host-memory-per-instance", kinds: vmKinds),
+           c.median > 0, v.median > 0,
+           let budget = file.samples.first(where: { $0.workload == MetricRoles.density })?.components?["budgetBytes"] {
+            func started(_ b: String) -> Int {
+                Int(file.samples.first { $0.workload == MetricRoles.density && $0.metric == "instances-started" && $0.backend == b }?.value ?? 0)
+            }
+            let fitC = Int(budget / c.median), fitV = Int(budget / v.median)
+            let factor = fitV > 0 ? Double(fitC) / Double(fitV) : .infinity
+            rows.append(Row(
+                claim: "Many more containers than VMs fit on one host: \(Int(claimedFactor))x as many or more (density workload)",
+                container: "\(c.backend): \(started(c.backend)) started and kept running, \(Format.bytes(c.median)) of host memory each: \(fitC) in \(Format.bytes(budget))",
+                vm: "\(v.backend): \(started(v.backend)) started, \(Format.bytes(v.median)) each: \(fitV) in \(Format.bytes(budget))",
+                measuredFactor: factor,
+                verdict: verdict(factor) + " (measured up to the counts started, extrapolated from there to the budget)"))
+        }
         // How many fit: derived from the per-instance memory.
         if let metric = perInstance,
            let c = figures(file, workload: MetricRoles.memory, metric: metric, kinds: containerKinds),

@@ -11,9 +11,14 @@ import BenchmarkResults
 ///   (else the first in bytes), split by its samples' `components`.
 /// - workload `disk`: bytes; a metric naming `per-instance`, `unique` or `writable` is paid per
 ///   instance, any other is shared (the image, a base disk).
-/// - any other workload is a throughput or latency figure, normalised to `native`.
+/// - workload `density`: the curve of idle instances started one after another; each
+///   `step:host-memory-used` sample carries the step's instance count in `components["instances"]`.
+/// - any other workload is a throughput or latency figure, normalised to `native`; the figure
+///   shows its rates (higher is better) and small-request round trips, the tables all of it.
 public enum MetricRoles {
-    public static let startup = "startup", memory = "memory", disk = "disk"
+    public static let startup = "startup", memory = "memory", disk = "disk", density = "density"
+    /// The density curve's metric.
+    public static let densityStep = "step:host-memory-used"
 
     /// The headline start-up metric among `metrics`.
     public static func headlineStartup(_ metrics: [String]) -> String? {
@@ -32,7 +37,13 @@ public enum MetricRoles {
 
     /// Workloads that are neither start-up, memory nor disk: the throughput figure's groups.
     public static func isThroughputWorkload(_ workload: String) -> Bool {
-        ![startup, memory, disk].contains(workload)
+        ![startup, memory, disk, density].contains(workload)
+    }
+
+    /// Whether a throughput metric is a headline of the normalised figure: a rate, or the
+    /// round-trip time of small requests (percentiles past the median and counts stay in tables).
+    public static func isThroughputHeadline(_ metric: String, direction: Direction) -> Bool {
+        direction == .higherIsBetter || metric.hasSuffix("rtt-p50")
     }
 }
 

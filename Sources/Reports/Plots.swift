@@ -213,8 +213,50 @@ public enum Plots {
             body: body)
     }
 
-    /// How many instances fit: memory against the instance count, per backend, to the host's memory.
+    /// How many instances fit: the measured curve where the run has the density workload, else
+    /// the estimate from the idle memory per instance.
     static func density(_ files: [LabelledResults]) -> Figure? {
+        measuredDensity(files) ?? estimatedDensity(files)
+    }
+
+    /// The density workload's curve: host memory used against the number of idle instances
+    /// running, one line per backend, measured step by step.
+    static func measuredDensity(_ files: [LabelledResults]) -> Figure? {
+        var blocks: [String] = []
+        var plots: [String] = []
+        for f in files {
+            for b in f.results.backendOrder {
+                let steps = f.results.samples
+                    .filter { $0.workload == MetricRoles.density && $0.metric == MetricRoles.densityStep && $0.backend == b && !$0.warmup }
+                    .compactMap { s in s.components?["instances"].map { ($0, s.value) } }.filter { $0.1 > 0 }
+                    .sorted { $0.0 < $1.0 }
+                guard !steps.isEmpty else { continue }
+                let name = "density\(blocks.count)"
+                blocks.append(Gnuplot.dataBlock(name, steps.map { [Gnuplot.number($0.0), Gnuplot.number($0.1 / 1_048_576)] }))
+                let label = seriesLabel(b, f, files) + ": \(Int(steps.last!.0)) started"
+                plots.append("$\(name) using 1:2 with linespoints lw 2 pt 7 lc rgb '\(palette(plots.count))' title \(Gnuplot.quoted(label))")
+            }
+        }
+        guard !plots.isEmpty else { return nil }
+        let body = blocks.joined() + """
+        set title 'Density: host memory used by idle instances, measured'
+        set xlabel 'idle instances running'
+        set ylabel 'host memory used (MiB, drop of MemAvailable)'
+        set logscale y
+        set grid
+        set key outside right
+        plot \(plots.joined(separator: ", \\\n     "))
+
+        """
+        return Figure(
+            name: "density", title: "How many instances fit",
+            caption: "Measured: idle instances started one after another and kept running, until the suite's memory budget or count; "
+                + "after each start, the host memory all of them use (the drop of MemAvailable since the first). The legend gives how many were started.",
+            body: body)
+    }
+
+    /// Memory against the instance count, per backend, to the host's memory: estimated.
+    static func estimatedDensity(_ files: [LabelledResults]) -> Figure? {
         var lines: [(String, Double)] = []
         var hostMemory = 0.0
         for f in files {
@@ -286,16 +328,17 @@ public enum Plots {
         var interval: ClosedInterval?
     }
 
+    /// The harness's own ratio where it has one (it knows which native series a bridge or a
+    /// volume compares with), else the ratio of the medians of the same metric.
     static func relativeToNative(_ f: LabelledResults, _ key: SeriesKey) -> Relative? {
-        guard key.backend != "native" else { return nil }
-        let nativeKey = SeriesKey(workload: key.workload, metric: key.metric, backend: "native")
-        let series = f.results.measuredSeries
-        guard let mine = series[key], let native = series[nativeKey], !mine.isEmpty, !native.isEmpty,
+        guard key.backend != "native",
               let direction = f.results.samples.first(where: { $0.series == key })?.direction else { return nil }
         let summary = f.results.summaries.first { $0.series == key }
         var ratio = summary?.ratioToNative
         var interval = summary?.ratioToNativeCI95
-        if ratio == nil, let a = median(mine), let b = median(native), b != 0 {
+        let series = f.results.measuredSeries
+        if ratio == nil, let mine = series[key], let native = series[SeriesKey(workload: key.workload, metric: key.metric, backend: "native")],
+           let a = median(mine), let b = median(native), b != 0 {
             ratio = a / b
             interval = Bootstrap.ratioOfMediansInterval(mine, native, seed: 1)
         }
@@ -308,7 +351,8 @@ public enum Plots {
     static func throughputGroups(_ files: [LabelledResults]) -> [(workload: String, metric: String)] {
         var out: [(String, String)] = []
         for f in files {
-            for s in f.results.samples where MetricRoles.isThroughputWorkload(s.workload) && !out.contains(where: { $0 == (s.workload, s.metric) }) {
+            for s in f.results.samples where MetricRoles.isThroughputWorkload(s.workload)
+                && MetricRoles.isThroughputHeadline(s.metric, direction: s.direction) && !out.contains(where: { $0 == (s.workload, s.metric) }) {
                 out.append((s.workload, s.metric))
             }
         }

@@ -67,7 +67,10 @@ extension IntermodalCLIBackend: ThroughputCapable {
     public nonisolated var diskTargets: [DiskTarget: String] {
         [.root: "overlayfs (the container's upper directory in the store)", .volume: "a bind mount (-v) of a host directory"]
     }
-    public nonisolated var networkPaths: [NetworkPath] { [.bridge, .published, .host] }
+    /// A published port needs iptables on the host (the DNAT rules).
+    public nonisolated var networkPaths: [NetworkPath] {
+        HostCommand.find("iptables") != nil ? [.bridge, .published, .host] : [.bridge, .host]
+    }
 
     public func run(_ arguments: [String], volume: FilePath) async throws(IntermodalError) -> InstanceRun {
         try await run(arguments, options: ["-v", "\(volume.string):\(volumeMountPoint)"])
