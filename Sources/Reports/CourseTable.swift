@@ -98,7 +98,7 @@ public enum CourseTable {
         if let c = figures(file, workload: MetricRoles.density, metric: "host-memory-per-instance", kinds: containerKinds),
            let v = figures(file, workload: MetricRoles.density, metric: "host-memory-per-instance", kinds: vmKinds),
            c.median > 0, v.median > 0,
-           let budget = file.samples.first(where: { $0.workload == MetricRoles.density })?.components?["budgetBytes"] {
+           let budget = file.samples.lazy.compactMap({ $0.workload == MetricRoles.density ? $0.components?["budgetBytes"] : nil }).first {
             func started(_ b: String) -> Int {
                 Int(file.samples.first { $0.workload == MetricRoles.density && $0.metric == "instances-started" && $0.backend == b }?.value ?? 0)
             }

@@ -215,7 +215,7 @@ public enum Plots {
 
     /// How many instances fit: the measured curve where the run has the density workload, else
     /// the estimate from the idle memory per instance.
-    static func density(_ files: [LabelledResults]) -> Figure? {
+    public static func density(_ files: [LabelledResults]) -> Figure? {
         measuredDensity(files) ?? estimatedDensity(files)
     }
 
@@ -348,7 +348,7 @@ public enum Plots {
         return Relative(value: 1 / r, interval: interval.flatMap { $0.low > 0 ? ClosedInterval(low: 1 / $0.high, high: 1 / $0.low) : nil })
     }
 
-    static func throughputGroups(_ files: [LabelledResults]) -> [(workload: String, metric: String)] {
+    public static func throughputGroups(_ files: [LabelledResults]) -> [(workload: String, metric: String)] {
         var out: [(String, String)] = []
         for f in files {
             for s in f.results.samples where MetricRoles.isThroughputWorkload(s.workload)

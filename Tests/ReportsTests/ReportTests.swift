@@ -84,6 +84,20 @@ func pngSize(_ bytes: [UInt8]) -> (Int, Int)? {
         #expect(md.contains("0.31"))
     }
 
+    /// The density workload's curve is drawn as measured, the course table says how many fit by
+    /// it, and density's counts and bytes stay out of the throughput figure.
+    @Test func theMeasuredDensityCurveReplacesTheEstimate() throws {
+        let f = Self.labelled(SyntheticResults.withDensity(SyntheticResults.file(runs: 10, sigma: 0.02)))
+        let figure = try #require(Plots.density([f]))
+        #expect(figure.body.contains("measured") && figure.body.contains("$density0") && figure.body.contains("vm: 5 started"))
+        #expect(!figure.caption.contains("Estimated"))
+        let estimate = try #require(Plots.density([Self.labelled(SyntheticResults.file())]))
+        #expect(estimate.caption.hasPrefix("Estimated"))
+        #expect(!Plots.throughputGroups([f]).contains { $0.workload == "density" })
+        let md = Markdown.render(Report.document([f]).0)
+        #expect(md.contains("(density workload)") && md.contains("5 started and kept running"))
+    }
+
     @Test func loadRejectsANonResultsFileNamingIt() async throws {
         try await withTemporaryDirectory { dir in
             let path = dir.appending("bad.json")

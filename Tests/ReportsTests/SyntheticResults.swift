@@ -101,3 +101,26 @@ enum SyntheticResults {
             harnessOverhead: Summary([0.9, 1.0, 1.1]), hostLoad: [LoadReading(when: "before startup", load1: 0.5, load5: 0.4, load15: 0.3)])
     }
 }
+
+extension SyntheticResults {
+    /// `file` with a density curve per backend (k instances, k times the backend's idle memory
+    /// plus noise-free host overhead) and the end-of-run figures the density workload records.
+    static func withDensity(_ file: ResultsFile, steps: Int = 5, budget: Double = 1_073_741_824) -> ResultsFile {
+        var f = file
+        for b in backends {
+            let each = b.memory.values.reduce(0, +)
+            for k in 1...steps {
+                f.samples.append(Sample(workload: "density", metric: "step:host-memory-used", backend: b.name, round: 0,
+                                        value: each * Double(k), unit: .bytes,
+                                        components: ["instances": Double(k), "hostMemoryUsedBytes": each * Double(k), "alive": Double(k)],
+                                        takenAt: 1_800_000_100 + Double(k)))
+            }
+            let end: [String: Double] = ["budgetBytes": budget, "maxInstances": Double(steps), "stoppedBy": 0, "alive": Double(steps)]
+            f.samples.append(Sample(workload: "density", metric: "instances-started", backend: b.name, round: 0, value: Double(steps),
+                                    unit: .count, direction: .higherIsBetter, components: end, takenAt: 1_800_000_200))
+            f.samples.append(Sample(workload: "density", metric: "host-memory-per-instance", backend: b.name, round: 0, value: each,
+                                    unit: .bytes, components: end, takenAt: 1_800_000_200))
+        }
+        return f
+    }
+}
