@@ -226,14 +226,16 @@ public enum Plots {
         var plots: [String] = []
         for f in files {
             for b in f.results.backendOrder {
-                let steps = f.results.samples
+                let all = f.results.samples
                     .filter { $0.workload == MetricRoles.density && $0.metric == MetricRoles.densityStep && $0.backend == b && !$0.warmup }
-                    .compactMap { s in s.components?["instances"].map { ($0, s.value) } }.filter { $0.1 > 0 }
+                    .compactMap { s in s.components?["instances"].map { ($0, s.value) } }
                     .sorted { $0.0 < $1.0 }
-                guard !steps.isEmpty else { continue }
+                // A log scale has no place for a step where MemAvailable did not drop.
+                let steps = all.filter { $0.1 > 0 }
+                guard let last = all.last, !steps.isEmpty else { continue }
                 let name = "density\(blocks.count)"
                 blocks.append(Gnuplot.dataBlock(name, steps.map { [Gnuplot.number($0.0), Gnuplot.number($0.1 / 1_048_576)] }))
-                let label = seriesLabel(b, f, files) + ": \(Int(steps.last!.0)) started"
+                let label = seriesLabel(b, f, files) + ": \(Int(last.0)) started"
                 plots.append("$\(name) using 1:2 with linespoints lw 2 pt 7 lc rgb '\(palette(plots.count))' title \(Gnuplot.quoted(label))")
             }
         }
@@ -251,7 +253,8 @@ public enum Plots {
         return Figure(
             name: "density", title: "How many instances fit",
             caption: "Measured: idle instances started one after another and kept running, until the suite's memory budget or count; "
-                + "after each start, the host memory all of them use (the drop of MemAvailable since the first). The legend gives how many were started.",
+                + "after each start, the host memory all of them use (the drop of MemAvailable since the first; steps where it did not drop are left out of the log scale). "
+                + "The legend gives how many were started. MemAvailable moves with everything else on the host: read the slope, not single steps.",
             body: body)
     }
 

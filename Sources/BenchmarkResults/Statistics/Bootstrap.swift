@@ -17,7 +17,8 @@ public enum Bootstrap {
     }
 
     /// A 95% interval of median(`a`) / median(`b`), both sides resampled independently (a
-    /// ratio to native carries the uncertainty of native's own figure too).
+    /// ratio to native carries the uncertainty of native's own figure too). Nil when a resampled
+    /// median is not positive.
     public static func ratioOfMediansInterval(_ a: [Double], _ b: [Double], seed: UInt64, resamples: Int = 2000) -> ClosedInterval? {
         guard !a.isEmpty, !b.isEmpty else { return nil }
         var rng = SplitMix64(seed: seed)
@@ -28,8 +29,11 @@ public enum Bootstrap {
             for i in db.indices { db[i] = b[Int(rng.next() % UInt64(b.count))] }
             da.sort()
             db.sort()
-            let mb = Quantile.of(sorted: db, 0.5)
-            if mb != 0 { ratios.append(Quantile.of(sorted: da, 0.5) / mb) }
+            let ma = Quantile.of(sorted: da, 0.5), mb = Quantile.of(sorted: db, 0.5)
+            // A ratio means something only between positive figures: when resamples reach zero
+            // or below (a MemAvailable drop near nothing), there is no interval to give.
+            guard ma > 0, mb > 0 else { return nil }
+            ratios.append(ma / mb)
         }
         guard !ratios.isEmpty else { return nil }
         ratios.sort()
