@@ -8,8 +8,8 @@ import VirtualMachines
 
 /// The throughput workloads' image (`image = "workload"`): built by our own `build` from the
 /// committed `Benchmarks/images/workload/Dockerfile`, FROM our debootstrapped Debian, and named
-/// `workload:<first 12 hex digits of the Dockerfile's SHA-256>`, so it is built once per
-/// Dockerfile and an edit builds it anew. Every backend then runs these same binaries.
+/// `workload:<first 12 hex digits of the SHA-256 of the Dockerfile and its context>`, so it is
+/// built once and an edit builds it anew. Every backend then runs these same binaries.
 public enum WorkloadImage {
     public static let name = "workload"
     static let repositoryPath = "Benchmarks/images/workload/Dockerfile"
@@ -35,11 +35,26 @@ public enum WorkloadImage {
         return found
     }
 
+    /// SHA-256 over the Dockerfile and every other file of its directory (the build context:
+    /// `stream.c`), by name and content, so that an edit of any of them builds the image anew.
+    static func contextDigest(_ dockerfile: FilePath) throws(IntermodalError) -> String {
+        let directory = dockerfile.removingLastComponent()
+        var hasher = SHA256()
+        let names = [dockerfile.lastComponent?.string ?? "Dockerfile"]
+            + (try FileSystem.list(directory)).sorted().filter { $0 != dockerfile.lastComponent?.string }
+        for name in names {
+            let path = directory.appending(name)
+            guard !FileSystem.isDirectory(path) else { continue }
+            hasher.update(data: Array("\(name)\u{0}".utf8))
+            hasher.update(data: try FileSystem.readBytes(path))
+        }
+        return hasher.finalize().map { String($0, radix: 16).leftPadded2 }.joined()
+    }
+
     /// The image in `engine`'s store, built (with its base, `debian:bookworm`) when missing.
     static func make(_ suite: Suite, engine: Engine, executable: FilePath, note: @escaping @Sendable (String) -> Void) async throws(IntermodalError) -> (Image, String) {
         let file = try dockerfile(suite, executable: executable)
-        let bytes = try FileSystem.readBytes(file)
-        let digest = SHA256.hash(data: bytes).map { String($0, radix: 16).leftPadded2 }.joined()
+        let digest = try contextDigest(file)
         let tag = try ImageReference.parse("\(name):\(digest.prefix(12))")
         if let existing = try? engine.store.resolve(tag.description) { return (existing, tag.description) }
         if (try? engine.store.resolve("debian:bookworm")) == nil {
