@@ -199,7 +199,7 @@ public actor DockerBackend: Backend {
     }
 
     /// `docker run --rm OPTIONS ... IMAGE ARGS`, timed from outside.
-    private func runOnce(_ arguments: [String], options: [String]) async throws(IntermodalError) -> InstanceRun {
+    func runOnce(_ arguments: [String], options: [String]) async throws(IntermodalError) -> InstanceRun {
         guard let context, let executable, let imageName, let cgroupParent else { throw IntermodalError(.invalidState, "docker: not prepared") }
         let t = try await ProcessTimer.run(
             [executable.string, "run", "--rm"] + options + ["--pull", "never", "--cgroup-parent", cgroupParent, imageName] + arguments,
@@ -207,16 +207,22 @@ public actor DockerBackend: Backend {
         return InstanceRun(status: t.status, output: t.output, spawnToExit: t.spawnToExit, spawnToFirstOutput: t.spawnToFirstOutput)
     }
 
-    public func startIdle(_ index: Int) async throws(IntermodalError) -> IdleInstance {
+    /// `docker run -d --name NAME OPTIONS ... IMAGE ARGS`; the name is journaled before it exists.
+    func startDetached(_ arguments: [String], options: [String]) async throws(IntermodalError) -> String {
         guard let context, let executable, let imageName, let cgroupParent else { throw IntermodalError(.invalidState, "docker: not prepared") }
         counter += 1
         let container = containerPrefix + String(counter)
         context.journal.add(.peerContainer(cli: executable.string, name: container, environment: environment))
         idle.insert(container)
         try await PeerEngine.check(
-            executable,
-            ["run", "-d", "--name", container, "--network", "none", "--pull", "never", "--cgroup-parent", cgroupParent, imageName, "sleep", "3600"],
+            executable, ["run", "-d", "--name", container] + options + ["--pull", "never", "--cgroup-parent", cgroupParent, imageName] + arguments,
             environment: environment)
+        return container
+    }
+
+    public func startIdle(_ index: Int) async throws(IntermodalError) -> IdleInstance {
+        guard let executable else { throw IntermodalError(.invalidState, "docker: not prepared") }
+        let container = try await startDetached(["sleep", "3600"], options: ["--network", "none"])
         let out = try await PeerEngine.check(executable, ["inspect", "--type", "container", "--format", "{{.State.Pid}}", container], environment: environment)
         guard let pid = PeerEngine.integers(out).first, pid > 0 else {
             throw IntermodalError(.externalFailure, "docker inspect \(container): no container pid in \(out.trimmed)")
@@ -290,33 +296,4 @@ public actor DockerBackend: Backend {
     }
 }
 
-extension DockerBackend: ThroughputCapable {
-    public nonisolated var diskTargets: [DiskTarget: String] {
-        [.root: "docker's storage driver (the container's writable layer)", .volume: "a bind mount (-v) of a host directory"]
-    }
-    /// Only the host's network: the harness's docker runs without its bridge network stack,
-    /// which would add host-wide iptables rules.
-    public nonisolated var networkPaths: [NetworkPath] { [.host] }
-
-    public func run(_ arguments: [String], volume: FilePath) async throws(IntermodalError) -> InstanceRun {
-        try await runOnce(arguments, options: ["--network", "none", "-v", "\(volume.string):\(volumeMountPoint)"])
-    }
-
-    public func startService(_ arguments: [String], ports: [Int], path: NetworkPath, index: Int) async throws(IntermodalError) -> ServiceInstance {
-        guard path == .host else { throw IntermodalError(.unsupported, "docker: only the host network here") }
-        guard let context, let executable, let imageName, let cgroupParent else { throw IntermodalError(.invalidState, "docker: not prepared") }
-        counter += 1
-        let container = containerPrefix + String(counter)
-        context.journal.add(.peerContainer(cli: executable.string, name: container, environment: environment))
-        idle.insert(container)
-        try await PeerEngine.check(
-            executable,
-            ["run", "-d", "--name", container, "--network", "host", "--pull", "never", "--cgroup-parent", cgroupParent, imageName] + arguments,
-            environment: environment)
-        return ServiceInstance(id: container, address: "127.0.0.1", ports: Dictionary(uniqueKeysWithValues: ports.map { ($0, $0) }), handle: container)
-    }
-
-    public func stopService(_ service: ServiceInstance) async {
-        await stopIdle(IdleInstance(id: service.id, processes: [], handle: service.handle))
-    }
-}
+extension DockerBackend: DockerStyleCLI {}

@@ -151,3 +151,35 @@ enum PeerEngine {
         return found
     }
 }
+
+/// What the podman and docker backends share for the throughput workloads: both are Docker-style
+/// CLIs over storage and cgroups of the harness's own.
+protocol DockerStyleCLI: ThroughputCapable {
+    /// `CLI run --rm OPTIONS ... IMAGE ARGS`, timed from outside.
+    func runOnce(_ arguments: [String], options: [String]) async throws(IntermodalError) -> InstanceRun
+    /// `CLI run -d --name NAME OPTIONS ... IMAGE ARGS`: the container's name.
+    func startDetached(_ arguments: [String], options: [String]) async throws(IntermodalError) -> String
+}
+
+extension DockerStyleCLI {
+    public nonisolated var diskTargets: [DiskTarget: String] {
+        [.root: "\(name)'s storage driver (the container's writable layer)", .volume: "a bind mount (-v) of a host directory"]
+    }
+    /// Only the host's network: the harness runs the peer without its bridge network stack,
+    /// which would add host-wide iptables rules.
+    public nonisolated var networkPaths: [NetworkPath] { [.host] }
+
+    public func run(_ arguments: [String], volume: FilePath) async throws(IntermodalError) -> InstanceRun {
+        try await runOnce(arguments, options: ["--network", "none", "-v", "\(volume.string):\(volumeMountPoint)"])
+    }
+
+    public func startService(_ arguments: [String], ports: [Int], path: NetworkPath, index: Int) async throws(IntermodalError) -> ServiceInstance {
+        guard path == .host else { throw IntermodalError(.unsupported, "\(name): only the host network here") }
+        let container = try await startDetached(arguments, options: ["--network", "host"])
+        return ServiceInstance(id: container, address: "127.0.0.1", ports: Dictionary(uniqueKeysWithValues: ports.map { ($0, $0) }), handle: container)
+    }
+
+    public func stopService(_ service: ServiceInstance) async {
+        await stopIdle(IdleInstance(id: service.id, processes: [], handle: service.handle))
+    }
+}

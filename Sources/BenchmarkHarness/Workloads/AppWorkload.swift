@@ -4,16 +4,10 @@ import IntermodalCore
 /// An application: redis-server in the instance, redis-benchmark on the host (50 clients, GET
 /// and SET): operations per second and p50/p99 latency, by the backend's first network path
 /// (the bridge for containers and guests that have one; the host's network for the rest).
-public struct AppWorkload: Workload {
+public struct AppWorkload: ServerWorkload {
     public let name = "app"
     public init() {}
 
-    public func rounds(for backend: any Backend, suite: Suite) -> Int { ToolOutput.rounds(backend, suite) }
-    public func warmups(for backend: any Backend, suite: Suite) -> Int { 0 }
-    public func notMeasured(on backend: any Backend, suite: Suite) -> String? {
-        ToolOutput.notMeasured(backend)
-            ?? (BenchServers.paths(backend).isEmpty ? "\(backend.name) offers no network path to a server in its instances here" : nil)
-    }
 
     public func measure(on backend: any Backend, _ round: Round) async throws(IntermodalError) -> [Sample] {
         guard let b = backend as? any ThroughputCapable, let path = b.networkPaths.first, let tools = round.tools else {

@@ -3,13 +3,10 @@ import IntermodalCore
 
 /// CPU: sysbench's prime-number test, events per second, with one thread and with every vCPU
 /// the instance has (`nproc` inside it), both in one instance per round.
-public struct CPUWorkload: Workload {
+public struct CPUWorkload: ThroughputWorkload {
     public let name = "cpu"
     public init() {}
 
-    public func rounds(for backend: any Backend, suite: Suite) -> Int { ToolOutput.rounds(backend, suite) }
-    public func warmups(for backend: any Backend, suite: Suite) -> Int { 0 }
-    public func notMeasured(on backend: any Backend, suite: Suite) -> String? { ToolOutput.notMeasured(backend) }
 
     public func measure(on backend: any Backend, _ round: Round) async throws(IntermodalError) -> [Sample] {
         let seconds = round.suite.throughputSettings.seconds

@@ -11,13 +11,10 @@ import SystemPackage
 /// (`direct` = 0). The file size and the run time per job come from the suite. Latencies are
 /// timed by `clock_gettime`; where the instance's clock source is a jiffies clock (a guest under
 /// TCG), the latency samples are marked ``coarseClock`` and the results warn about them.
-public struct DiskIOWorkload: Workload {
+public struct DiskIOWorkload: ThroughputWorkload {
     public let name = "disk-io"
     public init() {}
 
-    public func rounds(for backend: any Backend, suite: Suite) -> Int { ToolOutput.rounds(backend, suite) }
-    public func warmups(for backend: any Backend, suite: Suite) -> Int { 0 }
-    public func notMeasured(on backend: any Backend, suite: Suite) -> String? { ToolOutput.notMeasured(backend) }
 
     /// The component that marks latencies timed by a jiffies clock.
     public static let coarseClock = "coarseClock"

@@ -5,13 +5,10 @@ import IntermodalCore
 /// into the workload image from `Benchmarks/images/workload/stream.c`), on three arrays of
 /// 32 MiB each: a fixed working set that fits a 256 MiB guest. The best pass of each kernel in
 /// the suite's run time gives its rate, MB/s, as STREAM reports it.
-public struct MemoryBandwidthWorkload: Workload {
+public struct MemoryBandwidthWorkload: ThroughputWorkload {
     public let name = "memory-bandwidth"
     public init() {}
 
-    public func rounds(for backend: any Backend, suite: Suite) -> Int { ToolOutput.rounds(backend, suite) }
-    public func warmups(for backend: any Backend, suite: Suite) -> Int { 0 }
-    public func notMeasured(on backend: any Backend, suite: Suite) -> String? { ToolOutput.notMeasured(backend) }
 
     static let arrayMiB = 32
     static let kernels = ["Copy", "Scale", "Add", "Triad"]

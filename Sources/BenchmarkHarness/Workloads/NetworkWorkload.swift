@@ -57,16 +57,10 @@ enum BenchServers {
 /// pipelining: one request in flight), by every path the backend offers: the instance's bridge
 /// address, a published port (DNAT), the host's network. Native runs on loopback (`host`), and
 /// the bridge and published paths are normalised to that.
-public struct NetworkWorkload: Workload {
+public struct NetworkWorkload: ServerWorkload {
     public let name = "network"
     public init() {}
 
-    public func rounds(for backend: any Backend, suite: Suite) -> Int { ToolOutput.rounds(backend, suite) }
-    public func warmups(for backend: any Backend, suite: Suite) -> Int { 0 }
-    public func notMeasured(on backend: any Backend, suite: Suite) -> String? {
-        ToolOutput.notMeasured(backend)
-            ?? (BenchServers.paths(backend).isEmpty ? "\(backend.name) offers no network path to a server in its instances here" : nil)
-    }
 
     public func measure(on backend: any Backend, _ round: Round) async throws(IntermodalError) -> [Sample] {
         guard let b = backend as? any ThroughputCapable, let tools = round.tools else {

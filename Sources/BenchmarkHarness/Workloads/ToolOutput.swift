@@ -1,6 +1,28 @@
 import BenchmarkResults
 import IntermodalCore
 
+/// What the throughput workloads share: their rounds come from the suite's throughput settings,
+/// they warm nothing up (a tool's own run is long), and they skip the library backend, whose
+/// containers are the CLI's.
+public protocol ThroughputWorkload: Workload {}
+
+extension ThroughputWorkload {
+    public func rounds(for backend: any Backend, suite: Suite) -> Int { ToolOutput.rounds(backend, suite) }
+    public func warmups(for backend: any Backend, suite: Suite) -> Int { 0 }
+    public func notMeasured(on backend: any Backend, suite: Suite) -> String? { ToolOutput.notMeasured(backend) }
+}
+
+/// A throughput workload whose server runs in the instance and whose client runs on the host:
+/// it also needs a network path to the instance.
+public protocol ServerWorkload: ThroughputWorkload {}
+
+extension ServerWorkload {
+    public func notMeasured(on backend: any Backend, suite: Suite) -> String? {
+        ToolOutput.notMeasured(backend)
+            ?? (BenchServers.paths(backend).isEmpty ? "\(backend.name) offers no network path to a server in its instances here" : nil)
+    }
+}
+
 /// Running a benchmark tool in an instance and reading what it printed: the throughput
 /// workloads share this, and each parses its own tool's format.
 enum ToolOutput {
