@@ -57,7 +57,7 @@ struct PortPublishingTests {
 
             let primary = try await Self.primaryAddress()
             for address in [primary, "127.0.0.1"] {
-                let page = try await Self.fetch("http://\(address):\(port)/")
+                let page = try await Self.fetch(address, port)
                 #expect(page == "hello\n", "nothing from \(address):\(port)")
             }
             let ps = try await f.cli(["ps"])
@@ -82,7 +82,7 @@ struct PortPublishingTests {
             let owner = try #require(record.ownerPID)
             let pid = try #require(record.pid)
             #expect(try await Self.rules(of: record.id).count == 2)
-            #expect(try await Self.fetch("http://127.0.0.1:\(port)/") == "hello\n")
+            #expect(try await Self.fetch("127.0.0.1", port) == "hello\n")
             kill(owner, SIGKILL)
             for _ in 0..<400 where Engine.isProcessAlive(owner) { try await Task.sleep(for: .milliseconds(25)) }
             // The container still runs, unowned; its rules are still there.
@@ -217,16 +217,51 @@ struct PortPublishingTests {
         return try #require(inet.map { String($0.split(separator: "/")[0]) }, "no global IPv4 address on this host")
     }
 
-    /// What a web server says (busybox wget), retried while it is starting.
-    static func fetch(_ url: String) async throws -> String {
+    /// The body a web server at `address`:`port` sends for `/`, retried while it is starting
+    /// (HTTP/1.0 over a socket of our own, on a thread of its own).
+    static func fetch(_ address: String, _ port: UInt16) async throws -> String {
         var last = ""
         for _ in 0..<60 {
-            let r = try await HostCommand.run("/bin/busybox", ["wget", "-q", "-T", "2", "-O", "-", url])
-            if r.exitCode == 0 { return r.standardOutput }
-            last = r.standardError
+            let r = await DedicatedThread.run { httpGet(address, port) }
+            switch r {
+            case .success(let body): return body
+            case .failure(let e): last = "\(e)"
+            }
             try await Task.sleep(for: .milliseconds(100))
         }
-        return "no answer: \(last)"
+        return "no answer from \(address):\(port): \(last)"
+    }
+
+    private static func httpGet(_ address: String, _ port: UInt16) -> Result<String, IntermodalError> {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return .failure(.system("socket")) }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 3, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var sa = sockaddr_in()
+        sa.sin_family = sa_family_t(AF_INET)
+        sa.sin_port = port.bigEndian
+        _ = inet_pton(AF_INET, address, &sa.sin_addr)
+        let connected = withUnsafePointer(to: &sa) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { return .failure(.system("connect to \(address):\(port)")) }
+        let request = Array("GET / HTTP/1.0\r\nHost: \(address)\r\n\r\n".utf8)
+        guard send(fd, request, request.count, 0) == request.count else { return .failure(.system("send")) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { return .failure(.system("recv from \(address):\(port)")) }
+            if n == 0 { break }
+            bytes += buffer[0..<n]
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard text.hasPrefix("HTTP/1."), let split = text.range(of: "\r\n\r\n") else {
+            return .failure(IntermodalError(.corrupted, "not an HTTP reply: \(text.prefix(80))"))
+        }
+        return .success(String(text[split.upperBound...]))
     }
 
     /// A TCP port nobody uses now (the kernel's choice for port 0).
