@@ -72,31 +72,41 @@ struct PortPublishingTests {
         }
     }
 
-    @Test("kill -9 of the monitor: the next engine command stops the container and removes its rules")
+    @Test("kill -9 of the monitor, with the container still running or exited too: the next engine command removes its rules")
     func monitorKilled() async throws {
         try await EngineFixture.with { f in
-            let port = try Self.freePort()
-            let record = try await f.engine.runDetached(image: "busybox", options: RunOptions(
-                command: ["sh", "-c", "mkdir -p /www && echo hello > /www/index.html && exec httpd -f -p 80 -h /www"], network: .bridge,
-                ports: [PortMapping(hostPort: port, containerPort: 80)]))
-            let owner = try #require(record.ownerPID)
-            let pid = try #require(record.pid)
-            #expect(try await Self.rules(of: record.id).count == 2)
-            #expect(try await Self.fetch("127.0.0.1", port) == "hello\n")
-            kill(owner, SIGKILL)
-            for _ in 0..<400 where Engine.isProcessAlive(owner) { try await Task.sleep(for: .milliseconds(25)) }
-            // The container still runs, unowned; its rules are still there.
-            #expect(Engine.isProcessAlive(pid))
-            // The next engine command (here `ps -a`) reconciles the container: stopped, released.
+            var records: [ContainerRecord] = []
+            for _ in 0..<2 {
+                let port = try Self.freePort()
+                records.append(try await f.engine.runDetached(image: "busybox", options: RunOptions(
+                    command: ["sh", "-c", "mkdir -p /www && echo hello > /www/index.html && exec httpd -f -p 80 -h /www"],
+                    network: .bridge, ports: [PortMapping(hostPort: port, containerPort: 80)])))
+                #expect(try await Self.fetch("127.0.0.1", port) == "hello\n")
+            }
+            for r in records {
+                let owner = try #require(r.ownerPID)
+                kill(owner, SIGKILL)
+                for _ in 0..<400 where Engine.isProcessAlive(owner) { try await Task.sleep(for: .milliseconds(25)) }
+                #expect(!Engine.isProcessAlive(owner))
+            }
+            // The first container still runs, unowned; the second one's process ends too.
+            let running = try #require(records[0].pid), ended = try #require(records[1].pid)
+            kill(ended, SIGKILL)
+            for _ in 0..<400 where Self.isRunning(ended) { try await Task.sleep(for: .milliseconds(25)) }
+            #expect(Engine.isProcessAlive(running))
+            for r in records { #expect(try await Self.rules(of: r.id).count == 2, "nothing may have removed the rules yet") }
+
+            // The next engine command (here `ps -a`) reconciles them: stopped, released.
             let ps = try await f.cli(["ps", "-a"])
             #expect(ps.exitCode == 0, "\(ps.standardError)")
-            let after = try f.engine.container(record.id)
-            #expect(after.status == .exited)
-            let left = try await Self.rules(of: record.id)
-            #expect(left.isEmpty, "rules left after the owner was killed: \(left)")
-            #expect(!FileSystem.exists(FilePath("/sys/class/net/\(BridgeNetwork.hostInterfaceName(containerID: record.id))")))
+            for r in records {
+                let left = try await Self.rules(of: r.id)
+                #expect(left.isEmpty, "rules left after the owner was killed: \(left)")
+                #expect(!FileSystem.exists(FilePath("/sys/class/net/\(BridgeNetwork.hostInterfaceName(containerID: r.id))")))
+                #expect(try f.engine.container(r.id).status == .exited)
+            }
             try await Self.expectChainsGoneUnlessShared()
-            try await f.engine.remove(record.id)
+            for r in records { try await f.engine.remove(r.id) }
             expectBridgeGoneUnlessShared()
         }
     }
@@ -262,6 +272,13 @@ struct PortPublishingTests {
             return .failure(IntermodalError(.corrupted, "not an HTTP reply: \(text.prefix(80))"))
         }
         return .success(String(text[split.upperBound...]))
+    }
+
+    /// True while `pid` exists and is not a zombie.
+    static func isRunning(_ pid: Int32) -> Bool {
+        guard let stat = try? FileSystem.readString(FilePath("/proc/\(pid)/stat")), let close = stat.lastIndex(of: ")") else { return false }
+        let state = stat[stat.index(after: close)...].dropFirst().first
+        return state != "Z" && state != "X"
     }
 
     /// A TCP port nobody uses now (the kernel's choice for port 0).
