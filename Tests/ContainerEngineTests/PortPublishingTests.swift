@@ -60,6 +60,9 @@ struct PortPublishingTests {
                 let page = try await Self.fetch(address, port)
                 #expect(page == "hello\n", "nothing from \(address):\(port)")
             }
+            // From another container on the bridge, through the host's address (hairpin NAT).
+            let (peer, fetched) = try await f.run(["wget", "-q", "-O", "-", "http://\(primary):\(port)/"], options: RunOptions(network: .bridge))
+            #expect(peer.status.code == 0 && fetched == "hello\n", "a container cannot reach \(primary):\(port): \(fetched)")
             let ps = try await f.cli(["ps"])
             #expect(ps.standardOutput.contains("0.0.0.0:\(port)->80/tcp"), "\(ps.standardOutput)")
 
@@ -69,6 +72,36 @@ struct PortPublishingTests {
             #expect(!FileSystem.exists(FilePath("/sys/class/net/\(BridgeNetwork.hostInterfaceName(containerID: id))")))
             try await Self.expectChainsGoneUnlessShared()
             expectBridgeGoneUnlessShared()
+        }
+    }
+
+    @Test("-p HOST:CONTAINER/udp: datagrams to the host's address and to 127.0.0.1 reach the container and its answers come back")
+    func udp() async throws {
+        try await EngineFixture.with { f in
+            let port = try Self.freePort()
+            let record = try await f.engine.runDetached(image: "busybox", options: RunOptions(
+                command: ["sleep", "60"], network: .bridge, ports: [PortMapping(hostPort: port, containerPort: 53, transport: .udp)]))
+            let pid = try #require(record.pid)
+            // busybox has no UDP server: the host's python3 answers inside the container's network namespace.
+            let server = Task {
+                try await HostCommand.run("timeout", ["20", "nsenter", "--net=/proc/\(pid)/ns/net", "python3", "-c", """
+                    import socket
+                    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                    s.bind(("0.0.0.0", 53))
+                    for _ in range(2):
+                        data, peer = s.recvfrom(100)
+                        s.sendto(b"pong " + data, peer)
+                    """])
+            }
+            let primary = try await Self.primaryAddress()
+            for address in ["127.0.0.1", primary] {
+                let answer = try await Self.ask(address, port, "from \(address)")
+                #expect(answer == "pong from \(address)", "UDP \(address):\(port): \(answer)")
+            }
+            let finished = try await server.value
+            #expect(finished.exitCode == 0, "\(finished.standardError)")
+            try await f.engine.remove(record.id, force: true)
+            #expect(try await Self.rules(of: record.id).isEmpty)
         }
     }
 
@@ -279,6 +312,36 @@ struct PortPublishingTests {
         guard let stat = try? FileSystem.readString(FilePath("/proc/\(pid)/stat")), let close = stat.lastIndex(of: ")") else { return false }
         let state = stat[stat.index(after: close)...].dropFirst().first
         return state != "Z" && state != "X"
+    }
+
+    /// Sends `text` in a datagram to `address`:`port` until an answer comes (the server may be starting).
+    static func ask(_ address: String, _ port: UInt16, _ text: String) async throws -> String {
+        for _ in 0..<20 {
+            let answer = await DedicatedThread.run { () -> String? in
+                let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+                guard fd >= 0 else { return nil }
+                defer { close(fd) }
+                var timeout = timeval(tv_sec: 0, tv_usec: 500_000)
+                setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                var sa = sockaddr_in()
+                sa.sin_family = sa_family_t(AF_INET)
+                sa.sin_port = port.bigEndian
+                _ = inet_pton(AF_INET, address, &sa.sin_addr)
+                let bytes = Array(text.utf8)
+                let sent = withUnsafePointer(to: &sa) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        sendto(fd, bytes, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                    }
+                }
+                guard sent == bytes.count else { return nil }
+                var buffer = [UInt8](repeating: 0, count: 200)
+                let n = recv(fd, &buffer, buffer.count, 0)
+                return n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : nil
+            }
+            if let answer { return answer }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return "no answer"
     }
 
     /// A TCP port nobody uses now (the kernel's choice for port 0).
