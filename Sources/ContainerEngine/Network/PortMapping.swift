@@ -9,15 +9,22 @@ import IntermodalCore
 public struct PortMapping: Codable, Sendable, Hashable, CustomStringConvertible {
     /// The transport protocol of a published port.
     public enum TransportProtocol: String, Codable, Sendable, CaseIterable {
-        case tcp, udp
+        /// Connections (the default, as with Docker).
+        case tcp
+        /// Datagrams.
+        case udp
     }
 
     /// The host address the port is published on (IPv4, dotted); nil for every address of the host.
     public var hostIP: String?
+    /// The port on the host (1-65535).
     public var hostPort: UInt16
+    /// The port the container's program listens on (1-65535).
     public var containerPort: UInt16
+    /// TCP or UDP; the same on both sides.
     public var transport: TransportProtocol
 
+    /// `hostIP` `"0.0.0.0"` is the same as nil: every address of the host.
     public init(hostIP: String? = nil, hostPort: UInt16, containerPort: UInt16, transport: TransportProtocol = .tcp) {
         self.hostIP = hostIP == "0.0.0.0" ? nil : hostIP
         self.hostPort = hostPort
