@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CLinuxShim
 import IntermodalCore
 import SystemPackage
 
@@ -226,7 +227,9 @@ enum BlockingCommand {
         var out: [CInt] = [-1, -1]
         var err: [CInt] = [-1, -1]
         func closeAll() { for fd in inp + out + err where fd >= 0 { close(fd) } }
-        guard makePipe(&inp), makePipe(&out), makePipe(&err) else {
+        // Close-on-exec from the start: a program another thread starts meanwhile must not hold
+        // our pipes open (the reads below would wait for it).
+        guard ims_pipe_cloexec(&inp) == 0, ims_pipe_cloexec(&out) == 0, ims_pipe_cloexec(&err) == 0 else {
             let e = errno
             closeAll()
             throw .system("cannot create a pipe", errno: e)
