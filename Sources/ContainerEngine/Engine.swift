@@ -111,6 +111,13 @@ extension Engine {
         }
     }
 
+    /// `ps` text for PORTS: the published ports of a running container as Docker shows them
+    /// (`0.0.0.0:8080->80/tcp, 127.0.0.1:5353->53/udp`); empty otherwise.
+    public static func portsText(_ record: ContainerRecord) -> String {
+        guard record.status == .running else { return "" }
+        return record.options.ports.map(\.description).joined(separator: ", ")
+    }
+
     /// `ps` text for CREATED: `5 seconds ago`.
     public static func createdText(_ record: ContainerRecord, now: Double = WallClock.now) -> String {
         WallClock.humanDuration(now - record.createdUnix) + " ago"

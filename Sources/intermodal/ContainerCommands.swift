@@ -49,26 +49,36 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "Memory limit (e.g. 256m, 1g).") var memory: String?
     @Option(name: .long, help: "CPU limit as a number of CPUs (e.g. 1.5).") var cpus: Double?
     @Option(name: .long, help: "Maximum number of processes.") var pidsLimit: Int64?
-    @Option(name: .long, help: "Network: none (loopback only), host, or bridge (intermodal0).") var network: String = "none"
+    @Option(name: .long, help: "Network: none (loopback only), host, or bridge (intermodal0); bridge when -p is given, none otherwise.")
+    var network: String?
+    @Option(name: [.customShort("p"), .customLong("publish")], help: ArgumentHelp(
+        "Publish a container port on the host: [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp] (needs the bridge network).",
+        valueName: "port")) var publish: [String] = []
     @Argument(help: "Image name or ID.") var image: String
     @Argument(parsing: .captureForPassthrough, help: "Command and arguments (default: the image's).") var command: [String] = []
 
     func validate() throws {
         if let cpus, !(cpus > 0) { throw ValidationError("--cpus must be a positive number, got \(cpus)") }
         if let pidsLimit, pidsLimit < 1 { throw ValidationError("--pids-limit must be at least 1") }
-        guard NetworkMode(rawValue: network) != nil else {
+        if let network, NetworkMode(rawValue: network) == nil {
             throw ValidationError("--network must be none, host or bridge, got '\(network)'")
         }
+    }
+
+    /// As Docker: the bridge when ports are published and no network is named.
+    var networkMode: NetworkMode {
+        network.flatMap(NetworkMode.init(rawValue:)) ?? (publish.isEmpty ? .none : .bridge)
     }
 
     func run() async throws {
         let engine = try ContainerCommands.engine(global)
         var options = RunOptions(
             name: name, command: command, environment: process.env, workingDirectory: process.workdir, user: process.user,
-            cpus: cpus, pidsLimit: pidsLimit, network: NetworkMode(rawValue: network)!,
+            cpus: cpus, pidsLimit: pidsLimit, network: networkMode,
             interactive: interactive, tty: tty, autoRemove: rm)
         options.entrypoint = process.entrypointOverride
         options.volumes = try volume.map { (v: String) throws(IntermodalError) -> VolumeMount in try VolumeMount.parse(v) }
+        options.ports = try publish.map { (p: String) throws(IntermodalError) -> PortMapping in try PortMapping.parse(p) }
         if let memory { options.memoryLimit = try RunOptions.parseMemory(memory) }
         if detach {
             let record = try await engine.runDetached(image: image, options: options)
@@ -98,10 +108,10 @@ struct PsCommand: AsyncParsableCommand {
             var command = "\"" + (r.entrypoint + r.command).joined(separator: " ") + "\""
             if !noTrunc && command.count > 22 { command = String(command.prefix(20)) + "…\"" }
             return [noTrunc ? r.id : r.shortID, r.image, command, Engine.createdText(r), Engine.statusText(r),
-                    r.address ?? "", r.name]
+                    Engine.portsText(r), r.address ?? "", r.name]
         }
         StandardStreams.writeOutput(TextTable.render(
-            ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "ADDRESS", "NAMES"], rows))
+            ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "ADDRESS", "NAMES"], rows))
     }
 }
 

@@ -24,6 +24,8 @@ extension Engine {
     /// bundle, so that a `run` in this process hands it to the runtime instead of having it decoded again.
     func prepare(image imageName: String, options: RunOptions, buildStep: Bool = false) async throws(IntermodalError) -> (record: ContainerRecord, spec: Spec) {
         try options.validate()
+        // A host port someone else has is refused before anything is made (attach checks again).
+        if options.network == .bridge { try network.checkPorts(options.ports) }
         var timestamps = PhaseTimestamps()
         timestamps.mark(.snapshot)
         Timing.mark("engine: begin")

@@ -15,7 +15,7 @@ extension Engine {
     ///   state, cgroups and the init waiting on the exec fifo, network, mount).
     /// - Started: nobody is left to keep its log or record its end, so a process still running is
     ///   killed (a `kill -9` of the monitor must not leave it running unowned) and its runtime
-    ///   state, cgroup and mount are released. The record says `exited` with no exit code: nobody
+    ///   state, cgroup, mount and network (address, published ports' rules) are released. The record says `exited` with no exit code: nobody
     ///   could collect it (the owner was the process's parent), and none is invented.
     ///
     /// The record and the writable layer stay for `rm` (also with `--rm`: removing needs the
@@ -48,6 +48,14 @@ extension Engine {
                 + (wasRunning ? "; the container was stopped and released" : "")
             r.finishedUnix = r.finishedUnix ?? WallClock.now
             _ = try? RootfsSnapshot.unmount(registry.directory(r.id))
+            // Its veth went with its network namespace; its address, the DNAT rules of its
+            // published ports and (when it was the last) the bridge go here. The allocator's
+            // holders never wait on this process's tasks, so waiting for its lock is bounded.
+            if r.network == .bridge {
+                do { try network.detachBlocking(containerID: r.id) } catch {
+                    logger.warning("cannot release the network of container \(r.shortID) of a dead owner: \(error)")
+                }
+            }
         }
         try registry.save(r)
         return r

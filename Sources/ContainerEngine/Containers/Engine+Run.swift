@@ -100,7 +100,7 @@ extension Engine {
         record.timestamps.merge(container.timestamps)
         do {
             if record.options.network == .bridge {
-                let attachment = try await network.attach(containerID: record.id, pid: container.pid)
+                let attachment = try await network.attach(containerID: record.id, pid: container.pid, ports: record.options.ports)
                 record.address = attachment.address
                 record.hostInterface = attachment.hostInterface
             }

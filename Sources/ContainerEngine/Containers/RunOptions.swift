@@ -67,6 +67,9 @@ public struct RunOptions: Codable, Sendable, Equatable {
     public var cpus: Double?
     public var pidsLimit: Int64?
     public var network: NetworkMode
+    /// Ports published on the host (`-p`), stored only when there are any (so records made
+    /// before `-p` existed read the same). Use ``ports``.
+    public var publishedPorts: [PortMapping]?
     /// Keep standard input open (`-i`).
     public var interactive: Bool
     /// Give the process a terminal (`-t`).
@@ -80,8 +83,8 @@ public struct RunOptions: Codable, Sendable, Equatable {
         name: String? = nil, command: [String] = [], entrypoint: [String]? = nil, environment: [String] = [],
         workingDirectory: String? = nil, user: String? = nil, volumes: [VolumeMount] = [],
         memoryLimit: Int64? = nil, cpus: Double? = nil, pidsLimit: Int64? = nil,
-        network: NetworkMode = .none, interactive: Bool = false, tty: Bool = false, autoRemove: Bool = false,
-        discardLog: Bool = false
+        network: NetworkMode = .none, ports: [PortMapping] = [], interactive: Bool = false, tty: Bool = false,
+        autoRemove: Bool = false, discardLog: Bool = false
     ) {
         self.name = name
         self.command = command
@@ -94,16 +97,34 @@ public struct RunOptions: Codable, Sendable, Equatable {
         self.cpus = cpus
         self.pidsLimit = pidsLimit
         self.network = network
+        self.publishedPorts = ports.isEmpty ? nil : ports
         self.interactive = interactive
         self.tty = tty
         self.autoRemove = autoRemove
         self.discardLog = discardLog
     }
 
+    /// Ports published on the host (`-p HOST:CONTAINER`); they need ``NetworkMode/bridge``.
+    public var ports: [PortMapping] {
+        get { publishedPorts ?? [] }
+        set { publishedPorts = newValue.isEmpty ? nil : newValue }
+    }
+
     /// Refuses limits the kernel cannot apply as given, instead of writing none or a wrong one:
     /// `--cpus` must be a finite number from 0.01 (a quota of 1 ms per 100 ms period, the kernel's
-    /// minimum) up to the CPUs online (Docker's range).
+    /// minimum) up to the CPUs online (Docker's range). Published ports need the bridge network
+    /// and must not take one host port twice.
     public func validate() throws(IntermodalError) {
+        if !ports.isEmpty && network != .bridge {
+            throw IntermodalError(
+                .invalidArgument,
+                "-p \(ports[0]) needs --network bridge: with --network \(network.rawValue) the container has no address to forward to")
+        }
+        for (i, port) in ports.enumerated() {
+            if let other = ports[..<i].first(where: { $0.conflicts(with: port) }) {
+                throw IntermodalError(.invalidArgument, "-p \(port) and -p \(other) take the same host port")
+            }
+        }
         if let cpus {
             let online = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
             guard cpus.isFinite, cpus >= 0.01, cpus <= Double(online) else {

@@ -11,6 +11,11 @@ import SystemPackage
 /// an exclusive lock. An allocation whose host-side veth has disappeared (its container's network
 /// namespace is gone) is reclaimed, so a crashed owner cannot leak addresses. The bridge is
 /// deleted when its last container detaches.
+///
+/// Published ports (`run -p`) are DNAT rules of ``PortForwarding``, recorded with the allocation
+/// and changed under the same lock: they go when their container detaches or its allocation is
+/// reclaimed, and the chains go with the last of them. Containers without published ports never
+/// run iptables. The work (the `ip` and `iptables` commands, the lock) happens on a dedicated thread.
 public struct BridgeNetwork: Sendable {
     public static let defaultBridgeName = "intermodal0"
 
@@ -35,6 +40,8 @@ public struct BridgeNetwork: Sendable {
         var subnet: IPv4Subnet
         /// address -> container ID
         var allocations: [String: Allocation]
+        /// True while the iptables chains of published ports (``PortForwarding``) may exist.
+        var forwarding: Bool?
     }
 
     struct Allocation: Codable {
@@ -44,46 +51,105 @@ public struct BridgeNetwork: Sendable {
         var hostInterface: String
         /// For a lease without our veth: the process holding it; the lease ends with it.
         var ownerPID: Int32?
+        /// The container's published ports (`-p`), whose DNAT rules go with the allocation.
+        var ports: [PortMapping]?
     }
 
     private var lock: FileLock { FileLock(stateDirectory.appending("\(bridgeName).lock")) }
     private var stateFile: FilePath { stateDirectory.appending("\(bridgeName).json") }
+    private var forwarding: PortForwarding { PortForwarding(bridgeName: bridgeName) }
 
     /// The host-side veth name for a container: `imv` + the first 12 hex digits of its ID (15 characters, the limit).
     public static func hostInterfaceName(containerID: String) -> String { "imv" + containerID.prefix(12) }
 
     /// Creates the bridge if needed, allocates an address, and moves the container end of a new
     /// veth pair into the network namespace of `pid` as `eth0` with that address and a default route.
-    public func attach(containerID: String, pid: Int32) async throws(IntermodalError) -> Attachment {
+    /// With `ports`, connections to those host ports are forwarded to the container (DNAT, see
+    /// ``PortForwarding``); a host port another container publishes, or a program on the host
+    /// listens on, is refused before anything is made. On failure nothing is left behind.
+    public func attach(containerID: String, pid: Int32, ports: [PortMapping] = []) async throws(IntermodalError) -> Attachment {
+        let network = self
+        return try await DedicatedThread.run { () throws(IntermodalError) -> Attachment in
+            try network.attachBlocking(containerID: containerID, pid: pid, ports: ports)
+        }
+    }
+
+    private func attachBlocking(containerID: String, pid: Int32, ports: [PortMapping]) throws(IntermodalError) -> Attachment {
         try FileSystem.createDirectory(stateDirectory, mode: 0o700)
-        return try await lock.withLock { () async throws(IntermodalError) -> Attachment in
-            var state = try await loadOrCreateState()
-            try await ensureBridge(state.subnet)
-            reclaimStale(&state)
-            guard let address = freeAddress(state) else {
-                throw IntermodalError(.exists, "no free address left on \(bridgeName) (\(state.subnet))")
-            }
+        return try lock.withLockBlockingThisThread { () throws(IntermodalError) -> Attachment in
+            var state = try loadOrCreateState()
+            try ensureBridge(state.subnet)
             let hostInterface = Self.hostInterfaceName(containerID: containerID)
-            let gateway = state.subnet.host(1)
-            // Made directly with its peer in the container's namespace: no window where `eth0` is on the host.
-            try await ip(["link", "add", hostInterface, "type", "veth", "peer", "name", "eth0", "netns", String(pid)])
+            var address = ""
             do throws(IntermodalError) {
-                try await ip(["link", "set", hostInterface, "master", bridgeName, "up"])
+                try releaseStale(&state)
+                try Self.checkPorts(ports, state: state, containerID: containerID)
+                guard let free = freeAddress(state) else {
+                    throw IntermodalError(.exists, "no free address left on \(bridgeName) (\(state.subnet))")
+                }
+                address = free
+            } catch {
+                try? save(state)
+                try? removeUnused(&state)
+                throw error
+            }
+            let gateway = state.subnet.host(1)
+            do throws(IntermodalError) {
+                // Made directly with its peer in the container's namespace: no window where `eth0` is on the host.
+                try BlockingCommand.check("ip", ["link", "add", hostInterface, "type", "veth", "peer", "name", "eth0", "netns", String(pid)])
+                try BlockingCommand.check("ip", ["link", "set", hostInterface, "master", bridgeName, "up"])
                 let inside = """
                     addr add \(address)/\(state.subnet.prefix) dev eth0
                     link set eth0 up
                     link set lo up
                     route add default via \(gateway)
                     """
-                try await HostCommand.check("nsenter", ["--net=/proc/\(pid)/ns/net", "ip", "-batch", "-"], input: inside + "\n")
-                state.allocations[address] = Allocation(container: containerID, hostInterface: hostInterface)
+                try BlockingCommand.check("nsenter", ["--net=/proc/\(pid)/ns/net", "ip", "-batch", "-"], input: inside + "\n")
+                // Saved before the rules are added: whoever finds the allocation removes its rules.
+                state.allocations[address] = Allocation(
+                    container: containerID, hostInterface: hostInterface, ports: ports.isEmpty ? nil : ports)
+                let chainsKnown = state.forwarding == true
+                if !ports.isEmpty { state.forwarding = true }
                 try save(state)
+                if !ports.isEmpty {
+                    try forwarding.ensureChains(subnet: state.subnet, known: chainsKnown)
+                    try forwarding.publish(containerID: containerID, address: address, ports: ports)
+                }
             } catch {
-                _ = try? await HostCommand.run("ip", ["link", "del", hostInterface])
-                try? await removeBridgeIfUnused(state)
+                if !ports.isEmpty { try? forwarding.unpublish(containerIDs: [containerID]) }
+                if interfaceExists(hostInterface) { _ = try? BlockingCommand.run("ip", ["link", "del", hostInterface]) }
+                state.allocations[address] = nil
+                try? save(state)
+                try? removeUnused(&state)
                 throw error
             }
             return Attachment(address: address, gateway: gateway, prefix: state.subnet.prefix, hostInterface: hostInterface)
+        }
+    }
+
+    /// Refuses `ports` before a container is made for them: a host port that another container
+    /// already publishes (on the same address, or either on every address), or that a program
+    /// on the host listens on. ``attach(containerID:pid:ports:)`` checks again under the lock.
+    public func checkPorts(_ ports: [PortMapping]) throws(IntermodalError) {
+        guard !ports.isEmpty else { return }
+        if FileSystem.exists(stateFile), var state = try? load() {
+            state.allocations = state.allocations.filter { isLive($0.value) }
+            try Self.checkPorts(ports, state: state, containerID: nil)
+        } else {
+            for port in ports { try PortForwarding.checkHostPortFree(port) }
+        }
+    }
+
+    private static func checkPorts(_ ports: [PortMapping], state: State, containerID: String?) throws(IntermodalError) {
+        for port in ports {
+            for allocation in state.allocations.values where allocation.container != containerID {
+                if let taken = allocation.ports?.first(where: { $0.conflicts(with: port) }) {
+                    throw IntermodalError(
+                        .exists,
+                        "cannot publish \(port): host port \(port.hostPort)/\(port.transport.rawValue) is already published by container \(allocation.container.prefix(12)) (\(taken))")
+                }
+            }
+            try PortForwarding.checkHostPortFree(port)
         }
     }
 
@@ -91,38 +157,55 @@ public struct BridgeNetwork: Sendable {
     /// whose tap libvirt attaches to the bridge), for as long as process `pid` lives or until
     /// ``detach(containerID:)`` with the same owner. Guests and containers then share one network.
     public func reserve(owner: String, pid: Int32 = getpid()) async throws(IntermodalError) -> Attachment {
-        try FileSystem.createDirectory(stateDirectory, mode: 0o700)
-        return try await lock.withLock { () async throws(IntermodalError) -> Attachment in
-            var state = try await loadOrCreateState()
-            try await ensureBridge(state.subnet)
-            reclaimStale(&state)
-            guard let address = freeAddress(state) else {
-                throw IntermodalError(.exists, "no free address left on \(bridgeName) (\(state.subnet))")
+        let network = self
+        return try await DedicatedThread.run { () throws(IntermodalError) -> Attachment in
+            try FileSystem.createDirectory(network.stateDirectory, mode: 0o700)
+            return try network.lock.withLockBlockingThisThread { () throws(IntermodalError) -> Attachment in
+                var state = try network.loadOrCreateState()
+                try network.ensureBridge(state.subnet)
+                try network.releaseStale(&state)
+                guard let address = network.freeAddress(state) else {
+                    throw IntermodalError(.exists, "no free address left on \(network.bridgeName) (\(state.subnet))")
+                }
+                state.allocations[address] = Allocation(container: owner, hostInterface: "", ownerPID: pid)
+                try network.save(state)
+                return Attachment(address: address, gateway: state.subnet.host(1), prefix: state.subnet.prefix, hostInterface: "")
             }
-            state.allocations[address] = Allocation(container: owner, hostInterface: "", ownerPID: pid)
-            try save(state)
-            return Attachment(address: address, gateway: state.subnet.host(1), prefix: state.subnet.prefix, hostInterface: "")
         }
     }
 
-    /// Deletes the container's veth (if the kernel has not already), frees its address, and
-    /// removes the bridge when no container uses it any more.
+    /// Deletes the container's veth (if the kernel has not already), removes the rules of its
+    /// published ports, frees its address, and removes the bridge (and the port chains) when no
+    /// container uses it any more.
     public func detach(containerID: String) async throws(IntermodalError) {
         guard FileSystem.exists(stateFile) else { return }
-        try await lock.withLock { () async throws(IntermodalError) in
+        let network = self
+        try await DedicatedThread.run { () throws(IntermodalError) in try network.detachBlocking(containerID: containerID) }
+    }
+
+    /// ``detach(containerID:)`` on the calling thread, which blocks while another process holds
+    /// the allocator's lock (for synchronous code, such as the engine's reconciliation of a
+    /// container whose owner was killed).
+    func detachBlocking(containerID: String) throws(IntermodalError) {
+        guard FileSystem.exists(stateFile) else { return }
+        try lock.withLockBlockingThisThread { () throws(IntermodalError) in
             guard FileSystem.exists(stateFile) else { return }
             var state = try load()
             let hostInterface = Self.hostInterfaceName(containerID: containerID)
             if interfaceExists(hostInterface) {
-                let r = try await HostCommand.run("ip", ["link", "del", hostInterface])
+                let r = try BlockingCommand.run("ip", ["link", "del", hostInterface])
                 if !r.succeeded && interfaceExists(hostInterface) {
                     throw IntermodalError(.externalFailure, "ip link del \(hostInterface) failed: \(r.standardError.trimmed)")
                 }
             }
+            let mine = state.allocations.values.filter { $0.container == containerID }
+            if mine.contains(where: { !($0.ports ?? []).isEmpty }) {
+                try forwarding.unpublish(containerIDs: [containerID])
+            }
             state.allocations = state.allocations.filter { $0.value.container != containerID }
-            reclaimStale(&state)
+            try releaseStale(&state)
             try save(state)
-            try await removeBridgeIfUnused(state)
+            try removeUnused(&state)
         }
     }
 
@@ -134,29 +217,44 @@ public struct BridgeNetwork: Sendable {
 
     // MARK: - Internals
 
-    private func removeBridgeIfUnused(_ state: State) async throws(IntermodalError) {
+    /// Removes the port chains when no allocation publishes a port, and the bridge and the
+    /// state file when there is no allocation left.
+    private func removeUnused(_ state: inout State) throws(IntermodalError) {
+        if state.forwarding == true && !state.allocations.values.contains(where: { !($0.ports ?? []).isEmpty }) {
+            try forwarding.removeChains()
+            state.forwarding = nil
+            try save(state)
+        }
         guard state.allocations.isEmpty else { return }
-        if interfaceExists(bridgeName) { try await ip(["link", "del", bridgeName]) }
+        if interfaceExists(bridgeName) { try BlockingCommand.check("ip", ["link", "del", bridgeName]) }
         unlink(stateFile.string)
     }
 
-    private func ensureBridge(_ subnet: IPv4Subnet) async throws(IntermodalError) {
+    private func ensureBridge(_ subnet: IPv4Subnet) throws(IntermodalError) {
         guard !interfaceExists(bridgeName) else { return }
-        try await ip(["link", "add", bridgeName, "type", "bridge"])
+        try BlockingCommand.check("ip", ["link", "add", bridgeName, "type", "bridge"])
         do throws(IntermodalError) {
-            try await ip(["addr", "add", "\(subnet.host(1))/\(subnet.prefix)", "dev", bridgeName])
-            try await ip(["link", "set", bridgeName, "up"])
+            try BlockingCommand.check("ip", ["addr", "add", "\(subnet.host(1))/\(subnet.prefix)", "dev", bridgeName])
+            try BlockingCommand.check("ip", ["link", "set", bridgeName, "up"])
         } catch {
-            _ = try? await HostCommand.run("ip", ["link", "del", bridgeName])
+            _ = try? BlockingCommand.run("ip", ["link", "del", bridgeName])
             throw error
         }
     }
 
-    private func reclaimStale(_ state: inout State) {
-        state.allocations = state.allocations.filter { _, a in
-            if let pid = a.ownerPID, a.hostInterface.isEmpty { return kill(pid, 0) == 0 || errno == EPERM }
-            return interfaceExists(a.hostInterface)
-        }
+    /// Drops allocations whose container's veth (or lease holder) is gone, and the port rules
+    /// they had (a container whose owner was killed).
+    private func releaseStale(_ state: inout State) throws(IntermodalError) {
+        let stale = state.allocations.filter { !isLive($0.value) }
+        guard !stale.isEmpty else { return }
+        state.allocations = state.allocations.filter { isLive($0.value) }
+        let published = Set(stale.values.filter { !($0.ports ?? []).isEmpty }.map(\.container))
+        try forwarding.unpublish(containerIDs: published)
+    }
+
+    private func isLive(_ a: Allocation) -> Bool {
+        if let pid = a.ownerPID, a.hostInterface.isEmpty { return kill(pid, 0) == 0 || errno == EPERM }
+        return interfaceExists(a.hostInterface)
     }
 
     private func freeAddress(_ state: State) -> String? {
@@ -181,9 +279,9 @@ public struct BridgeNetwork: Sendable {
     }
 
     /// The saved state, or a new one with a /24 in 10.x that no address or route on this host overlaps.
-    private func loadOrCreateState() async throws(IntermodalError) -> State {
+    private func loadOrCreateState() throws(IntermodalError) -> State {
         if FileSystem.exists(stateFile), let state = try? load() { return state }
-        let used = try await usedSubnets()
+        let used = try usedSubnets()
         for second in 213...254 {
             let candidate = IPv4Subnet(network: UInt32(10) << 24 | UInt32(second) << 16, prefix: 24)
             if !used.contains(where: { $0.overlaps(candidate) }) {
@@ -196,16 +294,16 @@ public struct BridgeNetwork: Sendable {
     }
 
     /// Networks this host already uses: interface addresses and routes (the default route aside).
-    private func usedSubnets() async throws(IntermodalError) -> [IPv4Subnet] {
+    private func usedSubnets() throws(IntermodalError) -> [IPv4Subnet] {
         var result: [IPv4Subnet] = []
-        let addresses = try await HostCommand.check("ip", ["-4", "-o", "addr", "show"])
+        let addresses = try BlockingCommand.check("ip", ["-4", "-o", "addr", "show"])
         for line in addresses.split(separator: "\n") {
             let words = line.split(separator: " ")
             if let i = words.firstIndex(of: "inet"), i + 1 < words.count, let s = IPv4Subnet(String(words[i + 1])) {
                 result.append(s)
             }
         }
-        let routes = try await HostCommand.check("ip", ["-4", "route", "show", "table", "all"])
+        let routes = try BlockingCommand.check("ip", ["-4", "route", "show", "table", "all"])
         for line in routes.split(separator: "\n") {
             let words = line.split(separator: " ")
             var dst = words.first.map(String.init) ?? ""
@@ -213,9 +311,5 @@ public struct BridgeNetwork: Sendable {
             if dst != "default", let s = IPv4Subnet(dst) { result.append(s) }
         }
         return result
-    }
-
-    private func ip(_ arguments: [String]) async throws(IntermodalError) {
-        try await HostCommand.check("ip", arguments)
     }
 }
