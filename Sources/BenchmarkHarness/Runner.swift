@@ -158,10 +158,14 @@ public struct Runner: Sendable {
                     let isWarmup = round < warmups
                     let number = round - warmups
                     progress.step(workload.name, backend.name, round: isWarmup ? round - (warmups - own) : number, warmup: isWarmup)
+                    let plan = Round(number: number, warmup: isWarmup, suite: suite, accelerator: accelerators[backend.name],
+                                     tools: tools, scratch: scratch)
                     do {
-                        samples += try await workload.measure(
-                            on: backend, Round(number: number, warmup: isWarmup, suite: suite, accelerator: accelerators[backend.name],
-                                              tools: tools, scratch: scratch))
+                        samples += try await workload.measure(on: backend, plan)
+                        for message in plan.partialFailures.all {
+                            failures.append(Failure(workload: workload.name, backend: backend.name, round: number, error: message))
+                            progress.note("bench: \(backend.name) failed in part of \(workload.name): \(message)")
+                        }
                         inARow[backend.name] = 0
                     } catch {
                         if Interruption.signal != 0 { interrupted = true; break workloadLoop }

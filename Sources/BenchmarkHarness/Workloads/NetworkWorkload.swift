@@ -66,32 +66,47 @@ public struct NetworkWorkload: ServerWorkload {
         guard let b = backend as? any ThroughputCapable, let tools = round.tools else {
             throw IntermodalError(.invalidState, "network: no network paths or host tools")
         }
+        var samples: [Sample] = []
+        var lastError: IntermodalError?
+        // A path that fails is a failure of its own; the other paths are still measured.
+        for path in b.networkPaths {
+            do throws(IntermodalError) {
+                samples += try await measure(b, path: path, tools: tools, round)
+            } catch {
+                lastError = error
+                round.partialFailures.add("\(path.rawValue): \(error.description)")
+            }
+        }
+        if samples.isEmpty, let lastError { throw lastError }
+        return samples
+    }
+
+    func measure(_ b: any ThroughputCapable, path: NetworkPath, tools: HostTools, _ round: Round) async throws(IntermodalError) -> [Sample] {
+        let backend: any Backend = b
         let t = round.suite.throughputSettings
         var samples: [Sample] = []
-        for path in b.networkPaths {
-            let service = try await BenchServers.start(on: b, path: path, index: round.number, timeout: round.timeout)
-            do throws(IntermodalError) {
-                let report = try await BenchServers.iperf3(tools, service: service, seconds: t.seconds, timeout: round.timeout,
-                                                          what: "\(backend.name), \(path.rawValue)")
-                let p = path.rawValue
-                guard let sent = report.end?.sum_sent, let received = report.end?.sum_received else {
-                    throw IntermodalError(.externalFailure, "iperf3: no result")
-                }
-                samples.append(.now(name, "\(p):iperf3-throughput", backend, round, value: received.bits_per_second / 1e6,
-                                    unit: .megabitsPerSecond, direction: .higherIsBetter))
-                samples.append(.now(name, "\(p):iperf3-retransmits", backend, round, value: Double(sent.retransmits ?? 0), unit: .count))
-                let rtt = try await RedisBenchmark.run(
-                    tools, service: service, tests: "ping_inline", requests: max(t.requests / 10, 100), clients: 1, timeout: round.timeout)
-                if let ping = rtt["PING_INLINE"] {
-                    samples.append(.now(name, "\(p):request-rtt-p50", backend, round, value: ping.p50, unit: .milliseconds))
-                    samples.append(.now(name, "\(p):request-rtt-p99", backend, round, value: ping.p99, unit: .milliseconds))
-                }
-            } catch {
-                await b.stopService(service)
-                throw error
+        let service = try await BenchServers.start(on: b, path: path, index: round.number, timeout: round.timeout)
+        do throws(IntermodalError) {
+            let report = try await BenchServers.iperf3(tools, service: service, seconds: t.seconds, timeout: round.timeout,
+                                                      what: "\(backend.name), \(path.rawValue)")
+            let p = path.rawValue
+            guard let sent = report.end?.sum_sent, let received = report.end?.sum_received else {
+                throw IntermodalError(.externalFailure, "iperf3: no result")
             }
+            samples.append(.now(name, "\(p):iperf3-throughput", backend, round, value: received.bits_per_second / 1e6,
+                                unit: .megabitsPerSecond, direction: .higherIsBetter))
+            samples.append(.now(name, "\(p):iperf3-retransmits", backend, round, value: Double(sent.retransmits ?? 0), unit: .count))
+            let rtt = try await RedisBenchmark.run(
+                tools, service: service, tests: "ping_inline", requests: max(t.requests / 10, 100), clients: 1, timeout: round.timeout)
+            if let ping = rtt["PING_INLINE"] {
+                samples.append(.now(name, "\(p):request-rtt-p50", backend, round, value: ping.p50, unit: .milliseconds))
+                samples.append(.now(name, "\(p):request-rtt-p99", backend, round, value: ping.p99, unit: .milliseconds))
+            }
+        } catch {
             await b.stopService(service)
+            throw error
         }
+        await b.stopService(service)
         return samples
     }
 }

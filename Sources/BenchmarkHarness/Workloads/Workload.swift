@@ -1,5 +1,6 @@
 import BenchmarkResults
 import IntermodalCore
+import Synchronization
 import SystemPackage
 
 /// What to run and how to read it: one round of measurement on one backend. A workload knows
@@ -32,6 +33,9 @@ public struct Round: Sendable {
     public var tools: HostTools?
     /// A directory of the run's own for a workload's files (volumes), removed with the run.
     public var scratch: FilePath
+    /// Errors the round measured around (one network path of several): the results list them
+    /// as failures, next to the samples of what did work.
+    public let partialFailures = PartialFailures()
     /// How long one instance (or one tool in it) may take.
     public var timeout: Duration { .seconds(suite.timeoutSeconds) }
 
@@ -43,6 +47,14 @@ public struct Round: Sendable {
         self.tools = tools
         self.scratch = scratch
     }
+}
+
+/// What went wrong in part of a round, collected for the results' failures.
+public final class PartialFailures: Sendable {
+    private let messages = Mutex<[String]>([])
+    public init() {}
+    public func add(_ message: String) { messages.withLock { $0.append(message) } }
+    public var all: [String] { messages.withLock { $0 } }
 }
 
 /// The workloads this build has, by suite name.
