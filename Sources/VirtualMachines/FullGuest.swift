@@ -54,6 +54,7 @@ public struct FullGuest: Sendable {
                 kernel: direct ? disk.kernel : nil, initrd: direct ? disk.initrd : nil, commandLine: disk.info.commandLine,
                 disk: overlay, channelSocket: nil, consoleLog: consoleLog)
             definition.guestAgent = true
+            definition.network = cfg.network
             try Interruption.check("before the full guest started")
             let xml = definition.xml
             marks.mark(.domainCreate)

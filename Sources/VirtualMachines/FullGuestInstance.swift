@@ -90,6 +90,27 @@ public actor FullGuestInstance {
         }
     }
 
+    /// Gives the guest's first network interface `address/prefix` and a default route via
+    /// `gateway`, through the agent, as an operator would (the image needs iproute2).
+    public func configureNetwork(address: String, prefix: Int, gateway: String) async throws(IntermodalError) {
+        let script = """
+            i=$(ls /sys/class/net | grep -v '^lo$' | head -n 1); [ -n "$i" ] || { echo 'no network interface' >&2; exit 1; }
+            ip link set "$i" up && ip addr add \(address)/\(prefix) dev "$i" && ip route add default via \(gateway)
+            """
+        _ = try await helper(["sh", "-c", script])
+    }
+
+    /// Starts `command` in the background (its output to /dev/null) and returns once it was
+    /// started: for servers, which `exec` would wait for forever.
+    public func startInBackground(_ command: GuestInitramfs.RunConfiguration) async throws(IntermodalError) {
+        var background = command
+        background.arguments = ["sh", "-c", #""$@" > /dev/null 2>&1 < /dev/null &"#, "sh"] + command.arguments
+        let r = try await exec(background)
+        guard r.exitCode == 0 else {
+            throw IntermodalError(.externalFailure, "cannot start \(command.arguments.first ?? "a command") in the background in full guest \(name)")
+        }
+    }
+
     /// Runs a helper command of ours and returns its standard output, failing on a non-zero exit.
     func helper(_ arguments: [String]) async throws(IntermodalError) -> (output: String, result: GuestExecResult) {
         let r = try await exec(.init(arguments: arguments, environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]))

@@ -36,6 +36,9 @@ public struct FullGuestConfiguration: Sendable {
     public var commandTimeout: Duration?
     /// How often a running command's state is asked for (each ask is one agent round trip).
     public var pollInterval: Duration = .milliseconds(20)
+    /// A NIC (virtio) on a host bridge, or none; the guest's address is set through the agent
+    /// (``FullGuestInstance/configureNetwork(address:prefix:gateway:)``).
+    public var network: DomainDefinition.Network = .none
 
     public init() {}
 }

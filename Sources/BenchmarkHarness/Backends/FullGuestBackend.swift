@@ -1,7 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import BenchmarkResults
 import ContainerEngine
 import ImageStore
 import IntermodalCore
+import Synchronization
 import SystemPackage
 import VirtualMachines
 
@@ -24,6 +28,10 @@ public actor FullGuestBackend: Backend {
     private var disk: FullGuestDisk?
     private var lastOverlay: DiskSizes?
     private var idle: [String: FullGuestInstance] = [:]
+    /// Bridge leases of running service guests, by handle.
+    private var leases: [String: String] = [:]
+    /// Whether the guest's image can take an address on the bridge (iproute2: the workload image's).
+    private nonisolated let hasNetwork = Mutex(false)
 
     public init() {}
 
@@ -55,7 +63,8 @@ public actor FullGuestBackend: Backend {
             full = try await WorkloadImage.fullGuest(
                 from: context.imageName, engine: engine, directory: context.workDirectory.appending("image")
             ) { StandardStreams.writeError($0 + "\n") }
-            adjustments.append("vm-full boots \(context.imageName) with \(FullGuestImage.packages.joined(separator: ", ")) installed FROM it by our build: the same tools, plus a kernel and init of its own")
+            adjustments.append("vm-full boots \(context.imageName) with \(FullGuestImage.packages.joined(separator: ", ")) and iproute2 installed FROM it by our build: the same tools, plus a kernel and init of its own")
+            hasNetwork.withLock { $0 = true }
         } else {
             full = try await FullGuestImage.bootstrap(
                 store: context.store, name: try ImageReference.parse("intermodal-vm-full:bookworm"), cacheRoot: cfg.cacheRoot)
@@ -146,11 +155,52 @@ public actor FullGuestBackend: Backend {
     public func cleanup() async {
         for (_, guest) in idle { try? await guest.destroy() }
         idle = [:]
+        for (_, owner) in leases { try? await BridgeNetwork().detach(containerID: owner) }
+        leases = [:]
         if let context {
             _ = GuestInventory.pruneStale(uri: configuration.uri, stateRoot: configuration.stateRoot)
             try? FileSystem.removeTree(context.workDirectory)
             context.journal.remove(.guests(stateRoot: configuration.stateRoot.string, uri: configuration.uri))
             context.journal.remove(.directory(context.workDirectory.string))
         }
+    }
+}
+
+extension FullGuestBackend: ThroughputCapable {
+    public nonisolated var diskTargets: [DiskTarget: String] {
+        [.root: "the guest's virtio disk (its ext4 root partition on a qcow2 overlay of the built disk)"]
+    }
+    /// A NIC on the containers' bridge with a leased address, set through the agent; only with
+    /// the workload image, whose full guest has iproute2.
+    public nonisolated var networkPaths: [NetworkPath] { hasNetwork.withLock { $0 } ? [.bridge] : [] }
+
+    /// Boots a guest with a NIC on `intermodal0`, gives it a leased address through the agent and
+    /// starts `arguments` in the background; returns once the command was started.
+    public func startService(_ arguments: [String], ports: [Int], path: NetworkPath, index: Int) async throws(IntermodalError) -> ServiceInstance {
+        guard path == .bridge, hasNetwork.withLock({ $0 }) else { throw IntermodalError(.unsupported, "vm-full: only the bridge, and only with the workload image") }
+        guard let disk, context != nil else { throw IntermodalError(.invalidState, "vm-full: not prepared") }
+        let bridge = BridgeNetwork()
+        let owner = "bench-full-guest-\(getpid())-\(index)"
+        let lease = try await bridge.reserve(owner: owner)
+        var cfg = configuration
+        cfg.network = .bridge(BridgeNetwork.defaultBridgeName)
+        cfg.commandTimeout = nil
+        let id = "vm-full-service-\(index)"
+        leases[id] = owner
+        do {
+            let guest = try await FullGuest(configuration: cfg).boot(disk: disk)
+            idle[id] = guest
+            try await guest.configureNetwork(address: lease.address, prefix: lease.prefix, gateway: lease.gateway)
+            try await guest.startInBackground(try command(arguments))
+        } catch {
+            await stopService(ServiceInstance(id: id, address: lease.address, ports: [:], handle: id))
+            throw error
+        }
+        return ServiceInstance(id: id, address: lease.address, ports: Dictionary(uniqueKeysWithValues: ports.map { ($0, $0) }), handle: id)
+    }
+
+    public func stopService(_ service: ServiceInstance) async {
+        if let guest = idle.removeValue(forKey: service.handle) { try? await guest.destroy() }
+        if let owner = leases.removeValue(forKey: service.handle) { try? await BridgeNetwork().detach(containerID: owner) }
     }
 }

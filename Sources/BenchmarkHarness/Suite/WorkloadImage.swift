@@ -68,14 +68,15 @@ public enum WorkloadImage {
     }
 
     /// The full-OS guest's image: the workload image plus what an installation has (a kernel
-    /// and initramfs, systemd, the guest agent: ``FullGuestImage/packages``), installed FROM it
+    /// and initramfs, systemd, the guest agent: ``FullGuestImage/packages``; iproute2, for the
+    /// agent to give it an address on the bridge), installed FROM it
     /// by our own build, so the full guest runs the same tools as every other backend. Named by
     /// the digest of the Dockerfile generated here (which names the workload image's tag).
     static func fullGuest(from imageName: String, engine: Engine, directory: FilePath, note: @escaping @Sendable (String) -> Void) async throws(IntermodalError) -> Image {
         let text = """
             FROM \(imageName)
             RUN apt-get update \\
-             && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \(FullGuestImage.packages.joined(separator: " ")) \\
+             && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \((FullGuestImage.packages + ["iproute2"]).joined(separator: " ")) \\
              && apt-get clean && rm -rf /var/lib/apt/lists/*
 
             """
