@@ -218,6 +218,47 @@ struct PortPublishingTests {
         }
     }
 
+    @Test("containers started at the same time: distinct ports are all published; of two asking for one port, one gets it")
+    func concurrentPublishing() async throws {
+        try await EngineFixture.with { f in
+            let shared = try Self.freePort()
+            var wanted: [UInt16] = [shared, shared]
+            for _ in 0..<3 { wanted.append(try Self.freePort()) }
+            let results = await withTaskGroup(of: (UInt16, Result<ContainerRecord, IntermodalError>).self) { group in
+                for port in wanted {
+                    group.addTask {
+                        do throws(IntermodalError) {
+                            return (port, .success(try await f.engine.runDetached(image: "busybox", options: RunOptions(
+                                command: ["sleep", "60"], network: .bridge, ports: [PortMapping(hostPort: port, containerPort: 80)]))))
+                        } catch {
+                            return (port, .failure(error))
+                        }
+                    }
+                }
+                var all: [(UInt16, Result<ContainerRecord, IntermodalError>)] = []
+                for await r in group { all.append(r) }
+                return all
+            }
+            let won = results.compactMap { r -> (UInt16, ContainerRecord)? in if case .success(let c) = r.1 { return (r.0, c) } else { return nil } }
+            let lost = results.compactMap { r -> IntermodalError? in if case .failure(let e) = r.1 { return e } else { return nil } }
+            #expect(won.count == 4 && lost.count == 1, "\(lost)")
+            #expect(lost.allSatisfy { $0.code == .exists && $0.message.contains("\(shared)") }, "\(lost)")
+            #expect(Set(won.map(\.0)) == Set(wanted))
+            for (port, record) in won {
+                let rules = try await Self.rules(of: record.id)
+                #expect(rules.count == 2 && rules[0].contains("--dport \(port) "), "\(rules)")
+            }
+            // The loser published nothing and has no veth.
+            let ids = Set(won.map(\.1.id))
+            for record in try f.engine.list(all: true) where !ids.contains(record.id) {
+                #expect(try await Self.rules(of: record.id).isEmpty)
+                #expect(!FileSystem.exists(FilePath("/sys/class/net/\(BridgeNetwork.hostInterfaceName(containerID: record.id))")))
+            }
+            for (_, record) in won { try await f.engine.remove(record.id, force: true) }
+            try await Self.expectChainsGoneUnlessShared()
+        }
+    }
+
     // MARK: - Helpers
 
     /// Every rule of ours (`iptables -S` lines with our comment), in the nat and filter tables.

@@ -111,6 +111,9 @@ extension Engine {
             try await runtime.start(id: record.id)
         } catch {
             try? await runtime.delete(id: record.id, force: true)
+            // A log copy deferred to the small monitor would never start now (the monitor's
+            // hand-over comes only after a successful start): copy here, or this waits forever.
+            if io.defersLogCopy { io.copyLog() }
             _ = await io.finished()
             throw error
         }
