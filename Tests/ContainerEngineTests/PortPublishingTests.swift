@@ -161,6 +161,25 @@ struct PortPublishingTests {
             #expect(outcome.status.code == 0)
             #expect(outcome.cleanupFailure == nil)
             #expect(try await Self.rules(of: outcome.container.id).isEmpty, "rules left after --rm")
+
+            // A start that fails (no such program, found only when the runtime starts it), detached or not.
+            await #expect(throws: IntermodalError.self) {
+                _ = try await f.run(["no-such-program"], options: RunOptions(network: .bridge, ports: ports))
+            }
+            await #expect(throws: IntermodalError.self) {
+                _ = try await f.engine.runDetached(image: "busybox", options: RunOptions(command: ["no-such-program"], network: .bridge, ports: ports))
+            }
+            for listed in try f.engine.list(all: true) {
+                // The detached one's monitor reports the failure first, then finishes the record.
+                var failed = listed
+                for _ in 0..<200 where failed.exitCode == nil {
+                    try await Task.sleep(for: .milliseconds(25))
+                    failed = try f.engine.container(listed.id)
+                }
+                #expect(failed.exitCode == 127)
+                #expect(try await Self.rules(of: failed.id).isEmpty, "rules left after a failed start")
+                try await f.engine.remove(failed.id)
+            }
             try await Self.expectChainsGoneUnlessShared()
             expectBridgeGoneUnlessShared()
         }
