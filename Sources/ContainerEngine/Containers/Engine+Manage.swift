@@ -15,8 +15,9 @@ extension Engine {
     ///   state, cgroups and the init waiting on the exec fifo, network, mount).
     /// - Started: nobody is left to keep its log or record its end, so a process still running is
     ///   killed (a `kill -9` of the monitor must not leave it running unowned) and its runtime
-    ///   state, cgroup, mount and network (address, published ports' rules) are released. The record says `exited` with no exit code: nobody
-    ///   could collect it (the owner was the process's parent), and none is invented.
+    ///   state, cgroup, mount and network (its address, the rules of its published ports) are
+    ///   released. The record says `exited` with no exit code: nobody could collect it (the owner
+    ///   was the process's parent), and none is invented.
     ///
     /// The record and the writable layer stay for `rm` (also with `--rm`: removing needs the
     /// registry's lock, which a synchronous look must not wait for). Records of live owners are
