@@ -53,7 +53,7 @@ extension Engine {
             // published ports and (when it was the last) the bridge go here. The allocator's
             // holders never wait on this process's tasks, so waiting for its lock is bounded.
             if r.network == .bridge {
-                do { try network.detachBlocking(containerID: r.id) } catch {
+                do { try network.detachBlocking(containerID: r.id, published: !r.options.ports.isEmpty) } catch {
                     logger.warning("cannot release the network of container \(r.shortID) of a dead owner: \(error)")
                 }
             }
@@ -132,7 +132,7 @@ extension Engine {
         do { try await runtime.delete(id: record.id, force: true) } catch where error.code != .notFound {
             throw error
         } catch {}
-        if record.network == .bridge { try await network.detach(containerID: record.id) }
+        if record.network == .bridge { try await network.detach(containerID: record.id, published: !record.options.ports.isEmpty) }
         try await destroy(record)
     }
 

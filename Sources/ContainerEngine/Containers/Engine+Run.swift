@@ -146,7 +146,9 @@ extension Engine {
             firstError = firstError ?? error
         } catch {}
         if record.options.network == .bridge {
-            do { try await network.detach(containerID: record.id) } catch { firstError = firstError ?? error }
+            do { try await network.detach(containerID: record.id, published: !record.options.ports.isEmpty) } catch {
+                firstError = firstError ?? error
+            }
         }
         Timing.mark("engine: runtime deleted")
         if status == nil {
