@@ -15,8 +15,9 @@ extension Engine {
     ///   state, cgroups and the init waiting on the exec fifo, network, mount).
     /// - Started: nobody is left to keep its log or record its end, so a process still running is
     ///   killed (a `kill -9` of the monitor must not leave it running unowned) and its runtime
-    ///   state, cgroup, mount and network (address, published ports' rules) are released. The record says `exited` with no exit code: nobody
-    ///   could collect it (the owner was the process's parent), and none is invented.
+    ///   state, cgroup, mount and network (its address, the rules of its published ports) are
+    ///   released. The record says `exited` with no exit code: nobody could collect it (the owner
+    ///   was the process's parent), and none is invented.
     ///
     /// The record and the writable layer stay for `rm` (also with `--rm`: removing needs the
     /// registry's lock, which a synchronous look must not wait for). Records of live owners are
@@ -52,7 +53,7 @@ extension Engine {
             // published ports and (when it was the last) the bridge go here. The allocator's
             // holders never wait on this process's tasks, so waiting for its lock is bounded.
             if r.network == .bridge {
-                do { try network.detachBlocking(containerID: r.id) } catch {
+                do { try network.detachBlocking(containerID: r.id, published: !r.options.ports.isEmpty) } catch {
                     logger.warning("cannot release the network of container \(r.shortID) of a dead owner: \(error)")
                 }
             }
@@ -131,7 +132,7 @@ extension Engine {
         do { try await runtime.delete(id: record.id, force: true) } catch where error.code != .notFound {
             throw error
         } catch {}
-        if record.network == .bridge { try await network.detach(containerID: record.id) }
+        if record.network == .bridge { try await network.detach(containerID: record.id, published: !record.options.ports.isEmpty) }
         try await destroy(record)
     }
 

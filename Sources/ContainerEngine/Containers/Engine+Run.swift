@@ -111,6 +111,9 @@ extension Engine {
             try await runtime.start(id: record.id)
         } catch {
             try? await runtime.delete(id: record.id, force: true)
+            // A log copy deferred to the small monitor would never start now (the monitor's
+            // hand-over comes only after a successful start): copy here, or this waits forever.
+            if io.defersLogCopy { io.copyLog() }
             _ = await io.finished()
             throw error
         }
@@ -143,7 +146,9 @@ extension Engine {
             firstError = firstError ?? error
         } catch {}
         if record.options.network == .bridge {
-            do { try await network.detach(containerID: record.id) } catch { firstError = firstError ?? error }
+            do { try await network.detach(containerID: record.id, published: !record.options.ports.isEmpty) } catch {
+                firstError = firstError ?? error
+            }
         }
         Timing.mark("engine: runtime deleted")
         if status == nil {

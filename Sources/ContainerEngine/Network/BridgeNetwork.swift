@@ -40,8 +40,6 @@ public struct BridgeNetwork: Sendable {
         var subnet: IPv4Subnet
         /// address -> container ID
         var allocations: [String: Allocation]
-        /// True while the iptables chains of published ports (``PortForwarding``) may exist.
-        var forwarding: Bool?
     }
 
     struct Allocation: Codable {
@@ -58,6 +56,10 @@ public struct BridgeNetwork: Sendable {
     private var lock: FileLock { FileLock(stateDirectory.appending("\(bridgeName).lock")) }
     private var stateFile: FilePath { stateDirectory.appending("\(bridgeName).json") }
     private var forwarding: PortForwarding { PortForwarding(bridgeName: bridgeName) }
+    /// Exists while the iptables chains of published ports may exist: a file of its own, not a
+    /// field of the state, which an older `intermodal` on the same host rewrites without the
+    /// fields it does not know.
+    private var forwardingMarker: FilePath { stateDirectory.appending("\(bridgeName).forwarding") }
 
     /// The host-side veth name for a container: `imv` + the first 12 hex digits of its ID (15 characters, the limit).
     public static func hostInterfaceName(containerID: String) -> String { "imv" + containerID.prefix(12) }
@@ -108,10 +110,10 @@ public struct BridgeNetwork: Sendable {
                 // Saved before the rules are added: whoever finds the allocation removes its rules.
                 state.allocations[address] = Allocation(
                     container: containerID, hostInterface: hostInterface, ports: ports.isEmpty ? nil : ports)
-                let chainsKnown = state.forwarding == true
-                if !ports.isEmpty { state.forwarding = true }
                 try save(state)
                 if !ports.isEmpty {
+                    let chainsKnown = FileSystem.exists(forwardingMarker)
+                    if !chainsKnown { try FileSystem.writeAtomically("", to: forwardingMarker) }
                     try forwarding.ensureChains(subnet: state.subnet, known: chainsKnown)
                     try forwarding.publish(containerID: containerID, address: address, ports: ports)
                 }
@@ -176,20 +178,32 @@ public struct BridgeNetwork: Sendable {
 
     /// Deletes the container's veth (if the kernel has not already), removes the rules of its
     /// published ports, frees its address, and removes the bridge (and the port chains) when no
-    /// container uses it any more.
-    public func detach(containerID: String) async throws(IntermodalError) {
-        guard FileSystem.exists(stateFile) else { return }
+    /// container uses it any more. `published`: the container's record lists published ports,
+    /// so its rules are looked for even if the allocation no longer says so.
+    public func detach(containerID: String, published: Bool = false) async throws(IntermodalError) {
+        guard FileSystem.exists(stateFile) || (published && FileSystem.exists(forwardingMarker)) else { return }
         let network = self
-        try await DedicatedThread.run { () throws(IntermodalError) in try network.detachBlocking(containerID: containerID) }
+        try await DedicatedThread.run { () throws(IntermodalError) in
+            try network.detachBlocking(containerID: containerID, published: published)
+        }
     }
 
     /// ``detach(containerID:)`` on the calling thread, which blocks while another process holds
     /// the allocator's lock (for synchronous code, such as the engine's reconciliation of a
     /// container whose owner was killed).
-    func detachBlocking(containerID: String) throws(IntermodalError) {
-        guard FileSystem.exists(stateFile) else { return }
+    func detachBlocking(containerID: String, published: Bool = false) throws(IntermodalError) {
+        guard FileSystem.exists(stateFile) || (published && FileSystem.exists(forwardingMarker)) else { return }
+        try FileSystem.createDirectory(stateDirectory, mode: 0o700)
         try lock.withLockBlockingThisThread { () throws(IntermodalError) in
-            guard FileSystem.exists(stateFile) else { return }
+            guard FileSystem.exists(stateFile) else {
+                // The allocation is gone (its bridge too) but the rules may not be.
+                if published && FileSystem.exists(forwardingMarker) {
+                    try forwarding.unpublish(containerIDs: [containerID])
+                    var empty = State(subnet: IPv4Subnet(network: 0, prefix: 32), allocations: [:])
+                    try removeUnused(&empty, saving: false)
+                }
+                return
+            }
             var state = try load()
             let hostInterface = Self.hostInterfaceName(containerID: containerID)
             if interfaceExists(hostInterface) {
@@ -199,7 +213,7 @@ public struct BridgeNetwork: Sendable {
                 }
             }
             let mine = state.allocations.values.filter { $0.container == containerID }
-            if mine.contains(where: { !($0.ports ?? []).isEmpty }) {
+            if published || mine.contains(where: { !($0.ports ?? []).isEmpty }) {
                 try forwarding.unpublish(containerIDs: [containerID])
             }
             state.allocations = state.allocations.filter { $0.value.container != containerID }
@@ -219,13 +233,20 @@ public struct BridgeNetwork: Sendable {
 
     /// Removes the port chains when no allocation publishes a port, and the bridge and the
     /// state file when there is no allocation left.
-    private func removeUnused(_ state: inout State) throws(IntermodalError) {
-        if state.forwarding == true && !state.allocations.values.contains(where: { !($0.ports ?? []).isEmpty }) {
-            try forwarding.removeChains()
-            state.forwarding = nil
-            try save(state)
+    ///
+    /// While the chains exist, rules of containers without an allocation are removed here too
+    /// (an allocation is saved before its rules are made, under the same lock), and the chains go
+    /// only when no container's rule is left in them: the allocations' own word on their ports
+    /// is not trusted alone, as an older `intermodal` sharing the host drops it when it saves.
+    private func removeUnused(_ state: inout State, saving: Bool = true) throws(IntermodalError) {
+        if FileSystem.exists(forwardingMarker) && !state.allocations.values.contains(where: { !($0.ports ?? []).isEmpty }) {
+            let left = try forwarding.prune(keeping: Set(state.allocations.values.map(\.container)))
+            if left == 0 {
+                try forwarding.removeChains()
+                unlink(forwardingMarker.string)
+            }
         }
-        guard state.allocations.isEmpty else { return }
+        guard saving, state.allocations.isEmpty else { return }
         if interfaceExists(bridgeName) { try BlockingCommand.check("ip", ["link", "del", bridgeName]) }
         unlink(stateFile.string)
     }

@@ -98,6 +98,26 @@ struct PortForwarding: Sendable {
         }
     }
 
+    /// Removes the rules of every container not in `keep` (a container whose allocation is gone,
+    /// however that happened); returns how many rules of containers are left.
+    func prune(keeping keep: Set<String>) throws(IntermodalError) -> Int {
+        let comments = Set(keep.map(Self.comment(containerID:)))
+        var left = 0
+        for (table, chain) in [("nat", natChain), ("filter", forwardChain)] {
+            for rule in try rules(table, chain) {
+                let words = Self.words(rule)
+                guard words.first == "-A", let i = words.firstIndex(of: "--comment"), i + 1 < words.count,
+                      words[i + 1].hasPrefix("intermodal:") else { continue }
+                if comments.contains(words[i + 1]) {
+                    left += 1
+                } else {
+                    try iptables(["-t", table, "-D"] + words.dropFirst())
+                }
+            }
+        }
+        return left
+    }
+
     /// Removes the jumps and the chains (whatever is left of them).
     func removeChains() throws(IntermodalError) {
         let local = ["-m", "addrtype", "--dst-type", "LOCAL", "-j", natChain]
