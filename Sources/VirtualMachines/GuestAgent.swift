@@ -99,17 +99,17 @@ public struct GuestAgent: Sendable {
             return Array(data)
         }
         return ProcessStatus(
-            exited: r.exited, exitCode: r.exitcode.map(Int32.init), signal: r.signal.map(Int32.init),
+            // guest-exec-status gives an exit code or, when a signal ended the process, the signal.
+            exit: r.exited ? ExitStatus(exitCode: r.exitcode.map(Int32.init) ?? 0, signal: r.signal.map(Int32.init)) : nil,
             standardOutput: try decode(r.outData, "out-data"), standardError: try decode(r.errData, "err-data"),
             outputTruncated: (r.outTruncated ?? false) || (r.errTruncated ?? false))
     }
 
     /// What `guest-exec-status` reports.
     public struct ProcessStatus: Sendable, Equatable {
-        public var exited: Bool
-        /// The exit status (absent while running, or when a signal ended the process).
-        public var exitCode: Int32?
-        public var signal: Int32?
+        /// How the process ended; nil while it runs.
+        public var exit: ExitStatus?
+        public var exited: Bool { exit != nil }
         public var standardOutput: [UInt8]
         public var standardError: [UInt8]
         /// The agent keeps at most 16 MiB per stream and says when it dropped the rest.

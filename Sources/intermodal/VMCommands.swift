@@ -125,7 +125,7 @@ struct VMRunCommand: AsyncParsableCommand {
             guard let data = try? encoder.encode(result) else { throw IntermodalError(.internalError, "cannot encode the guest's result") }
             try FileSystem.writeAtomically(Array(data) + [10], to: FilePath(path))
         }
-        if result.exitCode != 0 { throw ExitCode(result.exitCode) }
+        try result.status.endCLI()
     }
 
     /// `vm run --full`: the image's own kernel, systemd, and the command through the guest agent.
@@ -167,7 +167,7 @@ struct VMRunCommand: AsyncParsableCommand {
             guard let data = try? encoder.encode(result) else { throw IntermodalError(.internalError, "cannot encode the guest's result") }
             try FileSystem.writeAtomically(Array(data) + [10], to: FilePath(path))
         }
-        if result.exitCode != 0 { throw ExitCode(result.exitCode) }
+        try result.status.endCLI()
     }
 
     static func describe(_ r: FullGuestResult) -> String {
