@@ -117,21 +117,15 @@ public struct GuestAgent: Sendable {
     }
 
     private func call<T: Decodable>(_ request: Request, what: String, timeoutSeconds: Int32) async throws(IntermodalError) -> Answer<T> {
-        let encoder = JSONEncoder()
-        let bytes: [UInt8]
-        do { bytes = Array(try encoder.encode(request)) } catch {
-            throw IntermodalError(.internalError, "cannot encode the guest agent request \(what)", cause: error)
-        }
+        let bytes = try JSON.encode(request)
         switch try await send(bytes, timeoutSeconds: timeoutSeconds) {
         case .failure(.notResponding(let why)):
             throw IntermodalError(.timeout, "guest agent of \(domain.name) did not answer \(what): \(why)")
         case .failure(.failed(let why)), .failure(.notRunning(let why)):
             throw IntermodalError(.externalFailure, "guest agent of \(domain.name): \(what) failed: \(why)")
         case .success(let answer):
-            do { return try JSONDecoder().decode(Answer<T>.self, from: Data(answer)) } catch {
-                throw IntermodalError(
-                    .corrupted, "guest agent of \(domain.name): unexpected answer to \(what): \(String(decoding: answer.prefix(200), as: UTF8.self))",
-                    cause: error)
+            do { return try JSON.decode(Answer<T>.self, from: answer, what: "guest agent of \(domain.name): answer to \(what)") } catch {
+                throw IntermodalError(error.code, "\(error.message): \(String(decoding: answer.prefix(200), as: UTF8.self))")
             }
         }
     }

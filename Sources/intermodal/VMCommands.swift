@@ -120,10 +120,7 @@ struct VMRunCommand: AsyncParsableCommand {
         }
         if timings { StandardStreams.writeError(Self.describe(result)) }
         if let path = self.result {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            guard let data = try? encoder.encode(result) else { throw IntermodalError(.internalError, "cannot encode the guest's result") }
-            try FileSystem.writeAtomically(Array(data) + [10], to: FilePath(path))
+            try FileSystem.writeAtomically(try JSON.encode(result, pretty: true) + [10], to: FilePath(path))
         }
         try result.status.endCLI()
     }
@@ -162,10 +159,7 @@ struct VMRunCommand: AsyncParsableCommand {
         StandardStreams.writeError(String(decoding: result.standardError, as: UTF8.self))
         if timings { StandardStreams.writeError(Self.describe(result)) }
         if let path = self.result {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            guard let data = try? encoder.encode(result) else { throw IntermodalError(.internalError, "cannot encode the guest's result") }
-            try FileSystem.writeAtomically(Array(data) + [10], to: FilePath(path))
+            try FileSystem.writeAtomically(try JSON.encode(result, pretty: true) + [10], to: FilePath(path))
         }
         try result.status.endCLI()
     }
