@@ -203,9 +203,7 @@ enum EngineRunBenchmark {
                 ratioOfMediansInProcessToRunc: median(library) / median(theirs),
                 ratioOfMediansFreshProcessToRunc: median(fresh) / median(theirs),
                 storeRoot: root.string, storeFileSystem: fileSystem)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(result).write(to: URL(fileURLWithPath: output))
+            try FileSystem.writeAtomically(try JSON.encode(result, pretty: true), to: FilePath(output))
             StandardStreams.writeOutput("wrote \(output)\n")
         }
     }

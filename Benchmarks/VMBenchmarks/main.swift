@@ -80,10 +80,7 @@ enum VMBootBenchmark {
                 libvirtCreateToFirstOutputSeconds: ours, libvirtDomainCreateToFirstOutputSeconds: oursFromDefine,
                 bareQEMUCreateToFirstOutputSeconds: bare, bareQEMUSpawnToFirstOutputSeconds: bareFromSpawn,
                 ratioOfMedians: ratio)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            guard let data = try? encoder.encode(samples) else { throw IntermodalError(.internalError, "cannot encode the samples") }
-            try FileSystem.writeAtomically(Array(data) + [10], to: json)
+            try FileSystem.writeAtomically(try JSON.encode(samples, pretty: true) + [10], to: json)
         }
         StandardStreams.writeOutput("""
             accelerator: \(accel == "tcg" ? "tcg (software emulation)" : accel); n=\(runs) each, interleaved

@@ -96,7 +96,7 @@ extension Engine {
             let gateway = record.network == .bridge && record.status == .running ? try? network.gateway() : nil
             items.append(Inspection(container: record, directory: dir.path.string, spec: spec, gateway: gateway))
         }
-        return String(decoding: try JSON.encode(items), as: UTF8.self) + "\n"
+        return String(decoding: try JSON.encode(items, pretty: true), as: UTF8.self) + "\n"
     }
 
     /// `ps` text for one container's STATUS column: `Up 3 seconds`, `Exited (0) 2 minutes ago`, `Created`.

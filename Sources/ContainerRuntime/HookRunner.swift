@@ -11,7 +11,7 @@ enum HookRunner {
     /// the hook's kind, index and path.
     static func run(_ hooks: [Spec.Hook], kind: String, state: ContainerState) throws(IntermodalError) {
         guard !hooks.isEmpty else { return }
-        let json = (try? StateJSON.encode(state)) ?? []
+        let json = state.json()
         for (i, hook) in hooks.enumerated() {
             try runOne(hook, json: json, what: "\(kind) hook \(i) (\(hook.path))")
         }
@@ -20,7 +20,7 @@ enum HookRunner {
     /// Runs hooks whose failure the specification says must only be warned about.
     static func runWarning(_ hooks: [Spec.Hook], kind: String, state: ContainerState) {
         guard !hooks.isEmpty else { return }
-        let json = (try? StateJSON.encode(state)) ?? []
+        let json = state.json()
         for (i, hook) in hooks.enumerated() {
             do { try runOne(hook, json: json, what: "\(kind) hook \(i) (\(hook.path))") } catch {
                 StandardStreams.writeError("intermodal-runtime: warning: \(error)\n")
@@ -77,42 +77,16 @@ enum HookRunner {
     }
 }
 
-/// The OCI state as JSON (what hooks read and `state` prints).
-enum StateJSON {
-    static func encode(_ state: ContainerState, pretty: Bool = false) throws(IntermodalError) -> [UInt8] {
-        // Written by hand: small, stable key order, and no encoder set-up cost on the hot path.
-        var pairs = [
-            "\"ociVersion\":\(quote(state.ociVersion))", "\"id\":\(quote(state.id))",
-            "\"status\":\(quote(state.status.rawValue))",
-        ]
-        if let pid = state.pid { pairs.append("\"pid\":\(pid)") }
-        pairs.append("\"bundle\":\(quote(state.bundle))")
-        if let a = state.annotations, !a.isEmpty {
-            let items = a.sorted { $0.key < $1.key }.map { "\(quote($0.key)):\(quote($0.value))" }
-            pairs.append("\"annotations\":{" + items.joined(separator: ",") + "}")
-        }
-        let text = pretty ? "{\n  " + pairs.joined(separator: ",\n  ") + "\n}" : "{" + pairs.joined(separator: ",") + "}"
-        return Array(text.utf8)
-    }
-
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if u.value < 0x20 {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
+extension ContainerState {
+    /// The OCI state as JSON (what hooks read and `state` prints), by the start path's writer.
+    func json(pretty: Bool = false) -> [UInt8] {
+        var w = JSONObjectWriter()
+        w.add("ociVersion", ociVersion)
+        w.add("id", id)
+        w.add("status", status.rawValue)
+        if let pid { w.add("pid", pid) }
+        w.add("bundle", bundle)
+        if let annotations, !annotations.isEmpty { w.add("annotations", annotations) }
+        return w.bytes(pretty: pretty)
     }
 }

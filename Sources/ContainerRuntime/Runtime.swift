@@ -86,9 +86,9 @@ public struct Runtime: Sendable {
                 plan: &plan,
                 statePayload: { pid in
                     guard childRunsHooks else { return [] }
-                    var bytes = (try? StateJSON.encode(state(.creating, pid))) ?? []
+                    var bytes = state(.creating, pid).json()
                     bytes.append(0)
-                    bytes += (try? StateJSON.encode(state(.created, pid))) ?? []
+                    bytes += state(.created, pid).json()
                     return bytes
                 },
                 prepare: { pid, placed throws(IntermodalError) in if !placed { try cgroup?.add(pid: pid) } },
@@ -412,7 +412,7 @@ public struct Runtime: Sendable {
 extension Runtime {
     /// The OCI state as JSON, as `state` prints it.
     public static func stateJSON(_ state: ContainerState, pretty: Bool = false) throws(IntermodalError) -> [UInt8] {
-        try StateJSON.encode(state, pretty: pretty)
+        state.json(pretty: pretty)
     }
 
 }

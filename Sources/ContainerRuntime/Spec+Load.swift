@@ -1,4 +1,3 @@
-import FoundationEssentials
 import IntermodalCore
 import SystemPackage
 
@@ -22,69 +21,20 @@ extension Spec {
         return spec
     }
 
-    /// Decodes config.json text; a decoding failure names the JSON path of the bad field.
+    /// Decodes config.json text (with the start path's reader, ``FastJSON``); a decoding
+    /// failure names the JSON path of the bad field.
     public static func decode(_ bytes: [UInt8], source: String = "config.json") throws(IntermodalError) -> Spec {
-        do {
-            return try JSONValueDecoder.decode(Spec.self, from: bytes)
-        } catch let error as DecodingError {
-            throw IntermodalError(.invalidArgument, "\(source): \(describe(error))")
-        } catch {
-            throw IntermodalError(.invalidArgument, "\(source): invalid JSON", cause: error)
-        }
+        try JSON.decode(Spec.self, from: bytes, what: source, code: .invalidArgument, reader: FastJSON.self)
     }
 
     /// The JSON encoding (pretty-printed, keys sorted) of this configuration.
     public func encoded() throws(IntermodalError) -> [UInt8] {
-        do {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            return Array(try encoder.encode(self))
-        } catch {
-            throw IntermodalError(.internalError, "cannot encode config.json", cause: error)
-        }
+        try JSON.encode(self, pretty: true)
     }
 
     /// Writes this configuration to `<bundle>/config.json`.
     public func write(bundle: FilePath) throws(IntermodalError) {
         try FileSystem.writeAtomically(try encoded(), to: bundle.appending("config.json"))
-    }
-
-    private static func describe(_ error: DecodingError) -> String {
-        func path(_ keys: [any CodingKey], _ last: (any CodingKey)? = nil) -> String {
-            var out = ""
-            for key in keys + (last.map { [$0] } ?? []) {
-                if let i = key.intValue { out += "[\(i)]" } else { out += out.isEmpty ? key.stringValue : ".\(key.stringValue)" }
-            }
-            return out.isEmpty ? "(top level)" : out
-        }
-        switch error {
-        case .typeMismatch(let type, let ctx):
-            return "\(path(ctx.codingPath)): expected \(jsonName(type))"
-        case .valueNotFound(let type, let ctx):
-            return "\(path(ctx.codingPath)): expected \(jsonName(type)), found null"
-        case .keyNotFound(let key, let ctx):
-            return "\(path(ctx.codingPath, key)): required field is missing"
-        case .dataCorrupted(let ctx):
-            let detail = ctx.underlyingError.map { " (\($0))" } ?? ""
-            return "\(path(ctx.codingPath)): \(ctx.debugDescription)\(detail)"
-        @unknown default:
-            return "\(error)"
-        }
-    }
-
-    private static func jsonName(_ type: Any.Type) -> String {
-        switch type {
-        case is String.Type: return "a string"
-        case is Bool.Type: return "a boolean"
-        case is UInt32.Type, is UInt64.Type, is UInt.Type, is UInt16.Type: return "a non-negative integer"
-        case is Int.Type, is Int64.Type, is Int32.Type: return "an integer"
-        case is [String].Type: return "an array of strings"
-        default:
-            let name = "\(type)"
-            if name.hasPrefix("Array") { return "an array" }
-            if name.hasPrefix("Dictionary") { return "an object" }
-            return "an object (\(name))"
-        }
     }
 }
 

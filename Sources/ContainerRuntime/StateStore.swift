@@ -8,7 +8,7 @@ import SystemPackage
 /// What the runtime keeps about one container in `<root>/<id>/state.json`: the OCI state plus
 /// what later commands (another process, possibly) need: the init's start time against PID
 /// reuse, the cgroup directories to remove, and the hooks to run after start and after stop.
-struct ContainerRecord: Sendable {
+struct ContainerRecord: Sendable, Decodable {
     var ociVersion: String
     var id: String
     var pid: Int32
@@ -24,30 +24,30 @@ struct ContainerRecord: Sendable {
     var poststop: [Spec.Hook]
     var createdNanoseconds: UInt64
 
-    /// The record as JSON, written by hand (no encoder set-up on the hot path).
+    /// The record as JSON, by the start path's writer (``JSONObjectWriter``: its comment says why).
     func json() -> [UInt8] {
-        let q = StateJSON.quote
-        func list(_ items: [String]) -> String { "[" + items.map(q).joined(separator: ",") + "]" }
-        func hooks(_ hs: [Spec.Hook]) -> String {
-            "[" + hs.map { h in
-                var parts = ["\"path\":\(q(h.path))"]
-                if let a = h.args { parts.append("\"args\":\(list(a))") }
-                if let e = h.env { parts.append("\"env\":\(list(e))") }
-                if let t = h.timeout { parts.append("\"timeout\":\(t)") }
-                return "{" + parts.joined(separator: ",") + "}"
-            }.joined(separator: ",") + "]"
+        func hook(_ h: Spec.Hook) -> JSONObjectWriter {
+            var w = JSONObjectWriter()
+            w.add("path", h.path)
+            if let a = h.args { w.add("args", a) }
+            if let e = h.env { w.add("env", e) }
+            if let t = h.timeout { w.add("timeout", t) }
+            return w
         }
-        var parts = [
-            "\"ociVersion\":\(q(ociVersion))", "\"id\":\(q(id))", "\"pid\":\(pid)",
-            "\"pidStartTime\":\(pidStartTime)", "\"bundle\":\(q(bundle))", "\"rootfs\":\(q(rootfs))",
-            "\"cgroupPaths\":\(list(cgroupPaths))", "\"cgroupCreated\":\(list(cgroupCreated))",
-            "\"poststart\":\(hooks(poststart))", "\"poststop\":\(hooks(poststop))",
-            "\"createdNanoseconds\":\(createdNanoseconds)",
-        ]
-        if let a = annotations {
-            parts.append("\"annotations\":{" + a.sorted { $0.key < $1.key }.map { "\(q($0.key)):\(q($0.value))" }.joined(separator: ",") + "}")
-        }
-        return Array(("{" + parts.joined(separator: ",") + "}").utf8)
+        var w = JSONObjectWriter()
+        w.add("ociVersion", ociVersion)
+        w.add("id", id)
+        w.add("pid", pid)
+        w.add("pidStartTime", pidStartTime)
+        w.add("bundle", bundle)
+        w.add("rootfs", rootfs)
+        w.add("cgroupPaths", cgroupPaths)
+        w.add("cgroupCreated", cgroupCreated)
+        w.add("poststart", poststart.map(hook))
+        w.add("poststop", poststop.map(hook))
+        w.add("createdNanoseconds", createdNanoseconds)
+        if let annotations { w.add("annotations", annotations) }
+        return w.bytes()
     }
 
     func state(_ status: ContainerState.Status) -> ContainerState {
@@ -118,12 +118,9 @@ struct StateStore: Sendable {
         guard FileSystem.exists(file) else {
             throw IntermodalError(.notFound, "container \"\(id)\" does not exist")
         }
-        let bytes = try FileSystem.readBytes(file)
-        do {
-            return try ContainerRecord(json: JSONParser.parse(bytes))
-        } catch {
-            throw IntermodalError(.corrupted, "state of container \"\(id)\" (\(file)) is unreadable", cause: error)
-        }
+        return try JSON.decode(
+            ContainerRecord.self, from: try FileSystem.readBytes(file), what: "state of container \"\(id)\" (\(file))",
+            reader: FastJSON.self)
     }
 
     /// What a damaged `state.json` still tells: the init's pid and start time and the cgroup
@@ -208,52 +205,8 @@ enum ProcFS {
 }
 
 extension ContainerRecord {
-    /// Reads the record from parsed JSON by hand: every `start`, `state` and `delete` does this,
-    /// and Codable's generic containers cost more (metadata instantiation) than the parse.
+    /// The record from parsed JSON (as ``StateStore/read(_:)`` decodes it).
     init(json: JSONValue) throws {
-        struct Bad: Error, CustomStringConvertible { var description: String }
-        guard case .object(let o) = json else { throw Bad(description: "not a JSON object") }
-        func string(_ k: String) throws -> String {
-            guard case .string(let s)? = o[k] else { throw Bad(description: "field \(k) is missing or not a string") }
-            return s
-        }
-        func number<T: FixedWidthInteger>(_ k: String, _: T.Type) throws -> T {
-            guard case .number(let n)? = o[k], let v = T(n) else { throw Bad(description: "field \(k) is missing or not a number") }
-            return v
-        }
-        func strings(_ v: JSONValue?) -> [String] {
-            guard case .array(let items)? = v else { return [] }
-            return items.compactMap { if case .string(let s) = $0 { return s } else { return nil } }
-        }
-        func hooks(_ k: String) -> [Spec.Hook] {
-            guard case .array(let items)? = o[k] else { return [] }
-            return items.compactMap { item in
-                guard case .object(let h) = item, case .string(let path)? = h["path"] else { return nil }
-                var hook = Spec.Hook(path: path)
-                if h["args"] != nil { hook.args = strings(h["args"]) }
-                if h["env"] != nil { hook.env = strings(h["env"]) }
-                if case .number(let t)? = h["timeout"] { hook.timeout = Int(t) }
-                return hook
-            }
-        }
-        ociVersion = try string("ociVersion")
-        id = try string("id")
-        pid = try number("pid", Int32.self)
-        pidStartTime = try number("pidStartTime", UInt64.self)
-        bundle = try string("bundle")
-        rootfs = try string("rootfs")
-        if case .object(let a)? = o["annotations"] {
-            var out: [String: String] = [:]
-            for (k, v) in a { if case .string(let s) = v { out[k] = s } }
-            annotations = out
-        } else {
-            annotations = nil
-        }
-        cgroupPaths = strings(o["cgroupPaths"])
-        cgroupCreated = strings(o["cgroupCreated"])
-        poststart = hooks("poststart")
-        poststop = hooks("poststop")
-        createdNanoseconds = try number("createdNanoseconds", UInt64.self)
+        try self.init(from: JSONValueDecoder(value: json, codingPath: []))
     }
-
 }

@@ -178,9 +178,7 @@ extension Comparison {
     public func rendered(_ format: ComparisonFormat) -> String {
         switch format {
         case .json:
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            return (try? encoder.encode(self)).flatMap { String(data: $0, encoding: .utf8) }.map { $0 + "\n" } ?? "{}\n"
+            return (try? JSON.encode(self, pretty: true)).map { String(decoding: $0, as: UTF8.self) + "\n" } ?? "{}\n"
         case .markdown: return markdown
         case .text: return text
         }

@@ -17,12 +17,7 @@ public struct LabelledResults: Sendable {
     /// Reads and decodes a results file; the error names the file and what was wrong with it.
     public static func load(_ path: FilePath) throws(IntermodalError) -> LabelledResults {
         let bytes = try FileSystem.readBytes(path)
-        let file: ResultsFile
-        do {
-            file = try JSONDecoder().decode(ResultsFile.self, from: Data(bytes))
-        } catch {
-            throw IntermodalError(.invalidArgument, "\(path) is not a results file", cause: error)
-        }
+        let file = try JSON.decode(ResultsFile.self, from: bytes, what: "\(path) is not a results file", code: .invalidArgument)
         guard file.schemaVersion <= ResultsFile.currentSchemaVersion else {
             throw IntermodalError(
                 .unsupported,

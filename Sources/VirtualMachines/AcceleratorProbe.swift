@@ -34,14 +34,14 @@ public enum AcceleratorProbe {
         let key = "\(kernel.version)-qemu-\(qemu.version)".filter { $0.isLetter || $0.isNumber || "-._".contains($0) }
         let cacheFile = IntermodalPaths.cacheRoot.appending("vm/kvm-probe-\(key).json")
         if !force, let data = try? FileSystem.readBytes(cacheFile),
-           let cached = try? JSONDecoder().decode(AcceleratorProbeResult.self, from: Data(data)) {
+           let cached = try? JSON.decode(AcceleratorProbeResult.self, from: data, what: cacheFile.string) {
             let age = Int64(time(nil)) - cached.probedAtUnix
             if age >= 0 && Duration.seconds(age) < maxAge { return cached }
         }
         let result = try await probe(kernel: kernel, qemu: qemu)
         try FileSystem.createDirectory(cacheFile.removingLastComponent())
-        if let data = try? JSONEncoder().encode(result) {
-            try FileSystem.writeAtomically(Array(data), to: cacheFile)
+        if let data = try? JSON.encode(result) {
+            try FileSystem.writeAtomically(data, to: cacheFile)
         }
         return result
     }

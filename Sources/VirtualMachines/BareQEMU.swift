@@ -10,7 +10,7 @@ public enum BareQEMU {
     /// What a bare boot measured (host monotonic clock).
     public struct Result: Sendable {
         public var timestamps: PhaseTimestamps
-        public var exitCode: Int32
+        public var status: ExitStatus
         public var standardOutput: [UInt8]
     }
 
@@ -74,7 +74,7 @@ public enum BareQEMU {
             case .frame(let type, let payload):
                 try report.apply(type: type, payload: payload, received: .now, output: nil)
                 if let exit = report.exit {
-                    return Result(timestamps: report.marks, exitCode: exit.code, standardOutput: report.standardOutput)
+                    return Result(timestamps: report.marks, status: exit, standardOutput: report.standardOutput)
                 }
             }
         }

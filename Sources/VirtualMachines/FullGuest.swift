@@ -148,7 +148,7 @@ public struct FullGuest: Sendable {
             try await guest.destroy()
             marks.merge(await guest.timestamps)
             return FullGuestResult(
-                exitCode: exec.exitCode, signal: exec.signal, standardOutput: exec.standardOutput, standardError: exec.standardError,
+                status: exec.status, standardOutput: exec.standardOutput, standardError: exec.standardError,
                 timestamps: marks, accelerator: guest.accelerator, bootMethod: disk.info.bootMethod, domainName: guest.name,
                 bootPhases: phases, memoryAtCommandEnd: memoryAtEnd, memoryAfterBoot: memoryAfterBoot,
                 baseDisk: GuestDisk.sizes(of: disk.image), overlayDisk: overlay)

@@ -93,13 +93,13 @@ public enum FullGuestImage {
         let key = Digest.hex(Digest.sha256(Array("\(recipeVersion)|\(method.rawValue)|\(freeSpace)|\(source.key)".utf8)))
         let dir = cacheRoot.appending("vm/full-disks").appending(String(key.prefix(24)))
         let infoPath = dir.appending("disk.json")
-        if let bytes = try? FileSystem.readBytes(infoPath), let info = try? JSONDecoder().decode(FullGuestDisk.Info.self, from: Data(bytes)) {
+        if let bytes = try? FileSystem.readBytes(infoPath), let info = try? JSON.decode(FullGuestDisk.Info.self, from: bytes, what: infoPath.string) {
             return FullGuestDisk(directory: dir, info: info)
         }
         try FileSystem.createDirectory(dir.removingLastComponent())
         // Concurrent boots of one image (threads or processes) wait for one build.
         return try await FileLock(FilePath(dir.string + ".lock")).withLock { () async throws(IntermodalError) -> FullGuestDisk in
-            if let bytes = try? FileSystem.readBytes(infoPath), let info = try? JSONDecoder().decode(FullGuestDisk.Info.self, from: Data(bytes)) {
+            if let bytes = try? FileSystem.readBytes(infoPath), let info = try? JSON.decode(FullGuestDisk.Info.self, from: bytes, what: infoPath.string) {
                 return FullGuestDisk(directory: dir, info: info)
             }
             return try await build(source: source, method: method, key: key, into: dir, freeSpace: freeSpace)
@@ -175,10 +175,7 @@ public enum FullGuestImage {
         let info = FullGuestDisk.Info(
             bootMethod: method, kernelVersion: installed.kernelVersion, rootUUID: uuid, commandLine: commandLine,
             source: source.key, partitionStartSector: partitionStartSector)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        guard let json = try? encoder.encode(info) else { throw IntermodalError(.internalError, "cannot encode the disk's description") }
-        try FileSystem.writeAtomically(Array(json) + [10], to: work.appending("disk.json"))
+        try FileSystem.writeAtomically(try JSON.encode(info, pretty: true) + [10], to: work.appending("disk.json"))
         // The finished directory appears in one rename.
         guard rename(work.string, dir.string) == 0 else { throw .system("cannot move the full guest disk to \(dir)") }
         steps.done("disk ready: \(dir.appending("disk.raw"))")

@@ -71,14 +71,13 @@ public actor FullGuestInstance {
             try Interruption.check("while the full guest ran a command")
             if Task.isCancelled { throw IntermodalError(.interrupted, "command in full guest \(name) cancelled") }
             let status = try await agent.status(pid: pid)
-            if status.exited {
+            if let exit = status.exit {
                 let now = MonotonicInstant.now
                 marks.mark(.commandEnd, at: now)
                 marks.mark(.exit, at: now)
                 if !status.standardOutput.isEmpty || !status.standardError.isEmpty { marks.mark(.firstOutput, at: now) }
-                let code = status.exitCode ?? (128 + (status.signal ?? 0))
                 return GuestExecResult(
-                    exitCode: code, signal: status.signal, standardOutput: status.standardOutput, standardError: status.standardError,
+                    status: exit, standardOutput: status.standardOutput, standardError: status.standardError,
                     outputTruncated: status.outputTruncated, timestamps: marks,
                     pollIntervalMilliseconds: Int(configuration.pollInterval.components.seconds * 1000
                         + configuration.pollInterval.components.attoseconds / 1_000_000_000_000_000))
@@ -114,9 +113,9 @@ public actor FullGuestInstance {
     /// Runs a helper command of ours and returns its standard output, failing on a non-zero exit.
     func helper(_ arguments: [String]) async throws(IntermodalError) -> (output: String, result: GuestExecResult) {
         let r = try await exec(.init(arguments: arguments, environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]))
-        guard r.exitCode == 0 else {
+        guard r.status == ExitStatus(code: 0) else {
             throw IntermodalError(
-                .externalFailure, "\(arguments.joined(separator: " ")) in full guest \(name) exited \(r.exitCode): "
+                .externalFailure, "\(arguments.joined(separator: " ")) in full guest \(name) ended with \(r.status): "
                     + String(decoding: r.standardError.prefix(400), as: UTF8.self))
         }
         return (String(decoding: r.standardOutput, as: UTF8.self), r)

@@ -45,9 +45,8 @@ public struct FullGuestConfiguration: Sendable {
 
 /// One command's run through the guest agent.
 public struct GuestExecResult: Sendable, Codable {
-    /// The exit status (128+signal when a signal ended it, as a shell reports it).
-    public var exitCode: Int32
-    public var signal: Int32?
+    /// How the command ended.
+    public var status: ExitStatus
     public var standardOutput: [UInt8]
     public var standardError: [UInt8]
     /// The agent keeps at most 16 MiB per stream.
@@ -97,8 +96,8 @@ public struct FullGuestMemory: Sendable, Codable, Equatable {
 
 /// What ``FullGuest/run(disk:command:)`` produced and measured.
 public struct FullGuestResult: Sendable, Codable {
-    public var exitCode: Int32
-    public var signal: Int32?
+    /// How the command ended.
+    public var status: ExitStatus
     public var standardOutput: [UInt8]
     public var standardError: [UInt8]
     /// Boot and command phases on the host's monotonic clock (see the ``Phase`` extensions).

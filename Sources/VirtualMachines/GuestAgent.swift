@@ -99,17 +99,17 @@ public struct GuestAgent: Sendable {
             return Array(data)
         }
         return ProcessStatus(
-            exited: r.exited, exitCode: r.exitcode.map(Int32.init), signal: r.signal.map(Int32.init),
+            // guest-exec-status gives an exit code or, when a signal ended the process, the signal.
+            exit: r.exited ? ExitStatus(exitCode: r.exitcode.map(Int32.init) ?? 0, signal: r.signal.map(Int32.init)) : nil,
             standardOutput: try decode(r.outData, "out-data"), standardError: try decode(r.errData, "err-data"),
             outputTruncated: (r.outTruncated ?? false) || (r.errTruncated ?? false))
     }
 
     /// What `guest-exec-status` reports.
     public struct ProcessStatus: Sendable, Equatable {
-        public var exited: Bool
-        /// The exit status (absent while running, or when a signal ended the process).
-        public var exitCode: Int32?
-        public var signal: Int32?
+        /// How the process ended; nil while it runs.
+        public var exit: ExitStatus?
+        public var exited: Bool { exit != nil }
         public var standardOutput: [UInt8]
         public var standardError: [UInt8]
         /// The agent keeps at most 16 MiB per stream and says when it dropped the rest.
@@ -117,21 +117,15 @@ public struct GuestAgent: Sendable {
     }
 
     private func call<T: Decodable>(_ request: Request, what: String, timeoutSeconds: Int32) async throws(IntermodalError) -> Answer<T> {
-        let encoder = JSONEncoder()
-        let bytes: [UInt8]
-        do { bytes = Array(try encoder.encode(request)) } catch {
-            throw IntermodalError(.internalError, "cannot encode the guest agent request \(what)", cause: error)
-        }
+        let bytes = try JSON.encode(request)
         switch try await send(bytes, timeoutSeconds: timeoutSeconds) {
         case .failure(.notResponding(let why)):
             throw IntermodalError(.timeout, "guest agent of \(domain.name) did not answer \(what): \(why)")
         case .failure(.failed(let why)), .failure(.notRunning(let why)):
             throw IntermodalError(.externalFailure, "guest agent of \(domain.name): \(what) failed: \(why)")
         case .success(let answer):
-            do { return try JSONDecoder().decode(Answer<T>.self, from: Data(answer)) } catch {
-                throw IntermodalError(
-                    .corrupted, "guest agent of \(domain.name): unexpected answer to \(what): \(String(decoding: answer.prefix(200), as: UTF8.self))",
-                    cause: error)
+            do { return try JSON.decode(Answer<T>.self, from: answer, what: "guest agent of \(domain.name): answer to \(what)") } catch {
+                throw IntermodalError(error.code, "\(error.message): \(String(decoding: answer.prefix(200), as: UTF8.self))")
             }
         }
     }

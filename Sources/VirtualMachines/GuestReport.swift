@@ -9,7 +9,7 @@ struct GuestReport {
     var standardError: [UInt8] = []
     /// Guest CLOCK_MONOTONIC readings: init, modulesLoaded, hello, commandStart, commandEnd.
     var guestClock: [String: UInt64] = [:]
-    var exit: (code: Int32, signal: Int32?)?
+    var exit: ExitStatus?
     var memTotalKiB: Int64?
     var memAvailableKiB: Int64?
     let outputLimit: Int
@@ -53,7 +53,7 @@ struct GuestReport {
             let f = Self.fields(payload)
             let code = Int32(truncatingIfNeeded: Int64(bitPattern: f["code"] ?? 255))
             let sig = Int32(truncatingIfNeeded: Int64(bitPattern: f["signal"] ?? 0))
-            exit = (code, sig == 0 ? nil : sig)
+            exit = ExitStatus(exitCode: code, signal: sig)
             guestClock["commandStart"] = f["start"]
             guestClock["commandEnd"] = f["end"]
             memTotalKiB = f["memtotal"].map { Int64(bitPattern: $0) }

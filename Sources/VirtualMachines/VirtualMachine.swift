@@ -208,7 +208,7 @@ public struct VirtualMachine: Sendable {
         report.marks.mark(.cleanup)
         marks = report.marks
         return VirtualMachineResult(
-            exitCode: report.exit!.code, signal: report.exit!.signal,
+            status: report.exit!,
             standardOutput: report.standardOutput, standardError: report.standardError,
             timestamps: report.marks, accelerator: accelerator, domainName: name, qemuMemory: qemuMemory,
             guestMemTotalKiB: report.memTotalKiB, guestMemAvailableKiB: report.memAvailableKiB,

@@ -76,9 +76,8 @@ public enum GuestStream: Sendable { case standardOutput, standardError }
 
 /// What a guest run produced and measured.
 public struct VirtualMachineResult: Sendable, Codable {
-    /// The command's exit status (128+signal when killed by one).
-    public var exitCode: Int32
-    public var signal: Int32?
+    /// How the command ended.
+    public var status: ExitStatus
     /// The command's output as captured (up to ``VirtualMachineConfiguration/outputLimit`` per stream).
     public var standardOutput: [UInt8]
     public var standardError: [UInt8]

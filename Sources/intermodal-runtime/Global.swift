@@ -74,26 +74,17 @@ enum Global {
         let time = "\(tm.tm_year + 1900)-\(two(tm.tm_mon + 1))-\(two(tm.tm_mday))T\(two(tm.tm_hour)):\(two(tm.tm_min)):\(two(tm.tm_sec))Z"
         let line: String
         if logJSON {
-            line = "{\"level\":\"\(level)\",\"msg\":\(jsonQuote(message)),\"time\":\"\(time)\"}\n"
+            var w = JSONObjectWriter()
+            w.add("level", level)
+            w.add("msg", message)
+            w.add("time", time)
+            line = String(decoding: w.bytes(), as: UTF8.self) + "\n"
         } else {
-            line = "time=\"\(time)\" level=\(level) msg=\(jsonQuote(message))\n"
+            line = "time=\"\(time)\" level=\(level) msg=\(JSONObjectWriter.quote(message))\n"
         }
         let fd = open(logFile, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { return }
         _ = line.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
         close(fd)
-    }
-
-    static func jsonQuote(_ s: String) -> String {
-        var out = "\""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out + "\""
     }
 }

@@ -1,3 +1,4 @@
+import ArgumentParser
 import IntermodalCore
 import Logging
 #if canImport(Glibc)
@@ -15,6 +16,15 @@ enum CLIErrorPrinter {
     static func exitCode(for error: IntermodalError) -> Int32 {
         if error.code == .interrupted && Interruption.signal != 0 { return 128 + Interruption.signal }
         return error.dockerExitStatus
+    }
+}
+
+extension ExitStatus {
+    /// Ends the CLI with this command's status, as Docker's does after the command ran: its exit
+    /// code, or 128 + signal when a signal ended it (our own failures, 125-127, are errors
+    /// thrown before: ``CLIErrorPrinter/exitCode(for:)``). Containers and guests alike.
+    func endCLI() throws {
+        if code != 0 { throw ExitCode(code) }
     }
 }
 

@@ -86,7 +86,7 @@ struct RunCommand: AsyncParsableCommand {
             return
         }
         let outcome = try await engine.run(image: image, options: options, output: .stream, forwardSignals: true)
-        if outcome.status.code != 0 { throw ExitCode(outcome.status.code) }
+        try outcome.status.endCLI()
     }
 }
 
@@ -164,7 +164,7 @@ struct ExecCommand: AsyncParsableCommand {
         let status = try await ContainerCommands.engine(global).exec(
             container, command: command, environment: env, workingDirectory: workdir, user: user,
             interactive: interactive, tty: tty)
-        if status.code != 0 { throw ExitCode(status.code) }
+        try status.endCLI()
     }
 }
 

@@ -32,10 +32,7 @@ struct DoctorCommand: AsyncParsableCommand {
         options.libvirtURI = connect
         let report = await HostProbe.run(options)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            let data = try encoder.encode(report)
-            StandardStreams.writeOutput(String(decoding: data, as: UTF8.self) + "\n")
+            StandardStreams.writeOutput(String(decoding: try JSON.encode(report, pretty: true), as: UTF8.self) + "\n")
         } else {
             StandardStreams.writeOutput(DoctorTable.render(report))
         }

@@ -120,12 +120,9 @@ struct VMRunCommand: AsyncParsableCommand {
         }
         if timings { StandardStreams.writeError(Self.describe(result)) }
         if let path = self.result {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            guard let data = try? encoder.encode(result) else { throw IntermodalError(.internalError, "cannot encode the guest's result") }
-            try FileSystem.writeAtomically(Array(data) + [10], to: FilePath(path))
+            try FileSystem.writeAtomically(try JSON.encode(result, pretty: true) + [10], to: FilePath(path))
         }
-        if result.exitCode != 0 { throw ExitCode(result.exitCode) }
+        try result.status.endCLI()
     }
 
     /// `vm run --full`: the image's own kernel, systemd, and the command through the guest agent.
@@ -162,12 +159,9 @@ struct VMRunCommand: AsyncParsableCommand {
         StandardStreams.writeError(String(decoding: result.standardError, as: UTF8.self))
         if timings { StandardStreams.writeError(Self.describe(result)) }
         if let path = self.result {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            guard let data = try? encoder.encode(result) else { throw IntermodalError(.internalError, "cannot encode the guest's result") }
-            try FileSystem.writeAtomically(Array(data) + [10], to: FilePath(path))
+            try FileSystem.writeAtomically(try JSON.encode(result, pretty: true) + [10], to: FilePath(path))
         }
-        if result.exitCode != 0 { throw ExitCode(result.exitCode) }
+        try result.status.endCLI()
     }
 
     static func describe(_ r: FullGuestResult) -> String {

@@ -55,7 +55,7 @@ struct ConcurrentInstancesTests {
                     let r = try await vm.run(
                         disk: disk,
                         command: GuestInitramfs.RunConfiguration(arguments: ["echo", "guest \(i)"], environment: ["PATH=/bin"]))
-                    return ("guest \(i)", "\(r.exitCode) \(String(decoding: r.standardOutput, as: UTF8.self).trimmed)")
+                    return ("guest \(i)", "\(r.status.code) \(String(decoding: r.standardOutput, as: UTF8.self).trimmed)")
                 }
             }
             var all: [String: String] = [:]

@@ -43,7 +43,7 @@ struct GuestBootTests {
         #expect(out.contains("inet 10.0.2.15/24"))
         #expect(out.contains("nameserver 10.0.2.3"))
         #expect(String(decoding: r.standardError, as: UTF8.self) == "oops\n")
-        #expect(r.exitCode == 3)
+        #expect(r.status.code == 3)
         #expect(r.accelerator == .tcg)
         for p in [Phase.create, .domainCreate, .domainStarted, .kernelStart, .initStart, .start, .commandStart, .firstOutput, .commandEnd, .exit, .domainDestroyed, .cleanup] {
             #expect(r.timestamps[p] != nil, "missing phase \(p)")
@@ -75,7 +75,7 @@ struct GuestBootTests {
             command: .init(arguments: ["sh", "-c", "echo over the console; ls /sys/class/virtio-ports 2>/dev/null | wc -l; id -u; id -g; exit 5"],
                            environment: ["PATH=/bin"], user: "nobody"))   // a name, resolved in the guest's /etc/passwd
         #expect(String(decoding: r.standardOutput, as: UTF8.self) == "over the console\n0\n65534\n65534\n")
-        #expect(r.exitCode == 5)
+        #expect(r.status.code == 5)
         #expect(r.timestamps[.firstOutput] != nil)
     }
 }

@@ -110,7 +110,7 @@ public actor FullGuestBackend: Backend {
         var marks = await guest.timestamps
         marks.merge(exec.timestamps)
         return InstanceRun(
-            status: ExitStatus(exitCode: exec.exitCode, signal: exec.signal), output: exec.standardOutput + exec.standardError,
+            status: exec.status, output: exec.standardOutput + exec.standardError,
             spawnToExit: ended.duration(since: started),
             spawnToFirstOutput: exec.timestamps[.firstOutput].map { $0.duration(since: started) },
             phases: InstanceRun.phases(marks, since: started))

@@ -67,7 +67,7 @@ public actor GuestBackend: Backend {
         let ended = MonotonicInstant.now
         lastOverlay = r.overlayDisk
         return InstanceRun(
-            status: ExitStatus(exitCode: r.exitCode, signal: r.signal), output: r.standardOutput + r.standardError,
+            status: r.status, output: r.standardOutput + r.standardError,
             spawnToExit: ended.duration(since: started),
             spawnToFirstOutput: r.timestamps[.firstOutput].map { $0.duration(since: started) },
             phases: InstanceRun.phases(r.timestamps, since: started))

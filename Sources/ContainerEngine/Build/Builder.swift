@@ -488,7 +488,7 @@ struct DockerfileBuilder {
 
     /// What of the configuration a metadata step's cache entry must match.
     private func configurationFingerprint(_ c: ImageConfiguration) -> String {
-        (try? JSON.encode(c.config)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        (try? JSON.encode(c.config, pretty: true)).map { String(decoding: $0, as: UTF8.self) } ?? ""
     }
 
     static func describe(_ words: [String]) -> String {

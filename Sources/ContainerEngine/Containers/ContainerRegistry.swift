@@ -54,7 +54,7 @@ struct ContainerRegistry: Sendable {
             do throws(IntermodalError) {
                 let staging = try recycler.take(id: record.id)
                 let dir = ContainerDirectory(path: staging)
-                try VolatileFile.write(try JSON.encode(record), to: dir.record, spare: dir.recordSpare)
+                try VolatileFile.write(try JSON.encode(record, pretty: true), to: dir.record, spare: dir.recordSpare)
                 let target = directory(record.id).path
                 guard rename(staging.string, target.string) == 0 else { throw IntermodalError.system("cannot create \(target)") }
             } catch {
@@ -94,7 +94,7 @@ struct ContainerRegistry: Sendable {
 
     func save(_ record: ContainerRecord) throws(IntermodalError) {
         let dir = directory(record.id)
-        try VolatileFile.write(try JSON.encode(record), to: dir.record, spare: dir.recordSpare)
+        try VolatileFile.write(try JSON.encode(record, pretty: true), to: dir.record, spare: dir.recordSpare)
     }
 
     func load(id: String) throws(IntermodalError) -> ContainerRecord {

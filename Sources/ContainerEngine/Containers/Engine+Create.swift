@@ -70,7 +70,7 @@ extension Engine {
             try makeWorkingDirectory(process.workingDirectory, in: dir.rootfs, user: user)
             Timing.mark("engine: user")
             let spec = BundleGenerator.spec(id: id, process: process, options: options, user: user, directory: dir)
-            try NewFile.write(try JSON.encode(spec), to: dir.config)
+            try NewFile.write(try JSON.encode(spec, pretty: true), to: dir.config)
             Timing.mark("engine: config written")
             // The first save assumed overlay; only the copy fallback changes the record.
             if record.rootfsMode != .overlay { try registry.save(record) }

@@ -18,7 +18,7 @@ public enum PeerBundle {
         let rootfs = directory.appending("rootfs")
         try await store.flatten(image, into: rootfs)
         let spec = try self.spec(image: image, process: overrides, id: id, rootfs: rootfs, ociVersion: ociVersion)
-        try FileSystem.writeAtomically(try JSON.encode(spec), to: directory.appending("config.json"))
+        try FileSystem.writeAtomically(try JSON.encode(spec, pretty: true), to: directory.appending("config.json"))
         return spec
     }
 
