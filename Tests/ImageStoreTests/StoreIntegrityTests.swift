@@ -11,6 +11,13 @@ struct StoreIntegrityTests {
     let t: TemporaryStore
     init() throws { t = try TemporaryStore() }
 
+    /// What the issue asks of a store after each of these: `system check` finds no damage
+    /// (leftovers of interrupted work may be listed; they are reclaimed by the next lease).
+    static func expectNoDamage(_ store: ImageStore, _ after: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        let damage = store.check().filter { $0.severity == .damage }
+        #expect(damage.isEmpty, "system check after \(after): \(damage)", sourceLocation: sourceLocation)
+    }
+
     /// Writes `bytes` as a blob of the layout at `layout`; returns its descriptor fields.
     private func putBlob(_ bytes: [UInt8], in layout: FilePath) throws -> (digest: String, size: Int64) {
         let digest = Digest.sha256(bytes)
@@ -50,6 +57,7 @@ struct StoreIntegrityTests {
             #"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#, named: "bad:2")
         await #expect(throws: IntermodalError.self) { _ = try await other.load(from: mismatched) }
         #expect(try other.readIndex().manifests.isEmpty)
+        Self.expectNoDamage(other, "two failed loads")
     }
 
     @Test func aLayoutWithOneBadImageLoadsNone() async throws {
@@ -147,6 +155,7 @@ struct StoreIntegrityTests {
         _ = try await t.store.bootstrapBusybox(name: try ImageReference.parse("after:1"))
         try await t.store.remove("after:1")
         #expect(try t.store.readIndex().manifests.isEmpty)
+        Self.expectNoDamage(t.store, "a tree \(depth) levels deep was imported and removed")
     }
 
     @Test func removeTreeWorksAtAnyDepth() throws {
@@ -195,6 +204,7 @@ struct StoreIntegrityTests {
         #expect(error.message.contains("16 MiB") && error.message.contains("--max-layer-size"), "\(error.message)")
         #expect(try FileSystem.list(limited.temporaryDirectory).isEmpty, "nothing left in tmp")
         #expect(try limited.readIndex().manifests.isEmpty)
+        Self.expectNoDamage(limited, "an import over the layer size limit")
         // The default limit lets it through.
         _ = try await t.store.importRootfs(archive: t.root.appending("bomb.tar.gz"), name: try ImageReference.parse("bomb:1"))
     }
@@ -207,5 +217,6 @@ struct StoreIntegrityTests {
         // Unpacking layers (what every `run` does) takes the lease: nobody else holds one, so tmp goes.
         _ = try await t.store.unpackedLayers(of: image)
         #expect(try FileSystem.list(t.store.temporaryDirectory).isEmpty)
+        Self.expectNoDamage(t.store, "leftovers of a killed process were reclaimed")
     }
 }

@@ -24,6 +24,8 @@ extension Engine {
     /// bundle, so that a `run` in this process hands it to the runtime instead of having it decoded again.
     func prepare(image imageName: String, options: RunOptions, buildStep: Bool = false) async throws(IntermodalError) -> (record: ContainerRecord, spec: Spec) {
         try options.validate()
+        // What a killed `run` left is finished or undone first (nothing when nothing was killed).
+        await reclaimAbandoned()
         var timestamps = PhaseTimestamps()
         timestamps.mark(.snapshot)
         Timing.mark("engine: begin")
