@@ -197,7 +197,10 @@ struct InterruptedBuildTests {
                 try await Task.sleep(for: .milliseconds(50))
             }
             let text = (try? FileSystem.readString(output)) ?? ""
-            #expect((status >> 8) & 0xff == 125, "\(text)")
+            // 128 + SIGINT, as every interrupted command exits (the build goes through the same
+            // Interruption as import and vm run; its own flag made it exit 125 before).
+            #expect((status >> 8) & 0xff == 130, "\(text)")
+            #expect(ContinuousClock.now - began < .seconds(20), "the build did not wait for its 60 s step")
             #expect(text.contains("interrupted"), "\(text)")
             #expect(try f.engine.list(all: true, includeBuildSteps: true).isEmpty)
             #expect(!(try FileSystem.readString("/proc/self/mountinfo")).contains(f.root.string))
@@ -375,32 +378,3 @@ extension ImageWorkflowTests {
         }
     }
 }
-
-extension ImageWorkflowTests {
-    /// `build` stops on SIGINT through IntermodalCore's ``Interruption`` (the one signal flag every
-    /// command uses): the running step container is killed and removed at once, the build exits
-    /// 128 + SIGINT instead of waiting for the step.
-    @Test("build: SIGINT during a RUN kills and removes the step container and exits 130 at once")
-    func sigintDuringRun() async throws {
-        try await EngineFixture.with { f in
-            let context = f.root.appending("context")
-            try FileSystem.createDirectory(context)
-            try FileSystem.writeAtomically("FROM busybox\nRUN sleep 60\n", to: context.appending("Dockerfile"))
-            let out = f.root.appending("build.out"), err = f.root.appending("build.err")
-            let started = MonotonicInstant.now
-            let status = try await HostCommand.check("/bin/sh", ["-c", """
-                \(EngineFixture.intermodal) build -t slow:x --root \(f.root) \(context) >\(out) 2>\(err) & p=$!
-                i=0; while ! grep -q 'Running in' \(out) 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
-                sleep 0.5; kill -INT $p; wait $p; echo $?
-                """]).trimmed
-            let elapsed = MonotonicInstant.now.duration(since: started)
-            let stderr = (try? FileSystem.readString(err)) ?? ""
-            #expect(status == "130", "exit \(status): \(stderr)")
-            #expect(stderr.contains("interrupted"), "\(stderr)")
-            #expect(elapsed < .seconds(45), "the build did not wait for its 60 s step (\(elapsed))")
-            #expect(try f.engine.list(all: true, includeBuildSteps: true).isEmpty, "the step container was removed")
-            #expect((try? f.engine.store.resolve("slow:x")) == nil)
-        }
-    }
-}
-

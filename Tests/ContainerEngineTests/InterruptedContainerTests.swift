@@ -31,9 +31,10 @@ struct InterruptedContainerTests {
     func killNineDuringRun() async throws {
         try await EngineFixture.with { f in
             // A few kills before the container's record can exist, then kills at many points
-            // after it appeared: while the snapshot, the bundle, the runtime's create and start run.
+            // after it appeared: while the snapshot, the bundle, the runtime's create and start run,
+            // and (the last ones, on a loaded host) while the container runs.
             let early = [0, 10]
-            let afterRecord = [0, 1, 2, 3, 5, 8, 12, 16, 20, 25, 30, 40, 50, 65, 80, 100, 130, 170, 250, 400]
+            let afterRecord = [0, 1, 2, 3, 5, 8, 12, 16, 20, 25, 30, 40, 50, 65, 80, 100, 130, 170, 250, 400, 550, 700, 900, 1200, 1600]
             let containers = f.root.appending("containers")
             for delay in early {
                 _ = try await HostCommand.check("/bin/sh", ["-c", """
@@ -41,18 +42,24 @@ struct InterruptedContainerTests {
                     sleep \(Double(delay) / 1000); kill -9 $p; wait $p 2>/dev/null; true
                     """])
             }
-            for delay in afterRecord {
+            // Each run also finishes or undoes what the runs killed before it left (in its own
+            // creation, before its record): what had runtime state by then is noted per kill.
+            var seen = Set<String>(), hadRuntimeState = Set<String>()
+            for (i, delay) in afterRecord.enumerated() {
                 _ = try await HostCommand.check("/bin/sh", ["-c", """
-                    n=$(ls \(containers) 2>/dev/null | wc -l)
-                    \(EngineFixture.intermodal) run --rm --root \(f.root) busybox sleep 2 >/dev/null 2>&1 & p=$!
-                    i=0; while [ "$(ls \(containers) | wc -l)" -le "$n" ] && [ $i -lt 5000 ]; do i=$((i+1)); done
+                    \(EngineFixture.intermodal) run --rm --name killed-\(i) --root \(f.root) busybox sleep 2 >/dev/null 2>&1 & p=$!
+                    i=0; while [ ! -e \(containers)/.names/killed-\(i) ] && [ $i -lt 10000 ]; do sleep 0.001; i=$((i+1)); done
                     sleep \(Double(delay) / 1000); kill -9 $p; wait $p 2>/dev/null; true
                     """])
+                seen.formUnion(((try? FileSystem.list(containers)) ?? []).filter { !$0.hasPrefix(".") })
+                hadRuntimeState.formUnion((try? FileSystem.list(f.engine.runtime.stateRoot)) ?? [])
             }
             let delays = early + afterRecord
-            // Killed before `sleep 2` could end: most runs left a container, created or running.
-            let left = ((try? FileSystem.list(containers)) ?? []).filter { !$0.hasPrefix(".") }
-            #expect(left.count >= afterRecord.count, "\(left.count) containers left by \(delays.count) killed runs")
+            let left = Array(seen)
+            print("\(delays.count) killed runs made \(seen.count) containers; \(hadRuntimeState.count) had runtime state when killed")
+            // (A kill right after the name was reserved may still come before the record.)
+            #expect(seen.count >= afterRecord.count * 4 / 5, "\(seen.count) containers made by \(delays.count) killed runs")
+            #expect(!hadRuntimeState.isEmpty, "some kills came after the runtime had written its state")
             // Nobody has looked yet (no ps, no rm): the next `run` finishes or undoes what the killed
             // ones left. No init stays blocked on its exec fifo, no cgroup, no runtime state.
             let next = try await f.cli(["run", "--rm", "busybox", "true"])
@@ -67,7 +74,7 @@ struct InterruptedContainerTests {
             let listed = try f.engine.list(all: true, includeBuildSteps: true)
             let interrupted = listed.filter { Engine.statusText($0) == "Created (interrupted)" }.count
             let running = listed.filter { $0.status == .running }.count
-            print("killed runs left \(left.count) containers; after the next run \(listed.count): \(interrupted) interrupted while created, \(running) running")
+            print("after the next run \(listed.count) containers: \(interrupted) interrupted while created, \(running) running")
             #expect(running == 0, "no container of a dead owner is left running")
             for record in listed {
                 let status = Engine.statusText(record)
