@@ -198,9 +198,9 @@ struct InterruptedBuildTests {
             }
             let text = (try? FileSystem.readString(output)) ?? ""
             // 128 + SIGINT, as every interrupted command exits (the build goes through the same
-            // Interruption as import and vm run; its own flag made it exit 125 before).
+            // Interruption as import and vm run; its own flag made it exit 125 before). That it
+            // exited by itself (not SIGKILLed after 30 s above) shows it did not wait for the step.
             #expect((status >> 8) & 0xff == 130, "\(text)")
-            #expect(ContinuousClock.now - began < .seconds(20), "the build did not wait for its 60 s step")
             #expect(text.contains("interrupted"), "\(text)")
             #expect(try f.engine.list(all: true, includeBuildSteps: true).isEmpty)
             #expect(!(try FileSystem.readString("/proc/self/mountinfo")).contains(f.root.string))
