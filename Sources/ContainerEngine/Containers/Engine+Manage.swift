@@ -75,6 +75,8 @@ extension Engine {
     func reclaimAbandoned() async {
         guard let ids = try? FileSystem.list(runtime.stateRoot), !ids.isEmpty else { return }
         for id in ids {
+            // A live owner (the common case: containers running now) is seen without decoding.
+            if let owner = registry.ownerPID(of: id), Self.isAlive(owner) { continue }
             guard let record = try? registry.load(id: id), record.status != .exited,
                   let owner = record.ownerPID, !Self.isAlive(owner),
                   let current = try? reconcile(record) else { continue }
