@@ -275,6 +275,14 @@ public struct Runtime: Sendable {
         return result
     }
 
+    /// Containers reserved (a state directory with its exec fifo) that have no state yet: being
+    /// created now, or a create killed before its first state. ``deleteSync(id:force:)`` removes
+    /// one and the cgroups it was making.
+    public func reservedWithoutState() -> [String] {
+        guard let names = try? FileSystem.list(stateRoot) else { return [] }
+        return names.filter { FileSystem.isDirectory(store.directory($0)) && !FileSystem.exists(store.stateFile($0)) }
+    }
+
     /// The states of all containers under ``stateRoot``.
     public func list() throws(IntermodalError) -> [ContainerState] {
         var result: [ContainerState] = []

@@ -111,8 +111,8 @@ struct InterruptedContainerTests {
     /// The narrowest window of a killed create, made on purpose: the runtime had reserved the
     /// container and made its cgroups but not yet written the state that names them (the kill -9
     /// test above hit it under load and left nine cgroups). Its note of the path it was making
-    /// lets `delete --force` (what `rm` and the next `run` use) remove them.
-    @Test("a create killed after making its cgroups, before its first state: delete --force removes the cgroups")
+    /// lets `delete --force` (what `rm` and the next `run` use) remove them; `system check` names it.
+    @Test("a create killed after making its cgroups, before its first state: system check names it, --repair removes the cgroups")
     func killedBetweenCgroupsAndState() async throws {
         try await EngineFixture.with { f in
             let id = (0..<4).map { _ in
@@ -129,7 +129,15 @@ struct InterruptedContainerTests {
             for path in made { mkdir(path, 0o755) }
             defer { for path in made { rmdir(path) } }
             #expect(!Self.cgroups(of: [id]).isEmpty, "the test made the cgroups")
-            try f.engine.runtime.deleteSync(id: id, force: true)
+            // system check names it (a leftover: the check passes); --repair deletes it and its
+            // cgroups through delete --force, what rm -f and the next run use for a known container.
+            func check(_ extra: String...) async throws -> CommandResult {
+                try await HostCommand.run(EngineFixture.intermodal.string, ["system", "check", "--root", f.root.string] + extra)
+            }
+            let found = try await check()
+            #expect(found.exitCode == 0 && found.standardOutput.contains(id), "\(found.standardOutput)\(found.standardError)")
+            let repaired = try await check("--repair")
+            #expect(repaired.exitCode == 0 && repaired.standardOutput.contains(id), "\(repaired.standardOutput)\(repaired.standardError)")
             #expect(Self.cgroups(of: [id]).isEmpty, "cgroups left: \(Self.cgroups(of: [id]))")
             #expect(!FileSystem.exists(dir))
         }
