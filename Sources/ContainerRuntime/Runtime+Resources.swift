@@ -24,12 +24,19 @@ enum ResourceSetup {
 
     /// Creates the container's cgroup when the spec names a `cgroupsPath` or has `resources`
     /// (as runc does); the default path is `/intermodal-<id>` in every hierarchy.
-    static func cgroup(for spec: Spec, id: String) throws(IntermodalError) -> ContainerCgroup? {
+    /// The cgroup path a container gets (`linux.cgroupsPath`, else `/intermodal-<id>`), or nil
+    /// when it gets no cgroup.
+    static func cgroupPath(for spec: Spec, id: String) -> String? {
         let linux = spec.linux
         guard linux?.cgroupsPath != nil || linux?.resources != nil else { return nil }
+        return linux?.cgroupsPath.flatMap { $0.isEmpty ? nil : $0 } ?? "/intermodal-\(id)"
+    }
+
+    static func cgroup(for spec: Spec, id: String) throws(IntermodalError) -> ContainerCgroup? {
+        let linux = spec.linux
+        guard let path = cgroupPath(for: spec, id: id) else { return nil }
         let resources = try cgroupResources(linux?.resources, devices: linux?.devices ?? [])
         if manager == nil { manager = try CgroupManager.detect() }
-        let path = linux?.cgroupsPath.flatMap { $0.isEmpty ? nil : $0 } ?? "/intermodal-\(id)"
         do {
             return ContainerCgroup(cgroup: try manager!.create(path: path, resources: resources))
         } catch {

@@ -62,6 +62,7 @@ public struct Runtime: Sendable {
         var launched: Launcher.Launched? = nil
         do throws(IntermodalError) {
             var plan = try LaunchPlan(spec: spec, bundle: bundle, stateDirectory: store.directory(id), io: io, seccomp: seccomp)
+            if let path = ResourceSetup.cgroupPath(for: spec, id: id) { try store.writeCgroupIntent(id, path: path) }
             cgroup = try ResourceSetup.cgroup(for: spec, id: id)
             Timing.mark("cgroup created")
             // A provisional state (pid 0: "creating") before any process exists, naming the
@@ -219,8 +220,11 @@ public struct Runtime: Sendable {
         do {
             record = try store.read(id)
         } catch where error.code == .notFound && FileSystem.isDirectory(store.directory(id)) {
-            // Reserved but killed before its first state was written: nothing but the directory
-            // (and its fifo) exists yet, since the state is written before any cgroup or process.
+            // Reserved but killed before its first state was written: no process yet (the state
+            // is written before the init is cloned), but maybe the cgroups it was making (noted
+            // before they were made).
+            let cgroups = store.intendedCgroups(id)
+            if !cgroups.isEmpty { try Cgroup.remove(paths: cgroups, created: cgroups) }
             try store.remove(id)
             return
         } catch where error.code == .corrupted && force {
@@ -269,6 +273,14 @@ public struct Runtime: Sendable {
             } catch {}
         }
         return result
+    }
+
+    /// Containers reserved (a state directory with its exec fifo) that have no state yet: being
+    /// created now, or a create killed before its first state. ``deleteSync(id:force:)`` removes
+    /// one and the cgroups it was making.
+    public func reservedWithoutState() -> [String] {
+        guard let names = try? FileSystem.list(stateRoot) else { return [] }
+        return names.filter { FileSystem.isDirectory(store.directory($0)) && !FileSystem.exists(store.stateFile($0)) }
     }
 
     /// The states of all containers under ``stateRoot``.

@@ -171,6 +171,30 @@ struct StateStore: Sendable {
         try FileSystem.removeTree(directory(id))
     }
 
+    /// Where `create` notes the cgroup path it is about to make, before making it: cgroups come
+    /// before the first state (which names them), so a create killed in between leaves cgroups
+    /// that only this note tells `delete` about.
+    func cgroupIntent(_ id: String) -> FilePath { directory(id).appending("cgroup.intent") }
+
+    func writeCgroupIntent(_ id: String, path: String) throws(IntermodalError) {
+        // On the tmpfs, read only after a kill: one write, no rename or fsync.
+        let fd = open(cgroupIntent(id).string, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .system("cannot write \(cgroupIntent(id))") }
+        defer { close(fd) }
+        let bytes = Array(path.utf8)
+        guard Glibc.write(fd, bytes, bytes.count) == bytes.count else { throw .system("cannot write \(cgroupIntent(id))") }
+    }
+
+    /// The cgroup directories a create killed before its first state may have made: its noted
+    /// path in every hierarchy where it exists, and only if the path names the container (a
+    /// `cgroupsPath` without the ID could be someone else's, and is left alone). Deepest first.
+    func intendedCgroups(_ id: String) -> [FilePath] {
+        guard let path = try? FileSystem.readString(cgroupIntent(id)), path.hasPrefix("/"), !path.contains(".."),
+              path.split(separator: "/").last?.contains(String(id.prefix(12))) == true else { return [] }
+        let hierarchies = ((try? FileSystem.list("/sys/fs/cgroup")) ?? []).map { "/sys/fs/cgroup/" + $0 } + ["/sys/fs/cgroup"]
+        return hierarchies.map { FilePath($0 + path) }.filter { FileSystem.isDirectory($0) }.sorted { $0.string.count > $1.string.count }
+    }
+
     func ids() throws(IntermodalError) -> [String] {
         guard FileSystem.isDirectory(root) else { return [] }
         return try FileSystem.list(root).filter { FileSystem.exists(stateFile($0)) }

@@ -14,10 +14,12 @@ public enum GuestInventory {
         public var owner: Int32?
     }
 
-    /// Running domains named `intermodal-*`.
+    /// Running domains of this store: named `intermodal-*` and with a state directory under
+    /// `stateRoot` (made before the domain is defined). Another store's guests, and other tests'
+    /// or programs' domains with the same prefix, are not listed, so `vm rm --all` leaves them be.
     public static func list(uri: String, stateRoot: FilePath) throws(IntermodalError) -> [Guest] {
         let c = try LibvirtConnection(uri: uri)
-        return try c.domains().map { d in
+        return try c.domains().filter { FileSystem.isDirectory(stateRoot.appending($0.name)) }.map { d in
             let owner = (try? FileSystem.readString(stateRoot.appending("\(d.name)/owner.pid"))).flatMap { Int32($0.trimmed) }
             return Guest(name: d.name, id: d.id, owner: owner)
         }.sorted { $0.name < $1.name }

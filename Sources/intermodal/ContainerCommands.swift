@@ -251,22 +251,12 @@ struct BuildCommand: AsyncParsableCommand {
             }
             arguments[String(a[..<eq])] = String(a[a.index(after: eq)...])
         }
-        let interruption = BuildInterruption()
-        let sources = [SIGINT, SIGTERM].map { sig -> any DispatchSourceSignal in
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler {
-                StandardStreams.writeError("interrupting the build: removing the step container\n")
-                interruption.interrupt()
-            }
-            source.resume()
-            return source
-        }
-        defer { sources.forEach { $0.cancel() } }
+        Interruption.install()
+        _ = Interruption.register { StandardStreams.writeError("interrupting the build: removing the step container\n") }
         let options = BuildOptions(
             context: FilePath(context), dockerfile: file.map { FilePath($0) },
             tag: try tag.map { (t: String) throws(IntermodalError) -> ImageReference in try ImageReference.parse(t) },
-            buildArguments: arguments, noCache: noCache, interruption: interruption)
+            buildArguments: arguments, noCache: noCache)
         _ = try await engine.build(options)
     }
 }

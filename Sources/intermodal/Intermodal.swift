@@ -31,7 +31,7 @@ struct GlobalOptions: ParsableArguments {
     /// ``maxLayerSize`` in bytes.
     func layerSizeLimit() throws(IntermodalError) -> Int64 {
         guard let maxLayerSize else { return LayerSizeLimit.default }
-        guard let bytes = LayerSizeLimit.parse(maxLayerSize) else {
+        guard let bytes = ByteSize.parse(maxLayerSize) else {
             throw IntermodalError(.invalidArgument, "--max-layer-size \(maxLayerSize): give a positive size such as 512m or 32g")
         }
         return bytes

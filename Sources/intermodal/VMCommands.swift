@@ -206,23 +206,12 @@ struct VMRunCommand: AsyncParsableCommand {
         return s
     }
 
-    /// "256m", "1g", "512" (MiB).
+    /// "256m", "1g", "512" (MiB; ``ByteSize`` with MiB for a bare number): whole MiB.
     static func parseMemory(_ text: String) throws(IntermodalError) -> Int {
-        let t = text.lowercased()
-        var number = t
-        var factor = 1
-        if let last = t.last, last.isLetter {
-            number = String(t.dropLast())
-            switch last {
-            case "m": factor = 1
-            case "g": factor = 1024
-            default: throw IntermodalError(.invalidArgument, "--memory '\(text)': use a number with m or g (256m, 1g)")
-            }
+        guard let bytes = ByteSize.parse(text, bareUnit: 1 << 20), bytes % (1 << 20) == 0, let mib = Int(exactly: bytes >> 20) else {
+            throw IntermodalError(.invalidArgument, "--memory '\(text)': use a whole number of MiB, with m or g (256m, 1g)")
         }
-        guard let n = Int(number), n > 0 else {
-            throw IntermodalError(.invalidArgument, "--memory '\(text)': use a number with m or g (256m, 1g)")
-        }
-        return n * factor
+        return mib
     }
 
     static func parseNetwork(_ text: String) throws(IntermodalError) -> DomainDefinition.Network {

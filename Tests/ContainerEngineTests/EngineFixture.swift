@@ -23,8 +23,10 @@ struct EngineFixture {
 
     static var intermodal: FilePath { productsDirectory.appending("intermodal") }
 
-    init(image: String = "busybox:latest") async throws {
-        root = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-engine-test")
+    /// `base`: where the store goes (default `$TMPDIR` or `/tmp`); `/dev/shm` for tests that make
+    /// and free thousands of directories (this host's disk discards each freed one synchronously).
+    init(image: String = "busybox:latest", in base: FilePath? = nil) async throws {
+        root = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-engine-test", in: base)
         do {
             // The store's own runtime state root: nothing shared with the host's or other tests' containers.
             engine = try Engine(root: root, monitorExecutable: Self.intermodal)
@@ -36,8 +38,8 @@ struct EngineFixture {
     }
 
     /// A fixture for `body`, torn down afterwards whether the body succeeded or threw.
-    static func with(image: String = "busybox:latest", _ body: (EngineFixture) async throws -> Void) async throws {
-        let fixture = try await EngineFixture(image: image)
+    static func with(image: String = "busybox:latest", in base: FilePath? = nil, _ body: (EngineFixture) async throws -> Void) async throws {
+        let fixture = try await EngineFixture(image: image, in: base)
         do {
             try await body(fixture)
         } catch {

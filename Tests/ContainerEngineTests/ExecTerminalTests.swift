@@ -12,7 +12,7 @@ struct ExecTerminalTests {
     @Test("exec -t: stdin, stdout and stderr are a terminal in the container; exec without -t: not")
     func execTerminal() async throws {
         try await EngineFixture.with { f in
-            let record = try await f.engine.runDetached(image: "busybox", options: RunOptions(command: ["sleep", "60"]))
+            let record = try await f.engine.runDetached(image: "busybox", options: RunOptions(command: ["sleep", "3600"]))
             // The exit code carries the answer: the output goes to this process's streams.
             let withTerminal = try await f.engine.exec(
                 record.id, command: ["sh", "-c", "test -t 0 && test -t 1 && test -t 2 && tty | grep -q '^/dev/pts/' && exit 7; exit 3"],

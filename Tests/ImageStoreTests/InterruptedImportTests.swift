@@ -41,6 +41,7 @@ struct InterruptedImportTests {
             #expect(left.isEmpty, "\(signal) at \(delay) ms (exit \(status)) left \(left) in tmp")
             let store = try ImageStore(root: root)
             #expect(try store.verify().isEmpty)
+            #expect(store.check().filter { $0.severity == .damage }.isEmpty, "system check after \(signal) at \(delay) ms: \(store.check())")
             let named = try store.list().flatMap(\.names).map(\.localName)
             if status == "0" {
                 #expect(named.contains("big:\(delay)"), "a finished import is named")
@@ -71,6 +72,7 @@ struct InterruptedImportTests {
             let next = try await ImageCLI.run(["save", "small:first", "-o", t.root.appending("saved-\(delay).tar").string, "--root", root.string])
             #expect(next.exitCode == 0, "\(next.standardError)")
             #expect(try FileSystem.list(root.appending("tmp")).isEmpty, "tmp reclaimed after a kill at \(delay) ms")
+            #expect(store.check().filter { $0.severity == .damage }.isEmpty, "system check after a kill at \(delay) ms: \(store.check())")
         }
         #expect(leftSomething >= 3, "the kill came while the import had work in tmp at least a few times")
     }

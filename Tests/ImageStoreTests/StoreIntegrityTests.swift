@@ -11,6 +11,13 @@ struct StoreIntegrityTests {
     let t: TemporaryStore
     init() throws { t = try TemporaryStore() }
 
+    /// What the issue asks of a store after each of these: `system check` finds no damage
+    /// (leftovers of interrupted work may be listed; they are reclaimed by the next lease).
+    static func expectNoDamage(_ store: ImageStore, _ after: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        let damage = store.check().filter { $0.severity == .damage }
+        #expect(damage.isEmpty, "system check after \(after): \(damage)", sourceLocation: sourceLocation)
+    }
+
     /// Writes `bytes` as a blob of the layout at `layout`; returns its descriptor fields.
     private func putBlob(_ bytes: [UInt8], in layout: FilePath) throws -> (digest: String, size: Int64) {
         let digest = Digest.sha256(bytes)
@@ -50,6 +57,7 @@ struct StoreIntegrityTests {
             #"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#, named: "bad:2")
         await #expect(throws: IntermodalError.self) { _ = try await other.load(from: mismatched) }
         #expect(try other.readIndex().manifests.isEmpty)
+        Self.expectNoDamage(other, "two failed loads")
     }
 
     @Test func aLayoutWithOneBadImageLoadsNone() async throws {
@@ -103,6 +111,46 @@ struct StoreIntegrityTests {
         #expect(try t.store.resolve("fine:1").names.map(\.localName) == ["fine:1"])
     }
 
+    /// Item 1 as the issue found it, on the command line: `load` of a layout whose config is
+    /// truncated JSON exits 125 and names nothing; a store damaged that way (as older versions
+    /// left it) still lists, `rmi` says what is wrong and how to remove it, `rmi --force` removes
+    /// it, and `system check` passes afterwards.
+    @Test func theCommandLineWorksAroundADamagedImage() async throws {
+        let root = t.root.appending("cli")
+        func cli(_ args: String...) async throws -> CommandResult { try await ImageCLI.run(args + ["--root", root.string]) }
+        let layout = try await layoutWithConfig(#"{"architecture": "amd64", "config": {"#, named: "bad:1")
+        let load = try await cli("load", "-i", layout.string)
+        #expect(load.exitCode == 125, "\(load.standardError)")
+        #expect(try await cli("images", "-q").standardOutput.isEmpty, "the failed load named nothing")
+        #expect(try await cli("system", "check").exitCode == 0)
+        // The damage older versions left: a name whose config is not valid JSON, beside a good image.
+        #expect(try await cli("image", "bootstrap", "busybox", "fine:1").exitCode == 0)
+        let store = try ImageStore(root: root)
+        let config = Array(#"{"architecture": "amd64", "config": {"#.utf8)
+        let configDigest = try store.writeBlob(config)
+        let manifest = try JSON.encode(Manifest(
+            config: Descriptor(mediaType: MediaType.ociConfig, digest: configDigest, size: Int64(config.count)), layers: []))
+        let manifestDigest = try store.writeBlob(manifest)
+        var index = try store.readIndex()
+        index.manifests.append(Descriptor(
+            mediaType: MediaType.ociManifest, digest: manifestDigest, size: Int64(manifest.count), annotations: [refNameAnnotation: "broken:1"]))
+        try FileSystem.writeAtomically(try JSON.encode(index), to: store.layoutDirectory.appending("index.json"))
+
+        let images = try await cli("images")
+        #expect(images.exitCode == 0 && images.standardOutput.contains("fine"), "\(images.standardOutput)\(images.standardError)")
+        #expect(images.standardError.contains("broken:1"), "images warns about the damaged entry: \(images.standardError)")
+        let damaged = try await cli("system", "check")
+        #expect(damaged.exitCode == 1 && damaged.standardOutput.contains("rmi --force broken:1"), "\(damaged.standardOutput)")
+        let rmi = try await cli("rmi", "broken:1")
+        #expect(rmi.exitCode != 0 && rmi.standardError.contains("rmi --force broken:1"), "\(rmi.standardError)")
+        let forced = try await cli("rmi", "--force", "broken:1")
+        #expect(forced.exitCode == 0, "\(forced.standardError)")
+        let after = try await cli("images")
+        #expect(after.exitCode == 0 && after.standardOutput.contains("fine") && !after.standardError.contains("broken"), "\(after.standardError)")
+        let check = try await cli("system", "check")
+        #expect(check.exitCode == 0, "\(check.standardOutput)\(check.standardError)")
+    }
+
     @Test func aMissingIndexIsDamageNotAnEmptyStore() async throws {
         _ = try await t.store.bootstrapBusybox(name: try ImageReference.parse("fine:1"))
         unlink(t.store.layoutDirectory.appending("index.json").string)
@@ -147,6 +195,7 @@ struct StoreIntegrityTests {
         _ = try await t.store.bootstrapBusybox(name: try ImageReference.parse("after:1"))
         try await t.store.remove("after:1")
         #expect(try t.store.readIndex().manifests.isEmpty)
+        Self.expectNoDamage(t.store, "a tree \(depth) levels deep was imported and removed")
     }
 
     @Test func removeTreeWorksAtAnyDepth() throws {
@@ -195,6 +244,7 @@ struct StoreIntegrityTests {
         #expect(error.message.contains("16 MiB") && error.message.contains("--max-layer-size"), "\(error.message)")
         #expect(try FileSystem.list(limited.temporaryDirectory).isEmpty, "nothing left in tmp")
         #expect(try limited.readIndex().manifests.isEmpty)
+        Self.expectNoDamage(limited, "an import over the layer size limit")
         // The default limit lets it through.
         _ = try await t.store.importRootfs(archive: t.root.appending("bomb.tar.gz"), name: try ImageReference.parse("bomb:1"))
     }
@@ -207,5 +257,6 @@ struct StoreIntegrityTests {
         // Unpacking layers (what every `run` does) takes the lease: nobody else holds one, so tmp goes.
         _ = try await t.store.unpackedLayers(of: image)
         #expect(try FileSystem.list(t.store.temporaryDirectory).isEmpty)
+        Self.expectNoDamage(t.store, "leftovers of a killed process were reclaimed")
     }
 }

@@ -122,4 +122,43 @@ struct GuestFaultTests {
             try GuestInventory.remove(name: "intermodal-deadbeef0003", uri: "qemu:///system", stateRoot: root.appending("vms"))
         } throws: { ($0 as? IntermodalError)?.code == .notFound }
     }
+
+    /// `intermodal vm rm --all` with no guest of its store running removes the store's orphaned
+    /// guest disks (a kill -9'd run's state directory), and never another store's guest: a running
+    /// `intermodal-*` domain whose state lives elsewhere survives (it was destroyed before guests
+    /// were scoped by store), as does its disk in that other store.
+    @Test func rmAllRemovesOrphanedDisksOfItsStoreOnly() async throws {
+        let root = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-vmtest")
+        let other = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-vmtest-other")
+        defer { try? FileSystem.removeTree(root); try? FileSystem.removeTree(other) }
+        let binary = try GuestInitramfs.locateInit().removingLastComponent().appending("intermodal")
+        try #require(access(binary.string, X_OK) == 0, "build the intermodal product first")
+        let orphan = root.appending("vms/intermodal-0dead0disk01")
+        try FileSystem.createDirectory(orphan)
+        try FileSystem.writeAtomically("2147483000\n", to: orphan.appending("owner.pid"))   // no such process
+        try FileSystem.writeAtomically("x", to: orphan.appending("disk.qcow2"))
+        // Another store's guest: a domain that idles in its firmware (no disk, 16 MiB), its state
+        // directory in the other store. Destroyed when this connection closes (auto-destroy).
+        let foreignName = "intermodal-" + String(UInt64.random(in: 0...UInt64.max), radix: 16).leftPadded(to: 16).prefix(12)
+        let foreignDir = other.appending("vms").appending(foreignName)
+        try FileSystem.createDirectory(foreignDir)
+        try FileSystem.writeAtomically("\(getpid())\n", to: foreignDir.appending("owner.pid"))
+        let connection = try LibvirtConnection()
+        let foreign = try connection.createTransientDomain(xml: """
+            <domain type='qemu'><name>\(foreignName)</name><memory unit='MiB'>16</memory><vcpu>1</vcpu>
+            <os><type arch='x86_64'>hvm</type></os><devices></devices></domain>
+            """)
+        defer { try? foreign.destroy() }
+
+        let ps = try await HostCommand.run(binary.string, ["vm", "ps", "-q", "--root", root.string])
+        #expect(ps.succeeded && ps.standardOutput.trimmed.isEmpty, "this store has no guest running: \(ps.standardOutput)")
+        let rm = try await HostCommand.run(binary.string, ["vm", "rm", "--all", "--root", root.string])
+        #expect(rm.succeeded, "vm rm --all: \(rm.standardError)")
+        #expect(rm.standardOutput.split(separator: "\n") == ["intermodal-0dead0disk01"], "\(rm.standardOutput)")
+        #expect(!FileSystem.exists(orphan), "the orphaned guest disk is removed")
+        #expect(connection.domain(named: foreignName) != nil, "another store's running guest survives vm rm --all")
+        #expect(FileSystem.exists(foreignDir.appending("owner.pid")))
+        let again = try await HostCommand.run(binary.string, ["vm", "rm", "--all", "--root", root.string])
+        #expect(again.succeeded && again.standardOutput.isEmpty, "nothing left to remove: \(again.standardOutput) \(again.standardError)")
+    }
 }

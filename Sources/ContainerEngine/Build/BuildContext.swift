@@ -46,33 +46,64 @@ struct BuildContext: Sendable {
     /// Every non-ignored path under `relative`, depth first, parents before children.
     func walk(_ relative: String) throws(IntermodalError) -> [String] {
         var result: [String] = []
-        let dir = relative.isEmpty ? root : root.appending(relative)
-        for name in try FileSystem.list(dir) {
-            let child = relative.isEmpty ? name : "\(relative)/\(name)"
-            if ignore.excludes(child) && !ignore.mayReinclude(below: child) { continue }
-            if !ignore.excludes(child) { result.append(child) }
-            if Self.isRealDirectory(root.appending(child)) { result.append(contentsOf: try walk(child)) }
-        }
+        try forEachIncluded(under: relative) { (path: String, _: TreeWalk.Entry) throws(IntermodalError) in result.append(path) }
         return result
+    }
+
+    /// Calls `body` with every non-ignored entry under `relative` and its context path, depth
+    /// first, parents before children, at any depth (``TreeWalk``).
+    private func forEachIncluded(
+        under relative: String, _ body: (String, TreeWalk.Entry) throws(IntermodalError) -> Void
+    ) throws(IntermodalError) {
+        let dir = relative.isEmpty ? root : root.appending(relative)
+        let fd = open(dir.string, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw .system("cannot open directory \(dir)") }
+        defer { close(fd) }
+        try TreeWalk.walk(fd, label: dir.string, order: { $0.sorted() }) { (e: TreeWalk.Entry) throws(IntermodalError) -> CInt? in
+            let child = relative.isEmpty ? e.path : "\(relative)/\(e.path)"
+            let excluded = ignore.excludes(child)
+            if excluded && !ignore.mayReinclude(below: child) { return nil }
+            if !excluded { try body(child, e) }
+            return e.isDirectory ? try TreeWalk.openDirectory(e, label: dir.string) : nil
+        }
     }
 
     /// A digest of what the sources contain (paths, modes, link targets, bytes), for the layer cache.
     func contentHash(_ sources: [String]) throws(IntermodalError) -> String {
         var hasher = SHA256()
         for source in sources {
-            for path in [source] + (Self.isRealDirectory(root.appending(source)) ? try walk(source) : []) {
-                let full = path.isEmpty ? root : root.appending(path)
-                var st = stat()
-                guard lstat(full.string, &st) == 0 else { throw .system("cannot stat \(full)") }
-                hasher.update(data: Array("\(path)\0\(st.st_mode)\0".utf8))
-                switch st.st_mode & S_IFMT {
-                case S_IFREG:
-                    try Self.hashFile(full, into: &hasher)
-                case S_IFLNK:
-                    hasher.update(data: Array(try Self.linkTarget(full).utf8))
-                default:
-                    break
+            let full = source.isEmpty ? root : root.appending(source)
+            var st = stat()
+            guard lstat(full.string, &st) == 0 else { throw .system("cannot stat \(full)") }
+            hasher.update(data: Array("\(source)\0\(st.st_mode)\0".utf8))
+            switch st.st_mode & S_IFMT {
+            case S_IFREG:
+                let fd = open(full.string, O_RDONLY | O_CLOEXEC)
+                guard fd >= 0 else { throw .system("cannot open \(full)") }
+                defer { close(fd) }
+                try Self.hashFile(fd, full.string, into: &hasher)
+            case S_IFLNK:
+                hasher.update(data: Array(try Self.linkTarget(full).utf8))
+            case S_IFDIR:
+                try forEachIncluded(under: source) { (path: String, e: TreeWalk.Entry) throws(IntermodalError) in
+                    hasher.update(data: Array("\(path)\0\(e.status.st_mode)\0".utf8))
+                    switch e.status.st_mode & S_IFMT {
+                    case S_IFREG:
+                        let fd = openat(e.directory, e.name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+                        guard fd >= 0 else { throw .system("cannot open \(path) in the build context") }
+                        defer { close(fd) }
+                        try Self.hashFile(fd, path, into: &hasher)
+                    case S_IFLNK:
+                        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+                        let n = readlinkat(e.directory, e.name, &buffer, buffer.count - 1)
+                        guard n >= 0 else { throw .system("cannot read link \(path) in the build context") }
+                        hasher.update(data: buffer[0..<n].map { UInt8(bitPattern: $0) })
+                    default:
+                        break
+                    }
                 }
+            default:
+                break
             }
         }
         return hasher.finalize().map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
@@ -90,15 +121,12 @@ struct BuildContext: Sendable {
         return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    private static func hashFile(_ path: FilePath, into hasher: inout SHA256) throws(IntermodalError) {
-        let fd = open(path.string, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .system("cannot open \(path)") }
-        defer { close(fd) }
+    private static func hashFile(_ fd: CInt, _ label: String, into hasher: inout SHA256) throws(IntermodalError) {
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while true {
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { throw .system("cannot read \(path)") }
+            guard n >= 0 else { throw .system("cannot read \(label)") }
             if n == 0 { break }
             hasher.update(data: buffer[0..<n])
         }

@@ -70,7 +70,7 @@ struct DockerfileBuilder {
         var currentStage: String?
         var seenFrom = false
         for (index, instruction) in dockerfile.instructions.enumerated() {
-            if options.interruption?.isInterrupted == true {
+            if Interruption.isInterrupted {
                 throw IntermodalError(.interrupted, "build interrupted before \(dockerfile.name):\(instruction.line)")
             }
             options.progress("Step \(index + 1)/\(total) : \(instruction.text)")
@@ -236,13 +236,15 @@ struct DockerfileBuilder {
             workingDirectory: config.workingDir, user: config.user, network: .host, discardLog: true)
         let (record, spec) = try await engine.prepare(image: base.configDigest, options: runOptions, buildStep: true)
         options.progress(" ---> Running in \(record.shortID)")
-        let interruptedAlready = options.interruption?.running(record.id, runtime: engine.runtime) ?? false
-        defer { options.interruption?.running(nil, runtime: engine.runtime) }
+        // A signal kills the step container, so that the wait on it ends.
+        let runtime = engine.runtime, id = record.id
+        let stopping = Interruption.register { try? runtime.kill(id: id, signal: SIGKILL, all: true) }
+        defer { if let stopping { Interruption.unregister(stopping) } }
         let made: Image
         do throws(IntermodalError) {
-            if interruptedAlready { throw IntermodalError(.interrupted, "build interrupted before RUN started") }
+            if stopping == nil { throw IntermodalError(.interrupted, "build interrupted before RUN started") }
             let outcome = try await engine.runCreated(record, spec: spec, output: .stream, forwardSignals: false)
-            if options.interruption?.isInterrupted == true {
+            if Interruption.isInterrupted {
                 throw IntermodalError(.interrupted, "build interrupted during RUN")
             }
             guard outcome.status.code == 0 else {

@@ -103,6 +103,17 @@ struct ContainerRegistry: Sendable {
         return try JSON.decode(ContainerRecord.self, from: try FileSystem.readBytes(file), what: "\(file)")
     }
 
+    /// The record's `ownerPID` read from its text, without decoding the record (nil when the
+    /// record is unreadable or names none): cheap enough for every `run` to look at each
+    /// container that has runtime state.
+    func ownerPID(of id: String) -> Int32? {
+        guard let bytes = try? FileSystem.readBytes(directory(id).record) else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let key = text.firstRange(of: "\"ownerPID\"") else { return nil }
+        let value = text[key.upperBound...].drop { $0 == " " || $0 == ":" }.prefix { $0.isASCII && $0.isNumber }
+        return Int32(value)
+    }
+
     /// IDs of every container directory (without reading records).
     func ids() throws(IntermodalError) -> [String] {
         try FileSystem.list(root).filter { !$0.hasPrefix(".") }

@@ -50,6 +50,11 @@ extension Engine {
                 .leftover, "the runtime has state for \(state.id) (\(state.status.rawValue)) but the store has no such container",
                 repair: "`intermodal system check --repair` deletes it (killing what runs in it), or `intermodal-runtime --root \(runtime.stateRoot) delete --force \(state.id)`"))
         }
+        for id in abandonedReservations() {
+            findings.append(StoreFinding(
+                .leftover, "the runtime reserved \(id) but the create was killed before its first state (cgroups it was making may be left)",
+                repair: "`intermodal system check --repair` deletes it and those cgroups (as `rm -f` or the next `run` do when the store has the container)"))
+        }
         for (id, problem) in (try? runtime.unreadable()) ?? [] {
             findings.append(StoreFinding(
                 .damage, "the runtime state of \(id) is unreadable (\(problem.message)); its process and cgroups may still be there",
@@ -71,6 +76,10 @@ extension Engine {
             try await runtime.delete(id: state.id, force: true)
             done.append("deleted the runtime state of \(state.id), which no container of this store owns")
         }
+        for id in abandonedReservations() {
+            try await runtime.delete(id: id, force: true)
+            done.append("deleted the runtime's reservation of \(id), whose create was killed before its first state, and the cgroups it was making")
+        }
         let mounts = (try? FileSystem.readString("/proc/self/mountinfo")) ?? ""
         for id in ids where Identifiers.isID(id) {
             guard let record = try? registry.load(id: id), ((try? reconcile(record)) ?? record).status == .exited else { continue }
@@ -81,5 +90,14 @@ extension Engine {
             }
         }
         return done
+    }
+
+    /// Runtime reservations without a state whose creator is gone: no container record, or one
+    /// whose owner is dead (a live owner is creating it now).
+    private func abandonedReservations() -> [String] {
+        runtime.reservedWithoutState().filter { id in
+            guard let owner = registry.ownerPID(of: id) else { return true }
+            return !Self.isAlive(owner)
+        }
     }
 }

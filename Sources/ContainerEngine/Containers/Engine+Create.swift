@@ -24,6 +24,9 @@ extension Engine {
     /// bundle, so that a `run` in this process hands it to the runtime instead of having it decoded again.
     func prepare(image imageName: String, options: RunOptions, buildStep: Bool = false) async throws(IntermodalError) -> (record: ContainerRecord, spec: Spec) {
         try options.validate()
+        // What a killed `run` left is finished or undone first (nothing when nothing was killed):
+        // its published ports too, before they are checked.
+        await reclaimAbandoned()
         // A host port someone else has is refused before anything is made (attach checks again).
         if options.network == .bridge { try network.checkPorts(options.ports) }
         var timestamps = PhaseTimestamps()

@@ -11,8 +11,9 @@ extension Engine {
     /// brought up to date here, never made up:
     ///
     /// - Killed before its process started (status `created`): it stays `Created`, with an error
-    ///   saying its creation was interrupted; `rm` undoes every part (the runtime's provisional
-    ///   state, cgroups and the init waiting on the exec fifo, network, mount).
+    ///   saying its creation was interrupted, and what it held is released at once: the init
+    ///   waiting on the exec fifo is killed, its cgroups and the runtime's provisional state go,
+    ///   the overlay is unmounted. `rm` removes the rest (network, files).
     /// - Started: nobody is left to keep its log or record its end, so a process still running is
     ///   killed (a `kill -9` of the monitor must not leave it running unowned) and its runtime
     ///   state, cgroup, mount and network (its address, the rules of its published ports) are
@@ -25,7 +26,10 @@ extension Engine {
     func reconcile(_ record: ContainerRecord) throws(IntermodalError) -> ContainerRecord {
         guard record.status != .exited, let owner = record.ownerPID, !Self.isAlive(owner) else { return record }
         var r = record
-        if r.status == .created && r.error != nil { return r }  // reconciled before
+        if r.status == .created && r.error != nil {   // reconciled before, maybe by a version that released nothing
+            releaseInterrupted(r)
+            return r
+        }
         if r.status == .created, let state = try? runtime.state(id: r.id), state.status == .running, let pid = state.pid {
             // Killed after the runtime started the process but before the record said so.
             r.status = .running
@@ -33,6 +37,7 @@ extension Engine {
             r.startedUnix = r.startedUnix ?? WallClock.now
         }
         if r.status == .created {
+            releaseInterrupted(r)
             r.pid = nil
             r.error = r.error ?? "its creation was interrupted: the process that made it (pid \(owner)) ended before it started"
         } else {
@@ -60,6 +65,32 @@ extension Engine {
         }
         try registry.save(r)
         return r
+    }
+
+    /// What a container killed half-created holds on the host, released: the runtime's state with
+    /// the init blocked on the exec fifo and its cgroups (each already gone is fine), the overlay.
+    private func releaseInterrupted(_ r: ContainerRecord) {
+        do { try runtime.deleteSync(id: r.id, force: true) } catch where error.code == .notFound {} catch {
+            logger.warning("cannot release container \(r.shortID) whose creation was interrupted: \(error)")
+        }
+        _ = try? RootfsSnapshot.unmount(registry.directory(r.id))
+    }
+
+    /// Finishes or undoes what killed `run`s (or monitors) left, for the next `run`: every
+    /// container the runtime holds state for whose owner is dead is reconciled (its processes,
+    /// cgroups and runtime state released), and removed if it was `--rm`, as its owner would have.
+    /// Found from this store's runtime state root, so the cost is one listing of that tmpfs
+    /// directory and one record per container that has runtime state, never one per stopped container.
+    func reclaimAbandoned() async {
+        guard let ids = try? FileSystem.list(runtime.stateRoot), !ids.isEmpty else { return }
+        for id in ids {
+            // A live owner (the common case: containers running now) is seen without decoding.
+            if let owner = registry.ownerPID(of: id), Self.isAlive(owner) { continue }
+            guard let record = try? registry.load(id: id), record.status != .exited,
+                  let owner = record.ownerPID, !Self.isAlive(owner),
+                  let current = try? reconcile(record) else { continue }
+            if current.autoRemove { try? await remove(current.id, force: true) }
+        }
     }
 
     /// True when a process with this PID exists (a zombie counts).

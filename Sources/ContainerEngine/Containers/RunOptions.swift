@@ -135,24 +135,11 @@ public struct RunOptions: Codable, Sendable, Equatable {
         }
     }
 
-    /// Parses a memory size like Docker: `256m`, `1g`, `512k`, `1048576` (bytes), `64mb`.
+    /// Parses a memory size like Docker (``ByteSize``): `256m`, `1g`, `512k`, `1048576` (bytes), `64mb`.
     public static func parseMemory(_ text: String) throws(IntermodalError) -> Int64 {
-        var digits = text.lowercased()
-        if digits.hasSuffix("b") && digits.count > 1 && !(digits.dropLast().last?.isNumber ?? true) { digits.removeLast() }
-        var multiplier: Int64 = 1
-        switch digits.last {
-        case "k": multiplier = 1 << 10
-        case "m": multiplier = 1 << 20
-        case "g": multiplier = 1 << 30
-        case "b": multiplier = 1
-        default: break
-        }
-        if !(digits.last?.isNumber ?? false) { digits.removeLast() }
-        guard let value = Int64(digits), value > 0 else {
+        guard let bytes = ByteSize.parse(text) else {
             throw IntermodalError(.invalidArgument, "invalid memory size '\(text)' (e.g. 256m, 1g)")
         }
-        let (bytes, overflow) = value.multipliedReportingOverflow(by: multiplier)
-        guard !overflow else { throw IntermodalError(.invalidArgument, "memory size '\(text)' is too large") }
         guard bytes >= 6 << 20 else {
             throw IntermodalError(.invalidArgument, "memory limit '\(text)' is below the minimum of 6m")
         }

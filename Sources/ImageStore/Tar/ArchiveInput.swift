@@ -51,7 +51,7 @@ final class ArchiveInput {
         guard produced <= sizeLimit else {
             throw IntermodalError(
                 .invalidArgument,
-                "\(name) expands to more than \(LayerSizeLimit.describe(sizeLimit)) uncompressed, the limit for one layer "
+                "\(name) expands to more than \(ByteSize.describe(sizeLimit)) uncompressed, the limit for one layer "
                     + "(--max-layer-size raises it)")
         }
     }
@@ -164,27 +164,4 @@ final class ArchiveInput {
 public enum LayerSizeLimit {
     /// 16 GiB: above the largest layers of common images (a few GiB), far below a full disk.
     public static let `default`: Int64 = 16 << 30
-
-    /// `512m`, `16g`, `1t`, `1048576` (bytes) as bytes; nil when malformed or not positive.
-    public static func parse(_ text: String) -> Int64? {
-        let lower = text.lowercased()
-        let units: [(String, Int64)] = [("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30), ("t", 1 << 40)]
-        var digits = Substring(lower)
-        var factor: Int64 = 1
-        for (suffix, f) in units where lower.hasSuffix(suffix) || lower.hasSuffix(suffix + "b") {
-            digits = lower.dropLast(lower.hasSuffix("b") ? 2 : 1)
-            factor = f
-        }
-        guard let n = Int64(digits), n > 0 else { return nil }
-        let (bytes, overflow) = n.multipliedReportingOverflow(by: factor)
-        return overflow ? nil : bytes
-    }
-
-    /// `16 GiB`, `512 MiB`, or bytes.
-    public static func describe(_ bytes: Int64) -> String {
-        for (unit, shift) in [("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)] where bytes >= Int64(1) << shift && bytes % (Int64(1) << shift) == 0 {
-            return "\(bytes >> shift) \(unit)"
-        }
-        return "\(bytes) bytes"
-    }
 }

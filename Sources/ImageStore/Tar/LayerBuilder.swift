@@ -85,69 +85,23 @@ struct LayerBuilder {
         var inode: UInt64
     }
 
-    /// One directory being archived: its remaining names, in byte order.
-    private struct Level {
-        var device: dev_t
-        var inode: ino_t
-        var prefix: String
-        var names: [String]
-        var next = 0
-    }
-
-    /// Archives the tree below `rootFD` in depth-first byte order. Iterative and relative to one
-    /// open directory at a time (it climbs back through `..`, checking it reached the directory it
-    /// came from), so a tree of any depth is archived without recursion, long paths or one
-    /// descriptor per level.
+    /// Archives the tree below `rootFD` in depth-first byte order (``TreeWalk``: at any depth).
     private func walk(_ rootFD: CInt, writer: TarWriter, links: inout [HardLinkKey: String]) throws(IntermodalError) {
-        var fd = dup(rootFD)
-        guard fd >= 0 else { throw .system("cannot duplicate a directory descriptor") }
-        defer { close(fd) }
-        var top = stat()
-        guard fstat(fd, &top) == 0 else { throw .system("cannot stat the tree's root") }
-        var stack = [Level(device: top.st_dev, inode: top.st_ino, prefix: "", names: try Self.sortedNames(fd))]
-        while !stack.isEmpty {
-            let depth = stack.count - 1
-            guard stack[depth].next < stack[depth].names.count else {
-                stack.removeLast()
-                guard let parent = stack.last else { break }
-                let up = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-                guard up >= 0 else { throw .system("cannot return to \(parent.prefix.isEmpty ? "/" : parent.prefix)") }
-                var st = stat()
-                guard fstat(up, &st) == 0, st.st_dev == parent.device, st.st_ino == parent.inode else {
-                    close(up)
-                    throw IntermodalError(.invalidState, "\(parent.prefix) was moved while it was archived")
-                }
-                close(fd)
-                fd = up
-                continue
-            }
-            let name = stack[depth].names[stack[depth].next]
-            stack[depth].next += 1
-            if let child = try entry(fd, name, prefix: stack[depth].prefix, writer: writer, links: &links) {
-                var st = stat()
-                guard fstat(child, &st) == 0 else {
-                    close(child)
-                    throw .system("cannot stat \(stack[depth].prefix)\(name)")
-                }
-                close(fd)
-                fd = child
-                stack.append(Level(device: st.st_dev, inode: st.st_ino, prefix: stack[depth].prefix + name + "/", names: try Self.sortedNames(fd)))
-            }
+        try TreeWalk.walk(rootFD, label: "", order: Self.byteOrder) { (e: TreeWalk.Entry) throws(IntermodalError) -> CInt? in
+            try entry(e.directory, e.name, path: e.path, status: e.status, writer: writer, links: &links)
         }
     }
 
     /// Byte order, not locale order: the same tree always gives the same archive.
-    private static func sortedNames(_ fd: CInt) throws(IntermodalError) -> [String] {
-        try RootedDirectory.listNames(fd).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+    private static func byteOrder(_ names: [String]) -> [String] {
+        names.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
     }
 
     /// Writes the entry `name` of the directory `dirFD`; for a directory, returns it opened (the
     /// caller archives its contents next and closes it).
-    private func entry(_ dirFD: CInt, _ name: String, prefix: String, writer: TarWriter, links: inout [HardLinkKey: String]) throws(IntermodalError) -> CInt? {
-        try Interruption.check("while archiving \(prefix)\(name)")
-        var st = stat()
-        guard fstatat(dirFD, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { throw .system("cannot stat \(prefix)\(name)") }
-        let path = prefix + name
+    private func entry(_ dirFD: CInt, _ name: String, path: String, status st: stat, writer: TarWriter, links: inout [HardLinkKey: String]) throws(IntermodalError) -> CInt? {
+        try Interruption.check("while archiving \(path)")
+        let prefix = String(path.dropLast(name.count))
         let type = st.st_mode & S_IFMT
         var mtime = st.st_mtim.tv_sec
         if let clamp = mtimeClamp, mtime > clamp { mtime = clamp }

@@ -185,22 +185,16 @@ struct LayerUnpacker {
         }
     }
 
-    /// Opaque directory in apply mode: remove everything under it that this layer did not write.
+    /// Opaque directory in apply mode: remove everything under it that this layer did not write
+    /// (``TreeWalk``: at any depth).
     private func removeLower(_ dirFD: CInt, path: [String], keep: Set<String>) throws(IntermodalError) {
-        for child in try RootedDirectory.listNames(dirFD) {
-            let childPath = (path + [child]).joined(separator: "/")
-            if keep.contains(childPath) {
-                var st = stat()
-                if fstatat(dirFD, child, &st, AT_SYMLINK_NOFOLLOW) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
-                    let fd = openat(dirFD, child, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0)
-                    if fd >= 0 {
-                        defer { close(fd) }
-                        try removeLower(fd, path: path + [child], keep: keep)
-                    }
-                }
-            } else {
-                try RootedDirectory.removeEntry(dirFD, child)
+        let prefix = path.joined(separator: "/")
+        try TreeWalk.walk(dirFD, label: prefix, skipVanished: true) { (e: TreeWalk.Entry) throws(IntermodalError) -> CInt? in
+            guard keep.contains(prefix.isEmpty ? e.path : prefix + "/" + e.path) else {
+                try RootedDirectory.removeEntry(e.directory, e.name)
+                return nil
             }
+            return e.isDirectory ? try TreeWalk.openDirectory(e, label: prefix) : nil
         }
     }
 

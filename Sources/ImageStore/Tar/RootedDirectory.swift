@@ -84,9 +84,6 @@ final class RootedDirectory {
 
     /// Names in the directory open at `fd` (without `.` and `..`).
     static func listNames(_ fd: CInt) throws(IntermodalError) -> [String] {
-        let copy = dup(fd)
-        guard copy >= 0, let dir = fdopendir(copy) else { throw .system("cannot list directory") }
-        defer { closedir(dir) }
-        return FileSystem.entryNames(dir)
+        try TreeWalk.names(fd, "directory")
     }
 }
