@@ -105,7 +105,7 @@ public actor FullGuestInstance {
         var background = command
         background.arguments = ["sh", "-c", #""$@" > /dev/null 2>&1 < /dev/null &"#, "sh"] + command.arguments
         let r = try await exec(background)
-        guard r.exitCode == 0 else {
+        guard r.status.code == 0 else {
             throw IntermodalError(.externalFailure, "cannot start \(command.arguments.first ?? "a command") in the background in full guest \(name)")
         }
     }
