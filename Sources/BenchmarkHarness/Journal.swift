@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import ContainerEngine
-import FoundationEssentials
 import IntermodalCore
 import SystemPackage
 import Synchronization
@@ -68,13 +67,7 @@ public final class Journal: Sendable {
 
     private func save(_ entries: [Entry]) throws(IntermodalError) {
         let record = Record(pid: getpid(), startTime: Self.startTime(getpid()) ?? 0, entries: entries)
-        do {
-            try FileSystem.writeAtomically(Array(try JSONEncoder().encode(record)), to: file)
-        } catch let e as IntermodalError {
-            throw e
-        } catch {
-            throw IntermodalError(.internalError, "cannot encode the run journal", cause: error)
-        }
+        try FileSystem.writeAtomically(try JSON.encode(record), to: file)
     }
 
     /// Removes what runs that died (their process gone) left, newest last; returns a line per thing.
@@ -83,7 +76,7 @@ public final class Journal: Sendable {
         for name in ((try? FileSystem.list(directory)) ?? []).sorted() where name.hasPrefix("run-") && name.hasSuffix(".json") {
             let path = directory.appending(name)
             guard let bytes = try? FileSystem.readBytes(path),
-                  let record = try? JSONDecoder().decode(Record.self, from: Data(bytes)) else {
+                  let record = try? JSON.decode(Record.self, from: bytes, what: path.string) else {
                 unlink(path.string)
                 continue
             }

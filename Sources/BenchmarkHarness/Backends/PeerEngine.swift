@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import FoundationEssentials
 import ImageStore
 import IntermodalCore
 import SystemPackage
@@ -111,7 +110,7 @@ enum PeerEngine {
             id = f[0]
             driver = f[1]
             reportedSize = size
-            let data = (try? JSONDecoder().decode([String: String].self, from: Data(f[3].utf8))) ?? [:]
+            let data = (try? JSON.decode([String: String].self, from: Array(f[3].utf8), what: "the storage driver's data")) ?? [:]
             // `UpperDir` and the colon-separated `LowerDir` are `.../<layer>/diff`; the layer's own
             // directory holds the driver's `link`, `lower` and `work` beside it.
             var dirs: [FilePath] = []
