@@ -35,14 +35,7 @@ public struct Engine: Sendable {
     ) throws(IntermodalError) {
         // Absolute, so that records, bundles and mounts mean the same from any working directory
         // (the detached monitor, `logs` run elsewhere).
-        var absolute = root
-        if !root.isAbsolute {
-            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-            guard getcwd(&buffer, buffer.count) != nil else { throw .system("cannot read the working directory") }
-            absolute = FilePath(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
-                .appending(root.components).lexicallyNormalized()
-        }
-        let root = absolute
+        let root = FileSystem.absolute(root)
         self.root = root
         self.store = try ImageStore(root: root, layerSizeLimit: layerSizeLimit)
         self.runtime = runtime ?? Runtime(stateRoot: Self.runtimeStateRoot(forStore: root))

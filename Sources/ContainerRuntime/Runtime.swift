@@ -383,12 +383,7 @@ public struct Runtime: Sendable {
         return FileSystem.exists(store.fifo(record.id)) ? .created : .running
     }
 
-    static func absolute(_ path: FilePath) -> FilePath {
-        if path.isAbsolute { return path.lexicallyNormalized() }
-        var buf = [CChar](repeating: 0, count: 4096)
-        guard getcwd(&buf, buf.count) != nil else { return path }
-        return FilePath(String(cString: buf)).appending(path.components).lexicallyNormalized()
-    }
+    static func absolute(_ path: FilePath) -> FilePath { FileSystem.absolute(path) }
 
     /// A warning on stderr, in the form hooks' failures are reported ("intermodal-runtime: warning: ...").
     static func warn(_ text: String) {

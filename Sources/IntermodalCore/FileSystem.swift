@@ -68,6 +68,15 @@ public enum FileSystem {
         try writeAtomically(Array(text.utf8), to: path)
     }
 
+    /// `path` made absolute against the working directory (and normalised), so that it means
+    /// the same to a process that runs elsewhere; unchanged when the directory cannot be read.
+    public static func absolute(_ path: FilePath) -> FilePath {
+        if path.isAbsolute { return path.lexicallyNormalized() }
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard getcwd(&buffer, buffer.count) != nil else { return path }
+        return FilePath(String(cString: buffer)).appending(path.components).lexicallyNormalized()
+    }
+
     /// True when something exists at `path` (a dangling symlink counts).
     public static func exists(_ path: FilePath) -> Bool {
         var st = stat()

@@ -53,9 +53,10 @@ struct BenchCommand: AsyncParsableCommand {
         }
         if let runs { chosen.runs = runs; chosen.runsByBackend = chosen.runsByBackend.mapValues { min($0, runs) } }
         if let warmup { chosen.warmup = warmup }
-        let runner = Runner(.init(suite: chosen, label: label, root: FilePath(benchRoot), intermodalExecutable: Self.ownExecutable()))
+        // Relative paths are the caller's: resolved before anything runs.
+        let path = FileSystem.absolute(FilePath(out ?? "results/bench-\(chosen.name)-\(Self.stamp()).json"))
+        let runner = Runner(.init(suite: chosen, label: label, root: FileSystem.absolute(FilePath(benchRoot)), intermodalExecutable: Self.ownExecutable()))
         let results = try await runner.run()
-        let path = FilePath(out ?? "results/bench-\(chosen.name)-\(Self.stamp()).json")
         try FileSystem.createDirectory(path.removingLastComponent())
         try FileSystem.writeAtomically(try JSON.encode(results, pretty: true) + [10], to: path)
         StandardStreams.writeOutput(SummaryTable.render(results))

@@ -21,7 +21,7 @@ public enum WorkloadImage {
     static func dockerfile(_ suite: Suite, executable: FilePath) throws(IntermodalError) -> FilePath {
         if let given = suite.dockerfile {
             guard FileSystem.exists(FilePath(given)) else { throw IntermodalError(.notFound, "the suite's dockerfile \(given) does not exist") }
-            return FilePath(given)
+            return FileSystem.absolute(FilePath(given))
         }
         var candidates = [FilePath(repositoryPath)]
         var dir = executable.removingLastComponent()
@@ -32,7 +32,7 @@ public enum WorkloadImage {
         guard let found = candidates.first(where: { FileSystem.exists($0) }) else {
             throw IntermodalError(.notFound, "\(repositoryPath) is not under the working directory or above \(executable): run from the repository or set dockerfile in the suite")
         }
-        return found
+        return FileSystem.absolute(found)
     }
 
     /// SHA-256 over the Dockerfile and every other file of its directory (the build context:
