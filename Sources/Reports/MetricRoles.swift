@@ -40,11 +40,26 @@ public enum MetricRoles {
         ![startup, memory, disk, density].contains(workload)
     }
 
-    /// Whether a throughput metric is a headline of the normalised figure: a rate, or the
-    /// round-trip time of small requests (percentiles past the median and counts stay in tables).
-    public static func isThroughputHeadline(_ metric: String, direction: Direction) -> Bool {
-        direction == .higherIsBetter || metric.hasSuffix("rtt-p50")
+    /// A bar group of the normalised throughput figure: a label and the metrics that stand for it,
+    /// in order of preference (a backend shows the first it has: its bridge, else the host's
+    /// network, as its users get by default).
+    public struct ThroughputGroup: Sendable, Equatable {
+        public var workload: String
+        public var label: String
+        public var metrics: [String]
     }
+
+    /// The headline groups of the harness's throughput workloads; every other series stays in
+    /// the tables.
+    public static let throughputHeadlines: [ThroughputGroup] = [
+        .init(workload: "cpu", label: "cpu: sysbench, 1 thread", metrics: ["sysbench-cpu:1-thread"]),
+        .init(workload: "memory-bandwidth", label: "memory: STREAM triad", metrics: ["stream:triad"]),
+        .init(workload: "disk-io", label: "disk: 4k random read IOPS", metrics: ["root:4k-randread-iops"]),
+        .init(workload: "disk-io", label: "disk: 1M sequential write", metrics: ["root:1m-seqwrite"]),
+        .init(workload: "network", label: "network: iperf3 (bridge, else host)", metrics: ["bridge:iperf3-throughput", "host:iperf3-throughput"]),
+        .init(workload: "network", label: "network: request round trip p50", metrics: ["bridge:request-rtt-p50", "host:request-rtt-p50"]),
+        .init(workload: "app", label: "redis GET ops/s", metrics: ["bridge:redis-get-ops", "host:redis-get-ops"]),
+    ]
 }
 
 /// Where start-up time goes: each recorded phase mark closes an interval, attributed by the

@@ -351,32 +351,43 @@ public enum Plots {
         return Relative(value: 1 / r, interval: interval.flatMap { $0.low > 0 ? ClosedInterval(low: 1 / $0.high, high: 1 / $0.low) : nil })
     }
 
-    public static func throughputGroups(_ files: [LabelledResults]) -> [(workload: String, metric: String)] {
-        var out: [(String, String)] = []
+    /// The figure's groups present in `files`: the harness's headlines, then, for a workload
+    /// without one here, its first rate.
+    public static func throughputGroups(_ files: [LabelledResults]) -> [MetricRoles.ThroughputGroup] {
+        var present: [(workload: String, metric: String, direction: Direction)] = []
         for f in files {
-            for s in f.results.samples where MetricRoles.isThroughputWorkload(s.workload)
-                && MetricRoles.isThroughputHeadline(s.metric, direction: s.direction) && !out.contains(where: { $0 == (s.workload, s.metric) }) {
-                out.append((s.workload, s.metric))
+            for s in f.results.samples where MetricRoles.isThroughputWorkload(s.workload) && !present.contains(where: { $0.workload == s.workload && $0.metric == s.metric }) {
+                present.append((s.workload, s.metric, s.direction))
             }
         }
-        return out
+        var groups = MetricRoles.throughputHeadlines.filter { g in present.contains { $0.workload == g.workload && g.metrics.contains($0.metric) } }
+        for p in present where p.direction == .higherIsBetter && !groups.contains(where: { $0.workload == p.workload }) {
+            groups.append(.init(workload: p.workload, label: "\(p.workload): \(p.metric)", metrics: [p.metric]))
+        }
+        return groups
     }
 
-    /// One bar group per workload, one bar per backend (and file), normalised to native, with CIs.
+    /// A backend's figure for a group: the first of its metrics the backend has a ratio for.
+    static func relative(_ f: LabelledResults, _ group: MetricRoles.ThroughputGroup, _ backend: String) -> Relative? {
+        for metric in group.metrics {
+            if let r = relativeToNative(f, SeriesKey(workload: group.workload, metric: metric, backend: backend)) { return r }
+        }
+        return nil
+    }
+
+    /// One bar group per workload headline, one bar per backend (and file), normalised to native, with CIs.
     static func throughput(_ files: [LabelledResults]) -> Figure? {
         let groups = throughputGroups(files)
         var columns: [(LabelledResults, String)] = []
         for f in files {
             for b in f.results.backendOrder where b != "native" {
-                if groups.contains(where: { relativeToNative(f, SeriesKey(workload: $0.workload, metric: $0.metric, backend: b)) != nil }) {
-                    columns.append((f, b))
-                }
+                if groups.contains(where: { relative(f, $0, b) != nil }) { columns.append((f, b)) }
             }
         }
         guard !groups.isEmpty, !columns.isEmpty else { return nil }
         let rows = groups.map { g -> [String] in
-            [Gnuplot.column("\(g.workload): \(g.metric)")] + columns.flatMap { f, b -> [String] in
-                let r = relativeToNative(f, SeriesKey(workload: g.workload, metric: g.metric, backend: b))
+            [Gnuplot.column(g.label)] + columns.flatMap { f, b -> [String] in
+                let r = relative(f, g, b)
                 return [Gnuplot.number(r?.value ?? .nan), Gnuplot.number(r?.interval?.low ?? r?.value ?? .nan), Gnuplot.number(r?.interval?.high ?? r?.value ?? .nan)]
             }
         }
@@ -387,12 +398,13 @@ public enum Plots {
         let body = Gnuplot.dataBlock("throughput", rows) + """
         set title 'Performance relative to native (1 = native)'
         set ylabel 'relative to native (ratio, higher is better)'
-        set xlabel 'workload: metric'
         set style data histograms
         set style histogram errorbars gap 2 lw 1
         set style fill solid 0.7 border -1
-        set yrange [0:*]
-        set xtics rotate by -20
+        set logscale y
+        set yrange [0.005:5]
+        set xtics rotate by -25 font ',9'
+        set bmargin 7
         set key outside right
         set grid ytics
         set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 lw 1.5 lc rgb '#000000'
@@ -401,8 +413,8 @@ public enum Plots {
         """
         return Figure(
             name: "throughput", title: "Throughput normalised to native",
-            caption: "Median of each backend over native's median in the same run; error bars are 95% bootstrap intervals over both sides. "
-                + "For lower-is-better figures the ratio is inverted, so higher always reads as better.",
+            caption: "One group per workload's headline figure: each backend's median over native's median in the same run (log scale); error bars are 95% bootstrap intervals over both sides. "
+                + "For lower-is-better figures (a round trip) the ratio is inverted, so higher always reads as better. A network group shows each backend's bridge where it has one, else the host's network, against native's loopback. Every other series is in the table below.",
             body: body)
     }
 }

@@ -200,12 +200,18 @@ enum IntermodalIdle {
             }
             await stop(idle, engine: engine, context: context)
         }
-        // Blobs are content-addressed: a layer shared by images is one file, counted once.
-        items.append(FootprintItem(what: "image blobs (shared layers once)", bytes: await HostFacts.allocatedBytes(context.storeRoot.appending("images/blobs")), perInstance: false))
-        let layers = context.storeRoot.appending("layers")
-        if FileSystem.exists(layers) {
-            items.append(FootprintItem(what: "unpacked layers", bytes: await HostFacts.allocatedBytes(layers), perInstance: false))
+        // The suite image's own blobs and unpacked layers, not the whole store's (which holds the
+        // full guest's image too): what one more image like it would cost.
+        let image = context.image
+        var blobs: Int64 = 0, unpacked: Int64 = 0
+        for digest in [image.manifestDigest, image.configDigest] + image.layers.map(\.digest) {
+            if let path = try? context.store.blobPath(digest) { blobs += await HostFacts.allocatedBytes(path) }
         }
+        for layer in image.layers {
+            if let path = try? context.store.unpackedLayer(layer) { unpacked += await HostFacts.allocatedBytes(path) }
+        }
+        items.append(FootprintItem(what: "image blobs (compressed layers, config, manifest)", bytes: blobs, perInstance: false))
+        items.append(FootprintItem(what: "unpacked layers", bytes: unpacked, perInstance: false))
         return items
     }
 }

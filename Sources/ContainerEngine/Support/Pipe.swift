@@ -1,12 +1,12 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CLinuxShim
 
 /// `pipe2(O_CLOEXEC)` (Glibc's module map hides `pipe2`): both ends close on exec, so no other
 /// program this process starts inherits them.
+/// Atomically: a `pipe` then `fcntl` would let a program another thread starts in between keep
+/// an end open (and a reader here wait for its EOF until that program ends).
 func makePipe(_ fds: inout [CInt]) -> Bool {
-    guard pipe(&fds) == 0 else { return false }
-    _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
-    _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
-    return true
+    ims_pipe_cloexec(&fds) == 0
 }

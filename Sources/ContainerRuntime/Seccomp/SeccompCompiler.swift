@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CLinuxShim
 import CSeccomp
 import IntermodalCore
 import Synchronization
@@ -125,9 +126,8 @@ extension SeccompProfile {
     /// the kernel accepts, non-blocking so that a runaway filter fails instead of hanging.
     private func export(_ ctx: scmp_filter_ctx) throws(IntermodalError) -> [UInt8] {
         var fds: [Int32] = [-1, -1]
-        guard pipe(&fds) == 0 else { throw .system("pipe for seccomp_export_bpf") }
-        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
-        _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+        // Close-on-exec from the start: no program another thread starts may inherit an end.
+        guard ims_pipe_cloexec(&fds) == 0 else { throw .system("pipe for seccomp_export_bpf") }
         defer { close(fds[0]); if fds[1] >= 0 { close(fds[1]) } }
         let F_SETPIPE_SZ: Int32 = 1031
         _ = fcntl(fds[1], F_SETPIPE_SZ, 1 << 20)

@@ -1,0 +1,226 @@
+# How many instances fit
+# Measured: idle instances started one after another and kept running, until the suite's memory budget or count; after each start, the host memory all of them use (the drop of MemAvailable since the first; steps where it did not drop are left out of the log scale). The legend gives how many were started. MemAvailable moves with everything else on the host: read the slope, not single steps.
+# Rendered by `intermodal report`; run `gnuplot density.gp` in this directory to redo it.
+set terminal svg size 960,540 fixed noenhanced font 'DejaVu Sans,12' background '#ffffff'
+set output 'density.svg'
+$density0 << EOD
+2.0 0.12890625
+3.0 0.2578125
+4.0 0.2578125
+5.0 0.38671875
+6.0 0.38671875
+7.0 0.38671875
+8.0 0.38671875
+9.0 0.38671875
+10.0 0.90234375
+11.0 0.90234375
+12.0 0.90234375
+13.0 0.90234375
+14.0 0.90234375
+15.0 1.16015625
+16.0 1.16015625
+17.0 1.16015625
+18.0 1.41796875
+19.0 1.67578125
+20.0 1.67578125
+21.0 1.67578125
+22.0 1.93359375
+23.0 1.93359375
+24.0 1.93359375
+25.0 1.93359375
+26.0 1.93359375
+27.0 1.93359375
+28.0 2.44921875
+29.0 2.44921875
+30.0 2.44921875
+EOD
+$density1 << EOD
+1.0 0.7734375
+4.0 1.67578125
+5.0 3.609375
+6.0 1.8046875
+7.0 3.22265625
+8.0 2.82421875
+9.0 3.46875
+10.0 5.51171875
+11.0 4.48046875
+12.0 65.76171875
+13.0 67.66015625
+14.0 0.375
+15.0 3.73046875
+16.0 5.15625
+17.0 3.734375
+18.0 3.74609375
+19.0 4.51953125
+20.0 4.2578125
+21.0 8.51953125
+22.0 9.1640625
+23.0 7.6171875
+24.0 14.21484375
+25.0 14.35546875
+26.0 14.6171875
+27.0 14.625
+28.0 19.0234375
+29.0 19.0234375
+30.0 19.15234375
+EOD
+$density2 << EOD
+9.0 0.90234375
+10.0 0.90234375
+11.0 0.90234375
+12.0 0.90234375
+13.0 1.16015625
+14.0 1.16015625
+15.0 1.16015625
+16.0 1.16015625
+17.0 1.16015625
+18.0 2.82421875
+19.0 5.2734375
+20.0 5.14453125
+21.0 5.14453125
+22.0 7.078125
+23.0 6.9453125
+24.0 6.9453125
+25.0 5.78515625
+26.0 5.26953125
+27.0 7.71875
+28.0 9.76171875
+29.0 9.76171875
+30.0 9.8984375
+EOD
+$density3 << EOD
+4.0 0.38671875
+5.0 0.38671875
+6.0 0.38671875
+7.0 0.38671875
+8.0 0.38671875
+9.0 0.38671875
+10.0 1.8046875
+11.0 2.8359375
+12.0 3.8671875
+13.0 4.125
+14.0 4.125
+15.0 4.125
+16.0 4.125
+17.0 3.48046875
+18.0 3.59765625
+19.0 3.45703125
+22.0 0.37890625
+23.0 0.12109375
+24.0 0.63671875
+27.0 0.296875
+28.0 0.82421875
+29.0 2.11328125
+30.0 2.5078125
+EOD
+$density4 << EOD
+18.0 0.12890625
+19.0 0.38671875
+20.0 0.38671875
+21.0 0.38671875
+22.0 0.64453125
+23.0 0.90234375
+24.0 0.64453125
+25.0 0.64453125
+26.0 0.90234375
+27.0 0.90234375
+28.0 0.90234375
+29.0 0.7734375
+30.0 0.7734375
+EOD
+$density5 << EOD
+1.0 10.078125
+2.0 10.703125
+3.0 17.15234375
+4.0 10.1484375
+5.0 5.21484375
+6.0 11.015625
+7.0 9.25
+8.0 14.08984375
+9.0 18.859375
+10.0 18.703125
+11.0 95.75
+12.0 38.1640625
+13.0 39.1953125
+14.0 39.0625
+15.0 38.79296875
+16.0 27.921875
+17.0 28.4609375
+18.0 24.4609375
+19.0 30.2578125
+20.0 43.40625
+21.0 47.046875
+22.0 46.8515625
+23.0 46.65234375
+24.0 102.4609375
+25.0 37.73828125
+26.0 37.8125
+27.0 38.26171875
+28.0 38.453125
+29.0 45.50390625
+30.0 45.75390625
+EOD
+$density6 << EOD
+1.0 34.00390625
+2.0 61.5859375
+3.0 65.16015625
+4.0 88.65234375
+5.0 79.7578125
+6.0 90.875
+7.0 107.6171875
+8.0 83.6171875
+9.0 80.3515625
+10.0 79.68359375
+11.0 83.35546875
+12.0 83.65625
+13.0 96.84375
+14.0 96.58984375
+15.0 96.62109375
+16.0 103.96875
+17.0 104.4609375
+18.0 104.3359375
+19.0 106.296875
+20.0 112.6953125
+21.0 135.50390625
+22.0 143.453125
+23.0 159.00390625
+24.0 155.96484375
+25.0 157.59375
+26.0 151.89453125
+27.0 161.015625
+28.0 162.51953125
+29.0 164.0625
+30.0 164.5
+EOD
+$density7 << EOD
+1.0 127.67578125
+2.0 284.3984375
+3.0 438.63671875
+4.0 611.51953125
+5.0 781.08984375
+6.0 959.39453125
+EOD
+$density8 << EOD
+1.0 708.375
+EOD
+set title 'Density: host memory used by idle instances, measured'
+set xlabel 'idle instances running'
+set ylabel 'host memory used (MiB, drop of MemAvailable)'
+set logscale y
+set grid
+set key outside right
+plot $density0 using 1:2 with linespoints lw 2 pt 7 lc rgb '#1f77b4' title 'native: 30 started', \
+     $density1 using 1:2 with linespoints lw 2 pt 7 lc rgb '#ff7f0e' title 'intermodal: 30 started', \
+     $density2 using 1:2 with linespoints lw 2 pt 7 lc rgb '#2ca02c' title 'intermodal-lib: 30 started', \
+     $density3 using 1:2 with linespoints lw 2 pt 7 lc rgb '#d62728' title 'runc: 30 started', \
+     $density4 using 1:2 with linespoints lw 2 pt 7 lc rgb '#9467bd' title 'crun: 30 started', \
+     $density5 using 1:2 with linespoints lw 2 pt 7 lc rgb '#8c564b' title 'podman: 30 started', \
+     $density6 using 1:2 with linespoints lw 2 pt 7 lc rgb '#e377c2' title 'docker: 30 started', \
+     $density7 using 1:2 with linespoints lw 2 pt 7 lc rgb '#7f7f7f' title 'vm: 6 started', \
+     $density8 using 1:2 with linespoints lw 2 pt 7 lc rgb '#bcbd22' title 'vm-full: 1 started'
+
+unset output
+set terminal pngcairo size 960,540 noenhanced font 'DejaVu Sans,11' background '#ffffff'
+set output 'density.png'
+replot
+unset output
