@@ -77,6 +77,20 @@ public enum FileSystem {
         return FilePath(String(cString: buffer)).appending(path.components).lexicallyNormalized()
     }
 
+    /// Everything a descriptor gives until end of file (a pipe's writers all closed), retrying
+    /// on EINTR; blocking, so callers run it on a dedicated thread.
+    public static func readToEnd(_ fd: CInt) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            bytes.append(contentsOf: buffer[0..<n])
+        }
+        return bytes
+    }
+
     /// True when something exists at `path` (a dangling symlink counts).
     public static func exists(_ path: FilePath) -> Bool {
         var st = stat()

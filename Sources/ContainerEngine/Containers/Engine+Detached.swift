@@ -192,17 +192,7 @@ extension Engine {
     }
 
     private func readAll(_ fd: CInt) async -> String {
-        await DedicatedThread.run {
-                var bytes: [UInt8] = []
-                var buffer = [UInt8](repeating: 0, count: 4096)
-                while true {
-                    let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-                    if n < 0 && errno == EINTR { continue }
-                    if n <= 0 { break }
-                    bytes.append(contentsOf: buffer[0..<n])
-                }
-                return String(decoding: bytes, as: UTF8.self)
-        }
+        await DedicatedThread.run { String(decoding: FileSystem.readToEnd(fd), as: UTF8.self) }
     }
 }
 
