@@ -67,7 +67,8 @@ extension IntermodalCLIBackend: ThroughputCapable {
     public nonisolated var diskTargets: [DiskTarget: String] {
         [.root: "overlayfs (the container's upper directory in the store)", .volume: "a bind mount (-v) of a host directory"]
     }
-    /// A published port needs iptables on the host (the DNAT rules).
+    /// A published port needs iptables on the host (the DNAT rules); without it the path is left
+    /// out, and the run's notes say which paths were measured.
     public nonisolated var networkPaths: [NetworkPath] {
         HostCommand.find("iptables") != nil ? [.bridge, .published, .host] : [.bridge, .host]
     }

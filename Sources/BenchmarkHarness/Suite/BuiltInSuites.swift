@@ -23,7 +23,7 @@ public enum BuiltInSuites {
         runs: 20, warmup: 2, runsByBackend: ["vm": 10, "vm-full": 3], warmupByBackend: ["vm-full": 0],
         idleInstancesByBackend: ["vm-full": 1], timeoutSeconds: 240, memoryMiB: 256, vcpus: 1,
         idleInstances: 5,
-        throughput: ThroughputSettings(runs: 3, runsByBackend: ["vm-full": 1], seconds: 2, diskFileMiB: 128, requests: 20_000),
+        throughput: ThroughputSettings(runs: 3, runsByBackend: ["vm-full": 1], seconds: 2, diskFileMiB: 64, requests: 10_000),
         density: DensitySettings(maxInstances: 30, maxInstancesByBackend: ["vm": 6, "vm-full": 1]))
 
     public static let all: [String: Suite] = ["quick": quick, "full": full]

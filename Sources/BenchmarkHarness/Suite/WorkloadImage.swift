@@ -13,8 +13,12 @@ import VirtualMachines
 public enum WorkloadImage {
     public static let name = "workload"
     static let repositoryPath = "Benchmarks/images/workload/Dockerfile"
-    /// The tools the throughput workloads need in the image.
-    static let tools = ["sysbench", "fio", "iperf3", "redis-server", "redis-benchmark", "stream"]
+    /// The tools each throughput workload runs from the image (servers in the instance, clients
+    /// on the host).
+    static let tools: [String: [String]] = [
+        "cpu": ["sysbench"], "memory-bandwidth": ["stream"], "disk-io": ["fio"],
+        "network": ["iperf3", "redis-server", "redis-benchmark"], "app": ["redis-server", "redis-benchmark"],
+    ]
 
     /// The suite's Dockerfile: its own, or this repository's (found from the working directory,
     /// then from the executable's location, `.build/<configuration>/intermodal`).
@@ -90,13 +94,9 @@ public enum WorkloadImage {
         return try await engine.build(BuildOptions(context: directory, dockerfile: file, tag: tag, progress: { note("bench: build: \($0)") })).image
     }
 
-    /// Checks that `rootfs` (the image's files) has every tool the throughput workloads run.
-    static func checkTools(in rootfs: FilePath, image: String) throws(IntermodalError) {
-        let missing = tools.filter { tool in !["usr/bin", "bin", "usr/sbin", "usr/local/bin"].contains { FileSystem.exists(rootfs.appending($0).appending(tool)) } }
-        guard missing.isEmpty else {
-            throw IntermodalError(.invalidArgument,
-                "the suite's image \(image) has no \(missing.joined(separator: ", ")): the throughput workloads need image = \"\(name)\"")
-        }
+    /// The tools of `tools` that `rootfs` (the image's files) lacks.
+    static func missingTools(_ tools: [String], in rootfs: FilePath) -> [String] {
+        tools.filter { tool in !["usr/bin", "bin", "usr/sbin", "usr/local/bin"].contains { FileSystem.exists(rootfs.appending($0).appending(tool)) } }
     }
 
     /// The tool versions the image records in /etc/workload-versions (`sysbench 1.0.20+ds-5`).
