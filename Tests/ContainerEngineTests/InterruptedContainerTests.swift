@@ -147,9 +147,10 @@ struct InterruptedContainerTests {
     func ownerKilledAfterStart() async throws {
         try await EngineFixture.with { f in
             let pid = try await HostCommand.check("/bin/sh", ["-c", """
-                \(EngineFixture.intermodal) run --name orphan --root \(f.root) busybox sh -c 'sleep 1.5; exit 0' >/dev/null 2>&1 & echo $!
+                \(EngineFixture.intermodal) run --name orphan --root \(f.root) busybox sh -c 'sleep 5; exit 0' >/dev/null 2>&1 & echo $!
                 """]).trimmed
-            // Killed once the container runs; it outlives its owner, then exits 0 by itself.
+            // Killed once the container runs; it outlives its owner, then exits 0 by itself. (It
+            // runs 5 s: on a loaded host the poll below missed a 1.5 s container's whole run.)
             var record = try? f.engine.container("orphan")
             for _ in 0..<200 where record?.status != .running {
                 try await Task.sleep(for: .milliseconds(20))
@@ -157,7 +158,7 @@ struct InterruptedContainerTests {
             }
             #expect(record?.status == .running)
             kill(Int32(pid)!, SIGKILL)
-            for _ in 0..<100 where record?.status != .exited {
+            for _ in 0..<300 where record?.status != .exited {
                 try await Task.sleep(for: .milliseconds(100))
                 record = try? f.engine.container("orphan")
             }
