@@ -29,7 +29,7 @@ public actor FullGuestBackend: Backend {
     private var lastOverlay: DiskSizes?
     private var idle: [String: FullGuestInstance] = [:]
     /// Bridge leases of running service guests, by handle.
-    private var leases: [String: String] = [:]
+    private let leases = BridgeLeases()
     /// Whether the guest's image can take an address on the bridge (iproute2: the workload image's).
     private nonisolated let hasNetwork = Mutex(false)
 
@@ -155,14 +155,8 @@ public actor FullGuestBackend: Backend {
     public func cleanup() async {
         for (_, guest) in idle { try? await guest.destroy() }
         idle = [:]
-        for (_, owner) in leases { try? await BridgeNetwork().detach(containerID: owner) }
-        leases = [:]
-        if let context {
-            _ = GuestInventory.pruneStale(uri: configuration.uri, stateRoot: configuration.stateRoot)
-            try? FileSystem.removeTree(context.workDirectory)
-            context.journal.remove(.guests(stateRoot: configuration.stateRoot.string, uri: configuration.uri))
-            context.journal.remove(.directory(context.workDirectory.string))
-        }
+        await leases.releaseAll()
+        if let context { GuestWork.remove(context, uri: configuration.uri, stateRoot: configuration.stateRoot) }
     }
 }
 
@@ -179,14 +173,11 @@ extension FullGuestBackend: ThroughputCapable {
     public func startService(_ arguments: [String], ports: [Int], path: NetworkPath, index: Int) async throws(IntermodalError) -> ServiceInstance {
         guard path == .bridge, hasNetwork.withLock({ $0 }) else { throw IntermodalError(.unsupported, "vm-full: only the bridge, and only with the workload image") }
         guard let disk, context != nil else { throw IntermodalError(.invalidState, "vm-full: not prepared") }
-        let bridge = BridgeNetwork()
-        let owner = "bench-full-guest-\(getpid())-\(index)"
-        let lease = try await bridge.reserve(owner: owner)
+        let id = "vm-full-service-\(index)"
+        let lease = try await leases.reserve(id, owner: "bench-full-guest-\(getpid())-\(index)")
         var cfg = configuration
         cfg.network = .bridge(BridgeNetwork.defaultBridgeName)
         cfg.commandTimeout = nil
-        let id = "vm-full-service-\(index)"
-        leases[id] = owner
         do {
             let guest = try await FullGuest(configuration: cfg).boot(disk: disk)
             idle[id] = guest
@@ -201,6 +192,6 @@ extension FullGuestBackend: ThroughputCapable {
 
     public func stopService(_ service: ServiceInstance) async {
         if let guest = idle.removeValue(forKey: service.handle) { try? await guest.destroy() }
-        if let owner = leases.removeValue(forKey: service.handle) { try? await BridgeNetwork().detach(containerID: owner) }
+        await leases.release(service.handle)
     }
 }

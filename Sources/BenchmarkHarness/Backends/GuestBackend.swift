@@ -23,7 +23,7 @@ public actor GuestBackend: Backend {
     private var lastBase: DiskSizes?
     private var idle: [String: Task<Void, Never>] = [:]
     /// Bridge leases of running service guests, by handle.
-    private var leases: [String: String] = [:]
+    private let leases = BridgeLeases()
 
     public init() {}
 
@@ -144,14 +144,8 @@ public actor GuestBackend: Backend {
     public func cleanup() async {
         for (_, task) in idle { task.cancel(); await task.value }
         idle = [:]
-        for (_, owner) in leases { try? await BridgeNetwork().detach(containerID: owner) }
-        leases = [:]
-        if let context {
-            _ = GuestInventory.pruneStale(uri: configuration.uri, stateRoot: configuration.stateRoot)
-            try? FileSystem.removeTree(context.workDirectory)
-            context.journal.remove(.guests(stateRoot: configuration.stateRoot.string, uri: configuration.uri))
-            context.journal.remove(.directory(context.workDirectory.string))
-        }
+        await leases.releaseAll()
+        if let context { GuestWork.remove(context, uri: configuration.uri, stateRoot: configuration.stateRoot) }
     }
 }
 
@@ -165,9 +159,8 @@ extension GuestBackend: ThroughputCapable {
     public func startService(_ arguments: [String], ports: [Int], path: NetworkPath, index: Int) async throws(IntermodalError) -> ServiceInstance {
         guard path == .bridge else { throw IntermodalError(.unsupported, "vm: only the bridge") }
         guard let disk, let context else { throw IntermodalError(.invalidState, "vm: not prepared") }
-        let bridge = BridgeNetwork()
-        let owner = "bench-guest-\(getpid())-\(index)"
-        let lease = try await bridge.reserve(owner: owner)
+        let id = "vm-service-\(index)"
+        let lease = try await leases.reserve(id, owner: "bench-guest-\(getpid())-\(index)")
         var cfg = configuration
         cfg.stateRoot = context.workDirectory.appending("service-\(index)")
         cfg.commandTimeout = nil
@@ -176,14 +169,12 @@ extension GuestBackend: ThroughputCapable {
         cfg.gateway = lease.gateway
         let run: GuestInitramfs.RunConfiguration
         do { run = try command(arguments) } catch {
-            try? await bridge.detach(containerID: owner)
+            await leases.release(id)
             throw error
         }
         let vm = VirtualMachine(configuration: cfg)
         context.journal.add(.guests(stateRoot: cfg.stateRoot.string, uri: cfg.uri))
-        let id = "vm-service-\(index)"
         idle[id] = Task { _ = try? await vm.run(disk: disk, command: run) }
-        leases[id] = owner
         return ServiceInstance(id: id, address: lease.address, ports: Dictionary(uniqueKeysWithValues: ports.map { ($0, $0) }), handle: id)
     }
 
@@ -192,6 +183,6 @@ extension GuestBackend: ThroughputCapable {
             task.cancel()
             await task.value
         }
-        if let owner = leases.removeValue(forKey: service.handle) { try? await BridgeNetwork().detach(containerID: owner) }
+        await leases.release(service.handle)
     }
 }
