@@ -53,16 +53,16 @@ public struct Engine: Sendable {
     }
 
     /// A container by full ID, unique ID prefix or name.
-    public func container(_ reference: String) throws(IntermodalError) -> ContainerRecord {
-        try reconcile(try registry.find(reference))
+    public func container(_ reference: String) async throws(IntermodalError) -> ContainerRecord {
+        try await reconcile(try registry.find(reference))
     }
 
     /// The containers `ps` shows: running ones, or all with `all`. Build-step containers only
     /// with `includeBuildSteps` (for clean-up tools and tests).
-    public func list(all: Bool = false, includeBuildSteps: Bool = false) throws(IntermodalError) -> [ContainerRecord] {
+    public func list(all: Bool = false, includeBuildSteps: Bool = false) async throws(IntermodalError) -> [ContainerRecord] {
         var result: [ContainerRecord] = []
         for record in try registry.all() where includeBuildSteps || !record.buildStep {
-            let current = (try? reconcile(record)) ?? record
+            let current = (try? await reconcile(record)) ?? record
             if all || current.status == .running { result.append(current) }
         }
         return result
@@ -74,7 +74,7 @@ public struct Engine: Sendable {
 
 extension Engine {
     /// `inspect`: the records as a pretty JSON array, with each container's runtime config (`config.json`).
-    public func inspect(_ references: [String]) throws(IntermodalError) -> String {
+    public func inspect(_ references: [String]) async throws(IntermodalError) -> String {
         struct Inspection: Encodable {
             var container: ContainerRecord
             var directory: String
@@ -83,7 +83,7 @@ extension Engine {
         }
         var items: [Inspection] = []
         for reference in references {
-            let record = try container(reference)
+            let record = try await container(reference)
             let dir = registry.directory(record.id)
             let spec = FileSystem.exists(dir.config) ? try? Spec.load(bundle: dir.path) : nil
             let gateway = record.network == .bridge && record.status == .running ? try? network.gateway() : nil

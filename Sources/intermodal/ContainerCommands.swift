@@ -99,7 +99,7 @@ struct PsCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Do not truncate IDs and commands.") var noTrunc = false
 
     func run() async throws {
-        let records = try ContainerCommands.engine(global).list(all: all).reversed()
+        let records = try await ContainerCommands.engine(global).list(all: all).reversed()
         if quiet {
             StandardStreams.writeOutput(records.map { (noTrunc ? $0.id : $0.shortID) + "\n" }.joined())
             return
@@ -124,7 +124,7 @@ struct LogsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let engine = try ContainerCommands.engine(global)
-        let path = try engine.logPath(container)
+        let path = try await engine.logPath(container)
         let fd = open(path.string, O_RDONLY | O_CLOEXEC)
         if fd < 0 && errno == ENOENT { return }   // never started: no output yet
         guard fd >= 0 else { throw IntermodalError.system("cannot open \(path)") }
@@ -139,7 +139,7 @@ struct LogsCommand: AsyncParsableCommand {
         }
         drain()
         while follow {
-            let running = try engine.container(container).status == .running
+            let running = try await engine.container(container).status == .running
             // Read once more after the exit was seen: what was written just before it is not lost.
             drain()
             guard running else { break }
@@ -210,7 +210,7 @@ struct InspectCommand: AsyncParsableCommand {
     @Argument(help: "Container names or IDs.") var containers: [String]
 
     func run() async throws {
-        StandardStreams.writeOutput(try ContainerCommands.engine(global).inspect(containers))
+        StandardStreams.writeOutput(try await ContainerCommands.engine(global).inspect(containers))
     }
 }
 

@@ -30,7 +30,7 @@ struct SystemCheckCommand: AsyncParsableCommand {
         if repair {
             for step in try await engine.repair() { StandardStreams.writeOutput("repaired: \(step)\n") }
         }
-        let findings = engine.check()
+        let findings = await engine.check()
         for f in findings {
             StandardStreams.writeOutput("\(f.severity == .damage ? "DAMAGED" : "leftover"): \(f.problem)\n    repair: \(f.repair)\n")
         }

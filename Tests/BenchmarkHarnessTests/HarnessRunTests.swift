@@ -75,7 +75,7 @@ struct HarnessRunTests {
         try await Self.validate(results, in: root)
         // Nothing left: no container in the harness's store, no work directory, no journal.
         let engine = try Engine(root: root.appending("store"))
-        #expect(try engine.list(all: true).isEmpty)
+        #expect(try await engine.list(all: true).isEmpty)
         #expect(((try? FileSystem.list(root.appending("work"))) ?? []).allSatisfy {
             ((try? FileSystem.list(root.appending("work").appending($0))) ?? []).isEmpty
         })
@@ -133,7 +133,7 @@ struct HarnessRunTests {
         #expect(results.interrupted)
         #expect(!results.samples.isEmpty)
         let engine = try Engine(root: root.appending("bench/store"))
-        #expect(try engine.list(all: true).isEmpty)
+        #expect(try await engine.list(all: true).isEmpty)
         #expect(((try? FileSystem.list(root.appending("bench/journal"))) ?? []).isEmpty)
     }
 
@@ -156,17 +156,17 @@ struct HarnessRunTests {
         for _ in 0..<600 where running == 0 {
             try await Task.sleep(for: .milliseconds(100))
             if engine == nil, FileSystem.exists(benchRoot.appending("store/containers")) { engine = try? Engine(root: benchRoot.appending("store")) }
-            running = (try? engine?.list(all: true).count) ?? 0
+            running = (try? await engine?.list(all: true).count) ?? 0
         }
         kill(bench.pid, SIGKILL)
         _ = await bench.wait()
         #expect(running > 0, "the killed run had idle containers")
-        let left = try Engine(root: benchRoot.appending("store")).list(all: true)
+        let left = try await Engine(root: benchRoot.appending("store")).list(all: true)
         #expect(!left.isEmpty, "a kill -9 leaves its containers")
         // The next run, of anything, replays the dead run's journal first.
         _ = try await Runner(.init(suite: Self.suite(["native"], workloads: ["startup"]), root: benchRoot,
                                    intermodalExecutable: Self.intermodal)).run()
-        #expect(try Engine(root: benchRoot.appending("store")).list(all: true).isEmpty)
+        #expect(try await Engine(root: benchRoot.appending("store")).list(all: true).isEmpty)
         #expect(((try? FileSystem.list(benchRoot.appending("journal"))) ?? []).isEmpty)
     }
 }

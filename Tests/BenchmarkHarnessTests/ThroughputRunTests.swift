@@ -79,7 +79,7 @@ struct ThroughputRunTests {
         try await HarnessRunTests.validate(results, in: root)
         // Nothing left: no container, no work directory, no journal entry.
         let engine = try Engine(root: root.appending("store"))
-        #expect(try engine.list(all: true).isEmpty)
+        #expect(try await engine.list(all: true).isEmpty)
         #expect(((try? FileSystem.list(root.appending("journal"))) ?? []).isEmpty)
         #expect(!FileSystem.exists(root.appending("work/host-tools")) && !FileSystem.exists(root.appending("work/scratch")))
     }

@@ -50,7 +50,7 @@ struct ContainerDirectoryTests {
             let index = f.root.appending("containers/.names")
             let kept = try await f.cli(["run", "--name", "keeper", "busybox", "true"])
             #expect(kept.exitCode == 0)
-            let record = try f.engine.container("keeper")
+            let record = try await f.engine.container("keeper")
             #expect(try FileSystem.readString(index.appending("keeper")) == record.id)
             let taken = try await f.cli(["run", "--name", "keeper", "busybox", "true"])
             #expect(taken.exitCode == 125)

@@ -21,7 +21,7 @@ struct ContainerMonitorTests {
                                        "echo out; echo err >&2; while [ ! -e /go ]; do sleep 0.05; done; sleep 1; echo late; exit 7"])
             #expect(run.exitCode == 0, "\(run.standardError)")
             let id = run.standardOutput.trimmed
-            let record = try f.engine.container(id)
+            let record = try await f.engine.container(id)
             #expect(record.status == .running)
             let owner = try #require(record.ownerPID)
             #expect(Self.executable(of: owner) == EngineFixture.productsDirectory.appending(Engine.smallMonitorName).string,
@@ -68,7 +68,7 @@ struct ContainerMonitorTests {
             try await f.engine.stop(removed.id, timeout: .milliseconds(300))
             for _ in 0..<100 where FileSystem.exists(f.engine.directory(of: removed).path) { try await Task.sleep(for: .milliseconds(50)) }
             #expect(!FileSystem.exists(f.engine.directory(of: removed).path))
-            #expect(try f.engine.list(all: true).map(\.id) == [kept.id])
+            #expect(try await f.engine.list(all: true).map(\.id) == [kept.id])
             for owner in owners { try await Self.gone(owner) }
         }
     }
@@ -99,7 +99,7 @@ struct ContainerMonitorTests {
             // Once the monitor has taken the record over, kill everything of the `run` command.
             var record: ContainerRecord?
             for _ in 0..<6000 {
-                if let r = try f.engine.list(all: true).first, r.ownerPID != cli, r.status == .running { record = r; break }
+                if let r = try await f.engine.list(all: true).first, r.ownerPID != cli, r.status == .running { record = r; break }
                 try await Task.sleep(for: .milliseconds(10))
             }
             kill(-cli, SIGKILL)
@@ -122,7 +122,7 @@ struct ContainerMonitorTests {
             ])
             var record: ContainerRecord?
             for _ in 0..<400 {
-                if let r = try f.engine.list(all: true).first, r.status == .running,
+                if let r = try await f.engine.list(all: true).first, r.status == .running,
                    (try? FileSystem.readString(FilePath(r.logPath)))?.contains("ready") == true { record = r; break }
                 try await Task.sleep(for: .milliseconds(10))
             }
@@ -132,7 +132,7 @@ struct ContainerMonitorTests {
             var status: Int32 = 0
             _ = waitpid(cli, &status, 0)
             #expect(status & 0x7f == 0 && (status >> 8) & 0xff == 9, "wait status \(status)")
-            let done = try f.engine.container(running.id)
+            let done = try await f.engine.container(running.id)
             #expect(done.exitCode == 9)
             #expect(try FileSystem.readString(FilePath(done.logPath)) == "ready\ngot TERM\n")
         }
@@ -152,7 +152,7 @@ struct ContainerMonitorTests {
             }
             for record in [kept, removed] { try await Self.gone(record.ownerPID!) }
             // The next look at the containers (ps -a) finds their owners dead.
-            let listed = try f.engine.list(all: true)
+            let listed = try await f.engine.list(all: true)
             #expect(Set(listed.map(\.id)) == [kept.id, removed.id])
             for found in listed {
                 #expect(found.status == .exited)
@@ -167,7 +167,7 @@ struct ContainerMonitorTests {
             }
             for c in cgroups { #expect(!c.exists(), "a cgroup of a container whose monitor was killed is still there") }
             for record in [kept, removed] { try await f.engine.remove(record.id) }
-            #expect(try f.engine.list(all: true).isEmpty)
+            #expect(try await f.engine.list(all: true).isEmpty)
             for record in [kept, removed] { #expect(!FileSystem.exists(f.engine.directory(of: record).path)) }
         }
     }
@@ -177,7 +177,7 @@ extension ContainerMonitorTests {
     /// Polls until the container has exited (its monitor finished it).
     static func exited(_ f: EngineFixture, _ id: String) async throws -> ContainerRecord {
         for _ in 0..<600 {
-            let r = try f.engine.container(id)
+            let r = try await f.engine.container(id)
             if r.status == .exited { return r }
             try await Task.sleep(for: .milliseconds(25))
         }

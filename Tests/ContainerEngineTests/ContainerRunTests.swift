@@ -20,7 +20,7 @@ struct ContainerRunTests {
             let failing = try await f.cli(["run", "--rm", "busybox", "sh", "-c", "echo to-stderr >&2; exit 3"])
             #expect(failing.exitCode == 3)
             #expect(failing.standardError == "to-stderr\n")
-            #expect(try f.engine.list(all: true).isEmpty, "--rm left a container record")
+            #expect(try await f.engine.list(all: true).isEmpty, "--rm left a container record")
         }
     }
 
@@ -30,12 +30,12 @@ struct ContainerRunTests {
             let r = try await f.cli(["run", "--rm", "busybox", "no-such-program", "-c1", "127.0.0.1"])
             #expect(r.exitCode == 127)
             #expect(r.standardError.contains("exec: \"no-such-program\": executable file not found in $PATH"), "\(r.standardError)")
-            #expect(try f.engine.list(all: true).isEmpty)
+            #expect(try await f.engine.list(all: true).isEmpty)
             // Without --rm the failed container stays, with the error and Docker's exit code.
             await #expect(throws: IntermodalError.self) {
                 _ = try await f.run(["no-such-program"])
             }
-            let kept = try f.engine.list(all: true)
+            let kept = try await f.engine.list(all: true)
             #expect(kept.count == 1)
             #expect(kept.first?.exitCode == 127)
             #expect(kept.first?.status == .exited)
@@ -93,7 +93,7 @@ struct ContainerRunTests {
             let rm = try await f.cli(["rm", name])
             #expect(rm.exitCode == 0, "\(rm.standardError)")
             #expect(try await f.cli(["ps", "-a"]).standardOutput.contains(name) == false)
-            #expect(try f.engine.list(all: true).isEmpty)
+            #expect(try await f.engine.list(all: true).isEmpty)
         }
     }
 
@@ -132,7 +132,7 @@ struct ContainerRunTests {
             let run = try await f.cli(["run", "-d", "-m", "64m", "--cpus", "0.5", "--pids-limit", "20", "busybox", "sleep", "60"])
             #expect(run.exitCode == 0, "\(run.standardError)")
             let id = run.standardOutput.trimmed
-            let record = try f.engine.container(id)
+            let record = try await f.engine.container(id)
             #expect(record.status == .running)
             let pid = try #require(record.pid)
             let cgroups = try CgroupFiles(pid: pid)
@@ -150,7 +150,7 @@ struct ContainerRunTests {
             // sleep as PID 1 ignores SIGTERM: stop falls back to SIGKILL after the timeout.
             let stop = try await f.cli(["stop", "-t", "1", id])
             #expect(stop.exitCode == 0, "\(stop.standardError)")
-            let stopped = try f.engine.container(id)
+            let stopped = try await f.engine.container(id)
             #expect(stopped.status == .exited)
             #expect(stopped.exitCode == 137)
             #expect(!cgroups.exists(), "the container's cgroup is still there after it stopped")
@@ -165,7 +165,7 @@ struct ContainerRunTests {
             let record = try await f.engine.runDetached(image: "busybox", options: RunOptions(command: ["sleep", "60"]))
             await #expect(throws: IntermodalError.self) { try await f.engine.remove(record.id) }
             try await f.engine.remove(record.id, force: true)
-            #expect(try f.engine.list(all: true).isEmpty)
+            #expect(try await f.engine.list(all: true).isEmpty)
             #expect(!Engine.isProcessAlive(record.pid ?? 0))
             #expect(!FileSystem.exists(f.engine.directory(of: record).path))
         }
@@ -182,7 +182,7 @@ extension ContainerRunTests {
             for _ in 0..<100 where FileSystem.exists(f.engine.directory(of: short).path) {
                 try await Task.sleep(for: .milliseconds(50))
             }
-            #expect(try f.engine.list(all: true).isEmpty)
+            #expect(try await f.engine.list(all: true).isEmpty)
             #expect(!FileSystem.exists(f.engine.directory(of: long).path))
             #expect(!FileSystem.exists(f.engine.directory(of: short).path))
         }
@@ -198,7 +198,7 @@ extension ContainerRunTests {
             let logs = try await f.cli(["logs", "-f", run.standardOutput.trimmed])
             #expect(logs.exitCode == 0)
             #expect(logs.standardOutput == "line 1\nline 2\nline 3\n")
-            let record = try f.engine.container(run.standardOutput.trimmed)
+            let record = try await f.engine.container(run.standardOutput.trimmed)
             #expect(record.exitCode == 0)
             #expect(record.timestamps[.firstOutput] != nil, "the monitor did not mark the first output")
         }

@@ -50,7 +50,7 @@ struct EngineFixture {
     }
 
     func tearDown() async {
-        if let records = try? engine.list(all: true, includeBuildSteps: true) {
+        if let records = try? await engine.list(all: true, includeBuildSteps: true) {
             for record in records { try? await engine.remove(record.id, force: true) }
         }
         // Whatever failed above must not stay mounted: unmount anything under the root, then delete.

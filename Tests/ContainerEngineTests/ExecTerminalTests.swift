@@ -24,7 +24,7 @@ struct ExecTerminalTests {
             let failing = try await f.engine.exec(record.id, command: ["sh", "-c", "exit 42"], tty: true)
             #expect(failing.code == 42)
             try await f.engine.remove(record.id, force: true)
-            #expect(try f.engine.list(all: true).isEmpty)
+            #expect(try await f.engine.list(all: true).isEmpty)
         }
     }
 }

@@ -111,7 +111,7 @@ struct ImageWorkflowTests {
             #expect(fourth.executedSteps > 0)
             let (_, greeted) = try await f.run([], image: "built:test")
             #expect(greeted == "bonjour world from changed\n")
-            #expect(try f.engine.list(all: true, includeBuildSteps: true).filter(\.buildStep).isEmpty, "a build-step container was left")
+            #expect(try await f.engine.list(all: true, includeBuildSteps: true).filter(\.buildStep).isEmpty, "a build-step container was left")
         }
     }
 
@@ -132,7 +132,7 @@ struct ImageWorkflowTests {
             #expect(failing.standardError.contains("Custom.dockerfile:3: RUN exit 7: the command returned a non-zero code: 7"), "\(failing.standardError)")
             #expect(failing.standardOutput.contains("step-one"))
             #expect((try? f.engine.store.resolve("broken:x")) == nil)
-            #expect(try f.engine.list(all: true, includeBuildSteps: true).isEmpty, "a build-step container was left")
+            #expect(try await f.engine.list(all: true, includeBuildSteps: true).isEmpty, "a build-step container was left")
             // The finished step stays in the store as cache; nothing else was added.
             #expect(try f.engine.store.list().count == before + 1)
             let mounts = try FileSystem.readString("/proc/self/mountinfo")
@@ -202,7 +202,7 @@ struct InterruptedBuildTests {
             // exited by itself (not SIGKILLed after 30 s above) shows it did not wait for the step.
             #expect((status >> 8) & 0xff == 130, "\(text)")
             #expect(text.contains("interrupted"), "\(text)")
-            #expect(try f.engine.list(all: true, includeBuildSteps: true).isEmpty)
+            #expect(try await f.engine.list(all: true, includeBuildSteps: true).isEmpty)
             #expect(!(try FileSystem.readString("/proc/self/mountinfo")).contains(f.root.string))
             #expect((try? f.engine.store.resolve("slow:x")) == nil)
             // The store still works, and the finished first step is reused.
@@ -259,7 +259,7 @@ extension ImageWorkflowTests {
                 #expect(run.status.code == 0)
                 #expect(listing.contains("pwned"), "the entry should have landed inside the image: \(listing)")
             }
-            #expect(try f.engine.list(all: true, includeBuildSteps: true).filter(\.buildStep).isEmpty)
+            #expect(try await f.engine.list(all: true, includeBuildSteps: true).filter(\.buildStep).isEmpty)
         }
     }
 }
@@ -287,7 +287,7 @@ extension ImageWorkflowTests {
             let second = try await f.engine.build(BuildOptions(context: context, tag: tag, progress: { _ in }))
             #expect(second.executedSteps == 0)
             #expect(second.image.configDigest == first.image.configDigest)
-            #expect(try f.engine.list(all: true, includeBuildSteps: true).filter(\.buildStep).isEmpty)
+            #expect(try await f.engine.list(all: true, includeBuildSteps: true).filter(\.buildStep).isEmpty)
 
             try FileSystem.writeAtomically("FROM busybox AS a\nFROM busybox\nCOPY --from=a /no/such/file /x\n", to: context.appending("Dockerfile"))
             do {
@@ -296,7 +296,7 @@ extension ImageWorkflowTests {
             } catch let error as IntermodalError {
                 #expect(error.message.hasPrefix("Dockerfile:3: /no/such/file: not found in a"), "\(error.message)")
             }
-            #expect(try f.engine.list(all: true, includeBuildSteps: true).filter(\.buildStep).isEmpty)
+            #expect(try await f.engine.list(all: true, includeBuildSteps: true).filter(\.buildStep).isEmpty)
         }
     }
 }
@@ -355,9 +355,10 @@ extension ImageWorkflowTests {
             #expect(Self.deepLeaf(top.appending("deep"), depth: depth) == "deep\n", "the leaf \(depth) levels down is in the COPY layer")
             let again = try await f.engine.build(BuildOptions(context: context, tag: tag, progress: { _ in }))
             #expect(again.cachedSteps == 1 && again.image.configDigest == built.image.configDigest, "the deep source hashes the same")
-            #expect(try f.engine.list(all: true, includeBuildSteps: true).isEmpty)
+            #expect(try await f.engine.list(all: true, includeBuildSteps: true).isEmpty)
             try await f.engine.store.remove("deep:copy")
-            #expect(f.engine.check().filter { $0.severity == .damage }.isEmpty, "system check after the deep build: \(f.engine.check())")
+            let findings = await f.engine.check()
+            #expect(findings.filter { $0.severity == .damage }.isEmpty, "system check after the deep build: \(findings)")
         }
     }
 

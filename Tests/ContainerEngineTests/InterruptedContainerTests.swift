@@ -74,7 +74,7 @@ struct InterruptedContainerTests {
             let ps = try await f.cli(["ps", "-a"])
             #expect(ps.exitCode == 0, "\(ps.standardError)")
             #expect(!ps.standardOutput.contains("(255)") && !ps.standardOutput.contains(" Up "), "ps -a after the next run:\n\(ps.standardOutput)")
-            let listed = try f.engine.list(all: true, includeBuildSteps: true)
+            let listed = try await f.engine.list(all: true, includeBuildSteps: true)
             let interrupted = listed.filter { Engine.statusText($0) == "Created (interrupted)" }.count
             let running = listed.filter { $0.status == .running }.count
             print("after the next run \(listed.count) containers: \(interrupted) interrupted while created, \(running) running")
@@ -95,7 +95,7 @@ struct InterruptedContainerTests {
             }
             // Whatever each killed run had made is gone: records, runtime state, cgroups, processes.
             try await Task.sleep(for: .milliseconds(200))
-            #expect(try f.engine.list(all: true, includeBuildSteps: true).isEmpty)
+            #expect(try await f.engine.list(all: true, includeBuildSteps: true).isEmpty)
             let states = try f.engine.runtime.list().map(\.id)
             #expect(states.isEmpty, "runtime states left: \(states)")
             let stateDirs = (try? FileSystem.list(f.engine.runtime.stateRoot)) ?? []
@@ -151,16 +151,16 @@ struct InterruptedContainerTests {
                 """]).trimmed
             // Killed once the container runs; it outlives its owner, then exits 0 by itself. (It
             // runs 5 s: on a loaded host the poll below missed a 1.5 s container's whole run.)
-            var record = try? f.engine.container("orphan")
+            var record = try? await f.engine.container("orphan")
             for _ in 0..<200 where record?.status != .running {
                 try await Task.sleep(for: .milliseconds(20))
-                record = try? f.engine.container("orphan")
+                record = try? await f.engine.container("orphan")
             }
             #expect(record?.status == .running)
             kill(Int32(pid)!, SIGKILL)
             for _ in 0..<300 where record?.status != .exited {
                 try await Task.sleep(for: .milliseconds(100))
-                record = try? f.engine.container("orphan")
+                record = try? await f.engine.container("orphan")
             }
             guard let record else { Issue.record("the container vanished"); return }
             #expect(record.status == .exited)
@@ -192,7 +192,7 @@ struct InterruptedContainerTests {
                 #expect(error?.code == .invalidArgument)
                 #expect(error?.message.contains("--cpus") == true && error?.message.contains("0.01") == true, "\(String(describing: error))")
             }
-            #expect(try f.engine.list(all: true).isEmpty, "nothing was created for a refused limit")
+            #expect(try await f.engine.list(all: true).isEmpty, "nothing was created for a refused limit")
             let ok = try await f.engine.run(image: "busybox", options: RunOptions(command: ["true"], cpus: 0.5, autoRemove: true), output: .log)
             #expect(ok.status.code == 0)
             let cli = try await f.cli(["run", "--rm", "--cpus=inf", "busybox", "true"])
@@ -206,12 +206,12 @@ struct InterruptedContainerTests {
             let made = try await f.engine.create(image: "busybox", options: RunOptions(command: ["true"]))
             let dir = f.engine.directory(of: made)
             try FileSystem.writeAtomically(#"{"id": "#, to: dir.record)
-            let listed = try f.engine.list(all: true)
+            let listed = try await f.engine.list(all: true)
             #expect(listed.map(\.id) == [made.id], "ps -a still shows it")
             #expect(listed.first.map { Engine.statusText($0) } == "Unreadable record")
             try await f.engine.remove(made.shortID, force: true)
             #expect(!FileSystem.exists(dir.path))
-            #expect(try f.engine.list(all: true).isEmpty)
+            #expect(try await f.engine.list(all: true).isEmpty)
         }
     }
 
@@ -225,8 +225,8 @@ struct InterruptedContainerTests {
             let bytes = try FileSystem.readBytes(state)
             try FileSystem.writeAtomically(Array(bytes.prefix(bytes.count * 2 / 3)), to: state)
             #expect(try f.engine.runtime.unreadable().map(\.id) == [id], "not hidden")
-            #expect(f.engine.check().contains { $0.severity == .damage && $0.problem.contains(id) })
-            let pid = try #require(try f.engine.container(id).pid)
+            #expect(await f.engine.check().contains { $0.severity == .damage && $0.problem.contains(id) })
+            let pid = try #require(try await f.engine.container(id).pid)
             let rm = try await f.cli(["rm", "-f", id])
             #expect(rm.exitCode == 0, "\(rm.standardError)")
             try await Task.sleep(for: .milliseconds(200))
@@ -254,7 +254,8 @@ struct InterruptedContainerTests {
     @Test("system check passes after all this, and names what it found")
     func systemCheck() async throws {
         try await EngineFixture.with { f in
-            #expect(f.engine.check().filter { $0.severity == .damage }.isEmpty, "\(f.engine.check())")
+            let findings = await f.engine.check()
+            #expect(findings.filter { $0.severity == .damage }.isEmpty, "\(findings)")
             func check(_ extra: String...) async throws -> CommandResult {
                 try await HostCommand.run(EngineFixture.intermodal.string, ["system", "check", "--root", f.root.string] + extra)
             }

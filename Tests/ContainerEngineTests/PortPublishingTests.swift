@@ -49,7 +49,7 @@ struct PortPublishingTests {
                                        "mkdir -p /www && echo hello > /www/index.html && exec httpd -f -p 80 -h /www"])
             #expect(run.exitCode == 0, "\(run.standardError)")
             let id = run.standardOutput.trimmed
-            let record = try f.engine.container(id)
+            let record = try await f.engine.container(id)
             #expect(record.network == .bridge)
             #expect(record.options.ports == [PortMapping(hostPort: port, containerPort: 80)])
             let rules = try await Self.rules(of: id)
@@ -139,7 +139,7 @@ struct PortPublishingTests {
                 let left = try await Self.rules(of: r.id)
                 #expect(left.isEmpty, "rules left after the owner was killed: \(left)")
                 #expect(!FileSystem.exists(FilePath("/sys/class/net/\(BridgeNetwork.hostInterfaceName(containerID: r.id))")))
-                #expect(try f.engine.container(r.id).status == .exited)
+                #expect(try await f.engine.container(r.id).status == .exited)
             }
             try await Self.expectChainsGoneUnlessShared()
             for r in records { try await f.engine.remove(r.id) }
@@ -172,12 +172,12 @@ struct PortPublishingTests {
             await #expect(throws: IntermodalError.self) {
                 _ = try await f.engine.runDetached(image: "busybox", options: RunOptions(command: ["no-such-program"], network: .bridge, ports: ports))
             }
-            for listed in try f.engine.list(all: true) {
+            for listed in try await f.engine.list(all: true) {
                 // The detached one's monitor reports the failure first, then finishes the record.
                 var failed = listed
                 for _ in 0..<200 where failed.exitCode == nil {
                     try await Task.sleep(for: .milliseconds(25))
-                    failed = try f.engine.container(listed.id)
+                    failed = try await f.engine.container(listed.id)
                 }
                 #expect(failed.exitCode == 127)
                 #expect(try await Self.rules(of: failed.id).isEmpty, "rules left after a failed start")
@@ -199,7 +199,7 @@ struct PortPublishingTests {
                 #expect(r.exitCode != 0)
                 #expect(r.standardError.contains(named), "\(arguments): \(r.standardError)")
             }
-            #expect(try f.engine.list(all: true).isEmpty)
+            #expect(try await f.engine.list(all: true).isEmpty)
         }
     }
 
@@ -218,7 +218,7 @@ struct PortPublishingTests {
                     #expect(error.message.contains("\(port)") && error.message.contains(first.shortID), "\(error.message)")
                 }
             }
-            #expect(try f.engine.list(all: true).map(\.id) == [first.id])
+            #expect(try await f.engine.list(all: true).map(\.id) == [first.id])
             // Another protocol is another port.
             let udp = try await f.engine.runDetached(image: "busybox", options: RunOptions(
                 command: ["sleep", "60"], network: .bridge, ports: [PortMapping(hostPort: port, containerPort: 80, transport: .udp)]))
@@ -232,7 +232,7 @@ struct PortPublishingTests {
             let cli = try await f.cli(["run", "--rm", "-p", "\(listener.port):80", "busybox", "true"])
             #expect(cli.exitCode != 0)
             #expect(cli.standardError.contains("in use by a program on this host"), "\(cli.standardError)")
-            #expect(try f.engine.list(all: true).isEmpty)
+            #expect(try await f.engine.list(all: true).isEmpty)
             let left = try await Self.allRules()
             #expect(left.isEmpty || Self.bridgeShared, "rules left: \(left)")
             try await Self.expectChainsGoneUnlessShared()
@@ -272,7 +272,7 @@ struct PortPublishingTests {
             }
             // The loser published nothing and has no veth.
             let ids = Set(won.map(\.1.id))
-            for record in try f.engine.list(all: true) where !ids.contains(record.id) {
+            for record in try await f.engine.list(all: true) where !ids.contains(record.id) {
                 #expect(try await Self.rules(of: record.id).isEmpty)
                 #expect(!FileSystem.exists(FilePath("/sys/class/net/\(BridgeNetwork.hostInterfaceName(containerID: record.id))")))
             }

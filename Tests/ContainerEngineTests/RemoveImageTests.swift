@@ -18,7 +18,7 @@ struct RemoveImageTests {
             let imageID = String(Digest.hex(image.configDigest).prefix(12))
             #expect(try await f.cli(["tag", "busybox", "bb:second"]).exitCode == 0)
             #expect(try await f.cli(["run", "--name", "user", "busybox", "sh", "-c", "echo kept > /kept"]).exitCode == 0)
-            let user = try f.engine.container("user")
+            let user = try await f.engine.container("user")
 
             // Another name remains: only the name goes, as in Docker.
             let second = try await f.cli(["rmi", "bb:second"])
@@ -59,7 +59,7 @@ struct RemoveImageTests {
 
             // Once no container uses it, the untagged image goes by ID.
             #expect(try await f.cli(["rm", "user"]).exitCode == 0)
-            for record in try f.engine.list(all: true) { try await f.engine.remove(record.id, force: true) }
+            for record in try await f.engine.list(all: true) { try await f.engine.remove(record.id, force: true) }
             let gone = try await f.cli(["rmi", imageID])
             #expect(gone.exitCode == 0, "\(gone.standardError)")
             #expect(gone.standardOutput.contains("Deleted: \(image.configDigest)"), "\(gone.standardOutput)")

@@ -47,7 +47,7 @@ public actor IntermodalCLIBackend: Backend {
         _ = try await HostCommand.check(
             context.intermodalExecutable.string,
             ["run", "--root", context.storeRoot.string, "-d", "--rm", "--name", name, context.imageName, "sleep", "3600"])
-        return try IntermodalIdle.describe(engine: engine, id: name)
+        return try await IntermodalIdle.describe(engine: engine, id: name)
     }
 
     public func stopIdle(_ instance: IdleInstance) async {
@@ -100,7 +100,7 @@ extension IntermodalCLIBackend: ThroughputCapable {
         let address: String
         switch path {
         case .bridge:
-            guard let a = try engine.container(name).address else {
+            guard let a = try await engine.container(name).address else {
                 throw IntermodalError(.externalFailure, "intermodal: container \(name) on the bridge has no address")
             }
             address = a
@@ -152,7 +152,7 @@ public actor IntermodalLibraryBackend: Backend {
         options.name = IntermodalIdle.name(index)
         context.journal.add(.container(root: context.storeRoot.string, id: options.name!))
         _ = try await engine.runDetached(image: context.imageName, options: options)
-        return try IntermodalIdle.describe(engine: engine, id: options.name!)
+        return try await IntermodalIdle.describe(engine: engine, id: options.name!)
     }
 
     public func stopIdle(_ instance: IdleInstance) async {
@@ -173,8 +173,8 @@ enum IntermodalIdle {
     /// Unique on the host: the run's pid and the instance's index.
     static func name(_ index: Int) -> String { "bench-\(getpid())-\(index < 0 ? "footprint" : String(index))" }
 
-    static func describe(engine: Engine, id: String) throws(IntermodalError) -> IdleInstance {
-        let record = try engine.container(id)
+    static func describe(engine: Engine, id: String) async throws(IntermodalError) -> IdleInstance {
+        let record = try await engine.container(id)
         let id = record.name
         var processes: [IdleInstance.Process] = []
         if let monitor = record.ownerPID { processes.append(.init(component: "monitor", pid: monitor)) }
@@ -194,7 +194,7 @@ enum IntermodalIdle {
     static func footprint(_ context: BenchContext, engine: Engine, idle: IdleInstance?) async -> [FootprintItem] {
         var items: [FootprintItem] = []
         if let idle {
-            if let record = try? engine.container(idle.handle) {
+            if let record = try? await engine.container(idle.handle) {
                 items.append(FootprintItem(
                     what: "writable layer of an idle container",
                     bytes: await HostFacts.allocatedBytes(engine.directory(of: record).upper), perInstance: true))

@@ -11,7 +11,7 @@ extension Engine {
     /// and the containers: every container directory has a readable record; every record's
     /// image exists; the runtime holds no state for containers the store does not have; no
     /// stopped container is still mounted. Reads only; each finding says how to repair it.
-    public func check() -> [StoreFinding] {
+    public func check() async -> [StoreFinding] {
         var findings = store.check()
         let ids = (try? registry.ids()) ?? []
         let imageIDs = Set(((try? store.list()) ?? []).map(\.configDigest))
@@ -37,7 +37,7 @@ extension Engine {
                     .damage, "container \(record.name) (\(record.shortID)): its image \(record.image) (\(record.imageID)) is not in the store or is damaged",
                     repair: "`intermodal rm -f \(record.shortID)`, or load the image again"))
             }
-            let current = (try? reconcile(record)) ?? record
+            let current = (try? await reconcile(record)) ?? record
             if current.status == .exited && mounts.contains(" \(registry.directory(id).rootfs.string) ") {
                 findings.append(StoreFinding(
                     .leftover, "container \(record.name) (\(record.shortID)) has exited but its root file system is still mounted",
@@ -82,7 +82,8 @@ extension Engine {
         }
         let mounts = (try? FileSystem.readString("/proc/self/mountinfo")) ?? ""
         for id in ids where Identifiers.isID(id) {
-            guard let record = try? registry.load(id: id), ((try? reconcile(record)) ?? record).status == .exited else { continue }
+            guard let record = try? registry.load(id: id) else { continue }
+            guard ((try? await reconcile(record)) ?? record).status == .exited else { continue }
             let dir = registry.directory(id)
             if mounts.contains(" \(dir.rootfs.string) ") {
                 _ = try RootfsSnapshot.unmount(dir)

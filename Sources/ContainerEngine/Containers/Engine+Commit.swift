@@ -12,7 +12,7 @@ extension Engine {
     public func commit(
         _ reference: String, as tag: ImageReference?, comment: String? = nil, author: String? = nil
     ) async throws(IntermodalError) -> Image {
-        let record = try container(reference)
+        let record = try await container(reference)
         let dir = registry.directory(record.id)
         let base = try store.resolve(record.imageID)
         var configuration = base.configuration

@@ -22,9 +22,16 @@ extension Engine {
     ///
     /// The record and the writable layer stay for `rm` (also with `--rm`: removing needs the
     /// registry's lock, which a synchronous look must not wait for). Records of live owners are
-    /// returned unchanged.
-    func reconcile(_ record: ContainerRecord) throws(IntermodalError) -> ContainerRecord {
+    /// returned unchanged, here; a dead owner's release waits (for the killed init, for `ip` and
+    /// `iptables`, for the allocator's lock), so it runs on a thread of its own, never on the
+    /// cooperative pool that every caller's tasks share.
+    func reconcile(_ record: ContainerRecord) async throws(IntermodalError) -> ContainerRecord {
         guard record.status != .exited, let owner = record.ownerPID, !Self.isAlive(owner) else { return record }
+        let engine = self
+        return try await DedicatedThread.run { () throws(IntermodalError) in try engine.reconcileDeadOwner(record, owner: owner) }
+    }
+
+    private func reconcileDeadOwner(_ record: ContainerRecord, owner: Int32) throws(IntermodalError) -> ContainerRecord {
         var r = record
         if r.status == .created && r.error != nil {   // reconciled before, maybe by a version that released nothing
             releaseInterrupted(r)
@@ -88,7 +95,7 @@ extension Engine {
             if let owner = registry.ownerPID(of: id), Self.isAlive(owner) { continue }
             guard let record = try? registry.load(id: id), record.status != .exited,
                   let owner = record.ownerPID, !Self.isAlive(owner),
-                  let current = try? reconcile(record) else { continue }
+                  let current = try? await reconcile(record) else { continue }
             if current.autoRemove { try? await remove(current.id, force: true) }
         }
     }
@@ -114,7 +121,7 @@ extension Engine {
     /// recorded the exit. Stopping a stopped container does nothing.
     @discardableResult
     public func stop(_ reference: String, timeout: Duration = .seconds(10), signal: Int32 = SIGTERM) async throws(IntermodalError) -> ContainerRecord {
-        var record = try container(reference)
+        var record = try await container(reference)
         guard record.status == .running else { return record }
         try? runtime.kill(id: record.id, signal: signal, all: false)
         if let done = try await waitForExit(record, timeout: timeout) { return done }
@@ -136,7 +143,7 @@ extension Engine {
                 last.status = .exited
                 return last
             }
-            let r = try reconcile(loaded)
+            let r = try await reconcile(loaded)
             if r.status == .exited { return r }
             last = r
             try? await Task.sleep(for: .milliseconds(10))
@@ -148,7 +155,7 @@ extension Engine {
     /// it was the last user), the overlay mount, the writable layer, the log. A running container
     /// needs `force` (it is killed first).
     public func remove(_ reference: String, force: Bool = false) async throws(IntermodalError) {
-        var record = try container(reference)
+        var record = try await container(reference)
         if record.status == .running {
             guard force else {
                 throw IntermodalError(
@@ -173,7 +180,7 @@ extension Engine {
         _ reference: String, command: [String], environment: [String] = [], workingDirectory: String? = nil,
         user: String? = nil, interactive: Bool = false, tty: Bool = false
     ) async throws(IntermodalError) -> ExitStatus {
-        let record = try container(reference)
+        let record = try await container(reference)
         guard record.status == .running else {
             throw IntermodalError(.invalidState, "container \(record.name) (\(record.shortID)) is not running")
         }
@@ -216,8 +223,8 @@ extension Engine {
     }
 
     /// The container's log file (standard output and error as they were written).
-    public func logPath(_ reference: String) throws(IntermodalError) -> FilePath {
-        let record = try container(reference)
+    public func logPath(_ reference: String) async throws(IntermodalError) -> FilePath {
+        let record = try await container(reference)
         guard !record.options.discardLog else {
             throw IntermodalError(.notFound, "container \(record.shortID) keeps no log")
         }

@@ -36,7 +36,7 @@ extension Engine {
             try await store.untag(name)
             return ImageRemoval(untagged: [name.description], deleted: nil)
         }
-        let users = try list(all: true, includeBuildSteps: true).filter { $0.imageID == image.configDigest }
+        let users = try await list(all: true, includeBuildSteps: true).filter { $0.imageID == image.configDigest }
         if !users.isEmpty {
             let shortImageID = String(Digest.hex(image.configDigest).prefix(12))
             let running = users.filter { $0.status == .running }
