@@ -49,9 +49,11 @@ public enum CourseTable {
     }
 
     /// A backend's shared disk bytes per round: the sum of every shared item (image, kernel, base disk).
+    /// The claim is about a full system install, so the full-OS guest is the VM it prefers; the
+    /// micro guest's disk is the container's image itself.
     static func sharedDisk(_ f: ResultsFile, kinds: Set<String>) -> Figures? {
         let order = f.backendOrder.filter { kinds.contains(f.kind(of: $0) ?? ($0 == "vm" ? "vm" : "")) }
-        let preferred = order.contains("intermodal") ? ["intermodal"] + order.filter { $0 != "intermodal" } : order
+        let preferred = ["intermodal", "vm-full"].filter(order.contains) + order.filter { $0 != "intermodal" && $0 != "vm-full" }
         for b in preferred {
             var byRound: [Int: Double] = [:]
             var names: Set<String> = []

@@ -47,6 +47,8 @@ struct ThroughputRunTests {
             #expect((value(results, "disk-io", "root:1m-seqwrite", b) ?? 0) > 0, "\(b) fio sequential")
             #expect(value(results, "density", "instances-started", b) == 2, "\(b) density")
             #expect(value(results, "density", "alive-at-end", b) == 2, "\(b) density alive")
+            // The instances' own memory (PSS), never the host's drift: positive for every backend.
+            #expect((value(results, "density", "host-memory-per-instance", b) ?? 0) > 0, "\(b) density memory")
         }
         // Volumes where the backend has them, and only there.
         #expect((value(results, "disk-io", "volume:4k-randwrite-iops", "intermodal") ?? 0) > 0)

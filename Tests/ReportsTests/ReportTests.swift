@@ -63,6 +63,20 @@ func pngSize(_ bytes: [UInt8]) -> (Int, Int)? {
         #expect(noVM.allSatisfy { $0.verdict.hasPrefix("not measured") })
     }
 
+    /// The image-size claim is about a full system install: with a full-OS guest in the file,
+    /// its disk is the VM side, not the micro guest's (which is the container's image itself).
+    @Test func theImageSizeClaimComparesWithTheFullGuestsDisk() {
+        var backends = SyntheticResults.backends
+        backends.append(SyntheticResults.Backend(
+            name: "vm-full", kind: "vm", startup: 30_000, phases: [:], memory: ["qemu": 700 * SyntheticResults.mib],
+            imageBytes: 900 * SyntheticResults.mib, perInstanceBytes: 3 * SyntheticResults.mib, cpuEvents: 200))
+        let rows = CourseTable.rows(SyntheticResults.file(backends: backends))
+        #expect(rows[0].vm.hasPrefix("vm-full: "), "\(rows[0].vm)")
+        #expect(rows[0].vm.contains("908 MiB"), "\(rows[0].vm)")
+        // The other claims keep the micro guest, the suite's first VM.
+        #expect(rows[1].vm.hasPrefix("vm: "))
+    }
+
     @Test func phasesAreAttributedToWhatTheyEnd() throws {
         let vm = SyntheticResults.file().samples.filter { $0.backend == "vm" && $0.workload == "startup" && !$0.warmup }
         let parts = try #require(PhaseCategory.breakdown(vm))

@@ -3,12 +3,19 @@ import Glibc
 #endif
 import BenchmarkResults
 import IntermodalCore
+import VirtualMachines
 
 /// Density: idle instances started one after another, all kept running, until the host memory
-/// they use (the drop of `MemAvailable` since the first) reaches the suite's budget (default a
-/// quarter of the host's RAM) or the suite's count. Each step records the k-th instance's
-/// start-up time, the host memory used by all k, and how many are still alive: the curve the
-/// report draws. A failed start ends the curve there (recorded, not thrown) unless it is the first.
+/// they use reaches the suite's budget (default a quarter of the host's RAM) or the suite's
+/// count. Each step records the k-th instance's start-up time, the host memory used by all k,
+/// and how many are still alive: the curve the report draws. A failed start ends the curve there
+/// (recorded, not thrown) unless it is the first.
+///
+/// The memory used is the sum of the PSS of every host process of the k instances (as the memory
+/// workload counts one): shared pages are split among their users, so the sum is what the k cost
+/// together. The drop of `MemAvailable` since before the first is kept beside it as a cross-check
+/// only: 30 containers use a few MiB, less than the host's own drift in that figure, which made
+/// it come out negative.
 public struct DensityWorkload: Workload {
     public let name = "density"
     public init() {}
@@ -40,9 +47,10 @@ public struct DensityWorkload: Workload {
                 break
             }
             let startup = MonotonicInstant.now.duration(since: started).milliseconds
-            used = Double(baseline - (HostFacts.memAvailableKiB() ?? baseline)) * 1024
+            used = Self.pssBytes(of: instances)
+            let drop = Double(baseline - (HostFacts.memAvailableKiB() ?? baseline)) * 1024
             let alive = instances.filter { $0.processes.allSatisfy { kill($0.pid, 0) == 0 } }.count
-            let step: [String: Double] = ["instances": Double(k), "hostMemoryUsedBytes": used, "alive": Double(alive)]
+            let step: [String: Double] = ["instances": Double(k), "hostMemoryUsedBytes": used, "memAvailableDropBytes": drop, "alive": Double(alive)]
             samples.append(.now(name, "step:start-up", backend, round, value: startup, unit: .milliseconds, components: step))
             samples.append(.now(name, "step:host-memory-used", backend, round, value: used, unit: .bytes, components: step))
             if used >= budget { stoppedBy = 1; break }
@@ -62,5 +70,12 @@ public struct DensityWorkload: Workload {
             }
         }
         return samples
+    }
+
+    /// The PSS of every host process of these instances, summed.
+    static func pssBytes(of instances: [IdleInstance]) -> Double {
+        instances.reduce(0) { total, instance in
+            instance.processes.reduce(total) { sum, p in sum + Double((ProcessMemory.read(pid: p.pid)?.pssKiB ?? 0) * 1024) }
+        }
     }
 }
