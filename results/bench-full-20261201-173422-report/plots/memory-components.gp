@@ -4,15 +4,15 @@
 set terminal svg size 960,540 fixed noenhanced font 'DejaVu Sans,12' background '#ffffff'
 set output 'memory-components.svg'
 $memory << EOD
-"native n=15" 0.41796875 0.0 0.0 0.0 0.0 0.0
-"intermodal n=15" 0.0 0.4033203125 0.171875 0.0 0.0 0.0
-"intermodal-lib n=15" 0.0 0.412109375 0.1728515625 0.0 0.0 0.0
-"runc n=15" 0.0 0.431640625 0.0 0.0 0.0 0.0
-"crun n=15" 0.0 0.41015625 0.0 0.0 0.0 0.0
-"podman n=15" 0.0 0.4091796875 0.0 0.478515625 0.0 0.0
-"docker n=15" 0.0 0.400390625 0.0 0.0 4.30078125 0.0
-"vm n=15" 0.0 0.0 0.0 0.0 0.0 194.3251953125
-"vm-full n=3" 0.0 0.0 0.0 0.0 0.0 763.3662109375
+"native n=15" 0.419921875 0.0 0.0 0.0 0.0 0.0
+"intermodal n=15" 0.0 0.4052734375 0.1728515625 0.0 0.0 0.0
+"intermodal-lib n=15" 0.0 0.4169921875 0.171875 0.0 0.0 0.0
+"runc n=15" 0.0 0.4248046875 0.0 0.0 0.0 0.0
+"crun n=15" 0.0 0.416015625 0.0 0.0 0.0 0.0
+"podman n=15" 0.0 0.3974609375 0.0 0.4970703125 0.0 0.0
+"docker n=15" 0.0 0.40234375 0.0 0.0 4.3505859375 0.0
+"vm n=15" 0.0 0.0 0.0 0.0 0.0 195.765625
+"vm-full n=3" 0.0 0.0 0.0 0.0 0.0 775.19140625
 EOD
 set title 'Idle memory per instance, by component'
 set ylabel 'memory per instance (MiB)'
