@@ -17,7 +17,9 @@ import Testing
             try await HostCommand.run(BuiltProducts.directory.appending("intermodal").string, arguments, environment: env)
         }
         #expect(try await intermodal(["image", "bootstrap", "busybox", "busybox:latest"]).succeeded)
-        let started = try await intermodal(["run", "-d", "--name", "bridge-peer", "--network", "bridge", "busybox", "sleep", "60"])
+        // Long enough for a TCG boot on a loaded host (a cold run once took over 60 s to get the
+        // guest to its ping); `rm -f` ends it.
+        let started = try await intermodal(["run", "-d", "--name", "bridge-peer", "--network", "bridge", "busybox", "sleep", "900"])
         #expect(started.succeeded, "\(started.standardError)")
         // Expectations do not throw; anything that throws still removes the container first.
         do {
