@@ -40,8 +40,11 @@ extension ImageStore {
             let tree = work.appending("rootfs")
             try FileSystem.createDirectory(tree)
             chmod(tree.string, 0o755)
-            let input = try ArchiveInput(file: archive, name: archive.string, sizeLimit: layerSizeLimit)
-            _ = try LayerUnpacker(destination: tree, mode: .apply, layerName: archive.string).unpack(input)
+            let limit = layerSizeLimit
+            _ = try await DedicatedThread.run { () throws(IntermodalError) in
+                let input = try ArchiveInput(file: archive, name: archive.string, sizeLimit: limit)
+                return try LayerUnpacker(destination: tree, mode: .apply, layerName: archive.string).unpack(input)
+            }
             let by = createdBy ?? "intermodal import \(archive.lastComponent?.string ?? archive.string)"
             return try await importTree(tree, name: name, configuration: configuration, createdBy: by)
         }
@@ -50,7 +53,10 @@ extension ImageStore {
     /// A one-layer image from a directory tree.
     public func importTree(_ tree: FilePath, name: ImageReference, configuration: ImageConfiguration? = nil, createdBy: String, mtimeClamp: Int? = nil) async throws(IntermodalError) -> Image {
         try await withIngestLease { () async throws(IntermodalError) -> Image in
-            let layer = try storeLayer(fromDirectory: tree, mtimeClamp: mtimeClamp)
+            // Archiving, compressing and hashing a tree: long synchronous work, off the pool.
+            let layer = try await DedicatedThread.run { () throws(IntermodalError) in
+                try self.storeLayer(fromDirectory: tree, mtimeClamp: mtimeClamp)
+            }
             var config = configuration ?? ImageConfiguration(
                 config: .init(env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], cmd: ["/bin/sh"]))
             let now = Timestamp.now()

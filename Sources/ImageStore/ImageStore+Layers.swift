@@ -10,11 +10,13 @@ extension ImageStore {
     ///
     /// Each layer is unpacked into a temporary directory and renamed into place only when it was
     /// read completely and its digest matched, so a directory that exists is always complete.
+    /// Unpacking is long synchronous work (seconds for a distribution's layer), so it runs on a
+    /// thread of its own, not on the cooperative pool that every other task of the process needs.
     public func unpackedLayers(of image: Image) async throws(IntermodalError) -> [FilePath] {
         try await withIngestLease { () async throws(IntermodalError) -> [FilePath] in
             var result: [FilePath] = []
             for layer in image.layers {
-                result.append(try unpackedLayer(layer))
+                result.append(try await DedicatedThread.run { () throws(IntermodalError) in try self.unpackedLayer(layer) })
             }
             return result
         }
@@ -48,7 +50,7 @@ extension ImageStore {
     public func flatten(_ image: Image, into directory: FilePath) async throws(IntermodalError) {
         try FileSystem.createDirectory(directory)
         for layer in image.layers {
-            try unpack(layer, into: directory, mode: .apply)
+            try await DedicatedThread.run { () throws(IntermodalError) in try self.unpack(layer, into: directory, mode: .apply) }
         }
     }
 

@@ -200,7 +200,13 @@ struct FastJSONTests {
     }
 
     @Test("20,000 generated and mutated documents: the same accepted, the same refused, the same values")
-    func differential() {
+    func differential() async {
+        // Long synchronous loops run on a thread of their own: on the 2-thread pool they stalled
+        // every other test of the process (each fuzz test here holds a thread for seconds).
+        await DedicatedThreadExecutor.run { Self.differentialBody() }
+    }
+
+    static func differentialBody() {
         var rng = Generator(state: 0x0C1_0A75)
         var accepted = 0, refused = 0
         var disagreements: [String] = []
@@ -220,7 +226,11 @@ struct FastJSONTests {
     }
 
     @Test("mutated config.json documents decode to the same Spec through both decoders, or both refuse")
-    func specDifferential() throws {
+    func specDifferential() async throws {
+        try await DedicatedThreadExecutor.run { try Self.specDifferentialBody() }
+    }
+
+    static func specDifferentialBody() throws {
         var rng = Generator(state: 0x5BEC_0001)
         let seeds = try Self.specSeeds()
         var same = 0
@@ -260,7 +270,11 @@ struct FastJSONTests {
     // MARK: - fuzz: never a trap, always a clear error
 
     @Test("10,000 mutated config.json and state.json documents decode or fail with a named error, never trap")
-    func fuzz() throws {
+    func fuzz() async throws {
+        try await DedicatedThreadExecutor.run { try Self.fuzzBody() }
+    }
+
+    static func fuzzBody() throws {
         var rng = Generator(state: 0xF022_0013)
         var seeds = try Self.specSeeds()
         let state = #"{"ociVersion":"1.2.0","id":"c1","pid":42,"pidStartTime":7,"bundle":"/b","rootfs":"/b/rootfs","annotations":{"a":"b"},"cgroupPaths":["/sys/fs/cgroup/x"],"cgroupCreated":[],"poststart":[{"path":"/bin/true","args":["true"],"timeout":3}],"poststop":[],"createdNanoseconds":12}"#

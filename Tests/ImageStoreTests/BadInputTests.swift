@@ -150,7 +150,13 @@ struct BadInputTests {
 
     /// Bounded mutation fuzzing: random byte flips over valid archives (plain and gzip) must give
     /// an IntermodalError or success — never a crash, never a write outside the root.
-    @Test func mutationFuzzOfTheTarParser() throws {
+    /// On a thread of its own: the loop is seconds of synchronous work, which on the 2-thread
+    /// cooperative pool stalled every other test of the process.
+    @Test func mutationFuzzOfTheTarParser() async throws {
+        try await DedicatedThreadExecutor.run { try mutationFuzzBody() }
+    }
+
+    private func mutationFuzzBody() throws {
         let seeds: [[UInt8]] = [
             try makeArchive(fuzzEntries()),
             try makeArchive(fuzzEntries(), gzip: true),
