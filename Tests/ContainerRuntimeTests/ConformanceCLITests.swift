@@ -10,12 +10,11 @@ import Testing
 /// The findings of runtime-tools' validation suite, each as a test of our own through the
 /// `intermodal-runtime` binary on runtime-tools-style bundles.
 // 10 minutes per test (was 3): alone the poststart test below takes about a second, but in the
-// whole suite it made no progress for minutes in each cold run of 2026-12-01, with no runtime
-// process of its own alive longer than 10 s (watched): it waits for a turn on the 2-thread
-// cooperative pool. A dead owner's release in the engine's reconcile now runs on a thread of its
-// own, and the test still took 275 s in the next cold run, so that was not the hog: what holds the
-// pool is not known yet (other tests' long synchronous work is the next suspect). The hang
-// watchdog of scripts/test still catches a real hang.
+// whole suite it took minutes. Its 100 runtime calls each wait for a turn on the 2-thread
+// cooperative pool, and gdb found both threads filling busybox trees for other tests. That and
+// the store's unpacking now run on threads of their own (271 s became 153 s in a cold run); the
+// rest is other tests' work on the same two cores. The hang watchdog of scripts/test still
+// catches a real hang.
 @Suite("intermodal-runtime: OCI conformance", .timeLimit(.minutes(10)))
 struct ConformanceCLITests {
     // MARK: linux_cgroups_memory: kernel memory limits
