@@ -40,7 +40,7 @@ public struct Runtime: Sendable {
         var timestamps = PhaseTimestamps()
         timestamps.mark(.create)
         try StateStore.validate(id: id)
-        let bundle = Runtime.absolute(bundle)
+        let bundle = FileSystem.absolute(bundle)
         let spec: Spec
         if let given {
             try given.validate(source: bundle.appending("config.json").string)
@@ -382,8 +382,6 @@ public struct Runtime: Sendable {
         guard ProcFS.isAlive(record.pid, startTime: record.pidStartTime) else { return .stopped }
         return FileSystem.exists(store.fifo(record.id)) ? .created : .running
     }
-
-    static func absolute(_ path: FilePath) -> FilePath { FileSystem.absolute(path) }
 
     /// A warning on stderr, in the form hooks' failures are reported ("intermodal-runtime: warning: ...").
     static func warn(_ text: String) {

@@ -35,9 +35,7 @@ public enum CourseTable {
     static func figures(_ f: ResultsFile, workload: String, metrics: [String], kinds: Set<String>) -> Figures? {
         let series = f.measuredSeries
         // Our own container first; else the first of the kind in the suite's order.
-        let order = f.backendOrder.filter { kinds.contains(f.kind(of: $0) ?? ($0 == "vm" ? "vm" : "")) }
-        let preferred = order.contains("intermodal") ? ["intermodal"] + order.filter { $0 != "intermodal" } : order
-        for b in preferred {
+        for b in candidates(f, kinds: kinds, first: ["intermodal"]) {
             for metric in metrics {
                 let key = SeriesKey(workload: workload, metric: metric, backend: b)
                 if let v = series[key], !v.isEmpty, let unit = f.samples.first(where: { $0.series == key })?.unit {
@@ -48,13 +46,17 @@ public enum CourseTable {
         return nil
     }
 
+    /// The file's backends of `kinds` in the suite's order, those of `first` that it has ahead.
+    static func candidates(_ f: ResultsFile, kinds: Set<String>, first: [String]) -> [String] {
+        let order = f.backendOrder.filter { kinds.contains(f.kind(of: $0) ?? ($0 == "vm" ? "vm" : "")) }
+        return first.filter(order.contains) + order.filter { !first.contains($0) }
+    }
+
     /// A backend's shared disk bytes per round: the sum of every shared item (image, kernel, base disk).
     /// The claim is about a full system install, so the full-OS guest is the VM it prefers; the
     /// micro guest's disk is the container's image itself.
     static func sharedDisk(_ f: ResultsFile, kinds: Set<String>) -> Figures? {
-        let order = f.backendOrder.filter { kinds.contains(f.kind(of: $0) ?? ($0 == "vm" ? "vm" : "")) }
-        let preferred = ["intermodal", "vm-full"].filter(order.contains) + order.filter { $0 != "intermodal" && $0 != "vm-full" }
-        for b in preferred {
+        for b in candidates(f, kinds: kinds, first: ["intermodal", "vm-full"]) {
             var byRound: [Int: Double] = [:]
             var names: Set<String> = []
             for s in f.samples where !s.warmup && s.workload == MetricRoles.disk && s.backend == b && s.unit == .bytes

@@ -3,7 +3,6 @@ import Glibc
 #endif
 import BenchmarkResults
 import IntermodalCore
-import VirtualMachines
 
 /// Density: idle instances started one after another, all kept running, until the host memory
 /// they use reaches the suite's budget (default a quarter of the host's RAM) or the suite's
@@ -47,7 +46,7 @@ public struct DensityWorkload: Workload {
                 break
             }
             let startup = MonotonicInstant.now.duration(since: started).milliseconds
-            used = Self.pssBytes(of: instances)
+            used = instances.reduce(0) { $0 + $1.memoryByComponent().pss.values.reduce(0, +) }
             let drop = Double(baseline - (HostFacts.memAvailableKiB() ?? baseline)) * 1024
             let alive = instances.filter { $0.processes.allSatisfy { kill($0.pid, 0) == 0 } }.count
             let step: [String: Double] = ["instances": Double(k), "hostMemoryUsedBytes": used, "memAvailableDropBytes": drop, "alive": Double(alive)]
@@ -70,12 +69,5 @@ public struct DensityWorkload: Workload {
             }
         }
         return samples
-    }
-
-    /// The PSS of every host process of these instances, summed.
-    static func pssBytes(of instances: [IdleInstance]) -> Double {
-        instances.reduce(0) { total, instance in
-            instance.processes.reduce(total) { sum, p in sum + Double((ProcessMemory.read(pid: p.pid)?.pssKiB ?? 0) * 1024) }
-        }
     }
 }

@@ -33,12 +33,7 @@ public struct MemoryWorkload: Workload {
         let after = HostFacts.memAvailableKiB()
         var samples: [Sample] = []
         for instance in instances {
-            var pss: [String: Double] = [:], rss: [String: Double] = [:]
-            for p in instance.processes {
-                guard let m = ProcessMemory.read(pid: p.pid) else { continue }
-                pss[p.component, default: 0] += Double(m.pssKiB * 1024)
-                rss[p.component, default: 0] += Double(m.rssKiB * 1024)
-            }
+            let (pss, rss) = instance.memoryByComponent()
             if !pss.isEmpty {
                 samples.append(.now(name, "idle:pss-per-instance", backend, round, value: pss.values.reduce(0, +), unit: .bytes, components: pss))
                 samples.append(.now(name, "idle:rss-per-instance", backend, round, value: rss.values.reduce(0, +), unit: .bytes, components: rss))
@@ -58,5 +53,19 @@ public struct MemoryWorkload: Workload {
             throw IntermodalError(.externalFailure, "no process of the \(k) idle instances could be measured")
         }
         return samples
+    }
+}
+
+extension IdleInstance {
+    /// PSS and RSS (bytes) of the instance's host processes, summed by component: how the memory
+    /// and density workloads count what an instance costs. A process that is gone counts nothing.
+    func memoryByComponent() -> (pss: [String: Double], rss: [String: Double]) {
+        var pss: [String: Double] = [:], rss: [String: Double] = [:]
+        for p in processes {
+            guard let m = ProcessMemory.read(pid: p.pid) else { continue }
+            pss[p.component, default: 0] += Double(m.pssKiB * 1024)
+            rss[p.component, default: 0] += Double(m.rssKiB * 1024)
+        }
+        return (pss, rss)
     }
 }
