@@ -122,10 +122,17 @@ struct HarnessRunTests {
             idle_instances = 2
             """, to: suiteFile)
         let out = root.appending("partial.json")
+        let log = root.appending("bench.log")
         let bench = try BackgroundCLI.start([Self.intermodal.string, "bench", "--suite", suiteFile.string,
-                                             "--bench-root", root.appending("bench").string, "--out", out.string])
-        // Wait until it measures (its store exists and a container has run), then interrupt.
-        try await Task.sleep(for: .seconds(8))
+                                             "--bench-root", root.appending("bench").string, "--out", out.string],
+                                            standardError: log)
+        // Wait until it measures: its second progress line says the first step is done (a fixed
+        // 8 s was too short for a fresh clone's cold first run), then interrupt.
+        for _ in 0..<1200 {
+            let steps = ((try? FileSystem.readString(log)) ?? "").split(separator: "\n").filter { $0.hasPrefix("[startup]") }
+            if steps.count >= 2 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
         kill(bench.pid, SIGINT)
         let status = await bench.wait()
         #expect(status.code == 130)
@@ -175,13 +182,15 @@ struct HarnessRunTests {
 struct BackgroundCLI {
     let pid: Int32
 
-    static func start(_ arguments: [String]) throws -> BackgroundCLI {
+    /// Starts `arguments` with no input and no output; standard error goes to `standardError`
+    /// when given (the harness's progress lines).
+    static func start(_ arguments: [String], standardError: FilePath? = nil) throws -> BackgroundCLI {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, standardError?.string ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         var argv = arguments.map { strdup($0) } + [nil]
         defer { for p in argv { free(p) } }
         var pid: pid_t = 0
