@@ -162,14 +162,14 @@ public struct VirtualMachine: Sendable {
         defer { channel.close() }
         var report = GuestReport(marks: marks, outputLimit: cfg.outputLimit)
         var qemuMemory: ProcessMemory?
-        let initDeadline = MonotonicInstant.now.nanoseconds + UInt64(cfg.initTimeout.components.seconds) * 1_000_000_000
+        let bootStarted = MonotonicInstant.now
 
         while report.exit == nil {
             let now = MonotonicInstant.now
-            if report.marks[.initHello] == nil && now.nanoseconds > initDeadline {
+            if report.marks[.initHello] == nil && now.duration(since: bootStarted) > cfg.initTimeout {
                 throw IntermodalError(
                     .timeout, "guest \(name) did not reach its init within \(cfg.initTimeout.formattedSeconds)"
-                        + consoleTail(consoleLog))
+                        + Self.hostLoad(accelerator) + consoleTail(consoleLog))
             }
             if let limit = cfg.commandTimeout, let started = report.marks[.commandStart], now.duration(since: started) > limit {
                 throw IntermodalError(.timeout, "the command in guest \(name) ran longer than \(limit.formattedSeconds)")
@@ -226,6 +226,14 @@ public struct VirtualMachine: Sendable {
         } catch {
             throw IntermodalError(.systemError, "cannot write \(path)", cause: error)
         }
+    }
+
+    /// The host's load, to explain a slow boot: under TCG every guest instruction is emulated on the
+    /// host's CPUs, so a busy host can stretch a boot of seconds to minutes.
+    static func hostLoad(_ accelerator: DomainDefinition.Accelerator) -> String {
+        guard let load = (try? FileSystem.readString("/proc/loadavg"))?.split(separator: " ").first else { return "" }
+        let cpus = sysconf(Int32(_SC_NPROCESSORS_ONLN))
+        return " (\(accelerator.rawValue.uppercased()), host load \(load) on \(cpus) CPUs)"
     }
 
     /// The last lines of the guest's serial console, to explain a failure.

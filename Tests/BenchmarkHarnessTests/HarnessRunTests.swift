@@ -24,7 +24,9 @@ struct HarnessRunTests {
             .appending("Sources/BenchmarkResults/results.schema.json")
     }
 
-    static func suite(_ backends: [String], workloads: [String] = ["startup", "memory", "disk"], runs: Int = 1, timeout: Int = 120) -> Suite {
+    /// The default bound on a round is far above a TCG boot alone (3 s): on a loaded CI host the
+    /// same boot took over a minute.
+    static func suite(_ backends: [String], workloads: [String] = ["startup", "memory", "disk"], runs: Int = 1, timeout: Int = 300) -> Suite {
         Suite(name: "test", image: "busybox", workloads: workloads, backends: backends, runs: runs, warmup: 0,
               timeoutSeconds: timeout, memoryMiB: 256, vcpus: 1, idleInstances: 1, seed: 7)
     }

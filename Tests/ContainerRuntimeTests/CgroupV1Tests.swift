@@ -321,7 +321,8 @@ struct CgroupV1Tests {
         #expect(b.createdPaths.count == b.paths.count)       // b only its leaves
         let start = MonotonicInstant.now
         try a.destroy()                                       // parent busy with b: kept, no error, no wait
-        #expect(MonotonicInstant.now.duration(since: start) < .seconds(2))
+        // The wait it must not do is 5 s a directory: 4 s leaves a loaded host room.
+        #expect(MonotonicInstant.now.duration(since: start) < .seconds(4))
         for p in b.paths { #expect(FileSystem.exists(p)) }
         try b.destroy()
         // The parent made by `a` is now empty; `a` removes it when asked again (its delete retried).
