@@ -45,7 +45,7 @@ public struct Runner: Sendable {
         Interruption.install()
         let root = options.root
         let journalDirectory = root.appending("journal")
-        var progressNotes = Progress(total: 1)
+        let progressNotes = Progress(total: 1)
         for line in await Journal.replay(directory: journalDirectory, intermodal: options.intermodalExecutable) {
             progressNotes.note("bench: removed what a killed run left: \(line)")
         }

@@ -436,7 +436,7 @@ extension Runtime {
 
 /// Phase timing on stderr when INTERMODAL_RUNTIME_TIMING is set (for profiling the CLI).
 public enum Timing {
-    nonisolated(unsafe) static let enabled = getenv("INTERMODAL_RUNTIME_TIMING") != nil
+    static let enabled = getenv("INTERMODAL_RUNTIME_TIMING") != nil
     nonisolated(unsafe) static var last = MonotonicInstant.now
 
     static func child(_ marks: String) {

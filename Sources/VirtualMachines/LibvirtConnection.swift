@@ -64,7 +64,7 @@ public struct LibvirtConnection: Sendable {
         let host = api.virConnectGetHostname(pointer).map { p -> String in defer { free(p) }; return String(cString: p) }
         var name = [CChar](repeating: 0, count: 256)
         gethostname(&name, 255)
-        let mine = String(cString: name)
+        let mine = String(decoding: name.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return uri.hasPrefix("qemu:///") || host == mine
     }
 }

@@ -26,7 +26,7 @@ extension HostFacts {
         guard named else { return nil }
         var buffer = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
         guard inet_ntop(AF_INET, &local.sin_addr, &buffer, socklen_t(buffer.count)) != nil else { return nil }
-        let address = String(cString: buffer)
+        let address = String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return address == "0.0.0.0" ? nil : address
     }
 
