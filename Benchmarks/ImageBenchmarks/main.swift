@@ -95,6 +95,6 @@ enum ImageUnpackBenchmark {
             "runs": runs, "results": json, "version": IntermodalVersion.string,
         ]
         let data = try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys])
-        FileManager.default.createFile(atPath: "results/image-unpack-benchmark-\(which).json", contents: data)
+        try data.write(to: URL(fileURLWithPath: "results/image-unpack-benchmark-\(which).json"))
     }
 }

@@ -119,6 +119,8 @@ public final class Journal: Sendable {
             PeerEngine.removeCgroup(path)
             return "cgroup \(path)"
         case .directory(let path):
+            // A daemon chrooted below it (a native service's) is not in the journal by pid.
+            await HostProcesses.killRooted(under: FilePath(path))
             unmountAll(under: path)
             try? FileSystem.removeTree(FilePath(path))
             return "directory \(path)"

@@ -74,7 +74,23 @@ public enum FileSystem {
         if path.isAbsolute { return path.lexicallyNormalized() }
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         guard getcwd(&buffer, buffer.count) != nil else { return path }
-        return FilePath(String(cString: buffer)).appending(path.components).lexicallyNormalized()
+        return FilePath(String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            .appending(path.components).lexicallyNormalized()
+    }
+
+    /// The target of the symbolic link at `path`, as stored (not resolved further).
+    public static func readLink(_ path: FilePath) throws(IntermodalError) -> String {
+        var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = buffer.withUnsafeMutableBufferPointer { b in
+            b.withMemoryRebound(to: CChar.self) { readlink(path.string, $0.baseAddress!, $0.count - 1) }
+        }
+        guard n >= 0 else { throw .system("cannot read link \(path)") }
+        return String(decoding: buffer[0..<n], as: UTF8.self)
+    }
+
+    /// The running program's executable (`/proc/self/exe`), nil if it cannot be read.
+    public static var ownExecutable: FilePath? {
+        (try? readLink("/proc/self/exe")).map { FilePath($0) }
     }
 
     /// Everything a descriptor gives until end of file (a pipe's writers all closed), retrying

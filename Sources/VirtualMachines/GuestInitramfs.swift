@@ -16,11 +16,8 @@ public enum GuestInitramfs {
     /// (SwiftPM builds `intermodal-guest-init` next to `intermodal` and the test bundle).
     public static func locateInit() throws(IntermodalError) -> FilePath {
         if let env = getenvString("INTERMODAL_GUEST_INIT"), !env.isEmpty { return FilePath(env) }
-        var buf = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/self/exe", &buf, 4095)
         var candidates: [FilePath] = []
-        if n > 0 {
-            let exe = FilePath(String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        if let exe = FileSystem.ownExecutable {
             candidates.append(exe.removingLastComponent().appending("intermodal-guest-init"))
         }
         candidates.append("/usr/local/libexec/intermodal/intermodal-guest-init")

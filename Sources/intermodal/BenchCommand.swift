@@ -78,9 +78,7 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     static func ownExecutable() -> FilePath {
-        var buffer = [CChar](repeating: 0, count: 4097)
-        let n = readlink("/proc/self/exe", &buffer, 4096)
-        return FilePath(String(decoding: buffer[0..<max(n, 0)].map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        FileSystem.ownExecutable ?? FilePath("")
     }
 
     static func stamp() -> String {

@@ -24,12 +24,7 @@ enum ContainerCommands {
     }
 
     /// The running `intermodal` binary (for the detached monitor).
-    static var selfExecutable: FilePath? {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard n > 0 else { return nil }
-        return FilePath(String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self))
-    }
+    static var selfExecutable: FilePath? { FileSystem.ownExecutable }
 }
 
 /// `intermodal run`

@@ -1,4 +1,4 @@
-import BenchmarkHarness
+@testable import BenchmarkHarness
 import BenchmarkResults
 import ContainerEngine
 import ImageStore
@@ -86,6 +86,9 @@ struct ThroughputRunTests {
         #expect(try await engine.list(all: true).isEmpty)
         #expect(((try? FileSystem.list(root.appending("journal"))) ?? []).isEmpty)
         #expect(!FileSystem.exists(root.appending("work/host-tools")) && !FileSystem.exists(root.appending("work/scratch")))
+        // No process either: native's redis-server daemonizes out of its process group, and
+        // outlived every run until the native backend looked for processes in its chroot.
+        #expect(HostProcesses.rooted(under: root).isEmpty, "processes left in the run's directories: \(HostProcesses.rooted(under: root))")
     }
 
     /// Throughput workloads on an image without their tools are skipped with a note naming

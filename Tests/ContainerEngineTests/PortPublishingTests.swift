@@ -290,7 +290,7 @@ struct PortPublishingTests {
                     command: ["sleep", "60"], network: .bridge, ports: [PortMapping(hostPort: try Self.freePort(), containerPort: 80)])))
             }
             let dir = "/run/intermodal-engine"
-            try await FileLock(FilePath("\(dir)/\(BridgeNetwork.defaultBridgeName).lock")).withLock { () async throws(IntermodalError) in
+            _ = try await FileLock(FilePath("\(dir)/\(BridgeNetwork.defaultBridgeName).lock")).withLock { () async throws(IntermodalError) in
                 try await HostCommand.check("python3", ["-c", """
                     import json
                     path = "\(dir)/\(BridgeNetwork.defaultBridgeName).json"

@@ -114,13 +114,7 @@ public actor GuestBackend: Backend {
 
     /// QEMU processes whose command line names a path under `directory` (the guest's disk).
     static func qemuProcesses(under directory: FilePath) -> [Int32] {
-        var out: [Int32] = []
-        for name in (try? FileSystem.list("/proc")) ?? [] {
-            guard let pid = Int32(name), let bytes = try? FileSystem.readBytes(FilePath("/proc/\(name)/cmdline")) else { continue }
-            let cmd = String(decoding: bytes.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
-            if cmd.contains("qemu-system"), cmd.contains(directory.string + "/") { out.append(pid) }
-        }
-        return out
+        HostProcesses.mentioning(directory.string + "/").filter { HostProcesses.commandLine($0)?.contains("qemu-system") ?? false }
     }
 
     /// Cancelling the run's task makes the library destroy the guest and remove its disk.

@@ -61,6 +61,7 @@ public actor NativeBackend: Backend {
     public func cleanup() async {
         for (_, p) in idle { await p.stop() }
         idle = [:]
+        if let rootfs { await HostProcesses.killRooted(under: rootfs) }
         if let context {
             try? FileSystem.removeTree(context.workDirectory)
             context.journal.remove(.directory(context.workDirectory.string))
@@ -82,7 +83,10 @@ extension NativeBackend: ThroughputCapable {
         return ServiceInstance(id: id, address: "127.0.0.1", ports: Dictionary(uniqueKeysWithValues: ports.map { ($0, $0) }), handle: id)
     }
 
+    /// A service's daemons (redis-server daemonizes) leave its process group: what is still
+    /// running in the image's root file system goes too.
     public func stopService(_ service: ServiceInstance) async {
         await stopIdle(IdleInstance(id: service.id, processes: [], handle: service.handle))
+        if let rootfs { await HostProcesses.killRooted(under: rootfs) }
     }
 }

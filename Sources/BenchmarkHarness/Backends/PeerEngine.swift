@@ -140,14 +140,7 @@ enum PeerEngine {
     /// The processes whose command line names `directory`: a daemon, containerd, a shim or a
     /// conmon of a peer working under it.
     static func processes(mentioning directory: FilePath) -> [Int32] {
-        var found: [Int32] = []
-        for name in (try? FileSystem.list("/proc")) ?? [] {
-            guard let pid = Int32(name), pid != getpid(),
-                  let bytes = try? FileSystem.readBytes(FilePath("/proc/\(pid)/cmdline")) else { continue }
-            let line = String(decoding: bytes.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
-            if line.contains(directory.string) { found.append(pid) }
-        }
-        return found
+        HostProcesses.mentioning(directory.string)
     }
 }
 

@@ -28,8 +28,8 @@ public enum HostFacts {
     /// `pid` and every process below it (by parent links in /proc).
     public static func processTree(_ pid: Int32) -> [Int32] {
         var children: [Int32: [Int32]] = [:]
-        for name in (try? FileSystem.list("/proc")) ?? [] {
-            guard let p = Int32(name), let ppid = parent(of: p) else { continue }
+        for p in HostProcesses.all() {
+            guard let ppid = parent(of: p) else { continue }
             children[ppid, default: []].append(p)
         }
         var out: [Int32] = []

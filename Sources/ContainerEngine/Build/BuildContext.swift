@@ -83,7 +83,7 @@ struct BuildContext: Sendable {
                 defer { close(fd) }
                 try Self.hashFile(fd, full.string, into: &hasher)
             case S_IFLNK:
-                hasher.update(data: Array(try Self.linkTarget(full).utf8))
+                hasher.update(data: Array(try FileSystem.readLink(full).utf8))
             case S_IFDIR:
                 try forEachIncluded(under: source) { (path: String, e: TreeWalk.Entry) throws(IntermodalError) in
                     hasher.update(data: Array("\(path)\0\(e.status.st_mode)\0".utf8))
@@ -112,13 +112,6 @@ struct BuildContext: Sendable {
     static func isRealDirectory(_ path: FilePath) -> Bool {
         var st = stat()
         return lstat(path.string, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
-    }
-
-    static func linkTarget(_ path: FilePath) throws(IntermodalError) -> String {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = readlink(path.string, &buffer, buffer.count - 1)
-        guard n >= 0 else { throw .system("cannot read link \(path)") }
-        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     private static func hashFile(_ fd: CInt, _ label: String, into hasher: inout SHA256) throws(IntermodalError) {

@@ -23,10 +23,7 @@ enum ScopedPath {
                 guard links <= 40 else {
                     throw IntermodalError(.invalidArgument, "too many symbolic links resolving \(path) in the container")
                 }
-                var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-                let n = readlink(candidate.string, &buffer, buffer.count - 1)
-                guard n >= 0 else { throw .system("cannot read link \(candidate)") }
-                let target = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                let target = try FileSystem.readLink(candidate)
                 if target.hasPrefix("/") { resolved = [] }
                 pending.append(contentsOf: target.split(separator: "/").map(String.init).reversed())
                 continue
