@@ -22,7 +22,7 @@ struct JournalTests {
         let started = try await HostCommand.run("/usr/sbin/chroot", [rootfs.string, "/bin/sh", "-c", "setsid sleep 600 </dev/null >/dev/null 2>&1 &"])
         try #require(started.succeeded, "\(started.standardError)")
         var daemons: [Int32] = []
-        for _ in 0..<100 where daemons.isEmpty {
+        for _ in 0..<3000 where daemons.isEmpty {
             daemons = HostProcesses.rooted(under: work)
             if daemons.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
         }

@@ -66,7 +66,7 @@ struct ContainerMonitorTests {
             try f.engine.runtime.kill(id: kept.id, signal: SIGKILL)
             #expect(try await Self.exited(f, kept.id).exitCode == 137)
             try await f.engine.stop(removed.id, timeout: .milliseconds(300))
-            for _ in 0..<100 where FileSystem.exists(f.engine.directory(of: removed).path) { try await Task.sleep(for: .milliseconds(50)) }
+            for _ in 0..<1200 where FileSystem.exists(f.engine.directory(of: removed).path) { try await Task.sleep(for: .milliseconds(50)) }
             #expect(!FileSystem.exists(f.engine.directory(of: removed).path))
             #expect(try await f.engine.list(all: true).map(\.id) == [kept.id])
             for owner in owners { try await Self.gone(owner) }
@@ -186,7 +186,7 @@ extension ContainerMonitorTests {
 
     /// Waits until `pid` no longer exists (the host's init reaps a dead monitor).
     static func gone(_ pid: Int32) async throws {
-        for _ in 0..<400 where Engine.isProcessAlive(pid) { try await Task.sleep(for: .milliseconds(25)) }
+        for _ in 0..<2400 where Engine.isProcessAlive(pid) { try await Task.sleep(for: .milliseconds(25)) }
         #expect(!Engine.isProcessAlive(pid), "process \(pid) is still there")
     }
 

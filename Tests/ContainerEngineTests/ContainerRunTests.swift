@@ -179,7 +179,7 @@ extension ContainerRunTests {
             let long = try await f.engine.runDetached(image: "busybox", options: RunOptions(command: ["sleep", "60"], autoRemove: true))
             try await f.engine.stop(long.id, timeout: .seconds(1))
             let short = try await f.engine.runDetached(image: "busybox", options: RunOptions(command: ["true"], autoRemove: true))
-            for _ in 0..<100 where FileSystem.exists(f.engine.directory(of: short).path) {
+            for _ in 0..<1200 where FileSystem.exists(f.engine.directory(of: short).path) {
                 try await Task.sleep(for: .milliseconds(50))
             }
             #expect(try await f.engine.list(all: true).isEmpty)

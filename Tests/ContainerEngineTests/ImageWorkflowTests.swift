@@ -184,7 +184,7 @@ struct InterruptedBuildTests {
             let output = context.appending("build.out")
             let pid = try spawn([EngineFixture.intermodal.string, "build", "--root", f.root.string, "-t", "slow:x", context.string], output: output)
             var sawStart = false
-            for _ in 0..<300 where !sawStart {
+            for _ in 0..<1200 where !sawStart {
                 try await Task.sleep(for: .milliseconds(100))
                 sawStart = ((try? FileSystem.readString(output)) ?? "").split(separator: "\n").contains("started")
             }

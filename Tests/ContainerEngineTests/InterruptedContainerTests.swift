@@ -152,7 +152,7 @@ struct InterruptedContainerTests {
             // Killed once the container runs; it outlives its owner, then exits 0 by itself. (It
             // runs 5 s: on a loaded host the poll below missed a 1.5 s container's whole run.)
             var record = try? await f.engine.container("orphan")
-            for _ in 0..<200 where record?.status != .running {
+            for _ in 0..<3000 where record?.status != .running {
                 try await Task.sleep(for: .milliseconds(20))
                 record = try? await f.engine.container("orphan")
             }

@@ -119,13 +119,13 @@ struct PortPublishingTests {
             for r in records {
                 let owner = try #require(r.ownerPID)
                 kill(owner, SIGKILL)
-                for _ in 0..<400 where Engine.isProcessAlive(owner) { try await Task.sleep(for: .milliseconds(25)) }
+                for _ in 0..<2400 where Engine.isProcessAlive(owner) { try await Task.sleep(for: .milliseconds(25)) }
                 #expect(!Engine.isProcessAlive(owner))
             }
             // The first container still runs, unowned; the second one's process ends too.
             let running = try #require(records[0].pid), ended = try #require(records[1].pid)
             kill(ended, SIGKILL)
-            for _ in 0..<400 where Self.isRunning(ended) { try await Task.sleep(for: .milliseconds(25)) }
+            for _ in 0..<2400 where Self.isRunning(ended) { try await Task.sleep(for: .milliseconds(25)) }
             #expect(Engine.isProcessAlive(running))
             // Nothing of this store has looked yet: the running one's rules are all there. (The
             // other's allocation is stale now that its veth is gone, so another test's attach on
@@ -175,7 +175,7 @@ struct PortPublishingTests {
             for listed in try await f.engine.list(all: true) {
                 // The detached one's monitor reports the failure first, then finishes the record.
                 var failed = listed
-                for _ in 0..<200 where failed.exitCode == nil {
+                for _ in 0..<2400 where failed.exitCode == nil {
                     try await Task.sleep(for: .milliseconds(25))
                     failed = try await f.engine.container(listed.id)
                 }

@@ -88,7 +88,7 @@ struct ConformanceCLITests {
         r = try await b.cli(["start", id])
         #expect(r.exitCode == 0, "\(r.standardError)")
         var written = false
-        for _ in 0..<100 where !written {
+        for _ in 0..<3000 where !written {
             written = (try? FileSystem.readString(b.rootfs.appending("chrooted"))) == "in-root\n"
             if !written { try await Task.sleep(for: .milliseconds(20)) }
         }
@@ -126,7 +126,7 @@ struct ConformanceCLITests {
         let pid = try #require(try await b.pid(id))
         #expect(HostPaths.readLink("/proc/\(pid)/ns/uts") == HostPaths.readLink(utsPath))
         var name = ""
-        for _ in 0..<100 where name.isEmpty {
+        for _ in 0..<3000 where name.isEmpty {
             name = (try? FileSystem.readString(b.rootfs.appending("name"))) ?? ""
             if name.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
         }

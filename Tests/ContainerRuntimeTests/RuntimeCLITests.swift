@@ -47,7 +47,7 @@ struct RuntimeCLITests {
         r = try await cli(b, ["kill", id, "TERM"])
         #expect(r.exitCode == 0, "\(r.standardError)")
         var stopped = false
-        for _ in 0..<100 where !stopped {
+        for _ in 0..<1200 where !stopped {
             stopped = try await cli(b, ["state", id]).standardOutput.contains("\"status\":\"stopped\"")
             if !stopped { try await Task.sleep(for: .milliseconds(50)) }
         }
