@@ -41,7 +41,9 @@ enum PortProbe {
         guard ok else { throw IntermodalError(.timeout, "nothing accepted connections on \(address):\(port) within \(timeout)") }
     }
 
-    private static func connects(_ address: String, _ port: Int) -> Bool {
+    /// True when something accepts a TCP connection on `address:port` now (a blocking connect
+    /// of at most a second: call it off the cooperative pool).
+    static func connects(_ address: String, _ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }

@@ -14,6 +14,7 @@ enum BenchServers {
 
     /// Starts both servers by `path` and waits until both accept connections.
     static func start(on backend: any ThroughputCapable, path: NetworkPath, index: Int, timeout: Duration) async throws(IntermodalError) -> ServiceInstance {
+        if path == .host { try await requireFreeOnHost([iperf3Port, redisPort], for: backend.name) }
         let service = try await backend.startService(["sh", "-c", script], ports: [iperf3Port, redisPort], path: path, index: index)
         // Only redis is probed: iperf3 takes a probe's connection for a test and is busy for a
         // moment after it (the client retries instead, see ``iperf3``).
@@ -24,6 +25,19 @@ enum BenchServers {
             throw IntermodalError(.externalFailure, "the servers in \(backend.name) (\(path.rawValue)) did not come up", cause: error)
         }
         return service
+    }
+
+    /// On the host's network the instance's servers bind the host's ports. If a server already
+    /// listens there, the instance's fails to bind (redis-server daemonizes first, so it fails
+    /// unseen) and the host's would be measured in its place: that path fails instead.
+    static func requireFreeOnHost(_ ports: [Int], for backend: String) async throws(IntermodalError) {
+        let taken = await DedicatedThread.run { ports.filter { PortProbe.connects("127.0.0.1", $0) } }
+        guard taken.isEmpty else {
+            let ports = taken.map(String.init).joined(separator: " and ")
+            throw IntermodalError(
+                .invalidState,
+                "port \(ports) on the host is already in use, so \(backend)'s servers on the host network cannot have it and another server would be measured instead (see `ss -ltnp`)")
+        }
     }
 
     /// iperf3 from the host to the service, retried while the server is not up yet or busy.
