@@ -4,15 +4,15 @@
 set terminal svg size 960,540 fixed noenhanced font 'DejaVu Sans,12' background '#ffffff'
 set output 'memory-components.svg'
 $memory << EOD
-"native n=15" 0.419921875 0.0 0.0 0.0 0.0 0.0
-"intermodal n=15" 0.0 0.4052734375 0.1728515625 0.0 0.0 0.0
-"intermodal-lib n=15" 0.0 0.4169921875 0.171875 0.0 0.0 0.0
-"runc n=15" 0.0 0.4248046875 0.0 0.0 0.0 0.0
-"crun n=15" 0.0 0.416015625 0.0 0.0 0.0 0.0
-"podman n=15" 0.0 0.3974609375 0.0 0.4970703125 0.0 0.0
-"docker n=15" 0.0 0.40234375 0.0 0.0 4.3505859375 0.0
-"vm n=15" 0.0 0.0 0.0 0.0 0.0 195.765625
-"vm-full n=3" 0.0 0.0 0.0 0.0 0.0 775.19140625
+"native n=15" 0.396484375 0.0 0.0 0.0 0.0 0.0
+"intermodal n=15" 0.0 0.39453125 0.1728515625 0.0 0.0 0.0
+"intermodal-lib n=15" 0.0 0.4111328125 0.1728515625 0.0 0.0 0.0
+"runc n=15" 0.0 0.412109375 0.0 0.0 0.0 0.0
+"crun n=15" 0.0 0.42578125 0.0 0.0 0.0 0.0
+"podman n=15" 0.0 0.4130859375 0.0 0.501953125 0.0 0.0
+"docker n=15" 0.0 0.41015625 0.0 0.0 4.34375 0.0
+"vm n=15" 0.0 0.0 0.0 0.0 0.0 194.111328125
+"vm-full n=3" 0.0 0.0 0.0 0.0 0.0 775.1279296875
 EOD
 set title 'Idle memory per instance, by component'
 set ylabel 'memory per instance (MiB)'

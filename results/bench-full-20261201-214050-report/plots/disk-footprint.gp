@@ -6,13 +6,13 @@ set output 'disk-footprint.svg'
 $disk << EOD
 "native" 329.875 0.0
 "intermodal" 454.8984375 0.00390625
-"intermodal-lib" 454.8984375 0.0546875
+"intermodal-lib" 454.8984375 0.00390625
 "runc" 329.875 0.0
 "crun" 329.875 0.0
 "podman" 332.18359375 0.0
 "docker" 332.1484375 0.0
 "vm" 362.6796875 0.375
-"vm-full" 852.14453125 2.625
+"vm-full" 852.14453125 2.0
 EOD
 set title 'Disk footprint: shared and per-instance bytes'
 set ylabel 'allocated bytes on disk (MiB)'
