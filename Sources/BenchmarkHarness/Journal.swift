@@ -66,7 +66,7 @@ public final class Journal: Sendable {
     public func close() { unlink(file.string) }
 
     private func save(_ entries: [Entry]) throws(IntermodalError) {
-        let record = Record(pid: getpid(), startTime: Self.startTime(getpid()) ?? 0, entries: entries)
+        let record = Record(pid: getpid(), startTime: HostProcesses.startTime(getpid()) ?? 0, entries: entries)
         try FileSystem.writeAtomically(try JSON.encode(record), to: file)
     }
 
@@ -80,7 +80,7 @@ public final class Journal: Sendable {
                 unlink(path.string)
                 continue
             }
-            if record.pid != getpid(), startTime(record.pid) == record.startTime, record.startTime != 0 { continue }   // alive
+            if record.pid != getpid(), HostProcesses.startTime(record.pid) == record.startTime, record.startTime != 0 { continue }   // alive
             if record.pid == getpid() { continue }
             for entry in record.entries.reversed() {
                 done.append(await clean(entry, intermodal: intermodal))
@@ -110,7 +110,7 @@ public final class Journal: Sendable {
             _ = try? await HostCommand.run(cli, ["rm", "-f", name], environment: env)
             return "\(cli) container \(name)"
         case .process(let pid, let start):
-            if startTime(pid) == start { kill(pid, SIGKILL) }
+            if HostProcesses.startTime(pid) == start { kill(pid, SIGKILL) }
             return "process \(pid)"
         case .guests(let stateRoot, let uri):
             _ = GuestInventory.pruneStale(uri: uri, stateRoot: FilePath(stateRoot))
@@ -137,13 +137,5 @@ public final class Journal: Sendable {
             return p == path || p.hasPrefix(path + "/") ? p : nil
         }
         for p in points.sorted(by: >) { umount2(p, Int32(MNT_DETACH)) }
-    }
-
-    /// Field 22 of /proc/PID/stat: tells a reused pid apart.
-    static func startTime(_ pid: Int32) -> UInt64? {
-        guard let stat = try? FileSystem.readString(FilePath("/proc/\(pid)/stat")),
-              let close = stat.lastIndex(of: ")") else { return nil }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        return fields.count > 19 ? UInt64(fields[19]) : nil
     }
 }

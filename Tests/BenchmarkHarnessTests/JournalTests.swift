@@ -43,7 +43,7 @@ struct JournalTests {
         #expect(done == ["directory \(work.string)"])
         #expect(!FileSystem.exists(work))
         #expect(HostProcesses.rooted(under: root).isEmpty)
-        for pid in daemons { #expect(PeerEngine.hasExited(pid), "daemon \(pid) still runs") }
+        for pid in daemons { #expect(HostProcesses.hasExited(pid), "daemon \(pid) still runs") }
         #expect(((try? FileSystem.list(journals)) ?? []).isEmpty)
     }
 }

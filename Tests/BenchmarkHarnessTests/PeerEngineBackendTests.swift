@@ -102,7 +102,7 @@ struct PeerEngineBackendTests {
         let usage = Int64((try FileSystem.readString(file)).trimmed) ?? 0
         #expect(usage > 0, "\(file)")
         #expect(fixture.journalText.contains(instance.handle), "journaled while it runs")
-        let starts = (container + monitors).map { ($0, Journal.startTime($0)) }
+        let starts = (container + monitors).map { ($0, HostProcesses.startTime($0)) }
         await backend.stopIdle(instance)
         #expect(!fixture.journalText.contains(instance.handle))
         // conmon and the shim exit just after `rm` returns; here PID 1 reaps them late, so an
@@ -110,7 +110,7 @@ struct PeerEngineBackendTests {
         for (pid, start) in starts {
             var ended = false
             for _ in 0..<50 {
-                ended = Journal.startTime(pid) != start || PeerEngine.hasExited(pid)
+                ended = HostProcesses.startTime(pid) != start || HostProcesses.hasExited(pid)
                 if ended { break }
                 try await Task.sleep(for: .milliseconds(100))
             }

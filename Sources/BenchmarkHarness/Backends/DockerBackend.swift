@@ -152,7 +152,7 @@ public actor DockerBackend: Backend {
         ]
         let process = try BackgroundProcess.start(arguments, environment: ["PATH=\(InstanceProcess.defaultPath)"], log: log.string)
         daemon = process
-        daemonStartTime = Journal.startTime(process.pid) ?? 0
+        daemonStartTime = HostProcesses.startTime(process.pid) ?? 0
         context?.journal.add(.process(pid: process.pid, startTime: daemonStartTime))
         environment.removeAll { $0.hasPrefix("DOCKER_HOST=") }
         environment.append("DOCKER_HOST=unix://\(socket.string)")
@@ -161,7 +161,7 @@ public actor DockerBackend: Backend {
         let deadline = ContinuousClock.now + .seconds(90)
         while ContinuousClock.now < deadline {
             if await serverVersion() != nil { return }
-            if PeerEngine.hasExited(process.pid) {
+            if HostProcesses.hasExited(process.pid) {
                 throw IntermodalError(.externalFailure, "dockerd exited while starting: \(Self.tail(log))")
             }
             try? await Task.sleep(for: .milliseconds(200))
@@ -175,7 +175,7 @@ public actor DockerBackend: Backend {
         guard let daemon else { return }
         kill(daemon.pid, SIGTERM)
         let deadline = ContinuousClock.now + .seconds(30)
-        while ContinuousClock.now < deadline, !PeerEngine.hasExited(daemon.pid) {
+        while ContinuousClock.now < deadline, !HostProcesses.hasExited(daemon.pid) {
             try? await Task.sleep(for: .milliseconds(100))
         }
         await daemon.stop()
@@ -229,7 +229,7 @@ public actor DockerBackend: Backend {
         }
         var processes: [IdleInstance.Process] = []
         // containerd-shim-runc-v2, one per container, is the container's parent.
-        if let shim = HostFacts.parent(of: pid),
+        if let shim = HostProcesses.parent(of: pid),
            let comm = try? FileSystem.readString(FilePath("/proc/\(shim)/comm")), comm.hasPrefix("containerd-shim") {
             processes.append(.init(component: "shim", pid: shim))
         }
@@ -291,7 +291,7 @@ public actor DockerBackend: Backend {
 
     /// A daemon to talk to: the one we started (still running), or the host's.
     private var serverAnswersQuickly: Bool {
-        if let daemon { return !PeerEngine.hasExited(daemon.pid) }
+        if let daemon { return !HostProcesses.hasExited(daemon.pid) }
         return dataRoot != nil
     }
 }

@@ -114,7 +114,7 @@ public actor GuestBackend: Backend {
 
     /// QEMU processes whose command line names a path under `directory` (the guest's disk).
     static func qemuProcesses(under directory: FilePath) -> [Int32] {
-        HostProcesses.mentioning(directory.string + "/").filter { HostProcesses.commandLine($0)?.contains("qemu-system") ?? false }
+        HostProcesses.matching { $0.contains("qemu-system") && $0.contains(directory.string + "/") }
     }
 
     /// Cancelling the run's task makes the library destroy the guest and remove its disk.

@@ -40,7 +40,7 @@ public actor NativeBackend: Backend {
     public func startIdle(_ index: Int) async throws(IntermodalError) -> IdleInstance {
         guard let rootfs, let context else { throw IntermodalError(.invalidState, "native: not prepared") }
         let p = try BackgroundProcess.start([Self.chroot, rootfs.string, "sleep", "3600"], environment: environment)
-        context.journal.add(.process(pid: p.pid, startTime: Journal.startTime(p.pid) ?? 0))
+        context.journal.add(.process(pid: p.pid, startTime: HostProcesses.startTime(p.pid) ?? 0))
         let id = "native-\(index)"
         idle[id] = p
         return IdleInstance(id: id, processes: [.init(component: "process", pid: p.pid)], handle: id)
@@ -48,7 +48,7 @@ public actor NativeBackend: Backend {
 
     public func stopIdle(_ instance: IdleInstance) async {
         guard let p = idle.removeValue(forKey: instance.handle) else { return }
-        let start = Journal.startTime(p.pid) ?? 0
+        let start = HostProcesses.startTime(p.pid) ?? 0
         await p.stop()
         context?.journal.remove(.process(pid: p.pid, startTime: start))
     }
@@ -77,7 +77,7 @@ extension NativeBackend: ThroughputCapable {
     public func startService(_ arguments: [String], ports: [Int], path: NetworkPath, index: Int) async throws(IntermodalError) -> ServiceInstance {
         guard let rootfs, let context else { throw IntermodalError(.invalidState, "native: not prepared") }
         let p = try BackgroundProcess.start([Self.chroot, rootfs.string] + arguments, environment: environment)
-        context.journal.add(.process(pid: p.pid, startTime: Journal.startTime(p.pid) ?? 0))
+        context.journal.add(.process(pid: p.pid, startTime: HostProcesses.startTime(p.pid) ?? 0))
         let id = "native-service-\(index)"
         idle[id] = p
         return ServiceInstance(id: id, address: "127.0.0.1", ports: Dictionary(uniqueKeysWithValues: ports.map { ($0, $0) }), handle: id)

@@ -130,13 +130,6 @@ enum PeerEngine {
         return total
     }
 
-    /// Gone, or a zombie waiting to be reaped (by us, or late by a PID 1 that reaps slowly).
-    static func hasExited(_ pid: Int32) -> Bool {
-        guard let stat = try? FileSystem.readString(FilePath("/proc/\(pid)/stat")),
-              let close = stat.lastIndex(of: ")") else { return true }
-        return stat[stat.index(after: close)...].dropFirst().first == "Z"
-    }
-
     /// The processes whose command line names `directory`: a daemon, containerd, a shim or a
     /// conmon of a peer working under it.
     static func processes(mentioning directory: FilePath) -> [Int32] {

@@ -29,7 +29,7 @@ public enum HostFacts {
     public static func processTree(_ pid: Int32) -> [Int32] {
         var children: [Int32: [Int32]] = [:]
         for p in HostProcesses.all() {
-            guard let ppid = parent(of: p) else { continue }
+            guard let ppid = HostProcesses.parent(of: p) else { continue }
             children[ppid, default: []].append(p)
         }
         var out: [Int32] = []
@@ -39,13 +39,6 @@ public enum HostFacts {
             queue += children[p] ?? []
         }
         return out
-    }
-
-    static func parent(of pid: Int32) -> Int32? {
-        guard let stat = try? FileSystem.readString(FilePath("/proc/\(pid)/stat")),
-              let close = stat.lastIndex(of: ")") else { return nil }
-        let f = stat[stat.index(after: close)...].split(separator: " ")
-        return f.count > 1 ? Int32(f[1]) : nil
     }
 
     /// The memory cgroup's usage file of `pid`: cgroup v2's `memory.current`, or v1's
