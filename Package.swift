@@ -196,6 +196,10 @@ let package = Package(
         .testTarget(name: "BenchmarkHarnessTests", dependencies: ["BenchmarkHarness", "BenchmarkResults", "IntermodalCore", system]),
         // Reports and compare, from generated results files; the HTML report seen by headless Chromium.
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "BenchmarkResults", "IntermodalCore", system]),
+        // The KVM path and a pure cgroup v2 kernel, for real, inside the nested lab (scripts/kvm-lab).
+        .testTarget(
+            name: "KVMLabTests",
+            dependencies: ["VirtualMachines", "ImageStore", "BenchmarkResults", "IntermodalCore", system]),
         // Many instances at once in one process, as the harness runs them: nothing may starve the pool.
         .testTarget(
             name: "ConcurrencyTests",

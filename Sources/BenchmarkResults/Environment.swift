@@ -16,10 +16,17 @@ public struct Environment: Codable, Sendable, Equatable {
     public var versions: [String: String]
     /// The project's git commit, when run from a checkout.
     public var gitCommit: String?
+    /// What the measuring host sees of being a virtual machine itself ("this host is itself a
+    /// virtual machine: hypervisor CPUID bit; ..."), nil where it sees nothing. With `accelerator`
+    /// `kvm` it marks nested KVM: figures that must not pass for bare metal.
+    public var hostVirtualization: String?
+
+    /// Guests ran under KVM on a host that is itself a guest.
+    public var nestedKVM: Bool { accelerator == "kvm" && hostVirtualization != nil }
 
     public init(hostName: String, cpuModel: String, cpuCount: Int, memoryBytes: Int64, kernel: String,
                 distribution: String, cgroupMode: String, accelerator: String, acceleratorDetail: String?,
-                versions: [String: String], gitCommit: String?) {
+                versions: [String: String], gitCommit: String?, hostVirtualization: String? = nil) {
         self.hostName = hostName
         self.cpuModel = cpuModel
         self.cpuCount = cpuCount
@@ -31,5 +38,6 @@ public struct Environment: Codable, Sendable, Equatable {
         self.acceleratorDetail = acceleratorDetail
         self.versions = versions
         self.gitCommit = gitCommit
+        self.hostVirtualization = hostVirtualization
     }
 }

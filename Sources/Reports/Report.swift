@@ -69,9 +69,13 @@ public enum Report {
             row("kernel") { $0.environment.kernel },
             row("distribution") { $0.environment.distribution },
             row("cgroups") { $0.environment.cgroupMode },
+            row("virtualisation") { $0.environment.hostVirtualization ?? "none seen (bare metal, or a hypervisor that hides)" },
             row("accelerator") { r in
                 let a = r.isEmulated ? "**\(r.environment.accelerator.uppercased())** (software emulation)" : r.environment.accelerator
-                return a + (r.environment.acceleratorDetail.map { ": \($0)" } ?? "")
+                let nested = r.environment.nestedKVM
+                    ? " — **nested KVM**: the guests ran under KVM inside a host that is itself a virtual machine, "
+                        + "so their figures show that the KVM path works, not what KVM costs on bare metal" : ""
+                return a + (r.environment.acceleratorDetail.map { ": \($0)" } ?? "") + nested
             },
             row("suite") { "\($0.suite.name) (image \($0.suite.image), \($0.suite.runs) runs, \($0.suite.warmup) warm-up, hash \(String($0.suiteHash.prefix(12))))" },
             row("started") { "\($0.startedAt), \(Format.number($0.wallSeconds)) s" + ($0.interrupted ? " — **interrupted**" : "") },

@@ -34,6 +34,9 @@ public struct DomainDefinition: Sendable {
     /// A virtio-serial port for the QEMU guest agent (``GuestAgent/channelName``), whose host
     /// end libvirt creates and talks to itself.
     public var guestAgent = false
+    /// The guest CPU under KVM: what the accelerator probe reached init with
+    /// (``AcceleratorProbeResult/hostPassthrough`` or a named QEMU model). TCG emulates its own.
+    public var cpuMode: String = AcceleratorProbeResult.hostPassthrough
 
     /// The virtio-serial port name our init looks for.
     public static let channelName = "org.intermodal.guest"
@@ -55,7 +58,13 @@ public struct DomainDefinition: Sendable {
         }
         x += "  </os>\n"
         x += "  <features><acpi/></features>\n"
-        if accelerator == .kvm { x += "  <cpu mode='host-passthrough'/>\n" }
+        if accelerator == .kvm {
+            if cpuMode == AcceleratorProbeResult.hostPassthrough {
+                x += "  <cpu mode='host-passthrough'/>\n"
+            } else {
+                x += "  <cpu mode='custom' match='exact'><model fallback='forbid'>\(xmlEscape(cpuMode))</model></cpu>\n"
+            }
+        }
         x += "  <clock offset='utc'/>\n"
         x += "  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>destroy</on_reboot>\n  <on_crash>destroy</on_crash>\n"
         x += "  <devices>\n"

@@ -55,6 +55,7 @@ public struct FullGuest: Sendable {
                 disk: overlay, channelSocket: nil, consoleLog: consoleLog)
             definition.guestAgent = true
             definition.network = cfg.network
+            if accelerator == .kvm { definition.cpuMode = try await VirtualMachine.kvmCPUMode() }
             try Interruption.check("before the full guest started")
             let xml = definition.xml
             marks.mark(.domainCreate)

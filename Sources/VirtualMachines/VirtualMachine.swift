@@ -58,6 +58,11 @@ public struct VirtualMachine: Sendable {
         }
     }
 
+    /// The CPU a KVM guest gets: the one the (cached) probe reached init with.
+    static func kvmCPUMode() async throws(IntermodalError) -> String {
+        try await AcceleratorProbe.cachedOrProbe().cpuMode ?? AcceleratorProbeResult.hostPassthrough
+    }
+
     /// Runs `command` in a new guest whose disk comes from `disk`.
     public func run(
         disk: DiskSource, command: GuestInitramfs.RunConfiguration, output: OutputHandler? = nil
@@ -144,11 +149,12 @@ public struct VirtualMachine: Sendable {
         timer.lap("initramfs")
         let socketPath = dir.appending("channel.sock")
         let consoleLog = dir.appending("console.log")
-        let definition = DomainDefinition(
+        var definition = DomainDefinition(
             name: name, accelerator: accelerator, memoryMiB: cfg.memoryMiB, vcpus: cfg.vcpus,
             kernel: bootKernel, initrd: initrd,
             commandLine: Self.commandLine(cfg),
             disk: overlay, channelSocket: run.consoleChannel ? nil : socketPath, consoleLog: consoleLog, network: cfg.network)
+        if accelerator == .kvm { definition.cpuMode = try await Self.kvmCPUMode() }
         try Interruption.check("before the guest started")
         marks.mark(.domainCreate)
         // libvirt's calls wait for libvirtd's answer: off the pool, like every wait.

@@ -134,6 +134,71 @@ struct CgroupContainerTests {
         #expect(out.contains("zero-read"), "\(out)")
     }
 
+    @Test("the freezer stops every process of the container and thawing lets them run again")
+    func freezerStopsAndThaws() async throws {
+        let b = try await TestBundle.make(["sh", "-c", "sh -c 'while :; do :; done' & sleep 120"])
+        defer { b.cleanup() }
+        let id = TestBundle.uniqueID
+        _ = try await TestBundle.capture { io in
+            let c = try await b.runtime.create(id: id, bundle: b.bundle, io: io)
+            try await b.runtime.start(id: id)
+            let cgroup = Cgroup.reopen(paths: try b.runtime.cgroupDirectories(id: id))
+            func cpu() throws -> UInt64 { try #require(try cgroup.stats().cpuUsageNanoseconds) }
+            // The busy loop runs: its CPU time grows.
+            let start = try cpu()
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(try cpu() > start, "the loop never ran")
+            #expect(cgroup.freeze(true), "no freezer, or it did not settle")
+            let frozen = try cpu()
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(try cpu() - frozen < 5_000_000, "frozen processes used CPU")
+            #expect(cgroup.freeze(false))
+            let thawed = try cpu()
+            try await Task.sleep(for: .seconds(1))
+            #expect(try cpu() - thawed > 10_000_000, "the loop did not run again after thawing")
+            try b.runtime.kill(id: id, signal: SIGKILL, all: true)
+            _ = try await c.wait()
+        }
+        try await b.runtime.delete(id: id, force: true)
+        #expect(CgroupTestSupport.leftovers(named: "intermodal-\(id)").isEmpty)
+    }
+
+    /// A block I/O weight lands where this kernel takes one (v2 `io.weight`, converted as runc
+    /// does, or BFQ's `io.bfq.weight`; v1 `blkio.bfq.weight` or `blkio.weight`), or is refused
+    /// naming what is missing where it has no proportional scheduler.
+    @Test("an io weight is written where the kernel takes one")
+    func ioWeightLandsOrIsNamed() async throws {
+        let b = try await TestBundle.make(["true"]) { spec in
+            spec.linux?.resources?.blockIO = Spec.BlockIO(weight: 500)
+        }
+        defer { b.cleanup() }
+        let id = TestBundle.uniqueID
+        var written: [String: String] = [:]
+        do {
+            _ = try await TestBundle.capture { io in
+                let c = try await b.runtime.create(id: id, bundle: b.bundle, io: io)
+                for dir in try b.runtime.cgroupDirectories(id: id) {
+                    for file in ["io.weight", "io.bfq.weight", "blkio.weight", "blkio.bfq.weight"] {
+                        if let text = try? FileSystem.readString(dir.appending(file)) { written[file] = text.trimmed }
+                    }
+                }
+                try await b.runtime.start(id: id)
+                _ = try await c.wait()
+            }
+            #expect(!written.isEmpty, "create succeeded but no weight file exists")
+            if let v2 = written["io.bfq.weight"] ?? written["io.weight"] {
+                // "default 500" (BFQ keeps the v1 range) or "default 5050" (io.weight, 1..10000).
+                #expect(v2.contains("500") || v2.contains("5050"), "\(written)")
+            } else {
+                #expect(written["blkio.bfq.weight"] == "500" || written["blkio.weight"] == "500", "\(written)")
+            }
+        } catch {
+            #expect("\(error)".contains("proportional I/O scheduler"), "\(error)")
+        }
+        try? await b.runtime.delete(id: id, force: true)
+        #expect(CgroupTestSupport.leftovers(named: "intermodal-\(id)").isEmpty)
+    }
+
     @Test("a bad limit fails create with the file and value named, leaving nothing behind")
     func badLimitFailsClearly() async throws {
         let b = try await TestBundle.make(["true"]) { spec in
@@ -147,7 +212,8 @@ struct CgroupContainerTests {
             _ = try await b.runtime.run(id: id, bundle: b.bundle, io: .inherit)
             Issue.record("cpus 0-63 accepted")
         } catch {
-            #expect("\(error)".contains("write 0-63 to /sys/fs/cgroup/cpuset/"), "\(error)")
+            // v1: /sys/fs/cgroup/cpuset/...; pure v2: /sys/fs/cgroup/intermodal-ID/cpuset.cpus.
+            #expect("\(error)".contains("write 0-63 to /sys/fs/cgroup/"), "\(error)")
             #expect("\(error)".contains("cpuset.cpus"), "\(error)")
         }
         #expect(CgroupTestSupport.leftovers(named: "intermodal-\(id)").isEmpty)

@@ -32,7 +32,7 @@ enum EnvironmentProbe {
             cpuModel: model, cpuCount: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))),
             memoryBytes: (HostFacts.memTotalKiB() ?? 0) * 1024, kernel: release, distribution: distribution,
             cgroupMode: cgroupMode(), accelerator: accelerator, acceleratorDetail: acceleratorDetail,
-            versions: versions, gitCommit: commit)
+            versions: versions, gitCommit: commit, hostVirtualization: HostKVM.hostIsGuest)
     }
 
     static func cgroupMode() -> String {

@@ -9,7 +9,8 @@ public enum SummaryTable {
         var rows: [[String]] = []
         for s in results.summaries {
             let unit = s.unit
-            let name = s.accelerator == "tcg" ? "\(s.series.backend) (TCG)" : s.series.backend
+            let nested = s.accelerator == "kvm" && results.environment.nestedKVM
+            let name = s.accelerator == "tcg" ? "\(s.series.backend) (TCG)" : nested ? "\(s.series.backend) (KVM, nested)" : s.series.backend
             rows.append([
                 "\(s.series.workload)/\(s.series.metric)", name, format(s.summary.median, unit),
                 s.summary.medianCI95.map { "\(format($0.low, unit)) - \(format($0.high, unit))" } ?? "-",
@@ -31,6 +32,10 @@ public enum SummaryTable {
         for b in results.backends { for a in b.adjustments { lines.append("\(b.name): \(a)") } }
         if results.summaries.contains(where: { $0.accelerator == "tcg" }) {
             lines.append("(TCG): measured in a guest under software emulation, not what KVM would give on a host where it works.")
+        }
+        if results.environment.nestedKVM && results.summaries.contains(where: { $0.accelerator == "kvm" }) {
+            lines.append("(KVM, nested): guests ran under KVM on a host that is itself a virtual machine; "
+                + "the figures show the KVM path works, not what KVM costs on bare metal.")
         }
         if let o = results.harnessOverhead {
             lines.append("harness overhead per sample (spawn to exit of /bin/true natively): median \(format(o.median, .milliseconds)), n=\(o.count)")

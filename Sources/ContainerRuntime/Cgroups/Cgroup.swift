@@ -104,8 +104,8 @@ public struct Cgroup: Sendable, Equatable {
     }
 
     /// Freezes (or thaws) the cgroup and waits briefly for the kernel to finish; false when no
-    /// freezer is available or it did not settle.
-    private func freeze(_ on: Bool) -> Bool {
+    /// freezer is available or it did not settle. v1's freezer controller, or v2's `cgroup.freeze`.
+    public func freeze(_ on: Bool) -> Bool {
         if let f = directories.first(where: { !$0.unified && $0.controllers.contains("freezer") }) {
             guard (try? CgroupFiles.write(on ? "FROZEN" : "THAWED", to: f.path, "freezer.state")) != nil else { return false }
             return waitFor(seconds: 1) { (try? CgroupFiles.read(f.path, "freezer.state")) == (on ? "FROZEN" : "THAWED") }
