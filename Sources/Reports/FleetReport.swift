@@ -126,7 +126,7 @@ public enum FleetReport {
     }
 
     /// Renders the figures with gnuplot into `DIR/plots` and writes `DIR/report.md` and `DIR/report.html`.
-    public static func write(_ fleet: Fleet, to directory: FilePath) async throws(IntermodalError) -> Report.Output {
+    public static func write(_ fleet: Fleet, to directory: FilePath) async throws(IntermodalError) -> RenderedReport {
         let (doc, figures) = document(fleet)
         return try await Rendering.write(doc, figures, to: directory)
     }
@@ -294,10 +294,19 @@ public enum FleetReport {
     }
 }
 
+/// What the fleet and history reports wrote.
+public struct RenderedReport: Sendable {
+    public var markdown: FilePath
+    public var html: FilePath
+    /// Every plot file (`.gp`, `.svg`, `.png`).
+    public var plots: [FilePath]
+}
+
 /// Writes a report document and its figures: the plots rendered by gnuplot into `DIR/plots`,
-/// then `DIR/report.md` and `DIR/report.html` with the SVGs inline.
+/// then `DIR/report.md` and `DIR/report.html` with the SVGs inline. (`Report.write` does the same
+/// for the single-file report, with more beside it.)
 enum Rendering {
-    static func write(_ doc: Document, _ figures: [Figure], to directory: FilePath) async throws(IntermodalError) -> Report.Output {
+    static func write(_ doc: Document, _ figures: [Figure], to directory: FilePath) async throws(IntermodalError) -> RenderedReport {
         let plotDir = directory.appending("plots")
         try FileSystem.createDirectory(directory)
         try FileSystem.createDirectory(plotDir)
@@ -311,6 +320,6 @@ enum Rendering {
         let md = directory.appending("report.md"), html = directory.appending("report.html")
         try FileSystem.writeAtomically(Markdown.render(doc), to: md)
         try FileSystem.writeAtomically(HTML.render(doc, svg: svg), to: html)
-        return Report.Output(markdown: md, html: html, plots: plots)
+        return RenderedReport(markdown: md, html: html, plots: plots)
     }
 }

@@ -126,7 +126,7 @@ public enum History {
     /// Reads, analyses and writes the history of the results files in `directory`.
     public static func write(
         _ directory: FilePath, options: ComparisonOptions = .init(), to out: FilePath
-    ) async throws(IntermodalError) -> Report.Output {
+    ) async throws(IntermodalError) -> RenderedReport {
         let (doc, figures) = document(try analyse(try load(directory), options: options))
         return try await Rendering.write(doc, figures, to: out)
     }

@@ -48,7 +48,7 @@ struct ReportCommand: AsyncParsableCommand {
         if let dir = fleet ?? history {
             let directory = FilePath(dir)
             let target = out.map { FilePath($0) } ?? directory.appending("report")
-            let output: Report.Output
+            let output: RenderedReport
             if fleet != nil {
                 output = try await FleetReport.write(try FleetReport.load(directory, doctor: Self.doctorChecks), to: target)
             } else {
