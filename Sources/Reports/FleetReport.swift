@@ -287,9 +287,10 @@ public enum FleetReport {
         let safe = String("\(workload)-\(metric)".map { $0.isLetter || $0.isNumber ? $0 : "-" })
         let accelerators = files.map { "\($0.label) \($0.results.environment.accelerator)" }.joined(separator: ", ")
         return Figure(
-            name: "fleet-\(safe)", title: "\(workload): \(metric), host by host",
-            caption: "Bars: the median of every measured sample; whiskers: the interquartile range. Hosts as groups, a bar per backend. "
-                + counts.joined(separator: ", ") + ". Accelerators: \(accelerators).",
+            name: "fleet-\(safe)", title: PlotText.printable("\(workload): \(metric), host by host"),
+            // The script quotes title and caption in comments: no newline of a host's name may end one.
+            caption: PlotText.printable("Bars: the median of every measured sample; whiskers: the interquartile range. Hosts as groups, a bar per backend. "
+                + counts.joined(separator: ", ") + ". Accelerators: \(accelerators)."),
             body: body)
     }
 }

@@ -181,10 +181,11 @@ public enum History {
         let safe = String("\(h.workload)-\(h.metric)".map { $0.isLetter || $0.isNumber ? $0 : "-" })
         let stepCount = a.steps.filter { $0.comparison.series.workload == h.workload && $0.comparison.series.metric == h.metric }.count
         return Figure(
-            name: "history-\(safe)", title: "\(h.workload): \(h.metric) over the runs",
-            caption: "Median per run and backend with its 95% bootstrap interval (none below n=3); "
+            name: "history-\(safe)", title: PlotText.printable("\(h.workload): \(h.metric) over the runs"),
+            // The script quotes title and caption in comments: no newline of a label may end one.
+            caption: PlotText.printable("Median per run and backend with its 95% bootstrap interval (none below n=3); "
                 + "circled: \(stepCount) significant change(s) from the run before. Samples per run: "
-                + counts.joined(separator: ", ") + ".",
+                + counts.joined(separator: ", ") + "."),
             body: body)
     }
 }
