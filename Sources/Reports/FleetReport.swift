@@ -255,6 +255,7 @@ public enum FleetReport {
         let backends = Plots.backends(files) { !Plots.values($0, workload, metric, $1).isEmpty }
         guard !backends.isEmpty else { return nil }
         var counts: [String] = []
+        var values: [Double] = []
         let rows = files.map { f -> [String] in
             var row = [PlotText.column(f.label)]
             for b in backends {
@@ -263,22 +264,24 @@ public enum FleetReport {
                 let s = Summary(v, seed: 1, resamples: 200)
                 counts.append("\(f.label) \(b) n=\(s.count)")
                 row += [s.median, s.p25, s.p75].map(Gnuplot.number)
+                values += [s.p25, s.p75]
             }
             return row
         }
         let symbol = unit.symbol.isEmpty ? unit.rawValue : unit.symbol
+        let logScale = wantsLogScale(values)
         let plots = backends.enumerated().map { i, b in
             let columns = "\(3 * i + 2):\(3 * i + 3):\(3 * i + 4)" + (i == 0 ? ":xtic(1)" : "")
             return (i == 0 ? "$fleet" : "''") + " using \(columns) title \(PlotText.quoted(b)) lc rgb '\(Plots.palette(i))'"
         }
         let body = Gnuplot.dataBlock("fleet", rows) + """
             set title \(PlotText.quoted("\(workload): \(metric), by host"))
-            set ylabel \(PlotText.quoted("\(metric) (\(symbol))"))
+            set ylabel \(PlotText.quoted("\(metric) (\(symbol)\(logScale ? ", log scale" : ""))"))
             set xlabel 'host'
             set style data histograms
             set style histogram errorbars gap 2 lw 1
             set style fill solid 0.7 border -1
-            set yrange [0:*]
+            \(logScale ? "set logscale y" : "set yrange [0:*]")
             set grid ytics
             set key outside right top
             plot \(plots.joined(separator: ", \\\n     "))
@@ -292,6 +295,15 @@ public enum FleetReport {
             caption: PlotText.printable("Bars: the median of every measured sample; whiskers: the interquartile range. Hosts as groups, a bar per backend. "
                 + counts.joined(separator: ", ") + ". Accelerators: \(accelerators)."),
             body: body)
+    }
+}
+
+extension FleetReport {
+    /// A log scale when the values span more than 50x (a native start-up and a guest's boot).
+    static func wantsLogScale(_ values: [Double]) -> Bool {
+        let positive = values.filter { $0 > 0 }
+        guard let low = positive.min(), let high = positive.max() else { return false }
+        return high / low > 50
     }
 }
 

@@ -26,6 +26,7 @@ public enum History {
     public struct Analysis: Sendable {
         /// The runs in time order (RFC 3339 start times, then file names).
         public var runs: [LabelledResults]
+        /// The metrics drawn: each workload's headline, then any other with a step.
         public var headlines: [Headline]
         /// Every series' significant changes, in run order.
         public var steps: [Step]
@@ -69,7 +70,13 @@ public enum History {
             steps += comparison.series.filter { $0.verdict != .unchanged }.map { Step(run: i, comparison: $0) }
             if !comparison.underpowered.isEmpty { underpowered[i] = comparison.underpowered }
         }
-        return Analysis(runs: runs, headlines: headlines(runs), steps: steps, underpowered: underpowered, options: options)
+        // Each headline metric, and every other metric in which a step was found: a step is never
+        // only a table row.
+        var shown = headlines(runs)
+        for s in steps where !shown.contains(where: { $0.workload == s.comparison.series.workload && $0.metric == s.comparison.series.metric }) {
+            shown.append(Headline(workload: s.comparison.series.workload, metric: s.comparison.series.metric, unit: s.comparison.unit))
+        }
+        return Analysis(runs: runs, headlines: shown, steps: steps, underpowered: underpowered, options: options)
     }
 
     /// Each workload's headline metric, as the fleet report picks it, in first-seen order.
@@ -118,7 +125,7 @@ public enum History {
             }))
         }
         let figures = a.headlines.compactMap { figure(a, $0) }
-        doc.blocks.append(.heading(level: 2, "Headline metrics over the runs"))
+        doc.blocks.append(.heading(level: 2, "Headline metrics (and any with a step) over the runs"))
         for f in figures { doc.blocks.append(.figure(f)) }
         return (doc, figures)
     }
@@ -162,8 +169,7 @@ public enum History {
                 plots.append("$s\(bi) using 1:2:3 with labels offset 0,1.5 tc rgb '#d62728' notitle")
             }
         }
-        let positive = values.filter { $0 > 0 }
-        let logScale = (positive.max() ?? 1) / (positive.min() ?? 1) > 50
+        let logScale = FleetReport.wantsLogScale(values)
         let tics = a.runs.enumerated().map { "\(PlotText.quoted($0.element.label)) \($0.offset + 1)" }.joined(separator: ", ")
         let symbol = h.unit.symbol.isEmpty ? h.unit.rawValue : h.unit.symbol
         body += """
