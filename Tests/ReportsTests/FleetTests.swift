@@ -21,7 +21,9 @@ import Testing
         try FileSystem.writeAtomically("", to: dir.appending("ansible.cfg"))
         return [
             "ANSIBLE_CONFIG": dir.appending("ansible.cfg").string, "ANSIBLE_HOME": dir.appending("ansible-home").string,
-            "ANSIBLE_LOCAL_TEMP": dir.appending("ansible-local").string, "XDG_CACHE_HOME": dir.appending("cache-home").string,
+            "ANSIBLE_LOCAL_TEMP": dir.appending("ansible-local").string,
+            // The controller's own tasks (delegated to localhost) too: nothing in ~/.ansible.
+            "ANSIBLE_REMOTE_TEMP": dir.appending("ansible-remote").string, "XDG_CACHE_HOME": dir.appending("cache-home").string,
             "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", "NO_COLOR": "1", "ANSIBLE_HOST_KEY_CHECKING": "False",
             // One SSH connection per host for the whole play, each module piped into it: on a loaded
             // machine this takes the run from minutes to about one. The masters outlive the play by 2 s.
@@ -190,7 +192,11 @@ import Testing
                     "intermodal_bench_budget_minutes": 8,
                     "intermodal_bench_environment": ["INTERMODAL_CACHE": cache],
                 ] as [String: Any],
-                "hosts": ["loopback": host("loopback", "127.0.0.1", loopbackPort), "namespaced": host("namespaced", nsAddress, nsPort)],
+                "hosts": [
+                    "loopback": host("loopback", "127.0.0.1", loopbackPort), "namespaced": host("namespaced", nsAddress, nsPort),
+                    // A third host, through the loopback endpoint, whose run fails: it is reported, the others go on.
+                    "broken": host("broken", "127.0.0.1", loopbackPort).merging(["intermodal_bench_skip_backends": ["no-such-backend"]]) { $1 },
+                ],
             ] as [String: Any]]
             try FileSystem.writeAtomically(Array(try JSONSerialization.data(withJSONObject: inventory, options: [.sortedKeys])),
                                            to: dir.appending("inventory.yml"))
@@ -198,7 +204,12 @@ import Testing
             let run = try await HostCommand.run(
                 "ansible-playbook", ["-i", dir.appending("inventory.yml").string, Self.playbook.string],
                 environment: try Self.ansibleEnvironment(dir), workingDirectory: dir)
-            #expect(run.exitCode == 0, "\(run.standardOutput.suffix(6000))\(run.standardError.suffix(3000))")
+            // 2: a host failed (Ansible's code), and only that one.
+            #expect(run.exitCode == 2, "\(run.standardOutput.suffix(6000))\(run.standardError.suffix(3000))")
+            #expect(run.standardOutput.contains("broken") && run.standardOutput.contains("failed=1"))
+            let failure = try FileSystem.readString(results.appending("broken.failed.txt"))
+            #expect(failure.contains("Run the suite") && failure.contains("no-such-backend"), "\(failure)")
+            #expect(!FileSystem.exists(results.appending("broken.json")))
 
             // Both results files came back, each the suite's with the one seed, measured.
             var suites: Set<String> = []
@@ -220,6 +231,7 @@ import Testing
             let report = try FileSystem.readString(results.appending("report/report.md"))
             #expect(report.contains("| loopback | namespaced |") || report.contains("| namespaced | loopback |"), "\(report.prefix(3000))")
             #expect(report.contains("Intermodal fleet report: test"))
+            #expect(report.contains("**broken failed**: Run the suite"))
             let plots = try FileSystem.list(results.appending("report/plots"))
             #expect(plots.contains { $0.hasPrefix("fleet-startup-") && $0.hasSuffix(".svg") }, "\(plots)")
         } catch {
