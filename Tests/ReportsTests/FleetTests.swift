@@ -303,4 +303,40 @@ import Testing
             #expect(none.exitCode != 0 && none.standardError.contains("not a fleet run's directory"), "\(none.standardError)")
         }
     }
+
+    /// Random names with quotes, backslashes, newlines and other control characters: gnuplot reads
+    /// each back as the text the report meant, in a command and in a data block, and nothing else runs.
+    @Test func quotedNamesReachGnuplotAsText() async throws {
+        try #require(HostCommand.find("gnuplot") != nil, "gnuplot is missing (scripts/setup installs gnuplot-nox)")
+        var rng = SplitMix64(seed: 28)
+        let alphabet = Array("ab '\"\\\n\r\t\u{0}\u{7f}$`;#()system")
+        let names = (0..<200).map { _ in
+            String((0..<Int(rng.next() % 16)).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] })
+        }
+        try await withTemporaryDirectory { dir in
+            let prints = names.map { "print \(PlotText.quoted($0))" }.joined(separator: "\n") + "\n"
+            #expect(prints.split(separator: "\n", omittingEmptySubsequences: false).count == names.count + 1)
+            try FileSystem.writeAtomically(prints, to: dir.appending("names.gp"))
+            let r = try await HostCommand.run("gnuplot", ["names.gp"], workingDirectory: dir)
+            #expect(r.exitCode == 0, "\(r.standardError)")
+            // gnuplot prints to standard error, a line per name.
+            let printed = r.standardError.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+            #expect(printed == names.map(PlotText.shown), "\(printed)")
+
+            // The same names as the first column of a data block, read back as strings.
+            let table = Gnuplot.dataBlock("d", names.enumerated().map { [PlotText.column($0.element), String($0.offset)] })
+                + "set table $out\nplot $d using (strcol(1)):2 with table\nunset table\nprint $out\n"
+            try FileSystem.writeAtomically(table, to: dir.appending("table.gp"))
+            let t = try await HostCommand.run("gnuplot", ["table.gp"], workingDirectory: dir)
+            #expect(t.exitCode == 0, "\(t.standardError)")
+            // Each row: the string, " \t ", the row's number.
+            let rows = t.standardError.split(separator: "\n").compactMap { line -> (Int, String)? in
+                guard let tab = line.range(of: " \t ", options: .backwards), let i = Int(line[tab.upperBound...]) else { return nil }
+                return (i, String(line[..<tab.lowerBound]))
+            }
+            #expect(rows.map(\.0) == Array(names.indices))
+            #expect(rows.map(\.1) == names.map(PlotText.columnShown), "\(rows.map(\.1))")
+            #expect(try FileSystem.list(dir).sorted() == ["names.gp", "table.gp"], "nothing else was made")
+        }
+    }
 }
