@@ -130,7 +130,9 @@ import Testing
         let tag = String(getpid() % 100_000)
         // Not imv*: scripts/clean-test-leftovers of another checkout's suite removes those as containers' links.
         let netns = "intermodal-fleet-\(tag)", outside = "vethfl\(tag)a", inside = "vethfl\(tag)b"
-        let hostAddress = "198.51.100.1", nsAddress = "198.51.100.2"
+        // A /30 of its own per test process: two checkouts' suites may run this test at once.
+        let subnet = 4 * Int(getpid() % 63)
+        let hostAddress = "198.51.100.\(subnet + 1)", nsAddress = "198.51.100.\(subnet + 2)"
         var daemons: [SSHD] = []
         let madePrivsepDir = !FileSystem.exists("/run/sshd")
         do {
