@@ -19,12 +19,15 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "The quick built-in suite (the default).") var quick = false
     @Option(name: .long, help: "A suite: quick, full, or a TOML file (see Benchmarks/suites/).") var suite: String?
     @Option(name: .long, help: "Only these backends (comma-separated), in the suite's order.") var backends: String?
+    @Option(name: .long, help: "Leave these backends of the suite out (comma-separated): a fleet host without KVM, Docker, ...")
+    var skipBackends: String?
     @Option(name: .long, help: "Only these workloads (comma-separated).") var workloads: String?
     @Option(name: .long, help: "Measured runs per backend (overrides the suite).") var runs: Int?
     @Option(name: .long, help: "Warm-up runs (overrides the suite).") var warmup: Int?
     @Option(name: .long, help: "The results file (default: results/bench-SUITE-TIME.json).") var out: String?
     @Option(name: .long, help: "A label stored with the results (a commit, a host).") var label: String?
     @Option(name: .long, help: "Run exactly the suite stored in this results file again.") var rerun: String?
+    @Option(name: .long, help: "The shuffle's seed (overrides the suite's): one seed for every host of a fleet.") var seed: UInt64?
     @Option(name: .long, help: "The harness's own store and work directories.") var benchRoot = "/var/lib/intermodal-bench"
 
     func validate() throws {
@@ -51,6 +54,15 @@ struct BenchCommand: AsyncParsableCommand {
             }
             chosen.workloads = names
         }
+        if let skipBackends {
+            let names = skipBackends.split(separator: ",").map { String($0).trimmed }
+            for n in names where !SuiteFile.knownBackends.contains(n) {
+                throw IntermodalError(.invalidArgument, "--skip-backends: unknown backend \(n) (known: \(SuiteFile.knownBackends.joined(separator: ", ")))")
+            }
+            chosen.backends.removeAll { names.contains($0) }
+            if chosen.backends.isEmpty { throw IntermodalError(.invalidArgument, "--skip-backends leaves no backend to run") }
+        }
+        if let seed { chosen.seed = seed }
         if let runs { chosen.runs = runs; chosen.runsByBackend = chosen.runsByBackend.mapValues { min($0, runs) } }
         if let warmup { chosen.warmup = warmup }
         // Relative paths are the caller's: resolved before anything runs.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import HostProbe
 import IntermodalCore
 import Reports
 import SystemPackage
@@ -6,7 +7,7 @@ import SystemPackage
 import Glibc
 #endif
 
-/// `intermodal report RESULTS.json [MORE.json ...] [--out DIR]`.
+/// `intermodal report RESULTS.json [MORE.json ...] [--out DIR]`, `--fleet DIR` or `--history DIR`.
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
@@ -14,16 +15,50 @@ struct ReportCommand: AsyncParsableCommand {
         discussion: "Several files (two hosts, KVM against TCG, two commits) go side by side, each under its own label (its --label, else its file name).")
 
     @Argument(help: "Results files written by `intermodal bench`.")
-    var results: [String]
+    var results: [String] = []
 
     @Option(name: .long, help: "Directory for report.md, report.html and plots/ (default: beside the first file, <name>-report).")
     var out: String?
 
+    @Option(name: .long, help: "A fleet run's directory (results/fleet-NAME: HOST.json, HOST.doctor.json): the cross-host report.")
+    var fleet: String?
+
+    @Option(name: .long, help: "A directory of results files of one host and suite: each headline metric over the runs, steps marked.")
+    var history: String?
+
+    @Option(name: .long, help: "With --history: smallest median change that counts as a step.")
+    var threshold: String = "5%"
+
+    @Option(name: .long, help: "With --history: significance level of a step.")
+    var alpha: Double = 0.01
+
+    @Flag(name: .long, help: "With --history: allow runs from different hosts or accelerators.")
+    var allowDifferentHosts = false
+
     func validate() throws {
-        if results.isEmpty { throw ValidationError("name at least one results file") }
+        let sources = [!results.isEmpty, fleet != nil, history != nil].filter { $0 }.count
+        if sources != 1 { throw ValidationError("name results files, or one --fleet or --history directory") }
+        if history != nil {
+            _ = try CompareCommand.parseThreshold(threshold)
+            guard alpha > 0, alpha < 1 else { throw ValidationError("--alpha must be between 0 and 1 (got \(alpha))") }
+        }
     }
 
     func run() async throws {
+        if let dir = fleet ?? history {
+            let directory = FilePath(dir)
+            let target = out.map { FilePath($0) } ?? directory.appending("report")
+            let output: RenderedReport
+            if fleet != nil {
+                output = try await FleetReport.write(try FleetReport.load(directory, doctor: Self.doctorChecks), to: target)
+            } else {
+                let options = ComparisonOptions(
+                    threshold: try CompareCommand.parseThreshold(threshold), alpha: alpha, allowDifferentHosts: allowDifferentHosts)
+                output = try await History.write(directory, options: options, to: target)
+            }
+            StandardStreams.writeOutput("\(output.markdown)\n\(output.html)\n")
+            return
+        }
         var files: [LabelledResults] = []
         for path in results { files.append(try LabelledResults.load(FilePath(path))) }
         let first = FilePath(results[0])
@@ -31,6 +66,15 @@ struct ReportCommand: AsyncParsableCommand {
             ?? first.removingLastComponent().appending("\(first.lastComponent?.stem ?? "results")-report")
         let output = try await Report.write(files, to: directory)
         StandardStreams.writeOutput("\(output.markdown)\n\(output.html)\n")
+    }
+}
+
+extension ReportCommand {
+    /// A host's `intermodal doctor --json`, read with the doctor's own type.
+    static func doctorChecks(_ path: FilePath) throws(IntermodalError) -> [DoctorCheck] {
+        let report = try JSON.decode(HostReport.self, from: try FileSystem.readBytes(path),
+                                     what: "\(path) is not the output of `intermodal doctor --json`", code: .invalidArgument)
+        return report.results.map { DoctorCheck(name: $0.name, status: $0.status.rawValue, detail: $0.detail) }
     }
 }
 
