@@ -21,7 +21,7 @@ public actor OCIRuntimeBackend: Backend {
     /// A bundle (config.json only; the root file system is shared) per argument vector.
     private var bundles: [BundleKey: FilePath] = [:]
     private var counter = 0
-    /// crun 1.8 refuses hybrid cgroups: it runs in a mount namespace without the cgroup2 mount.
+    /// crun 1.8 refuses hybrid cgroups: there it runs in a mount namespace without the cgroup2 mount.
     private var mountNamespace: CInt?
     private var ociVersion: String?
     private var idle: Set<String> = []
@@ -35,10 +35,17 @@ public actor OCIRuntimeBackend: Backend {
         executable = exe
         self.context = context
         var adjustments: [String] = []
-        if name == "crun", Self.hybridCgroups {
-            mountNamespace = try await Self.namespaceWithoutCgroup2()
-            ociVersion = "1.0.2"
-            adjustments.append("crun runs in a private mount namespace with /sys/fs/cgroup/unified unmounted and ociVersion 1.0.2 in config.json: crun 1.8 refuses this host's hybrid cgroups and newer spec versions (the namespace is entered before the spawn, so it costs crun nothing)")
+        if name == "crun" {
+            // crun before 1.9 (which has no `features` command to say what it takes) refuses
+            // spec versions newer than 1.0.2, whatever the host's cgroups.
+            if (try? await HostCommand.run(exe.string, ["features"]))?.succeeded != true {
+                ociVersion = "1.0.2"
+                adjustments.append("ociVersion 1.0.2 in crun's config.json: this crun (no `features` command) refuses newer spec versions")
+            }
+            if Self.hybridCgroups {
+                mountNamespace = try await Self.namespaceWithoutCgroup2()
+                adjustments.append("crun runs in a private mount namespace with /sys/fs/cgroup/unified unmounted: crun 1.8 refuses this host's hybrid cgroups (the namespace is entered before the spawn, so it costs crun nothing)")
+            }
         }
         context.journal.add(.directory(context.workDirectory.string))
         stateRoot = context.workDirectory.appending("state")
