@@ -16,8 +16,10 @@ struct Progress {
     mutating func step(_ workload: String, _ backend: String, round: Int, warmup: Bool) {
         done += 1
         let elapsed = MonotonicInstant.now.duration(since: started).milliseconds / 1000
-        let eta = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
-        let line = "[\(workload)] \(backend) round \(round + 1)\(warmup ? " (warm-up)" : "") \(done)/\(total), ETA \(Self.clock(eta))"
+        // Rounds the precision rule adds come after the planned total: no ETA for them.
+        let eta = done > 0 ? elapsed / Double(done) * Double(max(total - done, 0)) : 0
+        let count = done > total ? "\(total)+\(done - total) (until precise)" : "\(done)/\(total)"
+        let line = "[\(workload)] \(backend) round \(round + 1)\(warmup ? " (warm-up)" : "") \(count), ETA \(Self.clock(eta))"
         if live {
             StandardStreams.writeError("\r\u{1B}[K" + line)
         } else {

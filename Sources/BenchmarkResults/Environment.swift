@@ -16,6 +16,9 @@ public struct Environment: Codable, Sendable, Equatable {
     public var versions: [String: String]
     /// The project's git commit, when run from a checkout.
     public var gitCommit: String?
+    /// True when the measuring host is itself a guest (a hypervisor CPUID bit, DMI naming one):
+    /// its KVM is nested, and its figures must never pass for bare metal. Nil: not recorded.
+    public var nestedHost: Bool?
 
     public init(hostName: String, cpuModel: String, cpuCount: Int, memoryBytes: Int64, kernel: String,
                 distribution: String, cgroupMode: String, accelerator: String, acceleratorDetail: String?,

@@ -19,6 +19,9 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Directory for report.md, report.html and plots/ (default: beside the first file, <name>-report).")
     var out: String?
 
+    @Option(name: .long, help: "A baseline results file: summary.md then carries `compare`'s verdict of the first file against it.")
+    var baseline: String?
+
     func validate() throws {
         if results.isEmpty { throw ValidationError("name at least one results file") }
     }
@@ -29,8 +32,9 @@ struct ReportCommand: AsyncParsableCommand {
         let first = FilePath(results[0])
         let directory = out.map { FilePath($0) }
             ?? first.removingLastComponent().appending("\(first.lastComponent?.stem ?? "results")-report")
-        let output = try await Report.write(files, to: directory)
-        StandardStreams.writeOutput("\(output.markdown)\n\(output.html)\n")
+        let base = try baseline.map { path throws(IntermodalError) in try LabelledResults.load(FilePath(path)) }
+        let output = try await Report.write(files, to: directory, baseline: base)
+        StandardStreams.writeOutput("\(output.markdown)\n\(output.html)\n\(output.summary)\n")
     }
 }
 
