@@ -218,7 +218,7 @@ public struct Runner: Sendable {
                         let decisions = mine.mapValues { rule.decide($0.map(\.value), minimum: minimum, elapsedSeconds: elapsed) }
                         // A round measures every metric of the workload: the backend goes on
                         // while any of its series still wants samples.
-                        if givenUp.contains(backend.name) || (!mine.isEmpty && decisions.values.allSatisfy { $0 != nil }) {
+                        if givenUp.contains(backend.name) || (!mine.isEmpty && decisions.values.allSatisfy({ $0 != nil })) {
                             let why = givenUp.contains(backend.name) ? StopReason.fixedRuns : nil
                             for (metric, reason) in decisions {
                                 stopReasons[SeriesKey(workload: workload.name, metric: metric, backend: backend.name)] = why ?? reason

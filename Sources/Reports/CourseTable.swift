@@ -19,6 +19,9 @@ public enum CourseTable {
         public var decided: Bool
     }
 
+    /// The factor the claims are usually stated with ("an order of magnitude").
+    public static let claimedFactor = 10.0
+
     /// The course's slides, quoted where a row has a counterpart.
     public enum Slides {
         public static let startup = "`time docker run ubuntu echo \"hello from the container\"`: 1.384 s real (\"about half a second\")"
@@ -181,9 +184,10 @@ public enum CourseTable {
     /// The verdict on a measured factor: decided only where the VM's figures can decide it.
     static func verdict(_ factor: Double, file: ResultsFile, vm: String, anyAccelerator: Bool) -> String {
         if !anyAccelerator, !file.guestFiguresDecide(vm) {
-            let acc = file.accelerator(of: vm).uppercased()
-            return "**not decidable on this host**: the VM ran under \(acc) (software emulation), which inflates its time "
-                + "and memory; the measured \(Format.number(factor))x is shown, not judged. KVM figures decide it."
+            let acc = file.accelerator(of: vm)
+            let what = acc == "tcg" ? "TCG (software emulation), which inflates its time and memory" : "\(acc), not KVM"
+            return "**not decidable on this host**: the VM ran under \(what); the measured \(Format.number(factor))x is shown, "
+                + "not judged. KVM figures decide it."
         }
         var out = factor >= claimedFactor
             ? "consistent: \(Format.number(factor))x on this host"

@@ -5,7 +5,7 @@ import Foundation
 public enum HTML {
     /// `svg` gives each figure's SVG text by figure name.
     public static func render(_ doc: Document, svg: [String: String]) -> String {
-        var out = """
+        let out = """
         <!DOCTYPE html>
         <html lang="en">
         <head>

@@ -426,21 +426,25 @@ public enum Plots {
                 return [Gnuplot.number(r?.value ?? .nan), Gnuplot.number(r?.interval?.low ?? r?.value ?? .nan), Gnuplot.number(r?.interval?.high ?? r?.value ?? .nan)]
             }
         }
+        // Dots with their intervals, not bars: a bar's length on a log axis depends on where the
+        // axis starts and means nothing.
+        let spread = 0.7 / Double(max(columns.count, 1))
         let plots = columns.enumerated().map { i, c in
-            (i == 0 ? "$throughput using 2:3:4:xtic(1)" : "'' using \(3 * i + 2):\(3 * i + 3):\(3 * i + 4)")
-                + " title \(Gnuplot.quoted(seriesLabel(c.1, c.0, files))) lc rgb '\(palette(i))'"
+            let offset = (Double(i) - Double(columns.count - 1) / 2) * spread
+            let lc = c.0.results.kind(of: c.1) == "vm" ? vmColour : palette(i)
+            return "$throughput using ($0 + \(Gnuplot.number(offset))):\(3 * i + 2):\(3 * i + 3):\(3 * i + 4) with yerrorbars pt 7 ps 1.2 lw 1.5 "
+                + "lc rgb '\(lc)' title \(Gnuplot.quoted(seriesLabel(c.1, c.0, files)))"
         }
+        let tics = groups.enumerated().map { "\(Gnuplot.quoted($0.element.label)) \($0.offset)" }.joined(separator: ", ")
         let body = Gnuplot.dataBlock("throughput", rows) + """
         set title 'Performance relative to native (1 = native)'
-        set ylabel 'relative to native (ratio, higher is better)'
-        set style data histograms
-        set style histogram errorbars gap 2 lw 1
-        set style fill solid 0.7 border -1
+        set ylabel 'relative to native (ratio, higher is better, log scale)'
         set logscale y
         set yrange [0.005:5]
-        set xtics rotate by -25 font ',9'
-        set bmargin 7
-        set key outside right
+        set xrange [-0.6:\(Gnuplot.number(Double(groups.count) - 0.4))]
+        set xtics (\(tics)) rotate by -25 font ',9'
+        set bmargin 8
+        set key outside right font ',9'
         set grid ytics
         set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 lw 1.5 lc rgb '#000000'
         plot \(plots.joined(separator: ", \\\n     "))
@@ -448,7 +452,7 @@ public enum Plots {
         """
         return Figure(
             name: "throughput", title: "Throughput normalised to native",
-            caption: "One group per workload's headline figure: each backend's median over native's median in the same run (log scale); error bars are 95% bootstrap intervals over both sides. "
+            caption: "One group per workload's headline figure: each backend's median over native's median in the same run (a dot, log scale); error bars are 95% bootstrap intervals over both sides. "
                 + "For lower-is-better figures (a round trip) the ratio is inverted, so higher always reads as better. A network group shows each backend's bridge where it has one, else the host's network, against native's loopback. Every other series is in the table below.",
             body: body)
     }
@@ -480,10 +484,14 @@ extension Plots {
 
     /// One panel's figures: (backend, median, n, label), in the headline's order.
     struct Panel {
+        /// A table column's name.
+        var short: String
         var title: String
         var ylabel: String
-        var bars: [(backend: String, value: Double, n: Int, label: String)]
+        var bars: [Bar]
     }
+
+    typealias Bar = (backend: String, value: Double, n: Int, label: String)
 
     /// The headline panels of one file: start-up, idle memory per instance, disk, instances per GiB.
     static func headlinePanels(_ f: LabelledResults) -> [Panel] {
@@ -492,37 +500,37 @@ extension Plots {
         var panels: [Panel] = []
         let startupMetric = MetricRoles.headlineStartup(metrics([f], workload: MetricRoles.startup).map(\.0))
         if let metric = startupMetric {
-            let bars = backends.compactMap { b -> (String, Double, Int, String)? in
+            let bars = backends.compactMap { b -> Bar? in
                 let v = values(f, MetricRoles.startup, metric, b)
                 guard let m = median(v) else { return nil }
                 return (b, m, v.count, m >= 1000 ? "\(Format.number(m / 1000)) s" : "\(Format.number(m)) ms")
             }
-            if !bars.isEmpty { panels.append(Panel(title: "Start-up: \(MetricRoles.plainName(metric))", ylabel: "median (ms)", bars: bars)) }
+            if !bars.isEmpty { panels.append(Panel(short: "start-up", title: "Start-up: \(MetricRoles.plainName(metric))", ylabel: "median (ms)", bars: bars)) }
         }
         if let metric = memoryMetric(f) {
-            let bars = backends.compactMap { b -> (String, Double, Int, String)? in
+            let bars = backends.compactMap { b -> Bar? in
                 let v = values(f, MetricRoles.memory, metric, b)
                 guard let m = median(v), m > 0 else { return nil }
                 return (b, m / 1_048_576, v.count, Format.bytes(m))
             }
-            if !bars.isEmpty { panels.append(Panel(title: "Idle memory per instance", ylabel: "median (MiB)", bars: bars)) }
+            if !bars.isEmpty { panels.append(Panel(short: "idle memory per instance", title: "Idle memory per instance", ylabel: "median (MiB)", bars: bars)) }
         }
-        let diskBars = backends.compactMap { b -> (String, Double, Int, String)? in
+        let diskBars = backends.compactMap { b -> Bar? in
             let shared = metrics([f], workload: MetricRoles.disk).filter { $0.1 == .bytes && !MetricRoles.isPerInstanceDisk($0.0) }
             let parts = shared.compactMap { median(values(f, MetricRoles.disk, $0.0, b)) }
             guard !parts.isEmpty else { return nil }
             let total = parts.reduce(0, +)
             return (b, total / 1_048_576, 1, Format.bytes(total))
         }
-        if !diskBars.isEmpty { panels.append(Panel(title: "Image or VM disk on the host", ylabel: "allocated (MiB)", bars: diskBars)) }
-        let densityBars = backends.compactMap { b -> (String, Double, Int, String)? in
+        if !diskBars.isEmpty { panels.append(Panel(short: "image or disk", title: "Image or VM disk on the host", ylabel: "allocated (MiB)", bars: diskBars)) }
+        let densityBars = backends.compactMap { b -> Bar? in
             let measured = values(f, MetricRoles.density, "host-memory-per-instance", b)
             let each = median(measured) ?? memoryMetric(f).flatMap { median(values(f, MetricRoles.memory, $0, b)) }
             guard let each, each > 0 else { return nil }
             let perGiB = Double(1 << 30) / each
             return (b, perGiB, max(measured.count, 1), Format.number(perGiB.rounded()))
         }
-        if !densityBars.isEmpty { panels.append(Panel(title: "Idle instances per GiB of host memory", ylabel: "instances", bars: densityBars)) }
+        if !densityBars.isEmpty { panels.append(Panel(short: "instances per GiB", title: "Idle instances per GiB of host memory", ylabel: "instances", bars: densityBars)) }
         return panels
     }
 

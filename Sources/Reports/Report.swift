@@ -1,4 +1,5 @@
 import BenchmarkResults
+import Foundation
 import IntermodalCore
 import SystemPackage
 
@@ -37,6 +38,7 @@ public enum Report {
         let (figures, missing) = Plots.all(files)
         doc.blocks += environmentSection(files)
         doc.blocks += courseSection(files)
+        doc.blocks += courseExamplesSection(files)
         doc.blocks.append(.heading(level: 2, "Figures"))
         for f in figures { doc.blocks.append(.figure(f)) }
         if !missing.isEmpty { doc.blocks.append(.list(missing)) }
@@ -67,9 +69,10 @@ public enum Report {
         let summary = directory.appending("summary.md")
         try FileSystem.writeAtomically(Markdown.render(doc), to: md)
         try FileSystem.writeAtomically(HTML.render(doc, svg: svg), to: html)
-        let comparison = try baseline.map { b throws(IntermodalError) in
-            try Compare.run(baseline: b, current: LabelledResults.uniquelyLabelled(files)[0],
-                            options: .init(allowDifferentHosts: true))
+        var comparison: Comparison?
+        if let baseline {
+            comparison = try Compare.run(baseline: baseline, current: LabelledResults.uniquelyLabelled(files)[0],
+                                         options: .init(allowDifferentHosts: true))
         }
         try FileSystem.writeAtomically(summaryMarkdown(files, comparison: comparison), to: summary)
         return Output(markdown: md, html: html, summary: summary, plots: plots)
@@ -86,8 +89,8 @@ public enum Report {
         var doc = Document(title: "Containers and VMs on this host: \(f.label)")
         if let mark = f.results.acceleratorMark { doc.blocks.append(.paragraph("**\(mark)**: VM figures are shown, not judged.")) }
         doc.blocks.append(.paragraph("![Containers and VMs on this host](plots/headline.png)"))
-        doc.blocks.append(.table(header: ["backend", "start-up", "idle memory per instance", "image or disk", "instances per GiB"],
-                                 rows: headlineRows(f)))
+        let (header, rows) = headlineTable(f)
+        doc.blocks.append(.table(header: header, rows: rows))
         doc.blocks.append(.heading(level: 2, "The course's table, measured"))
         doc.blocks.append(courseTable(f.results))
         if let comparison { doc.blocks.append(.paragraph(comparison.summaryMarkdown)) }
@@ -108,13 +111,14 @@ public enum Report {
     }
 
     /// Per headline backend: its medians with n, as the summary and the terminal print them.
-    public static func headlineRows(_ f: LabelledResults) -> [[String]] {
+    public static func headlineTable(_ f: LabelledResults) -> (header: [String], rows: [[String]]) {
         let panels = Plots.headlinePanels(f)
         let backends = Plots.headlineBackends(f.results)
-        return backends.map { b in
+        let rows = backends.map { b in
             [b + (f.results.kind(of: b) == "vm" ? " (VM, \(f.results.accelerator(of: b).uppercased()))" : "")]
                 + panels.map { p in p.bars.first { $0.backend == b }.map { "\($0.label) (n=\($0.n))" } ?? "—" }
         }
+        return (["backend"] + panels.map(\.short), rows)
     }
 
     /// The few lines `intermodal bench` ends with: the accelerator, the headline medians, the
@@ -123,14 +127,14 @@ public enum Report {
         var lines: [String] = []
         lines.append("Containers and VMs on this host (\(file.label)):")
         if let mark = file.results.acceleratorMark { lines.append("  \(mark): VM figures are shown, not judged") }
-        let header = ["backend", "start-up", "idle memory", "image/disk", "per GiB"]
-        lines += TextTable.render(header: header, rows: headlineRows(file)).split(separator: "\n").map { "  " + $0 }
+        let (header, rows) = headlineTable(file)
+        lines += TextTable.render(header: header, rows: rows).split(separator: "\n").map { "  " + String($0) }
         lines.append("The course's claims:")
         for row in CourseTable.rows(file.results) {
             let factor = row.measuredFactor.map { "\(Format.number($0))x" } ?? "—"
             let verdict = row.verdict.replacingOccurrences(of: "**", with: "")
             let short = verdict.split(separator: ":").first.map(String.init) ?? verdict
-            lines.append("  \(factor.padding(toLength: 8, withPad: " ", startingAt: 0)) \(short): \(row.claim)")
+            lines.append("  " + factor + String(repeating: " ", count: max(1, 9 - factor.count)) + "\(short): \(row.claim)")
         }
         let warnings = Warnings.current(file.results)
         if !warnings.isEmpty { lines.append("Warnings: \(Warnings.counted(warnings)) (details in the report)") }
@@ -186,6 +190,38 @@ public enum Report {
         return blocks
     }
 
+    /// The slides' own examples beside what this host measured for the nearest thing the suite ran.
+    static func courseExamplesSection(_ files: [LabelledResults]) -> [Block] {
+        var blocks: [Block] = [
+            .heading(level: 2, "The course's examples, on this host"),
+            .paragraph("The slides this project answers time `docker run ubuntu echo`, compare the ubuntu image with a full server install, "
+                + "and add a `RUN apt install inetutils-ping` layer (78.1 MB to 121 MB, 42.1 MB of it the `apt update` layer). "
+                + "What this run measured for the same questions:"),
+        ]
+        for f in files {
+            if files.count > 1 { blocks.append(.heading(level: 3, f.label)) }
+            let r = f.results
+            let metric = MetricRoles.headlineStartup(Plots.metrics([f], workload: MetricRoles.startup).map(\.0))
+            func startup(_ b: String) -> String {
+                guard let metric, let m = Plots.median(Plots.values(f, MetricRoles.startup, metric, b)) else { return "not measured" }
+                return "\(b): \(Plots.duration(m)) (\(MetricRoles.plainName(metric)), n=\(Plots.values(f, MetricRoles.startup, metric, b).count))"
+            }
+            let disk = CourseTable.sharedDisk(r, kinds: CourseTable.containerKinds)
+            let full = CourseTable.sharedDisk(r, kinds: CourseTable.vmKinds)
+            blocks.append(.table(header: ["example", "the slide", "this host"], rows: [
+                ["`time docker run ubuntu echo ...`", "1.384 s real (\"about half a second\")",
+                 ["docker", "intermodal"].map(startup).joined(separator: "; ") + " — image \(r.suite.image), not ubuntu"],
+                ["image against a full install", "ubuntu 72.9 MB against ~900 MB",
+                 (disk.map { "\($0.backend)'s copy of \(r.suite.image): \(Format.bytes($0.median))" } ?? "not measured")
+                    + (full.map { "; \($0.backend)'s disk: \(Format.bytes($0.median))" } ?? "")
+                    + ". A Debian minbase image is not measured by this suite."],
+                ["a `RUN apt install inetutils-ping` layer", "78.1 MB to 121 MB (42.1 MB the `apt update` layer)",
+                 "not measured by the harness: build it with `intermodal build` and read the layers with `intermodal history`"],
+            ]))
+        }
+        return blocks
+    }
+
     /// The course's table of one file, as every output shows it.
     public static func courseTable(_ file: ResultsFile) -> Block {
         .table(
@@ -207,9 +243,12 @@ public enum Report {
                 let s = Summary(v, seed: 1, resamples: 500)
                 let ci = s.medianCI95.map { "\(Format.value($0.low, first.unit)) – \(Format.value($0.high, first.unit))" }
                     ?? "none below n=\(Summary.minimumForInference)"
-                let native = series[SeriesKey(workload: key.workload, metric: key.metric, backend: "native")]
+                // The harness's own ratio where it has one (it knows which native series a bridge
+                // or a volume compares with), else the same metric's native median.
+                let native = stops[key]?.ratioToNative.map { (s.median / $0) }
+                    ?? series[SeriesKey(workload: key.workload, metric: key.metric, backend: "native")].map { Quantile.of(sorted: $0.sorted(), 0.5) }
                 let rel = key.backend == "native" ? "—" : native.flatMap { n in
-                    NativeRatio.words(mine: s.median, native: Quantile.of(sorted: n.sorted(), 0.5), unit: first.unit, direction: first.direction)
+                    NativeRatio.words(mine: s.median, native: n, unit: first.unit, direction: first.direction)
                 } ?? "—"
                 let stop = stops[key]?.stopReason.map { $0.rawValue } ?? "—"
                 return [key.workload, key.metric, key.backend, "\(s.count)", Format.median(v, first.unit), ci,

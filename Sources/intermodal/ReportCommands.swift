@@ -32,7 +32,8 @@ struct ReportCommand: AsyncParsableCommand {
         let first = FilePath(results[0])
         let directory = out.map { FilePath($0) }
             ?? first.removingLastComponent().appending("\(first.lastComponent?.stem ?? "results")-report")
-        let base = try baseline.map { path throws(IntermodalError) in try LabelledResults.load(FilePath(path)) }
+        var base: LabelledResults?
+        if let baseline { base = try LabelledResults.load(FilePath(baseline)) }
         let output = try await Report.write(files, to: directory, baseline: base)
         StandardStreams.writeOutput("\(output.markdown)\n\(output.html)\n\(output.summary)\n")
     }

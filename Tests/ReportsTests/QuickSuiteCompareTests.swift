@@ -89,7 +89,8 @@ import Testing
             // The series with too few samples (memory's 3, disk's 1) are set aside, not counted.
             #expect(c.underpowered.allSatisfy { $0.workload != "startup" })
             #expect(c.hypotheses < c.series.count)
-            for s in c.series where s.series.workload == "startup" {
+            // The slowed series could have shown a change well below the 20% it had.
+            for s in c.series where s.series.workload == "startup" && s.series.backend == "intermodal" {
                 #expect((s.detectableChange ?? .infinity) < 0.2, "\(s.series): detectable \(s.detectableChange ?? .nan)")
             }
         }
