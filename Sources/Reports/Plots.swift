@@ -541,7 +541,7 @@ extension Plots {
         let panels = headlinePanels(f)
         guard panels.count >= 2 else { return nil }
         var body = "set multiplot layout 2,2 title \(Gnuplot.quoted("Containers and VMs on this host: medians (\(f.label))")) "
-            + "margins 0.09,0.98,0.1,0.9 spacing 0.11,0.16\n"
+            + "margins 0.09,0.98,0.1,0.84 spacing 0.11,0.18\n"
         for (i, p) in panels.enumerated() {
             let block = "headline\(i)"
             body += Gnuplot.dataBlock(block, p.bars.enumerated().map { j, bar in

@@ -51,7 +51,7 @@ import Testing
             let dom = try await HostCommand.check("chromium", common + ["--dump-dom", "file://\(probed)"])
             let lines = try #require(dom.components(separatedBy: "<pre id=\"image-check\">").dropFirst().first?
                 .components(separatedBy: "</pre>").first).split(separator: "\n")
-            #expect(lines.count == 6, "images seen: \(lines.count)")
+            #expect(lines.count == 7, "images seen: \(lines.count)")
             for line in lines {
                 let f = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
                 #expect(f.count == 5)

@@ -169,7 +169,7 @@ func pngSize(_ bytes: [UInt8]) -> (Int, Int)? {
             let units = [
                 "startup-echo-spawn-to-exit": "time (ms, log scale)", "startup-phases": "share of start-up (%)",
                 "memory-components": "memory per instance (MiB)", "density": "memory used (GiB)",
-                "disk-footprint": "allocated bytes on disk (MiB)", "throughput": "relative to native (ratio, higher is better)",
+                "disk-footprint": "allocated bytes on disk (MiB)", "throughput": "relative to native (ratio, higher is better, log scale)",
             ]
             for (name, ylabel) in units {
                 let svg = try FileSystem.readString(dir.appending("report/plots/\(name).svg"))

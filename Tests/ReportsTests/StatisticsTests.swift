@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import BenchmarkResults
 import Testing
 
@@ -68,14 +71,22 @@ import Testing
         let continuous = (0..<50).map { _ in 20 + Double(rng.next() % 1_000_000) / 1e5 }
         #expect(Quantisation.detect(continuous) == nil)
         // Page-sized steps of hundreds of MiB are no quantisation that matters.
-        #expect(Quantisation.detect([Double](repeating: 200 << 20, count: 5) + [Double(200 << 20) + 4096]) == nil)
+        let mib200 = Double(200 * 1_048_576)
+        #expect(Quantisation.detect([Double](repeating: mib200, count: 5) + [mib200 + 4096]) == nil)
     }
 
     @Test func detectableChangeFollowsTheSampleCounts() throws {
         // 3 against 3 can never reach p < 0.01: nothing is detectable.
         #expect(DetectableChange.relative(baseline: [10, 11, 12], current: [10, 11, 12], alpha: 0.01) == .infinity)
         var rng = SplitMix64(seed: 5)
-        func draw(_ n: Int) -> [Double] { (0..<n).map { _ in 20 * exp(0.1 * (Double(rng.next() % 2001) / 1000 - 1)) } }
+        func draw(_ n: Int) -> [Double] {
+            var out: [Double] = []
+            for _ in 0..<n {
+                let u = Double(rng.next() % 2001) / 1000 - 1
+                out.append(20 * exp(0.1 * u))
+            }
+            return out
+        }
         let ten = try #require(DetectableChange.relative(baseline: draw(10), current: draw(10), alpha: 0.001))
         let fifty = try #require(DetectableChange.relative(baseline: draw(50), current: draw(50), alpha: 0.001))
         #expect(ten.isFinite && fifty < ten && fifty > 0)
