@@ -44,7 +44,8 @@ public enum Format {
     /// A summary's spread as reports write it: median (IQR, n), or median (range, n) below
     /// ``Summary/minimumForInference`` samples, where quartiles of three values mean little.
     public static func summary(_ s: Summary, _ unit: MetricUnit) -> String {
-        s.count < Summary.minimumForInference
+        if s.count == 1 { return "\(value(s.median, unit)) (n=1)" }
+        return s.count < Summary.minimumForInference
             ? "\(value(s.median, unit)) (range \(value(s.min, unit)) – \(value(s.max, unit)), n=\(s.count))"
             : "\(value(s.median, unit)) (IQR \(value(s.p25, unit)) – \(value(s.p75, unit)), n=\(s.count))"
     }

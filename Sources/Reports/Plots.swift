@@ -56,7 +56,7 @@ public enum Plots {
     /// series (the row's following columns, in order), the palette's colours in turn.
     static func stackedBars(
         _ block: String, _ rows: [[String]], series: [String], title: String, ylabel: String, xlabel: String,
-        yrange: String? = nil, key: String
+        yrange: String? = nil, key: String, rotate: Bool = true
     ) -> String {
         let plots = series.enumerated().map { i, name in
             (i == 0 ? "$\(block) using 2:xtic(1)" : "'' using \(i + 2)") + " title \(Gnuplot.quoted(name)) lc rgb '\(palette(i))'"
@@ -69,8 +69,7 @@ public enum Plots {
         set style histogram rowstacked
         set style fill solid 0.8 border -1
         set boxwidth 0.6
-        set xtics rotate by -30
-        set bmargin 6
+        \(rotate ? "set xtics rotate by -25 font ',10'" : "set xtics norotate font ',10'")
         set key \(key == "off" ? "off" : key)
         set grid ytics
         plot \(plots.joined(separator: ", \\\n     "))
@@ -79,7 +78,8 @@ public enum Plots {
     }
 
     static func palette(_ i: Int) -> String {
-        let colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+        // No red: red is the VMs' colour in every figure.
+        let colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
         return colours[i % colours.count]
     }
 
@@ -173,10 +173,11 @@ public enum Plots {
             }
         }
         guard !rows.isEmpty else { return nil }
-        let body = "set bmargin 8\n" + stackedBars(
+        let body = stackedBars(
             "phases", rows, series: categories.map(\.rawValue),
             title: "Where start-up time goes (median of each phase mark)", ylabel: "share of start-up (%)",
-            xlabel: "backend: median start-up (cleanup after the exit, outside the bar)", yrange: "[0:100]", key: "outside right")
+            xlabel: "backend: median start-up (cleanup after the exit, outside the bar)", yrange: "[0:100]",
+            key: "outside bottom center horizontal maxrows 2 font ',10'")
         return Figure(
             name: "startup-phases", title: "Where start-up time goes",
             caption: "Each backend's phase marks (recorded by its library, ms after the spawn) sorted by median offset; each interval is "
@@ -225,7 +226,9 @@ public enum Plots {
             }
         }
         let groups = [(false, "containers and native"), (true, "VMs")].filter { !rows($0.0).isEmpty }
-        var body = groups.count > 1 ? "set multiplot layout 1,2 title 'Idle memory per instance, by component (note the two scales)'\n" : ""
+        var body = groups.count > 1
+            ? "set multiplot layout 1,2 title 'Idle memory per instance, by component (note the two scales)' margins 0.08,0.98,0.22,0.86 spacing 0.1\n"
+            : ""
         for (i, g) in groups.enumerated() {
             body += stackedBars(
                 "memory\(i)", rows(g.0), series: components, title: g.1,
@@ -262,16 +265,20 @@ public enum Plots {
                 let name = "density\(blocks.count)"
                 blocks.append(Gnuplot.dataBlock(name, all.map { [Gnuplot.number($0.0), Gnuplot.number($0.1 / $0.0 / 1_048_576)] }))
                 let each = last.1 / last.0
-                let perGiB = each > 0 ? "\(Format.number((Double(1 << 30) / each).rounded())) per GiB" : "no memory drop measured"
+                let perGiB = each > 0 ? "\(Int((Double(1 << 30) / each).rounded())) per GiB" : "no memory drop measured"
                 let label = seriesLabel(b, f, files) + ": \(Int(last.0)) started, \(perGiB)"
                 let vm = f.results.kind(of: b) == "vm"
-                plots.append((vm, "$\(name) using 1:2 with linespoints lw 2 pt 7 lc rgb '\(vm ? vmColour : palette(plots.count))' title \(Gnuplot.quoted(label))"))
+                let lc = vm ? colour(f.results, b) : palette(plots.count)
+                plots.append((vm, "$\(name) using 1:2 with linespoints lw 2 pt 7 lc rgb '\(lc)' title \(Gnuplot.quoted(label))"))
             }
         }
         guard !plots.isEmpty else { return nil }
         let groups = [(false, "containers and native"), (true, "VMs")].filter { g in plots.contains { $0.vm == g.0 } }
         var body = blocks.joined()
-        if groups.count > 1 { body += "set multiplot layout 1,2 title 'Density, measured: host memory per idle instance as more are started'\n" }
+        if groups.count > 1 {
+            body += "set multiplot layout 1,2 title 'Density, measured: host memory per idle instance as more are started' "
+                + "margins 0.08,0.98,0.16,0.86 spacing 0.1\n"
+        }
         for g in groups {
             body += """
             set title \(Gnuplot.quoted(g.1))
@@ -431,7 +438,7 @@ public enum Plots {
         let spread = 0.7 / Double(max(columns.count, 1))
         let plots = columns.enumerated().map { i, c in
             let offset = (Double(i) - Double(columns.count - 1) / 2) * spread
-            let lc = c.0.results.kind(of: c.1) == "vm" ? vmColour : palette(i)
+            let lc = c.0.results.kind(of: c.1) == "vm" ? colour(c.0.results, c.1) : palette(i)
             return "$throughput using ($0 + \(Gnuplot.number(offset))):\(3 * i + 2):\(3 * i + 3):\(3 * i + 4) with yerrorbars pt 7 ps 1.2 lw 1.5 "
                 + "lc rgb '\(lc)' title \(Gnuplot.quoted(seriesLabel(c.1, c.0, files)))"
         }
@@ -462,11 +469,11 @@ public enum Plots {
 
 extension Plots {
     /// The colours of containers and of VMs in every figure, so a slide reads the same way.
-    static let containerColour = "#1f77b4", vmColour = "#d62728", nativeColour = "#7f7f7f"
+    static let containerColour = "#1f77b4", vmColour = "#d62728", fullVMColour = "#8b0000", nativeColour = "#7f7f7f"
 
     static func colour(_ file: ResultsFile, _ backend: String) -> String {
         switch file.kind(of: backend) ?? (backend.hasPrefix("vm") ? "vm" : "container") {
-        case "vm": return vmColour
+        case "vm": return backend == "vm-full" ? fullVMColour : vmColour
         case "native": return nativeColour
         default: return containerColour
         }
@@ -528,7 +535,7 @@ extension Plots {
             let each = median(measured) ?? memoryMetric(f).flatMap { median(values(f, MetricRoles.memory, $0, b)) }
             guard let each, each > 0 else { return nil }
             let perGiB = Double(1 << 30) / each
-            return (b, perGiB, max(measured.count, 1), Format.number(perGiB.rounded()))
+            return (b, perGiB, max(measured.count, 1), perGiB >= 1 ? String(Int(perGiB.rounded())) : Format.number(perGiB))
         }
         if !densityBars.isEmpty { panels.append(Panel(short: "instances per GiB", title: "Idle instances per GiB of host memory", ylabel: "instances", bars: densityBars)) }
         return panels

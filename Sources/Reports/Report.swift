@@ -227,7 +227,7 @@ public enum Report {
         .table(
             header: ["claim", "the course's slide", "container", "VM (which, and why)", "measured factor", "on this host"],
             rows: CourseTable.rows(file).map {
-                [$0.claim, $0.slide ?? "—", $0.container, $0.vm + " — " + $0.vmChoice,
+                [$0.claim, $0.slide ?? "—", $0.container, $0.vmChoice == "—" ? $0.vm : $0.vm + " — " + $0.vmChoice,
                  $0.measuredFactor.map { "\(Format.number($0))x" } ?? "—", $0.verdict]
             })
     }
