@@ -165,6 +165,8 @@ public enum Compare {
             adjustedPValue: p, smallestPossiblePValue: DetectableChange.smallestPossiblePValue(baseline.count, current.count),
             detectableChange: DetectableChange.relative(baseline: baseline, current: current, alpha: level),
             quantised: Quantisation.detect(baseline + current), verdict: .unchanged)
+        // A quantised median moves a step at a time: nothing below a step shows.
+        if let q = s.quantised, let d = s.detectableChange { s.detectableChange = max(d, q.relativeStep) }
         s.verdict = verdict(s, p: p, options: options)
         return s
     }
