@@ -6,7 +6,7 @@ import IntermodalCore
 /// Where a run is: on a terminal one live line (workload, backend, done/total, ETA), otherwise
 /// one plain line per step, on standard error so that standard output stays the summary.
 struct Progress {
-    let total: Int
+    private(set) var total: Int
     private(set) var done = 0
     let started = MonotonicInstant.now
     let live = isatty(2) == 1
@@ -16,16 +16,17 @@ struct Progress {
     mutating func step(_ workload: String, _ backend: String, round: Int, warmup: Bool) {
         done += 1
         let elapsed = MonotonicInstant.now.duration(since: started).milliseconds / 1000
-        // Rounds the precision rule adds come after the planned total: no ETA for them.
         let eta = done > 0 ? elapsed / Double(done) * Double(max(total - done, 0)) : 0
-        let count = done > total ? "\(total)+\(done - total) (until precise)" : "\(done)/\(total)"
-        let line = "[\(workload)] \(backend) round \(round + 1)\(warmup ? " (warm-up)" : "") \(count), ETA \(Self.clock(eta))"
+        let line = "[\(workload)] \(backend) round \(round + 1)\(warmup ? " (warm-up)" : "") \(done)/\(total), ETA \(Self.clock(eta))"
         if live {
             StandardStreams.writeError("\r\u{1B}[K" + line)
         } else {
             StandardStreams.writeError(line + "\n")
         }
     }
+
+    /// Rounds the precision rule adds, planned one batch at a time.
+    mutating func plan(more rounds: Int) { total += rounds }
 
     func note(_ text: String) {
         StandardStreams.writeError((live ? "\r\u{1B}[K" : "") + text + "\n")

@@ -230,6 +230,7 @@ public struct Runner: Sendable {
                         }
                     }
                     next.shuffle(using: &rng)
+                    progress.plan(more: next.count)
                     for backend in next {
                         guard await measure(backend, number: number, warmup: false, shown: number)
                         else { interrupted = true; break workloadLoop }

@@ -532,10 +532,11 @@ extension Plots {
         if !diskBars.isEmpty { panels.append(Panel(short: "image or disk", title: "Image or VM disk on the host", ylabel: "allocated (MiB)", bars: diskBars)) }
         let densityBars = backends.compactMap { b -> Bar? in
             let measured = values(f, MetricRoles.density, "host-memory-per-instance", b)
-            let each = median(measured) ?? memoryMetric(f).flatMap { median(values(f, MetricRoles.memory, $0, b)) }
+            let idle = memoryMetric(f).map { values(f, MetricRoles.memory, $0, b) } ?? []
+            let each = median(measured) ?? median(idle)
             guard let each, each > 0 else { return nil }
             let perGiB = Double(1 << 30) / each
-            return (b, perGiB, max(measured.count, 1), perGiB >= 1 ? String(Int(perGiB.rounded())) : Format.number(perGiB))
+            return (b, perGiB, measured.isEmpty ? idle.count : measured.count, perGiB >= 1 ? String(Int(perGiB.rounded())) : Format.number(perGiB))
         }
         if !densityBars.isEmpty { panels.append(Panel(short: "instances per GiB", title: "Idle instances per GiB of host memory", ylabel: "instances", bars: densityBars)) }
         return panels

@@ -9,10 +9,7 @@ import Testing
 @Suite(.serialized) struct BrowserTests {
     /// Appended to a copy of the report (the report itself has no script): writes, for every
     /// image, whether it loaded, its natural size and how many distinct colours it has.
-    static let probe = """
-    <script>
-    window.addEventListener('load', () => {
-      const out = [];
+    static let probe = script(id: "image-check", """
       for (const img of document.images) {
         let colours = 0;
         try {
@@ -26,13 +23,24 @@ import Testing
         } catch (e) { colours = -1; }
         out.push([img.alt, img.complete, img.naturalWidth, img.naturalHeight, colours].join('|'));
       }
-      const pre = document.createElement('pre');
-      pre.id = 'image-check';
-      pre.textContent = out.join('\\n');
-      document.body.appendChild(pre);
-    });
-    </script>
-    """
+    """)
+
+    /// A script that runs `body` once the page has loaded, with `out` an array of lines, and
+    /// writes the lines into `<pre id=ID>` for `--dump-dom` to show.
+    static func script(id: String, _ body: String) -> String {
+        """
+        <script>
+        window.addEventListener('load', () => {
+          const out = [];
+        \(body)
+          const pre = document.createElement('pre');
+          pre.id = '\(id)';
+          pre.textContent = out.join('\\n');
+          document.body.appendChild(pre);
+        });
+        </script>
+        """
+    }
 
     @Test func everyPlotLoadsInHeadlessChromium() async throws {
         guard HostCommand.find("chromium") != nil else {
@@ -73,10 +81,7 @@ import Testing
 
     /// Reports every pair of overlapping text boxes of the inlined SVG, every text box outside
     /// the SVG, and whether the page is wider than the window.
-    static let layoutProbe = """
-    <script>
-    window.addEventListener('load', () => {
-      const out = [];
+    static let layoutProbe = script(id: "layout-check", """
       const svg = document.querySelector('svg');
       const frame = svg.getBoundingClientRect();
       const texts = [...svg.querySelectorAll('text')].filter(t => t.textContent.trim() !== '')
@@ -96,13 +101,7 @@ import Testing
       }
       out.push('texts|' + texts.length);
       out.push('width|' + document.documentElement.scrollWidth + '|' + window.innerWidth);
-      const pre = document.createElement('pre');
-      pre.id = 'layout-check';
-      pre.textContent = out.join('\\n');
-      document.body.appendChild(pre);
-    });
-    </script>
-    """
+    """)
 
     /// The headline figure as a teacher pastes it: no text overlaps or leaves the image; and the
     /// report itself is no wider than a 1366 px screen.
