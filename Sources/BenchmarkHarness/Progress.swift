@@ -6,7 +6,7 @@ import IntermodalCore
 /// Where a run is: on a terminal one live line (workload, backend, done/total, ETA), otherwise
 /// one plain line per step, on standard error so that standard output stays the summary.
 struct Progress {
-    let total: Int
+    private(set) var total: Int
     private(set) var done = 0
     let started = MonotonicInstant.now
     let live = isatty(2) == 1
@@ -16,7 +16,7 @@ struct Progress {
     mutating func step(_ workload: String, _ backend: String, round: Int, warmup: Bool) {
         done += 1
         let elapsed = MonotonicInstant.now.duration(since: started).milliseconds / 1000
-        let eta = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
+        let eta = done > 0 ? elapsed / Double(done) * Double(max(total - done, 0)) : 0
         let line = "[\(workload)] \(backend) round \(round + 1)\(warmup ? " (warm-up)" : "") \(done)/\(total), ETA \(Self.clock(eta))"
         if live {
             StandardStreams.writeError("\r\u{1B}[K" + line)
@@ -24,6 +24,9 @@ struct Progress {
             StandardStreams.writeError(line + "\n")
         }
     }
+
+    /// Rounds the precision rule adds, planned one batch at a time.
+    mutating func plan(more rounds: Int) { total += rounds }
 
     func note(_ text: String) {
         StandardStreams.writeError((live ? "\r\u{1B}[K" : "") + text + "\n")

@@ -97,6 +97,11 @@ public struct SeriesSummary: Codable, Sendable, Equatable {
     /// median / native's median, with a 95% bootstrap interval over both sides.
     public var ratioToNative: Double?
     public var ratioToNativeCI95: ClosedInterval?
+    /// Why the series has its sample count (nil in files from before the precision rule).
+    public var stopReason: StopReason?
+    /// The relative half-width of the distribution-free 95% interval of the median
+    /// (``Precision/relativeHalfWidth(_:level:)``); nil below 6 samples.
+    public var relativeHalfWidth: Double?
 
     public init(series: SeriesKey, unit: MetricUnit, direction: Direction, accelerator: String?, summary: Summary,
                 ratioToNative: Double? = nil, ratioToNativeCI95: ClosedInterval? = nil) {

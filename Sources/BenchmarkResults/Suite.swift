@@ -38,13 +38,18 @@ public struct Suite: Codable, Sendable, Equatable {
     public var throughput: ThroughputSettings?
     /// Settings of the density workload.
     public var density: DensitySettings?
+    /// The sample-count rule: more rounds until the median is known to a target; nil: the
+    /// fixed counts above (and in results files from before the rule).
+    public var precision: PrecisionSettings?
 
     public init(
         name: String, image: String = "busybox", workloads: [String], backends: [String], runs: Int, warmup: Int,
         runsByBackend: [String: Int] = [:], warmupByBackend: [String: Int] = [:], idleInstancesByBackend: [String: Int] = [:],
         timeoutSeconds: Int = 120, memoryMiB: Int = 256, vcpus: Int = 1, idleInstances: Int = 3, seed: UInt64? = nil,
-        dockerfile: String? = nil, throughput: ThroughputSettings? = nil, density: DensitySettings? = nil
+        dockerfile: String? = nil, throughput: ThroughputSettings? = nil, density: DensitySettings? = nil,
+        precision: PrecisionSettings? = nil
     ) {
+        self.precision = precision
         self.dockerfile = dockerfile
         self.throughput = throughput
         self.density = density

@@ -27,6 +27,8 @@ public struct ComparisonOptions: Sendable {
 /// A series' verdict: a change must be significant (p < alpha) and beyond the threshold.
 public enum Verdict: String, Codable, Sendable {
     case regressed, improved, unchanged
+    /// Too few samples for any change to reach significance: no verdict either way.
+    case undecidable = "too-few-samples"
 }
 
 /// One series in both files.
@@ -44,9 +46,17 @@ public struct SeriesComparison: Codable, Sendable {
     public var changeInterval: ClosedInterval?
     /// Two-sided Mann-Whitney U p-value.
     public var pValue: Double
-    /// ``pValue`` adjusted by Holm's method over every series of the comparison, so that the
-    /// chance of any false alarm in one comparison stays below alpha; the verdict uses this.
+    /// ``pValue`` adjusted by Holm's method over the series that can reach significance
+    /// (Tarone's K of them), so that the chance of any false alarm in one comparison stays below
+    /// alpha; the verdict uses this. 1 for a series that cannot reach significance.
     public var adjustedPValue: Double
+    /// The smallest p-value these sample counts can give at all.
+    public var smallestPossiblePValue: Double
+    /// The smallest relative change of the median this comparison would detect (80% power, at the
+    /// per-series level of the correction); infinity when none can be; nil for non-positive figures.
+    public var detectableChange: Double?
+    /// The samples sit on a few levels (the clock's resolution): the change must pass a step.
+    public var quantised: Quantisation.Finding?
     public var verdict: Verdict
 }
 
@@ -62,9 +72,11 @@ public struct Comparison: Codable, Sendable {
     public var onlyInCurrent: [SeriesKey]
     /// What differs between the two hosts, when the comparison was allowed anyway.
     public var hostDifferences: [String]
-    /// Series with too few samples to ever reach significance after the adjustment (even fully
-    /// separated samples give a p-value above alpha): a regression there cannot be flagged.
+    /// Series with too few samples to ever reach significance after the correction (even fully
+    /// separated samples give a p-value above alpha / K): a regression there cannot be flagged.
     public var underpowered: [SeriesKey]
+    /// How many series the correction counts (Tarone's K): those that can reach significance.
+    public var hypotheses: Int
 
     public var regressions: [SeriesComparison] { series.filter { $0.verdict == .regressed } }
     public var improvements: [SeriesComparison] { series.filter { $0.verdict == .improved } }
@@ -101,19 +113,28 @@ public enum Compare {
                 "the files were measured on different hosts (\(differences.joined(separator: "; "))): their numbers do not compare; pass --allow-different-hosts to compare them anyway")
         }
         let b = baseline.results.measuredSeries, c = current.results.measuredSeries
+        let keys = b.keys.filter { c[$0] != nil }.sorted()
+        // Many series are judged at once: without a correction, 20 series at alpha 0.01 would
+        // raise a false alarm in about one comparison of five. A series whose sample counts cannot
+        // give a small enough p-value is left out of the count (Tarone), not allowed to dilute it.
+        let smallest = keys.map { DetectableChange.smallestPossiblePValue(b[$0]!.count, c[$0]!.count) }
+        let (k, eligible) = Multiplicity.tarone(smallestPossible: smallest, alpha: options.alpha)
+        let perSeriesAlpha = options.alpha / Double(max(k, 1))
         var judged: [SeriesComparison] = []
-        for (index, key) in b.keys.filter({ c[$0] != nil }).sorted().enumerated() {
+        for (index, key) in keys.enumerated() {
             guard let sample = current.results.samples.first(where: { $0.series == key }) else { continue }
             judged.append(series(key, unit: sample.unit, direction: sample.direction,
                                  baseline: b[key]!, current: c[key]!, options: options,
-                                 seed: options.seed &+ UInt64(index)))
+                                 seed: options.seed &+ UInt64(index), perSeriesAlpha: perSeriesAlpha))
         }
-        // Many series are judged at once: without a correction, 20 series at alpha 0.01 would
-        // raise a false alarm in about one comparison of five.
-        let adjusted = holm(judged.map(\.pValue))
+        let eligibleSet = Set(eligible.map { keys[$0] })
+        let inCount = judged.indices.filter { eligibleSet.contains(judged[$0].series) }
+        let adjusted = Multiplicity.holm(inCount.map { judged[$0].pValue }, hypotheses: k)
+        for i in judged.indices { judged[i].adjustedPValue = 1 }
+        for (j, i) in inCount.enumerated() { judged[i].adjustedPValue = adjusted[j] }
         for i in judged.indices {
-            judged[i].adjustedPValue = adjusted[i]
-            judged[i].verdict = verdict(change: judged[i].change, p: adjusted[i], direction: judged[i].direction, options: options)
+            judged[i].verdict = eligibleSet.contains(judged[i].series)
+                ? verdict(judged[i], p: judged[i].adjustedPValue, options: options) : .undecidable
         }
         return Comparison(
             baselineLabel: baseline.label, currentLabel: current.label,
@@ -121,20 +142,15 @@ public enum Compare {
             onlyInBaseline: b.keys.filter { c[$0] == nil }.sorted(),
             onlyInCurrent: c.keys.filter { b[$0] == nil }.sorted(),
             hostDifferences: differences,
-            underpowered: judged.filter { smallestPValue($0.baselineCount, $0.currentCount) * Double(judged.count) >= options.alpha }.map(\.series))
+            underpowered: judged.filter { !eligibleSet.contains($0.series) }.map(\.series),
+            hypotheses: k)
     }
 
-    /// The smallest two-sided Mann-Whitney p-value samples of these sizes can give: 2 / C(n1 + n2, n1).
-    static func smallestPValue(_ n1: Int, _ n2: Int) -> Double {
-        var c = 1.0
-        for i in 0..<min(n1, n2) { c = c * Double(n1 + n2 - i) / Double(i + 1) }
-        return min(1, 2 / c)
-    }
-
-    /// Judges one series.
+    /// Judges one series on its own (no correction: `perSeriesAlpha` is the level its detectable
+    /// change is computed at).
     public static func series(
         _ key: SeriesKey, unit: MetricUnit, direction: Direction, baseline: [Double], current: [Double],
-        options: ComparisonOptions, seed: UInt64
+        options: ComparisonOptions, seed: UInt64, perSeriesAlpha: Double? = nil
     ) -> SeriesComparison {
         let mb = Quantile.of(sorted: baseline.sorted(), 0.5)
         let mc = Quantile.of(sorted: current.sorted(), 0.5)
@@ -142,29 +158,26 @@ public enum Compare {
         let interval = Bootstrap.medianChangeInterval(
             baseline: baseline, current: current, level: 1 - options.alpha, seed: seed, resamples: options.resamples)
         let p = MannWhitney.pValue(baseline, current)
-        return SeriesComparison(
+        let level = perSeriesAlpha ?? options.alpha
+        var s = SeriesComparison(
             series: key, unit: unit, direction: direction, baselineCount: baseline.count, currentCount: current.count,
             baselineMedian: mb, currentMedian: mc, change: change, changeInterval: interval, pValue: p,
-            adjustedPValue: p, verdict: verdict(change: change, p: p, direction: direction, options: options))
+            adjustedPValue: p, smallestPossiblePValue: DetectableChange.smallestPossiblePValue(baseline.count, current.count),
+            detectableChange: DetectableChange.relative(baseline: baseline, current: current, alpha: level),
+            quantised: Quantisation.detect(baseline + current), verdict: .unchanged)
+        // A quantised median moves a step at a time: nothing below a step shows.
+        if let q = s.quantised, let d = s.detectableChange { s.detectableChange = max(d, q.relativeStep) }
+        s.verdict = verdict(s, p: p, options: options)
+        return s
     }
 
-    /// Regressed or improved only when significant and beyond the threshold.
-    static func verdict(change: Double, p: Double, direction: Direction, options: ComparisonOptions) -> Verdict {
-        guard p < options.alpha, abs(change) > options.threshold else { return .unchanged }
-        let worse = direction == .lowerIsBetter ? change > 0 : change < 0
+    /// Regressed or improved only when significant, beyond the threshold and, for quantised
+    /// samples, by at least one step of the clock.
+    static func verdict(_ s: SeriesComparison, p: Double, options: ComparisonOptions) -> Verdict {
+        guard p < options.alpha, abs(s.change) > options.threshold else { return .unchanged }
+        if let q = s.quantised, abs(s.currentMedian - s.baselineMedian) < q.step { return .unchanged }
+        let worse = s.direction == .lowerIsBetter ? s.change > 0 : s.change < 0
         return worse ? .regressed : .improved
-    }
-
-    /// Holm's step-down adjustment: the i-th smallest of m p-values times (m - i), made monotone.
-    public static func holm(_ p: [Double]) -> [Double] {
-        let order = p.indices.sorted { p[$0] < p[$1] }
-        var adjusted = [Double](repeating: 1, count: p.count)
-        var running = 0.0
-        for (rank, i) in order.enumerated() {
-            running = Swift.max(running, Swift.min(1, Double(p.count - rank) * p[i]))
-            adjusted[i] = running
-        }
-        return adjusted
     }
 }
 
@@ -188,7 +201,8 @@ extension Comparison {
         let r = regressions.count, i = improvements.count
         let what = r > 0 ? "\(r) regressed" + (i > 0 ? ", \(i) improved" : "") : i > 0 ? "\(i) improved, none regressed" : "no significant change"
         return "\(currentLabel) against \(baselineLabel): \(what) of \(series.count) series "
-            + "(a verdict needs p < \(Format.number(alpha)), Holm-adjusted over the \(series.count) series, and a median change beyond \(Format.percent(threshold)))"
+            + "(a verdict needs p < \(Format.number(alpha)), Holm-adjusted over the \(hypotheses) series that can reach significance, "
+            + "and a median change beyond \(Format.percent(threshold)); \(underpowered.count) series have too few samples for any verdict)"
     }
 
     private func row(_ s: SeriesComparison) -> [String] {
@@ -197,11 +211,19 @@ extension Comparison {
          "\(Format.value(s.currentMedian, s.unit)) (n=\(s.currentCount))",
          Format.signedPercent(s.change),
          s.changeInterval.map { "\(Format.signedPercent($0.low)) … \(Format.signedPercent($0.high))" } ?? "n/a",
-         Format.pValue(s.pValue), Format.pValue(s.adjustedPValue), s.verdict.rawValue]
+         Format.pValue(s.pValue), Format.pValue(s.adjustedPValue), Self.detectable(s), s.verdict.rawValue]
+    }
+
+    /// The smallest change the series could show, as the table says it.
+    static func detectable(_ s: SeriesComparison) -> String {
+        var out = s.detectableChange.map { $0.isFinite ? "±\(Format.percent($0))" : "none" } ?? "n/a"
+        if let q = s.quantised { out += " (quantised: steps of \(Format.percent(q.relativeStep)))" }
+        return out
     }
 
     private var header: [String] {
-        ["series", "baseline median", "current median", "change", "\(Format.percent(1 - alpha)) CI", "p", "p (Holm)", "verdict"]
+        ["series", "baseline median", "current median", "change", "\(Format.percent(1 - alpha)) CI", "p", "p (Holm)",
+         "detectable change", "verdict"]
     }
 
     var markdown: String {
@@ -211,7 +233,7 @@ extension Comparison {
         }
         let rows = series.map { s -> [String] in
             var r = row(s)
-            if s.verdict != .unchanged { r[r.count - 1] = "**\(s.verdict.rawValue)**" }
+            if s.verdict == .regressed || s.verdict == .improved { r[r.count - 1] = "**\(s.verdict.rawValue)**" }
             return r
         }
         out += Markdown.table(header: header, rows: rows)
@@ -227,10 +249,18 @@ extension Comparison {
         return out
     }
 
+    /// What a short summary carries: the headline and only the series with a verdict.
+    public var summaryMarkdown: String {
+        var out = "**Against the baseline**: \(headline).\n\n"
+        let changed = series.filter { $0.verdict == .regressed || $0.verdict == .improved }
+        if !changed.isEmpty { out += Markdown.table(header: header, rows: changed.map(row)) }
+        return out
+    }
+
     private func notJudged(bullet: String) -> String {
         var out = ""
         if !underpowered.isEmpty {
-            out += "\nToo few samples to reach significance over \(series.count) series (a regression there cannot be flagged; raise the runs):\n"
+            out += "\nToo few samples to reach significance (a regression there cannot be flagged; raise the runs):\n"
                 + underpowered.map { "\(bullet)\($0)\n" }.joined()
         }
         if !onlyInBaseline.isEmpty {

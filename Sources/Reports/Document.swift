@@ -19,14 +19,23 @@ public enum Block: Sendable {
     case table(header: [String], rows: [[String]])
     /// A rendered plot, by its file name without extension.
     case figure(Figure)
+    /// Blocks folded behind a one-line summary (`<details>`): long tables, many warnings.
+    indirect case details(summary: String, [Block])
 }
 
 /// Markdown rendering.
 public enum Markdown {
     public static func render(_ doc: Document, figureDirectory: String = "plots") -> String {
-        var out = "# \(doc.title)\n\n"
-        for block in doc.blocks {
+        "# \(doc.title)\n\n" + render(doc.blocks, figureDirectory: figureDirectory)
+    }
+
+    static func render(_ blocks: [Block], figureDirectory: String) -> String {
+        var out = ""
+        for block in blocks {
             switch block {
+            case .details(let summary, let inner):
+                // GitHub renders Markdown inside <details> when blank lines surround it.
+                out += "<details><summary>\(summary)</summary>\n\n" + render(inner, figureDirectory: figureDirectory) + "</details>\n\n"
             case .heading(let level, let text): out += String(repeating: "#", count: level) + " \(text)\n\n"
             case .paragraph(let text): out += text + "\n\n"
             case .list(let items): out += items.map { "- \($0)\n" }.joined() + "\n"

@@ -41,9 +41,25 @@ public enum Format {
 
     public static func pValue(_ p: Double) -> String { p < 0.0001 ? "<0.0001" : String(format: "%.4f", p) }
 
-    /// A summary's spread as reports write it: median [p25, p75], n.
+    /// A summary's spread as reports write it: median (IQR, n), or median (range, n) below
+    /// ``Summary/minimumForInference`` samples, where quartiles of three values mean little.
     public static func summary(_ s: Summary, _ unit: MetricUnit) -> String {
-        "\(value(s.median, unit)) (IQR \(value(s.p25, unit)) – \(value(s.p75, unit)), n=\(s.count))"
+        if s.count == 1 { return "\(value(s.median, unit)) (n=1)" }
+        return s.count < Summary.minimumForInference
+            ? "\(value(s.median, unit)) (range \(value(s.min, unit)) – \(value(s.max, unit)), n=\(s.count))"
+            : "\(value(s.median, unit)) (IQR \(value(s.p25, unit)) – \(value(s.p75, unit)), n=\(s.count))"
+    }
+
+    /// A series' median, or what it is when the clock cannot resolve it: a latency whose median
+    /// is below one step of a quantised series, or 0, is "below the clock's resolution".
+    public static func median(_ values: [Double], _ unit: MetricUnit) -> String {
+        let m = Quantile.of(sorted: values.sorted(), 0.5)
+        guard unit == .milliseconds else { return value(m, unit) }
+        if let q = Quantisation.detect(values), m < q.step {
+            return "below the clock's resolution (< \(value(q.step, unit)))"
+        }
+        if m == 0 { return "below the clock's resolution (0 \(unit.symbol) read)" }
+        return value(m, unit)
     }
 }
 

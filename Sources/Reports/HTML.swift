@@ -5,7 +5,7 @@ import Foundation
 public enum HTML {
     /// `svg` gives each figure's SVG text by figure name.
     public static func render(_ doc: Document, svg: [String: String]) -> String {
-        var out = """
+        let out = """
         <!DOCTYPE html>
         <html lang="en">
         <head>
@@ -21,30 +21,41 @@ public enum HTML {
         figure img { max-width: 100%; height: auto; border: 1px solid #ddd; }
         figcaption { font-size: 0.9em; color: #444; }
         strong { color: #a00; }
+        .wide { max-width: 100%; overflow-x: auto; }
+        td { overflow-wrap: anywhere; }
+        details { margin: 1em 0; }
+        summary { cursor: pointer; font-weight: 600; }
         </style>
         </head>
         <body>
         <h1>\(escape(doc.title))</h1>
 
         """
-        for block in doc.blocks {
+        return out + blocks(doc.blocks, svg: svg) + "</body>\n</html>\n"
+    }
+
+    static func blocks(_ blocks: [Block], svg: [String: String]) -> String {
+        var out = ""
+        for block in blocks {
             switch block {
+            case .details(let summary, let inner):
+                out += "<details><summary>\(inline(summary))</summary>\n" + self.blocks(inner, svg: svg) + "</details>\n"
             case .heading(let level, let text):
                 let l = min(max(level, 2), 6)
                 out += "<h\(l)>\(inline(text))</h\(l)>\n"
             case .paragraph(let text): out += "<p>\(inline(text))</p>\n"
             case .list(let items): out += "<ul>\n" + items.map { "<li>\(inline($0))</li>\n" }.joined() + "</ul>\n"
             case .table(let header, let rows):
-                out += "<table>\n<tr>" + header.map { "<th>\(inline($0))</th>" }.joined() + "</tr>\n"
+                out += "<div class=\"wide\"><table>\n<tr>" + header.map { "<th>\(inline($0))</th>" }.joined() + "</tr>\n"
                 out += rows.map { "<tr>" + $0.map { "<td>\(inline($0))</td>" }.joined() + "</tr>\n" }.joined()
-                out += "</table>\n"
+                out += "</table></div>\n"
             case .figure(let f):
                 let data = Data((svg[f.name] ?? "").utf8).base64EncodedString()
                 out += "<figure id=\"\(escape(f.name))\">\n<img class=\"plot\" alt=\"\(escape(f.title))\" "
                     + "src=\"data:image/svg+xml;base64,\(data)\">\n<figcaption>\(inline(f.caption))</figcaption>\n</figure>\n"
             }
         }
-        return out + "</body>\n</html>\n"
+        return out
     }
 
     static func escape(_ s: String) -> String {

@@ -65,4 +65,29 @@ extension ResultsFile {
 
     /// True when guests ran under software emulation.
     public var isEmulated: Bool { environment.accelerator.lowercased() == "tcg" }
+
+    /// What a guest backend ran under: its own record, else the environment's.
+    public func accelerator(of backend: String) -> String {
+        (backends.first { $0.name == backend }?.accelerator ?? environment.accelerator).lowercased()
+    }
+
+    /// Whether a VM's figures can decide a claim about VMs: only under KVM. TCG translates
+    /// every guest instruction (its translation cache alone is tens of MiB per guest), so its
+    /// times and memory say what emulation costs, not what a VM costs.
+    public func guestFiguresDecide(_ backend: String) -> Bool { accelerator(of: backend) == "kvm" }
+
+    /// The caveat KVM figures carry when the measuring host is itself a guest.
+    public var nestedCaveat: String? {
+        environment.hostVirtualization != nil
+            ? "measured on a host that is itself a guest: KVM here is nested, slower than on bare metal" : nil
+    }
+
+    /// The accelerator as a plot or a slide must state it; nil under KVM on bare metal.
+    public var acceleratorMark: String? {
+        switch environment.accelerator.lowercased() {
+        case "kvm": return environment.hostVirtualization != nil ? "guests: KVM, nested (the measuring host is itself a guest)" : nil
+        case "tcg": return "guests: TCG emulation, not KVM"
+        default: return "guests: accelerator \(environment.accelerator), not KVM"
+        }
+    }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import BenchmarkResults
 
 /// How a report finds its figures among a results file's series. The harness names workloads and
@@ -23,6 +24,17 @@ public enum MetricRoles {
     /// The headline start-up metric among `metrics`.
     public static func headlineStartup(_ metrics: [String]) -> String? {
         metrics.first { $0.contains("echo") } ?? metrics.first { $0.contains("exit") } ?? metrics.first
+    }
+
+    /// A metric id as a title says it: `echo:spawn-to-first-output` is "run echo: to its first output".
+    public static func plainName(_ metric: String) -> String {
+        let known: [String: String] = [
+            "true:spawn-to-exit": "run true, spawn to exit",
+            "echo:spawn-to-first-output": "run echo, spawn to its first output",
+            "idle:pss-per-instance": "idle memory per instance (PSS)",
+            "idle:rss-per-instance": "idle memory per instance (RSS)",
+        ]
+        return known[metric] ?? metric.replacingOccurrences(of: ":", with: ": ").replacingOccurrences(of: "-", with: " ")
     }
 
     /// The per-instance memory metric among `metrics` (with their units).
@@ -65,7 +77,11 @@ public enum MetricRoles {
 /// Where start-up time goes: each recorded phase mark closes an interval, attributed by the
 /// mark's name to the part of start-up it ends.
 public enum PhaseCategory: String, CaseIterable, Sendable {
-    case setup = "runtime set-up"
+    case setup = "runtime or libvirt set-up"
+    /// QEMU and the BIOS until the guest's kernel (micro guest) or its first console byte (full guest).
+    case firmware = "firmware"
+    /// The full guest's GRUB, kernel and systemd: its marks do not separate them.
+    case bootChain = "boot loader, kernel and systemd"
     case kernel = "kernel"
     case initialisation = "init"
     case command = "command"
@@ -76,6 +92,8 @@ public enum PhaseCategory: String, CaseIterable, Sendable {
     public static func ending(at mark: String, afterExit: Bool) -> PhaseCategory {
         if afterExit { return .cleanup }
         switch mark {
+        case "kernelStart", "consoleFirstByte": return .firmware
+        case "agentReady": return .bootChain
         case "initStart": return .kernel
         case "initHello", "commandStart": return .initialisation
         case "commandEnd", "exit", "firstOutput", "engine: output": return .command

@@ -8,6 +8,7 @@ public enum Plots {
     public static func all(_ files: [LabelledResults]) -> (figures: [Figure], missing: [String]) {
         var figures: [Figure] = []
         var missing: [String] = []
+        if let h = headline(files) { figures.append(h) } else { missing.append("Too few of start-up, memory, disk and density: no headline figure.") }
         let startup = startupLatency(files)
         if startup.isEmpty { missing.append("No start-up samples: no start-up figure.") }
         figures += startup
@@ -17,6 +18,9 @@ public enum Plots {
         add(density(files), "No per-instance memory: no density curve.")
         add(diskFootprint(files), "No disk-footprint samples: no disk figure.")
         add(throughput(files), "No throughput workload with a native baseline: no normalised throughput figure.")
+        // Every image says what its guests ran under, so that a copied plot cannot mislead.
+        let marks = Array(Set(files.compactMap(\.results.acceleratorMark))).sorted()
+        if !marks.isEmpty { for i in figures.indices { figures[i].mark = marks.joined(separator: "; ") } }
         return (figures, missing)
     }
 
@@ -52,7 +56,7 @@ public enum Plots {
     /// series (the row's following columns, in order), the palette's colours in turn.
     static func stackedBars(
         _ block: String, _ rows: [[String]], series: [String], title: String, ylabel: String, xlabel: String,
-        yrange: String? = nil, key: String
+        yrange: String? = nil, key: String, rotate: Bool = true
     ) -> String {
         let plots = series.enumerated().map { i, name in
             (i == 0 ? "$\(block) using 2:xtic(1)" : "'' using \(i + 2)") + " title \(Gnuplot.quoted(name)) lc rgb '\(palette(i))'"
@@ -65,8 +69,8 @@ public enum Plots {
         set style histogram rowstacked
         set style fill solid 0.8 border -1
         set boxwidth 0.6
-        set xtics rotate by -20
-        set key \(key)
+        \(rotate ? "set xtics rotate by -25 font ',10'" : "set xtics norotate font ',10'")
+        set key \(key == "off" ? "off" : key)
         set grid ytics
         plot \(plots.joined(separator: ", \\\n     "))
 
@@ -74,7 +78,8 @@ public enum Plots {
     }
 
     static func palette(_ i: Int) -> String {
-        let colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+        // No red: red is the VMs' colour in every figure.
+        let colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
         return colours[i % colours.count]
     }
 
@@ -112,15 +117,19 @@ public enum Plots {
                     let x = Double(bi + 1) + (Double(fi) - Double(files.count - 1) / 2) * width
                     let title = files.count > 1 && !titled ? "title \(Gnuplot.quoted(f.label))" : "notitle"
                     titled = true
-                    plots.append("$\(block) using (\(x)):1 with boxplot lc rgb '\(palette(fi))' \(title)")
+                    // One file: containers and VMs in their colours; several: one colour per file.
+                    let lc = files.count > 1 ? palette(fi) : colour(f.results, b)
+                    plots.append("$\(block) using (\(x)):1 with boxplot lc rgb '\(lc)' \(title)")
                 }
             }
             let tics = bs.enumerated().map { "\(Gnuplot.quoted($0.element)) \($0.offset + 1)" }.joined(separator: ", ")
             let symbol = unit.symbol.isEmpty ? unit.rawValue : unit.symbol
             body += """
-            set title \(Gnuplot.quoted("Start-up: \(metric)"))
-            set ylabel \(Gnuplot.quoted("\(metric) (\(symbol), log scale)"))
-            set xlabel 'backend'
+            set title \(Gnuplot.quoted("Start-up: \(MetricRoles.plainName(metric))"))
+            set ylabel \(Gnuplot.quoted("time (\(symbol), log scale)"))
+            set xlabel 'backend (containers blue, VMs red)'
+            set xtics rotate by -30
+            set bmargin 6
             set logscale y
             set grid ytics mytics
             set style boxplot outliers pointtype 7
@@ -134,7 +143,7 @@ public enum Plots {
             """
             let safe = metric.map { $0.isLetter || $0.isNumber ? $0 : "-" }
             figures.append(Figure(
-                name: "startup-\(String(safe))", title: "Start-up latency: \(metric)",
+                name: "startup-\(String(safe))", title: "Start-up latency: \(MetricRoles.plainName(metric))",
                 caption: "Box plots (median, quartiles, whiskers at 1.5 IQR, outliers as points) of every measured sample, log scale. "
                     + sampleCounts(files, MetricRoles.startup, metric, bs) + ".",
                 body: body))
@@ -142,10 +151,11 @@ public enum Plots {
         return figures
     }
 
-    /// Where start-up time goes, per backend: the phases as a 100% stacked bar, totals in the labels.
+    /// Where start-up time goes, per backend: the phases as a 100% stacked bar of the start-up
+    /// itself; cleanup after the exit is outside the bar, said in the label.
     static func startupPhases(_ files: [LabelledResults]) -> Figure? {
         var rows: [[String]] = []
-        let categories = PhaseCategory.allCases
+        let categories = PhaseCategory.allCases.filter { $0 != .cleanup }
         for f in files {
             let metric = MetricRoles.headlineStartup(metrics([f], workload: MetricRoles.startup).map(\.0))
             for b in f.results.backendOrder {
@@ -157,7 +167,8 @@ public enum Plots {
                 guard let parts = PhaseCategory.breakdown(chosen) else { continue }
                 let total = categories.reduce(0) { $0 + (parts[$1] ?? 0) }
                 guard total > 0 else { continue }
-                let label = "\(seriesLabel(b, f, files)) \(Format.number(total)) ms"
+                let cleanup = parts[.cleanup].map { $0 > 0 ? ", +\(Self.duration($0)) cleanup" : "" } ?? ""
+                let label = "\(seriesLabel(b, f, files)): \(Self.duration(total))\(cleanup)"
                 rows.append([Gnuplot.column(label)] + categories.map { Gnuplot.number(100 * (parts[$0] ?? 0) / total) })
             }
         }
@@ -165,13 +176,19 @@ public enum Plots {
         let body = stackedBars(
             "phases", rows, series: categories.map(\.rawValue),
             title: "Where start-up time goes (median of each phase mark)", ylabel: "share of start-up (%)",
-            xlabel: "backend and its median start-up (ms)", yrange: "[0:100]", key: "outside right")
+            xlabel: "backend: median start-up (cleanup after the exit, outside the bar)", yrange: "[0:100]",
+            key: "outside bottom center horizontal maxrows 2 font ',10'")
         return Figure(
             name: "startup-phases", title: "Where start-up time goes",
             caption: "Each backend's phase marks (recorded by its library, ms after the spawn) sorted by median offset; each interval is "
-                + "attributed to the part it ends (runtime set-up, kernel, init, command, cleanup). Backends that record no phases are absent.",
+                + "attributed to the part it ends: runtime or libvirt set-up, firmware (QEMU and the BIOS), the full guest's boot loader, "
+                + "kernel and systemd (its marks do not separate them), the micro guest's kernel and init, the command. Cleanup after the "
+                + "exit is not start-up: it is in the label, not the bar. Backends that record no phases are absent.",
             body: body)
     }
+
+    /// Milliseconds as a label says them: "12 ms", "4.31 s".
+    static func duration(_ ms: Double) -> String { ms >= 1000 ? "\(Format.number(ms / 1000)) s" : "\(Format.number(ms)) ms" }
 
     // MARK: Memory
 
@@ -179,10 +196,12 @@ public enum Plots {
         MetricRoles.perInstanceMemory(metrics([f], workload: MetricRoles.memory))
     }
 
-    /// Idle memory per instance, stacked by component (MiB).
+    /// Idle memory per instance, stacked by component (MiB): containers (and native) in one panel,
+    /// VMs in another, each on its own linear scale, so that a container's few MiB are not a
+    /// hairline under a guest's hundreds.
     static func memoryByComponent(_ files: [LabelledResults]) -> Figure? {
         var components: [String] = []
-        var perRow: [(String, [String: Double], Int)] = []
+        var perRow: [(label: String, parts: [String: Double], n: Int, vm: Bool)] = []
         for f in files {
             guard let metric = memoryMetric(f) else { continue }
             for b in f.results.backendOrder {
@@ -197,19 +216,30 @@ public enum Plots {
                     parts["total"] = median(samples.map(\.value))
                 }
                 for k in parts.keys.sorted() where !components.contains(k) { components.append(k) }
-                perRow.append((seriesLabel(b, f, files), parts, samples.count))
+                perRow.append((seriesLabel(b, f, files), parts, samples.count, f.results.kind(of: b) == "vm"))
             }
         }
         guard !perRow.isEmpty else { return nil }
-        let rows = perRow.map { label, parts, n in
-            [Gnuplot.column("\(label) n=\(n)")] + components.map { Gnuplot.number((parts[$0] ?? 0) / 1_048_576) }
+        func rows(_ vm: Bool) -> [[String]] {
+            perRow.filter { $0.vm == vm }.map { r in
+                [Gnuplot.column("\(r.label) n=\(r.n)")] + components.map { Gnuplot.number((r.parts[$0] ?? 0) / 1_048_576) }
+            }
         }
-        let body = stackedBars(
-            "memory", rows, series: components, title: "Idle memory per instance, by component",
-            ylabel: "memory per instance (MiB)", xlabel: "backend", key: "outside right")
+        let groups = [(false, "containers and native"), (true, "VMs")].filter { !rows($0.0).isEmpty }
+        var body = groups.count > 1
+            ? "set multiplot layout 1,2 title 'Idle memory per instance, by component (note the two scales)' margins 0.08,0.98,0.22,0.86 spacing 0.1\n"
+            : ""
+        for (i, g) in groups.enumerated() {
+            body += stackedBars(
+                "memory\(i)", rows(g.0), series: components, title: g.1,
+                ylabel: "memory per instance (MiB)", xlabel: "backend", key: i == groups.count - 1 ? "top left" : "off")
+            body += "unset title\n"
+        }
+        if groups.count > 1 { body += "unset multiplot\n" }
         return Figure(
             name: "memory-components", title: "Idle memory per instance",
-            caption: "Median per instance of each component (the instance's own processes, its monitor, QEMU, ...), MiB; n is the samples per backend.",
+            caption: "Median per instance of each component (the instance's own processes, its monitor, QEMU, ...), MiB; n is the samples per backend. "
+                + "Containers and VMs are in separate panels with their own scales: on one axis the containers' bars would not show.",
             body: body)
     }
 
@@ -219,42 +249,54 @@ public enum Plots {
         measuredDensity(files) ?? estimatedDensity(files)
     }
 
-    /// The density workload's curve: host memory used against the number of idle instances
-    /// running, one line per backend, measured step by step.
+    /// The density workload's curve: host memory per running instance against the number of
+    /// idle instances started, one line per backend, linear axes, with instances per GiB in the
+    /// legend. Containers and VMs differ by hundreds of times: two panels, each its own scale.
     static func measuredDensity(_ files: [LabelledResults]) -> Figure? {
         var blocks: [String] = []
-        var plots: [String] = []
+        var plots: [(vm: Bool, command: String)] = []
         for f in files {
             for b in f.results.backendOrder {
                 let all = f.results.samples
                     .filter { $0.workload == MetricRoles.density && $0.metric == MetricRoles.densityStep && $0.backend == b && !$0.warmup }
                     .compactMap { s in s.components?["instances"].map { ($0, s.value) } }
                     .sorted { $0.0 < $1.0 }
-                // A log scale has no place for a step where MemAvailable did not drop.
-                let steps = all.filter { $0.1 > 0 }
-                guard let last = all.last, !steps.isEmpty else { continue }
+                guard let last = all.last, last.0 > 0 else { continue }
                 let name = "density\(blocks.count)"
-                blocks.append(Gnuplot.dataBlock(name, steps.map { [Gnuplot.number($0.0), Gnuplot.number($0.1 / 1_048_576)] }))
-                let label = seriesLabel(b, f, files) + ": \(Int(last.0)) started"
-                plots.append("$\(name) using 1:2 with linespoints lw 2 pt 7 lc rgb '\(palette(plots.count))' title \(Gnuplot.quoted(label))")
+                blocks.append(Gnuplot.dataBlock(name, all.map { [Gnuplot.number($0.0), Gnuplot.number($0.1 / $0.0 / 1_048_576)] }))
+                let each = last.1 / last.0
+                let perGiB = each > 0 ? "\(Int((Double(1 << 30) / each).rounded())) per GiB" : "no memory drop measured"
+                let label = seriesLabel(b, f, files) + ": \(Int(last.0)) started, \(perGiB)"
+                let vm = f.results.kind(of: b) == "vm"
+                let lc = vm ? colour(f.results, b) : palette(plots.count)
+                plots.append((vm, "$\(name) using 1:2 with linespoints lw 2 pt 7 lc rgb '\(lc)' title \(Gnuplot.quoted(label))"))
             }
         }
         guard !plots.isEmpty else { return nil }
-        let body = blocks.joined() + """
-        set title 'Density: host memory used by idle instances, measured'
-        set xlabel 'idle instances running'
-        set ylabel 'host memory used (MiB, drop of MemAvailable)'
-        set logscale y
-        set grid
-        set key outside right
-        plot \(plots.joined(separator: ", \\\n     "))
+        let groups = [(false, "containers and native"), (true, "VMs")].filter { g in plots.contains { $0.vm == g.0 } }
+        var body = blocks.joined()
+        if groups.count > 1 {
+            body += "set multiplot layout 1,2 title 'Density, measured: host memory per idle instance as more are started' "
+                + "margins 0.08,0.98,0.16,0.86 spacing 0.1\n"
+        }
+        for g in groups {
+            body += """
+            set title \(Gnuplot.quoted(g.1))
+            set xlabel 'idle instances running'
+            set ylabel 'host memory per instance (MiB)'
+            set grid
+            set key top right font ',9'
+            plot \(plots.filter { $0.vm == g.0 }.map(\.command).joined(separator: ", \\\n     "))
 
-        """
+            """
+        }
+        if groups.count > 1 { body += "unset multiplot\n" }
         return Figure(
             name: "density", title: "How many instances fit",
             caption: "Measured: idle instances started one after another and kept running, until the suite's memory budget or count; "
-                + "after each start, the host memory all of them use (the drop of MemAvailable since the first; steps where it did not drop are left out of the log scale). "
-                + "The legend gives how many were started. MemAvailable moves with everything else on the host: read the slope, not single steps.",
+                + "after each start, the host memory all of them use (the drop of MemAvailable since the first) divided by how many run. "
+                + "The legend gives how many were started and how many would fit in a GiB at the last step. MemAvailable moves with "
+                + "everything else on the host: a step can even show a gain. Containers and VMs have separate panels and scales.",
             body: body)
     }
 
@@ -391,21 +433,25 @@ public enum Plots {
                 return [Gnuplot.number(r?.value ?? .nan), Gnuplot.number(r?.interval?.low ?? r?.value ?? .nan), Gnuplot.number(r?.interval?.high ?? r?.value ?? .nan)]
             }
         }
+        // Dots with their intervals, not bars: a bar's length on a log axis depends on where the
+        // axis starts and means nothing.
+        let spread = 0.7 / Double(max(columns.count, 1))
         let plots = columns.enumerated().map { i, c in
-            (i == 0 ? "$throughput using 2:3:4:xtic(1)" : "'' using \(3 * i + 2):\(3 * i + 3):\(3 * i + 4)")
-                + " title \(Gnuplot.quoted(seriesLabel(c.1, c.0, files))) lc rgb '\(palette(i))'"
+            let offset = (Double(i) - Double(columns.count - 1) / 2) * spread
+            let lc = c.0.results.kind(of: c.1) == "vm" ? colour(c.0.results, c.1) : palette(i)
+            return "$throughput using ($0 + \(Gnuplot.number(offset))):\(3 * i + 2):\(3 * i + 3):\(3 * i + 4) with yerrorbars pt 7 ps 1.2 lw 1.5 "
+                + "lc rgb '\(lc)' title \(Gnuplot.quoted(seriesLabel(c.1, c.0, files)))"
         }
+        let tics = groups.enumerated().map { "\(Gnuplot.quoted($0.element.label)) \($0.offset)" }.joined(separator: ", ")
         let body = Gnuplot.dataBlock("throughput", rows) + """
         set title 'Performance relative to native (1 = native)'
-        set ylabel 'relative to native (ratio, higher is better)'
-        set style data histograms
-        set style histogram errorbars gap 2 lw 1
-        set style fill solid 0.7 border -1
+        set ylabel 'relative to native (ratio, higher is better, log scale)'
         set logscale y
         set yrange [0.005:5]
-        set xtics rotate by -25 font ',9'
-        set bmargin 7
-        set key outside right
+        set xrange [-0.6:\(Gnuplot.number(Double(groups.count) - 0.4))]
+        set xtics (\(tics)) rotate by -25 font ',9'
+        set bmargin 8
+        set key outside right font ',9'
         set grid ytics
         set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 lw 1.5 lc rgb '#000000'
         plot \(plots.joined(separator: ", \\\n     "))
@@ -413,8 +459,127 @@ public enum Plots {
         """
         return Figure(
             name: "throughput", title: "Throughput normalised to native",
-            caption: "One group per workload's headline figure: each backend's median over native's median in the same run (log scale); error bars are 95% bootstrap intervals over both sides. "
+            caption: "One group per workload's headline figure: each backend's median over native's median in the same run (a dot, log scale); error bars are 95% bootstrap intervals over both sides. "
                 + "For lower-is-better figures (a round trip) the ratio is inverted, so higher always reads as better. A network group shows each backend's bridge where it has one, else the host's network, against native's loopback. Every other series is in the table below.",
             body: body)
+    }
+}
+
+// MARK: Headline
+
+extension Plots {
+    /// The colours of containers and of VMs in every figure, so a slide reads the same way.
+    static let containerColour = "#1f77b4", vmColour = "#d62728", fullVMColour = "#8b0000", nativeColour = "#7f7f7f"
+
+    static func colour(_ file: ResultsFile, _ backend: String) -> String {
+        switch file.kind(of: backend) ?? (backend.hasPrefix("vm") ? "vm" : "container") {
+        case "vm": return backend == "vm-full" ? fullVMColour : vmColour
+        case "native": return nativeColour
+        default: return containerColour
+        }
+    }
+
+    /// The 3-4 backends a headline shows: ours, the best-known peer (docker, else podman, runc,
+    /// crun), the micro guest and the full-OS guest, those the file measured.
+    static func headlineBackends(_ f: ResultsFile) -> [String] {
+        let measured = Set(f.samples.map(\.backend))
+        var out = ["intermodal"].filter(measured.contains)
+        if let peer = ["docker", "podman", "runc", "crun"].first(where: measured.contains) { out.append(peer) }
+        out += ["vm", "vm-full"].filter(measured.contains)
+        return out
+    }
+
+    /// One panel's figures: (backend, median, n, label), in the headline's order.
+    struct Panel {
+        /// A table column's name.
+        var short: String
+        var title: String
+        var ylabel: String
+        var bars: [Bar]
+    }
+
+    typealias Bar = (backend: String, value: Double, n: Int, label: String)
+
+    /// The headline panels of one file: start-up, idle memory per instance, disk, instances per GiB.
+    static func headlinePanels(_ f: LabelledResults) -> [Panel] {
+        let r = f.results
+        let backends = headlineBackends(r)
+        var panels: [Panel] = []
+        let startupMetric = MetricRoles.headlineStartup(metrics([f], workload: MetricRoles.startup).map(\.0))
+        if let metric = startupMetric {
+            let bars = backends.compactMap { b -> Bar? in
+                let v = values(f, MetricRoles.startup, metric, b)
+                guard let m = median(v) else { return nil }
+                return (b, m, v.count, m >= 1000 ? "\(Format.number(m / 1000)) s" : "\(Format.number(m)) ms")
+            }
+            if !bars.isEmpty { panels.append(Panel(short: "start-up", title: "Start-up: \(MetricRoles.plainName(metric))", ylabel: "median (ms)", bars: bars)) }
+        }
+        if let metric = memoryMetric(f) {
+            let bars = backends.compactMap { b -> Bar? in
+                let v = values(f, MetricRoles.memory, metric, b)
+                guard let m = median(v), m > 0 else { return nil }
+                return (b, m / 1_048_576, v.count, Format.bytes(m))
+            }
+            if !bars.isEmpty { panels.append(Panel(short: "idle memory per instance", title: "Idle memory per instance", ylabel: "median (MiB)", bars: bars)) }
+        }
+        let diskBars = backends.compactMap { b -> Bar? in
+            let shared = metrics([f], workload: MetricRoles.disk).filter { $0.1 == .bytes && !MetricRoles.isPerInstanceDisk($0.0) }
+            let parts = shared.compactMap { median(values(f, MetricRoles.disk, $0.0, b)) }
+            guard !parts.isEmpty else { return nil }
+            let total = parts.reduce(0, +)
+            return (b, total / 1_048_576, 1, Format.bytes(total))
+        }
+        if !diskBars.isEmpty { panels.append(Panel(short: "image or disk", title: "Image or VM disk on the host", ylabel: "allocated (MiB)", bars: diskBars)) }
+        let densityBars = backends.compactMap { b -> Bar? in
+            let measured = values(f, MetricRoles.density, "host-memory-per-instance", b)
+            let idle = memoryMetric(f).map { values(f, MetricRoles.memory, $0, b) } ?? []
+            let each = median(measured) ?? median(idle)
+            guard let each, each > 0 else { return nil }
+            let perGiB = Double(1 << 30) / each
+            return (b, perGiB, measured.isEmpty ? idle.count : measured.count, perGiB >= 1 ? String(Int(perGiB.rounded())) : Format.number(perGiB))
+        }
+        if !densityBars.isEmpty { panels.append(Panel(short: "instances per GiB", title: "Idle instances per GiB of host memory", ylabel: "instances", bars: densityBars)) }
+        return panels
+    }
+
+    /// Container against VM on one slide: four panels of medians, each bar labelled with its
+    /// value, containers and VMs in their own colours, the accelerator printed in the image.
+    public static func headline(_ files: [LabelledResults]) -> Figure? {
+        guard let f = files.first else { return nil }
+        let panels = headlinePanels(f)
+        guard panels.count >= 2 else { return nil }
+        var body = "set multiplot layout 2,2 title \(Gnuplot.quoted("Containers and VMs on this host: medians (\(f.label))")) "
+            + "margins 0.09,0.98,0.1,0.84 spacing 0.11,0.18\n"
+        for (i, p) in panels.enumerated() {
+            let block = "headline\(i)"
+            body += Gnuplot.dataBlock(block, p.bars.enumerated().map { j, bar in
+                [Gnuplot.number(Double(j)), Gnuplot.number(bar.value), Gnuplot.column(bar.backend), Gnuplot.column(bar.label),
+                 String(Int(colour(f.results, bar.backend).dropFirst(), radix: 16) ?? 0)]
+            })
+            let top = (p.bars.map(\.value).max() ?? 1) * 1.3
+            body += """
+            set title \(Gnuplot.quoted(p.title))
+            set ylabel \(Gnuplot.quoted(p.ylabel))
+            unset xlabel
+            set yrange [0:\(Gnuplot.number(top))]
+            set xrange [-0.6:\(Gnuplot.number(Double(p.bars.count) - 0.4))]
+            set style fill solid 0.85 border -1
+            set boxwidth 0.6
+            set grid ytics
+            set key off
+            set format y '%.0f'
+            plot $\(block) using 1:2:5:xtic(3) with boxes lc rgb variable notitle, \\
+                 $\(block) using 1:2:4 with labels offset 0,0.8 font ',10' notitle
+
+            """
+        }
+        body += "unset multiplot\n"
+        let counts = panels.first.map { p in p.bars.map { "\($0.backend) n=\($0.n)" }.joined(separator: ", ") } ?? ""
+        return Figure(
+            name: "headline", title: "Containers and VMs on this host",
+            caption: "Medians on linear axes, each bar labelled with its value: start-up (\(counts)), idle memory per instance, "
+                + "the image (containers) or disk (VMs) on the host, and how many idle instances fit in a GiB of host memory "
+                + "(measured by the density workload where it ran, else from the idle memory). Containers blue, VMs red.",
+            body: body, mark: f.results.acceleratorMark)
     }
 }

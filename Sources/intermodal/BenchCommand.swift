@@ -4,6 +4,7 @@ import BenchmarkResults
 import FoundationEssentials
 import ImageStore
 import IntermodalCore
+import Reports
 import SystemPackage
 #if canImport(Glibc)
 import Glibc
@@ -22,13 +23,14 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Leave these backends of the suite out (comma-separated): a fleet host without KVM, Docker, ...")
     var skipBackends: String?
     @Option(name: .long, help: "Only these workloads (comma-separated).") var workloads: String?
-    @Option(name: .long, help: "Measured runs per backend (overrides the suite).") var runs: Int?
+    @Option(name: .long, help: "Measured runs per backend (overrides the suite; a fixed count, no precision rule).") var runs: Int?
     @Option(name: .long, help: "Warm-up runs (overrides the suite).") var warmup: Int?
     @Option(name: .long, help: "The results file (default: results/bench-SUITE-TIME.json).") var out: String?
     @Option(name: .long, help: "A label stored with the results (a commit, a host).") var label: String?
     @Option(name: .long, help: "Run exactly the suite stored in this results file again.") var rerun: String?
     @Option(name: .long, help: "The shuffle's seed (overrides the suite's): one seed for every host of a fleet.") var seed: UInt64?
     @Option(name: .long, help: "The harness's own store and work directories.") var benchRoot = "/var/lib/intermodal-bench"
+    @Flag(name: .long, help: "Also print every series' table and every warning (the report has them all).") var allSeries = false
 
     func validate() throws {
         if [quick, suite != nil, rerun != nil].filter({ $0 }).count > 1 {
@@ -63,7 +65,11 @@ struct BenchCommand: AsyncParsableCommand {
             if chosen.backends.isEmpty { throw IntermodalError(.invalidArgument, "--skip-backends leaves no backend to run") }
         }
         if let seed { chosen.seed = seed }
-        if let runs { chosen.runs = runs; chosen.runsByBackend = chosen.runsByBackend.mapValues { min($0, runs) } }
+        if let runs {
+            chosen.runs = runs
+            chosen.runsByBackend = chosen.runsByBackend.mapValues { min($0, runs) }
+            chosen.precision = nil
+        }
         if let warmup { chosen.warmup = warmup }
         // Relative paths are the caller's: resolved before anything runs.
         let path = FileSystem.absolute(FilePath(out ?? "results/bench-\(chosen.name)-\(Self.stamp()).json"))
@@ -71,8 +77,21 @@ struct BenchCommand: AsyncParsableCommand {
         let results = try await runner.run()
         try FileSystem.createDirectory(path.removingLastComponent())
         try FileSystem.writeAtomically(try JSON.encode(results, pretty: true) + [10], to: path)
-        StandardStreams.writeOutput(SummaryTable.render(results))
-        StandardStreams.writeOutput("results: \(path)\n")
+        // The answer first: the headline medians and the course's verdicts in a few lines; every
+        // series and warning is in the report (and here with --all-series).
+        if allSeries { StandardStreams.writeOutput(SummaryTable.render(results) + "\n") }
+        let name = path.lastComponent?.stem ?? "results"
+        StandardStreams.writeOutput(Report.terminalAnswer(LabelledResults(label: results.label ?? name, results: results)))
+        let directory = path.removingLastComponent().appending("\(name)-report")
+        var lines = "results: \(path)\n"
+        do {
+            let report = try await Report.write([LabelledResults(label: results.label ?? name, results: results)], to: directory)
+            lines += "summary: \(report.summary)\nreport: \(report.html)\n"
+        } catch {
+            // The results are written; the report can be made later, where gnuplot is installed.
+            lines += "report: not written (\(error.description)); `intermodal report \(path)` makes it\n"
+        }
+        StandardStreams.writeOutput(lines)
         if results.interrupted { throw ExitCode(130) }
     }
 

@@ -35,6 +35,9 @@ struct ReportCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "With --history: allow runs from different hosts or accelerators.")
     var allowDifferentHosts = false
 
+    @Option(name: .long, help: "A baseline results file: summary.md then carries `compare`'s verdict of the first file against it.")
+    var baseline: String?
+
     func validate() throws {
         let sources = [!results.isEmpty, fleet != nil, history != nil].filter { $0 }.count
         if sources != 1 { throw ValidationError("name results files, or one --fleet or --history directory") }
@@ -64,8 +67,10 @@ struct ReportCommand: AsyncParsableCommand {
         let first = FilePath(results[0])
         let directory = out.map { FilePath($0) }
             ?? first.removingLastComponent().appending("\(first.lastComponent?.stem ?? "results")-report")
-        let output = try await Report.write(files, to: directory)
-        StandardStreams.writeOutput("\(output.markdown)\n\(output.html)\n")
+        var base: LabelledResults?
+        if let baseline { base = try LabelledResults.load(FilePath(baseline)) }
+        let output = try await Report.write(files, to: directory, baseline: base)
+        StandardStreams.writeOutput("\(output.markdown)\n\(output.html)\n\(output.summary)\n")
     }
 }
 

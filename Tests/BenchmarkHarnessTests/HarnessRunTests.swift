@@ -42,6 +42,28 @@ struct HarnessRunTests {
         #expect(r.succeeded, "the results file does not match the schema: \(r.standardError)")
     }
 
+    /// The precision rule on real start-ups: native and our library add rounds past the suite's
+    /// 5 until each series' median is known to the target, the sample cap or the time budget, and
+    /// every series says which; the file still matches the schema.
+    @Test func thePrecisionRuleDecidesTheSampleCounts() async throws {
+        let root = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-harness-test")
+        defer { try? FileSystem.removeTree(root) }
+        var suite = Self.suite(["native", "intermodal-lib"], workloads: ["startup"], runs: 5)
+        suite.precision = PrecisionSettings(target: 0.05, maximumRuns: 25, budgetSeconds: 20, workloads: ["startup"])
+        let results = try await Runner(.init(suite: suite, root: root, intermodalExecutable: Self.intermodal)).run()
+        #expect(results.failures.isEmpty, "\(results.failures)")
+        let startup = results.summaries.filter { $0.series.workload == "startup" }
+        #expect(startup.count == 4)
+        for s in startup {
+            let reason = try #require(s.stopReason, "\(s.series)")
+            #expect(reason != .fixedRuns, "\(s.series)")
+            #expect(s.summary.count >= 6 && s.summary.count <= 25, "\(s.series): n=\(s.summary.count)")
+            if reason == .precisionReached { #expect((s.relativeHalfWidth ?? 1) <= 0.05, "\(s.series)") }
+            if reason == .maximumRuns { #expect(s.summary.count == 25, "\(s.series)") }
+        }
+        try await Self.validate(results, in: root)
+    }
+
     @Test func everyKindOfBackendFillsTheSameSamples() async throws {
         let root = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-harness-test")
         defer { try? FileSystem.removeTree(root) }

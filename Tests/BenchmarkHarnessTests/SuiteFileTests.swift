@@ -33,6 +33,16 @@ struct SuiteFileTests {
         #expect(suite.densitySettings.maxInstances(for: "vm") == 6 && suite.densitySettings.memoryBudgetMiB == 4096)
     }
 
+    /// The precision rule from a file: the quick suite's by default, each key overridable.
+    @Test func thePrecisionTableOverridesTheRule() throws {
+        #expect(try SuiteFile.parse("runs = 4\n", file: "s.toml").precision == BuiltInSuites.quick.precision)
+        let suite = try SuiteFile.parse(
+            "[precision]\ntarget_percent = 2\nmaximum_runs = 200\nbudget_seconds = 30\nworkloads = [\"startup\", \"memory\"]\n",
+            file: "s.toml")
+        #expect(suite.precision == PrecisionSettings(target: 0.02, maximumRuns: 200, budgetSeconds: 30, workloads: ["startup", "memory"]))
+        #expect(throws: IntermodalError.self) { try SuiteFile.parse("[precision]\ntarget_percent = 0\n", file: "s.toml") }
+    }
+
     @Test func leftOutKeysComeFromTheExtendedSuite() throws {
         let suite = try SuiteFile.parse("extends = \"full\"\nruns = 4\n", file: "s.toml")
         #expect(suite.runs == 4)

@@ -9,10 +9,7 @@ import Testing
 @Suite(.serialized) struct BrowserTests {
     /// Appended to a copy of the report (the report itself has no script): writes, for every
     /// image, whether it loaded, its natural size and how many distinct colours it has.
-    static let probe = """
-    <script>
-    window.addEventListener('load', () => {
-      const out = [];
+    static let probe = script(id: "image-check", """
       for (const img of document.images) {
         let colours = 0;
         try {
@@ -26,13 +23,24 @@ import Testing
         } catch (e) { colours = -1; }
         out.push([img.alt, img.complete, img.naturalWidth, img.naturalHeight, colours].join('|'));
       }
-      const pre = document.createElement('pre');
-      pre.id = 'image-check';
-      pre.textContent = out.join('\\n');
-      document.body.appendChild(pre);
-    });
-    </script>
-    """
+    """)
+
+    /// A script that runs `body` once the page has loaded, with `out` an array of lines, and
+    /// writes the lines into `<pre id=ID>` for `--dump-dom` to show.
+    static func script(id: String, _ body: String) -> String {
+        """
+        <script>
+        window.addEventListener('load', () => {
+          const out = [];
+        \(body)
+          const pre = document.createElement('pre');
+          pre.id = '\(id)';
+          pre.textContent = out.join('\\n');
+          document.body.appendChild(pre);
+        });
+        </script>
+        """
+    }
 
     @Test func everyPlotLoadsInHeadlessChromium() async throws {
         guard HostCommand.find("chromium") != nil else {
@@ -51,7 +59,7 @@ import Testing
             let dom = try await HostCommand.check("chromium", common + ["--dump-dom", "file://\(probed)"])
             let lines = try #require(dom.components(separatedBy: "<pre id=\"image-check\">").dropFirst().first?
                 .components(separatedBy: "</pre>").first).split(separator: "\n")
-            #expect(lines.count == 6, "images seen: \(lines.count)")
+            #expect(lines.count == 7, "images seen: \(lines.count)")
             for line in lines {
                 let f = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
                 #expect(f.count == 5)
@@ -68,6 +76,66 @@ import Testing
             if let keep = getenvString("INTERMODAL_KEEP_REPORT") {
                 try await HostCommand.check("cp", ["-r", dir.appending("report").string, keep])
             }
+        }
+    }
+
+    /// Reports every pair of overlapping text boxes of the inlined SVG, every text box outside
+    /// the SVG, and whether the page is wider than the window.
+    static let layoutProbe = script(id: "layout-check", """
+      const svg = document.querySelector('svg');
+      const frame = svg.getBoundingClientRect();
+      const texts = [...svg.querySelectorAll('text')].filter(t => t.textContent.trim() !== '')
+        .map(t => [t.textContent.trim(), t.getBoundingClientRect()]);
+      for (let i = 0; i < texts.length; i++) {
+        const [a, r] = texts[i];
+        if (r.left < frame.left - 1 || r.right > frame.right + 1 || r.top < frame.top - 1 || r.bottom > frame.bottom + 1)
+          out.push('clipped|' + a);
+        for (let j = i + 1; j < texts.length; j++) {
+          const [b, q] = texts[j];
+          const w = Math.min(r.right, q.right) - Math.max(r.left, q.left);
+          const h = Math.min(r.bottom, q.bottom) - Math.max(r.top, q.top);
+          // A label a multiplot draws in every panel at the same place is one label.
+          const same = a === b && Math.abs(r.left - q.left) < 0.5 && Math.abs(r.top - q.top) < 0.5;
+          if (w > 1 && h > 1 && !same) out.push('overlap|' + a + '|' + b);
+        }
+      }
+      out.push('texts|' + texts.length);
+      out.push('width|' + document.documentElement.scrollWidth + '|' + window.innerWidth);
+    """)
+
+    /// The headline figure as a teacher pastes it: no text overlaps or leaves the image; and the
+    /// report itself is no wider than a 1366 px screen.
+    @Test func theHeadlineHasNoOverlappingLabelsAndTheReportFitsA1366pxScreen() async throws {
+        guard HostCommand.find("chromium") != nil else {
+            Issue.record("chromium is not installed (scripts/setup installs it)")
+            return
+        }
+        try await withTemporaryDirectory { dir in
+            let file = LabelledResults(label: "synthetic", results: SyntheticResults.withDensity(SyntheticResults.file(label: "synthetic")))
+            let out = try await Report.write([file], to: dir.appending("report"))
+            let profile = dir.appending("chromium-profile")
+            let common = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--user-data-dir=\(profile)",
+                          "--virtual-time-budget=10000", "--window-size=1366,900"]
+            func check(_ page: FilePath) async throws -> [String] {
+                let dom = try await HostCommand.check("chromium", common + ["--dump-dom", "file://\(page)"])
+                return try #require(dom.components(separatedBy: "<pre id=\"layout-check\">").dropFirst().first?
+                    .components(separatedBy: "</pre>").first).split(separator: "\n").map(String.init)
+            }
+            let svg = try FileSystem.readString(dir.appending("report/plots/headline.svg"))
+            let inline = svg.components(separatedBy: "<svg").dropFirst().joined(separator: "<svg")
+            let page = dir.appending("report/headline-probe.html")
+            try FileSystem.writeAtomically("<!DOCTYPE html><html><body style=\"margin:0\"><svg" + inline + Self.layoutProbe + "</body></html>", to: page)
+            let lines = try await check(page)
+            let problems = lines.filter { $0.hasPrefix("overlap|") || $0.hasPrefix("clipped|") }
+            #expect(problems.isEmpty, "headline.svg: \(problems)")
+            #expect(lines.contains { $0.hasPrefix("texts|") && (Int($0.dropFirst(6)) ?? 0) > 20 }, "\(lines)")
+            // The report: the probe needs an inline SVG, so the headline goes first in a copy.
+            let html = try FileSystem.readString(out.html)
+            let probed = dir.appending("report/report-probe.html")
+            try FileSystem.writeAtomically(html.replacingOccurrences(of: "<body>", with: "<body><div style=\"display:none\"><svg" + inline + "</div>")
+                .replacingOccurrences(of: "</body>", with: Self.layoutProbe + "</body>"), to: probed)
+            let width = try #require(try await check(probed).first { $0.hasPrefix("width|") }).split(separator: "|")
+            #expect(width.count == 3 && Int(width[1])! <= Int(width[2])!, "the report is \(width[1]) px wide in a \(width[2]) px window")
         }
     }
 }

@@ -121,7 +121,7 @@ import Testing
     }
 
     @Test func holmAdjustsForManySeries() throws {
-        let adjusted = Compare.holm([0.01, 0.04, 0.03])
+        let adjusted = Multiplicity.holm([0.01, 0.04, 0.03])
         #expect(zip(adjusted, [0.03, 0.06, 0.06]).allSatisfy { abs($0 - $1) < 1e-12 })
         // Three samples a side can never be significant at 0.01: said, not silently passed.
         let a = SyntheticResults.file(label: "a", seed: 1, runs: 3), b = SyntheticResults.file(label: "b", seed: 2, runs: 3, slowdown: ["runc": 2])

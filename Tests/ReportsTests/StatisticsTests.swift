@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import BenchmarkResults
 import Testing
 
@@ -26,5 +29,93 @@ import Testing
         let ci = Bootstrap.medianChangeInterval(baseline: base, current: slower, level: 0.99, seed: 3)!
         #expect(ci.contains(0.2))
         #expect(ci.low > -0.3 && ci.high < 1.0 && ci.low < 0.2)
+    }
+}
+
+@Suite struct PrecisionTests {
+    /// The order-statistic interval: at n = 6 only [x(1), x(6)] covers 95% (1 - 2/64); at n = 5
+    /// nothing does; at n = 100 the 40th and 61st values (Conover's table, 95%).
+    @Test func orderStatisticIntervalsOfTheMedian() throws {
+        #expect(Precision.medianInterval(sorted: [1, 2, 3, 4, 5]) == nil)
+        #expect(Precision.medianInterval(sorted: [1, 2, 3, 4, 5, 6]) == ClosedInterval(low: 1, high: 6))
+        let hundred = (1...100).map(Double.init)
+        #expect(Precision.medianInterval(sorted: hundred) == ClosedInterval(low: 40, high: 61))
+        // Coverage, checked by drawing: at least 95% for a skewed distribution at n = 20.
+        var rng = SplitMix64(seed: 9)
+        var covered = 0
+        let trueMedian = exp(0.0)
+        for _ in 0..<2000 {
+            let x = (0..<20).map { _ in exp(-log(max(Double(rng.next() >> 11) / Double(1 << 53), 1e-12)) - log(2.0)) }.sorted()
+            if let ci = Precision.medianInterval(sorted: x), ci.contains(trueMedian) { covered += 1 }
+        }
+        #expect(covered >= 1880, "covered \(covered) of 2000")
+    }
+
+    @Test func theRuleStopsForItsStatedReasons() {
+        let rule = PrecisionSettings(target: 0.05, maximumRuns: 30, budgetSeconds: 10)
+        let tight = (0..<12).map { 100 + Double($0 % 3) }
+        #expect(rule.decide(Array(tight.prefix(9)), minimum: 10, elapsedSeconds: 0) == nil)
+        #expect(rule.decide(tight, minimum: 10, elapsedSeconds: 1) == .precisionReached)
+        let wide = (0..<12).map { 100 * (1 + Double($0 % 4)) }
+        #expect(rule.decide(wide, minimum: 10, elapsedSeconds: 1) == nil)
+        #expect(rule.decide(wide, minimum: 10, elapsedSeconds: 9.5) == .budgetSpent)
+        #expect(rule.decide(wide + wide + wide, minimum: 10, elapsedSeconds: 1) == .maximumRuns)
+    }
+
+    @Test func quantisedSamplesAreFound() throws {
+        // Round trips as a coarse clock gives them (issue 27): five levels.
+        let rtt = [0.071, 0.079, 0.079, 0.087, 0.071, 0.095, 0.079, 0.015, 0.087, 0.079, 0.071, 0.079]
+        let q = try #require(Quantisation.detect(rtt))
+        #expect(q.levels == 5 && abs(q.step - 0.008) < 1e-9)
+        var rng = SplitMix64(seed: 3)
+        let continuous = (0..<50).map { _ in 20 + Double(rng.next() % 1_000_000) / 1e5 }
+        #expect(Quantisation.detect(continuous) == nil)
+        // Page-sized steps of hundreds of MiB are no quantisation that matters.
+        let mib200 = Double(200 * 1_048_576)
+        #expect(Quantisation.detect([Double](repeating: mib200, count: 5) + [mib200 + 4096]) == nil)
+    }
+
+    @Test func detectableChangeFollowsTheSampleCounts() throws {
+        // 3 against 3 can never reach p < 0.01: nothing is detectable.
+        #expect(DetectableChange.relative(baseline: [10, 11, 12], current: [10, 11, 12], alpha: 0.01) == .infinity)
+        var rng = SplitMix64(seed: 5)
+        func draw(_ n: Int) -> [Double] {
+            var out: [Double] = []
+            for _ in 0..<n {
+                let u = Double(rng.next() % 2001) / 1000 - 1
+                out.append(20 * exp(0.1 * u))
+            }
+            return out
+        }
+        let ten = try #require(DetectableChange.relative(baseline: draw(10), current: draw(10), alpha: 0.001))
+        let fifty = try #require(DetectableChange.relative(baseline: draw(50), current: draw(50), alpha: 0.001))
+        #expect(ten.isFinite && fifty < ten && fifty > 0)
+        #expect(DetectableChange.relative(baseline: [0, 1, 2], current: [1, 2, 3], alpha: 0.01) == nil)
+        #expect(abs(Normal.quantile(0.975) - 1.959964) < 1e-5 && abs(Normal.quantile(0.001) + 3.090232) < 1e-5)
+    }
+
+    @Test func taroneSetsAsideWhatCannotReachSignificance() {
+        // Two series that can reach 0.01 / 2, three that never can (3 against 3: 0.1).
+        let (k, eligible) = Multiplicity.tarone(smallestPossible: [1e-5, 0.1, 2e-4, 0.1, 0.1], alpha: 0.01)
+        #expect(k == 2 && eligible == [0, 2])
+        #expect(Multiplicity.holm([0.001, 0.004], hypotheses: 2) == [0.002, 0.004])
+    }
+
+    @Test func noIntervalAndNoOutlierTestBelowFiveSamples() {
+        let three = Summary([10, 10.1, 30])
+        #expect(three.medianCI95 == nil && three.outliers.isEmpty)
+        let six = Summary([10, 10.1, 10.2, 9.9, 10, 30])
+        #expect(six.medianCI95 != nil && six.outliers == [5])
+    }
+}
+
+@Suite struct NativeRatioTests {
+    @Test func ratiosSayWhichWayTheyGo() {
+        #expect(NativeRatio.words(mine: 1.44, native: 1, unit: .bytes, direction: .lowerIsBetter) == "1.44x more")
+        #expect(NativeRatio.words(mine: 0.5, native: 1, unit: .bytes, direction: .lowerIsBetter) == "2x less")
+        #expect(NativeRatio.words(mine: 4149, native: 2.81, unit: .milliseconds, direction: .lowerIsBetter) == "1477x slower")
+        #expect(NativeRatio.words(mine: 26, native: 100, unit: .eventsPerSecond, direction: .higherIsBetter) == "26% of native's rate")
+        #expect(NativeRatio.words(mine: -45_875, native: 10_649, unit: .bytes, direction: .lowerIsBetter) == nil)
+        #expect(NativeRatio.words(mine: 5, native: 0, unit: .milliseconds, direction: .lowerIsBetter) == nil)
     }
 }

@@ -3,7 +3,11 @@ import BenchmarkResults
 /// From raw samples to what the results file says about them: a summary per series (warm-ups
 /// left out, kept in the samples), its ratio to native, and the warnings the data earn.
 enum Summarize {
-    static func series(_ samples: [Sample], suite: Suite, seed: UInt64) -> (summaries: [SeriesSummary], warnings: [Warning]) {
+    /// `stopReasons`: why the runner stopped adding samples to a series, where the suite's
+    /// precision rule decided; every other series has the suite's fixed count.
+    static func series(
+        _ samples: [Sample], suite: Suite, seed: UInt64, stopReasons: [SeriesKey: StopReason] = [:]
+    ) -> (summaries: [SeriesSummary], warnings: [Warning]) {
         var groups: [SeriesKey: [Sample]] = [:]
         for s in samples where !s.warmup { groups[s.series, default: []].append(s) }
         var summaries: [SeriesSummary] = []
@@ -15,6 +19,8 @@ enum Summarize {
             let summary = Summary(values, seed: seriesSeed)
             var entry = SeriesSummary(
                 series: key, unit: group[0].unit, direction: group[0].direction, accelerator: group[0].accelerator, summary: summary)
+            entry.stopReason = stopReasons[key] ?? .fixedRuns
+            entry.relativeHalfWidth = Precision.relativeHalfWidth(values)
             if key.backend != "native", let native = nativeCounterpart(key, in: groups)?.map(\.value), !native.isEmpty {
                 let nativeMedian = Quantile.of(sorted: native.sorted(), 0.5)
                 // A ratio means something only between positive figures (a MemAvailable drop

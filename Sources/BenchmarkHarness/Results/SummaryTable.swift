@@ -1,11 +1,12 @@
 import BenchmarkResults
 
-/// The table `intermodal bench` prints at the end: per workload and metric, each backend's
-/// median with its 95% interval and n, and the ratio to native with its interval.
+/// The table `intermodal bench --all-series` prints: per workload and metric, each backend's
+/// median with its 95% interval (none below 5 samples) and n, and how it compares with native,
+/// in words that say which way (`3.2x slower`, `26% of native's rate`), with the ratio's interval.
 public enum SummaryTable {
     public static func render(_ results: ResultsFile) -> String {
         var lines: [String] = []
-        let header = ["workload/metric", "backend", "median", "95% CI", "n", "x native", "ratio 95% CI"]
+        let header = ["workload/metric", "backend", "median", "95% CI", "n", "against native", "ratio 95% CI", "why this n"]
         var rows: [[String]] = []
         for s in results.summaries {
             let unit = s.unit
@@ -15,8 +16,9 @@ public enum SummaryTable {
                 "\(s.series.workload)/\(s.series.metric)", name, format(s.summary.median, unit),
                 s.summary.medianCI95.map { "\(format($0.low, unit)) - \(format($0.high, unit))" } ?? "-",
                 "\(s.summary.count)",
-                s.ratioToNative.map { ratio($0) } ?? "-",
+                s.ratioToNative.flatMap { NativeRatio.words(mine: $0, native: 1, unit: unit, direction: s.direction) } ?? "-",
                 s.ratioToNativeCI95.map { "\(ratio($0.low)) - \(ratio($0.high))" } ?? "-",
+                s.stopReason?.rawValue ?? "-",
             ])
         }
         let widths = header.indices.map { i in ([header[i]] + rows.map { $0[i] }).map(\.count).max() ?? 0 }

@@ -74,6 +74,16 @@ public enum SuiteFile {
             try inner.finish()
             suite.density = settings
         }
+        if let t = try reader.table("precision") {
+            var inner = Reader(table: t, file: file, prefix: "precision.")
+            var settings = base.precision ?? PrecisionSettings()
+            settings.target = try inner.int("target_percent", in: 1...100).map { Double($0) / 100 } ?? settings.target
+            settings.maximumRuns = try inner.int("maximum_runs", in: 1...100_000) ?? settings.maximumRuns
+            settings.budgetSeconds = try inner.int("budget_seconds", in: 1...86_400).map { Double($0) } ?? settings.budgetSeconds
+            settings.workloads = try inner.strings("workloads", allowed: knownWorkloads) ?? settings.workloads
+            try inner.finish()
+            suite.precision = settings
+        }
         try reader.finish()
         return suite
     }

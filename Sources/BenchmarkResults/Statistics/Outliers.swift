@@ -4,9 +4,11 @@
 public enum Outliers {
     public static let threshold = 3.5
 
-    /// Indices of the outliers in `values`; none when the MAD is 0 (half or more values equal).
+    /// Indices of the outliers in `values`; none when the MAD is 0 (half or more values equal)
+    /// and none below ``Summary/minimumForInference`` values, where the MAD of three values is one
+    /// of their two gaps and a Gaussian triple is flagged about once in 3.5 draws.
     public static func modifiedZScore(_ values: [Double]) -> [Int] {
-        guard values.count >= 3 else { return [] }
+        guard values.count >= Summary.minimumForInference else { return [] }
         let sorted = values.sorted()
         let median = Quantile.of(sorted: sorted, 0.5)
         let mad = Quantile.of(sorted: values.map { abs($0 - median) }.sorted(), 0.5)

@@ -14,7 +14,8 @@ public struct Summary: Codable, Sendable, Equatable {
     public var interquartileRange: Double
     /// The median absolute deviation from the median (unscaled).
     public var medianAbsoluteDeviation: Double
-    /// A 95% bootstrap confidence interval of the median.
+    /// A 95% bootstrap confidence interval of the median; nil below ``minimumForInference``
+    /// samples, where a percentile bootstrap of three values is their range by another name.
     public var medianCI95: ClosedInterval?
     /// Indices (into the values given) flagged as outliers by the modified z-score; kept, not dropped.
     public var outliers: [Int]
@@ -38,9 +39,13 @@ public struct Summary: Codable, Sendable, Equatable {
         interquartileRange = p75 - p25
         let med = median
         medianAbsoluteDeviation = Quantile.of(sorted: values.map { abs($0 - med) }.sorted(), 0.5)
-        medianCI95 = values.count >= 3 ? Bootstrap.medianInterval(values, seed: seed, resamples: resamples) : nil
+        medianCI95 = values.count >= Self.minimumForInference ? Bootstrap.medianInterval(values, seed: seed, resamples: resamples) : nil
         outliers = Outliers.modifiedZScore(values)
     }
+
+    /// Below this many samples no interval and no outlier test is given: the range and n say
+    /// all there is (about 29% of Gaussian triples would be flagged by the outlier rule).
+    public static let minimumForInference = 5
 
     /// Standard deviation over mean; 0 for a mean of 0.
     public var coefficientOfVariation: Double { mean == 0 ? 0 : standardDeviation / abs(mean) }

@@ -17,6 +17,8 @@ public struct Warning: Codable, Sendable, Equatable, CustomStringConvertible {
         case notMeasured = "not-measured"
         /// Latencies timed by a clock with a coarse tick (a guest's jiffies clock).
         case coarseClock = "coarse-clock"
+        /// The samples sit on a few levels (timer resolution): the median moves a step at a time.
+        case quantised
     }
     public var kind: Kind
     public var series: SeriesKey?
@@ -51,6 +53,10 @@ public struct Warning: Codable, Sendable, Equatable, CustomStringConvertible {
         if !summary.outliers.isEmpty {
             out.append(Warning(.outliers, series: series,
                 "\(summary.outliers.count) of \(values.count) samples are outliers (modified z-score > \(Outliers.threshold)); kept in the data"))
+        }
+        if let q = Quantisation.detect(values) {
+            out.append(Warning(.quantised, series: series,
+                "quantised: \(q.count) samples on \(q.levels) levels, steps of \(Self.short(100 * q.relativeStep))% of the median (the clock's resolution): a ratio or change below a step means nothing"))
         }
         return out
     }

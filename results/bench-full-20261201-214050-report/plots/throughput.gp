@@ -1,8 +1,9 @@
 # Throughput normalised to native
-# One group per workload's headline figure: each backend's median over native's median in the same run (log scale); error bars are 95% bootstrap intervals over both sides. For lower-is-better figures (a round trip) the ratio is inverted, so higher always reads as better. A network group shows each backend's bridge where it has one, else the host's network, against native's loopback. Every other series is in the table below.
+# One group per workload's headline figure: each backend's median over native's median in the same run (a dot, log scale); error bars are 95% bootstrap intervals over both sides. For lower-is-better figures (a round trip) the ratio is inverted, so higher always reads as better. A network group shows each backend's bridge where it has one, else the host's network, against native's loopback. Every other series is in the table below.
 # Rendered by `intermodal report`; run `gnuplot throughput.gp` in this directory to redo it.
 set terminal svg size 960,540 fixed noenhanced font 'DejaVu Sans,12' background '#ffffff'
 set output 'throughput.svg'
+set label 99 'guests: TCG emulation, not KVM' at screen 0.995, screen 0.015 right font ',11' textcolor rgb '#b00000' front
 $throughput << EOD
 "cpu: sysbench, 1 thread" 0.9880808588159787 0.9817507341544174 1.065897907281844 0.9661002084853124 0.9533169435268898 1.0487706501479634 0.9470654596044759 0.9247078324414569 1.0666239263621349 0.9677625101153245 0.9415545346237982 1.0471360457859051 0.9669293661328964 0.9546159087377325 1.055933189261711 0.2596260020649214 0.2470424634118158 0.28190344370804693 0.1593816397389748 0.15931051245372935 0.16975260156837105
 "memory: STREAM triad" 0.954521874459623 0.7652976504311886 1.2161112293611458 0.966395757680558 0.8860547000466641 1.347591753580442 0.9792303110649989 0.8547594373640225 1.2541581780034665 0.8032995817882554 0.7081613730160172 1.366299753702071 0.9601706150210387 0.7576495827500317 1.1766655517377687 0.093819048168002 0.08281366470919767 0.11327424210174233 0.0727355403129223 0.06882654885491093 0.08633350564052666
@@ -13,27 +14,53 @@ $throughput << EOD
 "redis GET ops/s" 0.8684210786842108 0.71794875025641 1.567901182827162 1.164705806647058 0.8399999932800001 1.6282049718974407 1.0206185322061851 0.71794875025641 1.3655913323010773 1.269230700692307 1.0 1.7887322047605694 0.8839285378392854 0.6562499947500001 1.530120462036145 0.08534483185344832 0.06924976744600186 0.17887327127605532 0.09330819393308193 0.0791705873666353 0.11969838516965167
 EOD
 set title 'Performance relative to native (1 = native)'
-set ylabel 'relative to native (ratio, higher is better)'
-set style data histograms
-set style histogram errorbars gap 2 lw 1
-set style fill solid 0.7 border -1
+set ylabel 'relative to native (ratio, higher is better, log scale)'
 set logscale y
 set yrange [0.005:5]
-set xtics rotate by -25 font ',9'
-set bmargin 7
-set key outside right
+set xrange [-0.6:6.6]
+set xtics ('cpu: sysbench, 1 thread' 0, 'memory: STREAM triad' 1, 'disk: 4k random read IOPS' 2, 'disk: 1M sequential write' 3, 'network: iperf3 (bridge, else host)' 4, 'network: request round trip p50' 5, 'redis GET ops/s' 6) rotate by -25 font ',9'
+set bmargin 8
+set key outside right font ',9'
 set grid ytics
 set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 lw 1.5 lc rgb '#000000'
-plot $throughput using 2:3:4:xtic(1) title 'intermodal' lc rgb '#1f77b4', \
-     '' using 5:6:7 title 'runc' lc rgb '#ff7f0e', \
-     '' using 8:9:10 title 'crun' lc rgb '#2ca02c', \
-     '' using 11:12:13 title 'podman' lc rgb '#d62728', \
-     '' using 14:15:16 title 'docker' lc rgb '#9467bd', \
-     '' using 17:18:19 title 'vm' lc rgb '#8c564b', \
-     '' using 20:21:22 title 'vm-full' lc rgb '#e377c2'
+plot $throughput using ($0 + -0.3):2:3:4 with yerrorbars pt 7 ps 1.2 lw 1.5 lc rgb '#1f77b4' title 'intermodal', \
+     $throughput using ($0 + -0.19999999999999998):5:6:7 with yerrorbars pt 7 ps 1.2 lw 1.5 lc rgb '#ff7f0e' title 'runc', \
+     $throughput using ($0 + -0.09999999999999999):8:9:10 with yerrorbars pt 7 ps 1.2 lw 1.5 lc rgb '#2ca02c' title 'crun', \
+     $throughput using ($0 + 0.0):11:12:13 with yerrorbars pt 7 ps 1.2 lw 1.5 lc rgb '#9467bd' title 'podman', \
+     $throughput using ($0 + 0.09999999999999999):14:15:16 with yerrorbars pt 7 ps 1.2 lw 1.5 lc rgb '#8c564b' title 'docker', \
+     $throughput using ($0 + 0.19999999999999998):17:18:19 with yerrorbars pt 7 ps 1.2 lw 1.5 lc rgb '#d62728' title 'vm', \
+     $throughput using ($0 + 0.3):20:21:22 with yerrorbars pt 7 ps 1.2 lw 1.5 lc rgb '#8b0000' title 'vm-full'
 
 unset output
+reset
 set terminal pngcairo size 960,540 noenhanced font 'DejaVu Sans,11' background '#ffffff'
 set output 'throughput.png'
-replot
+set label 99 'guests: TCG emulation, not KVM' at screen 0.995, screen 0.015 right font ',11' textcolor rgb '#b00000' front
+$throughput << EOD
+"cpu: sysbench, 1 thread" 0.9880808588159787 0.9817507341544174 1.065897907281844 0.9661002084853124 0.9533169435268898 1.0487706501479634 0.9470654596044759 0.9247078324414569 1.0666239263621349 0.9677625101153245 0.9415545346237982 1.0471360457859051 0.9669293661328964 0.9546159087377325 1.055933189261711 0.2596260020649214 0.2470424634118158 0.28190344370804693 0.1593816397389748 0.15931051245372935 0.16975260156837105
+"memory: STREAM triad" 0.954521874459623 0.7652976504311886 1.2161112293611458 0.966395757680558 0.8860547000466641 1.347591753580442 0.9792303110649989 0.8547594373640225 1.2541581780034665 0.8032995817882554 0.7081613730160172 1.366299753702071 0.9601706150210387 0.7576495827500317 1.1766655517377687 0.093819048168002 0.08281366470919767 0.11327424210174233 0.0727355403129223 0.06882654885491093 0.08633350564052666
+"disk: 4k random read IOPS" 1.062516325614921 1.0130747250980219 1.4134000000134133 1.081932956020998 1.0308251797012964 1.5485000000485485 0.9622115802859305 0.9484803879454625 1.3185000000185183 1.0114932519917763 0.9683955321345024 1.275099999975075 1.0761863299815313 0.9919473548276276 1.2484000000484483 0.18946451894507563 0.18612778330705493 0.3433000000433433 0.09386155855746708 0.09334141485152109 0.10780000000780779
+"disk: 1M sequential write" 1.3726135616848067 0.8331543713253385 1.4257294425317224 1.2402896642230092 0.9094216594614226 1.3600795755863222 0.9835418036825976 0.7517001477793034 1.1916445621700797 1.0046082947426276 0.7084968047135738 1.308355437513399 1.1994733378334794 0.9346687613184834 1.2964190976659355 0.6813693220100284 0.5349229770612269 0.8958885941791488 0.43472042070841427 0.3473266563104007 0.4378914582087209
+"network: iperf3 (bridge, else host)" 0.7485238846680438 0.5447600219885664 0.7737658248995403 1.1271464479699236 0.6808395089001653 1.2565205851827157 0.9989242439754915 0.6662949713142702 1.027898743658225 1.232162788893272 0.764086511560129 1.3033767572188808 0.9948842204441549 0.7891611403326317 1.0577624764525744 0.14331331539514217 0.10807456029169202 0.1477211579941075 0.026344243735162556 0.020965694358573844 0.02705119497908137
+"network: request round trip p50" 1.0 1.0 4.7333333333333325 1.0 0.2112676056338028 4.7333333333333325 1.0 1.0 4.7333333333333325 1.0 0.189873417721519 4.7333333333333325 0.1724137931034483 0.15789473684210525 4.7333333333333325 0.03480278422273782 0.022900763358778622 0.22257053291536047 0.024711696869851727 0.024711696869851727 0.11696869851729819
+"redis GET ops/s" 0.8684210786842108 0.71794875025641 1.567901182827162 1.164705806647058 0.8399999932800001 1.6282049718974407 1.0206185322061851 0.71794875025641 1.3655913323010773 1.269230700692307 1.0 1.7887322047605694 0.8839285378392854 0.6562499947500001 1.530120462036145 0.08534483185344832 0.06924976744600186 0.17887327127605532 0.09330819393308193 0.0791705873666353 0.11969838516965167
+EOD
+set title 'Performance relative to native (1 = native)'
+set ylabel 'relative to native (ratio, higher is better, log scale)'
+set logscale y
+set yrange [0.005:5]
+set xrange [-0.6:6.6]
+set xtics ('cpu: sysbench, 1 thread' 0, 'memory: STREAM triad' 1, 'disk: 4k random read IOPS' 2, 'disk: 1M sequential write' 3, 'network: iperf3 (bridge, else host)' 4, 'network: request round trip p50' 5, 'redis GET ops/s' 6) rotate by -25 font ',9'
+set bmargin 8
+set key outside right font ',9'
+set grid ytics
+set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 lw 1.5 lc rgb '#000000'
+plot $throughput using ($0 + -0.3):2:3:4 with yerrorbars pt 7 ps 1.2 lw 1.5 lc rgb '#1f77b4' title 'intermodal', \
+     $throughput using ($0 + -0.19999999999999998):5:6:7 with yerrorbars pt 7 ps 1.2 lw 1.5 lc rgb '#ff7f0e' title 'runc', \
+     $throughput using ($0 + -0.09999999999999999):8:9:10 with yerrorbars pt 7 ps 1.2 lw 1.5 lc rgb '#2ca02c' title 'crun', \
+     $throughput using ($0 + 0.0):11:12:13 with yerrorbars pt 7 ps 1.2 lw 1.5 lc rgb '#9467bd' title 'podman', \
+     $throughput using ($0 + 0.09999999999999999):14:15:16 with yerrorbars pt 7 ps 1.2 lw 1.5 lc rgb '#8c564b' title 'docker', \
+     $throughput using ($0 + 0.19999999999999998):17:18:19 with yerrorbars pt 7 ps 1.2 lw 1.5 lc rgb '#d62728' title 'vm', \
+     $throughput using ($0 + 0.3):20:21:22 with yerrorbars pt 7 ps 1.2 lw 1.5 lc rgb '#8b0000' title 'vm-full'
+
 unset output
