@@ -126,7 +126,9 @@ public enum Report {
     public static func terminalAnswer(_ file: LabelledResults) -> String {
         var lines: [String] = []
         lines.append("Containers and VMs on this host (\(file.label)):")
-        if let mark = file.results.acceleratorMark { lines.append("  \(mark): VM figures are shown, not judged") }
+        if let mark = file.results.acceleratorMark {
+            lines.append("  \(mark)" + (file.results.guestFiguresDecide("vm") ? "" : ": VM figures are shown, not judged"))
+        }
         let (header, rows) = headlineTable(file)
         lines += TextTable.render(header: header, rows: rows).split(separator: "\n").map { "  " + String($0) }
         lines.append("The course's claims:")

@@ -68,7 +68,7 @@ struct KVMLabTests {
               sh -c 'echo hello from L2; grep -c ^processor /proc/cpuinfo; exit 7'
             step full $B/intermodal vm run --root $R --full --boot direct --accel kvm --result $W/full.json debian-full:lab \\
               sh -c 'echo hello from the full guest; systemd-detect-virt; exit 5'
-            step bench $B/intermodal bench --quick --backends native,vm --workloads startup --runs 3 --warmup 1 \\
+            step bench $B/intermodal bench --quick --backends native,vm --workloads startup --runs 3 --warmup 0 \\
               --bench-root /var/lib/intermodal-bench/lab --out $W/bench.json
             step report $B/intermodal report $W/bench.json --out $W/report
             virsh -c qemu:///system list --all --name > $W/domains-after
@@ -114,7 +114,7 @@ struct KVMLabTests {
         #expect(vmSamples.count >= 3)
         #expect(vmSamples.allSatisfy { $0.accelerator == "kvm" })
         #expect(results.backends.first { $0.name == "vm" }?.state == .measured)
-        #expect(file("bench.out").contains("(KVM, nested)"), "\(file("bench.out").suffix(1500))")
+        #expect(file("bench.out").contains("guests: KVM, nested"), "\(file("bench.out").suffix(1500))")
         #expect(status("report") == 0, "\(explain("report"))")
         #expect(file("report/report.md").contains("nested KVM"))
         #expect(file("domains-after").trimmed.isEmpty, "guests left in L1: \(file("domains-after"))")
