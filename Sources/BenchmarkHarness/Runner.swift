@@ -251,7 +251,9 @@ public struct Runner: Sendable {
     /// What timing itself costs: the same path around `/bin/true`, natively, without chroot.
     static func harnessOverhead(runs: Int) async -> Summary? {
         var values: [Double] = []
+        // Stops at SIGINT like the workloads do: what was timed so far still summarises.
         for _ in 0..<runs {
+            if Interruption.isInterrupted { break }
             if let t = try? await ProcessTimer.run(["/bin/true"], environment: []) { values.append(t.spawnToExit.milliseconds) }
         }
         return values.isEmpty ? nil : Summary(values)

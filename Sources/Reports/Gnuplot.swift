@@ -27,15 +27,15 @@ public enum Gnuplot {
     /// The whole script: the body once for SVG, once for PNG, so each output stands alone.
     public static func script(_ f: Figure) -> String {
         """
-        # \(f.title)
-        # \(f.caption)
-        # Rendered by `intermodal report`; run `gnuplot \(f.name).gp` in this directory to redo it.
+        # \(text(f.title))
+        # \(text(f.caption))
+        # Rendered by `intermodal report`; run `gnuplot \(text(f.name)).gp` in this directory to redo it.
         set terminal svg size \(width),\(height) fixed noenhanced font 'DejaVu Sans,12' background '#ffffff'
-        set output '\(f.name).svg'
+        set output \(quoted(f.name + ".svg"))
         \(f.body)
         unset output
         set terminal pngcairo size \(width),\(height) noenhanced font 'DejaVu Sans,11' background '#ffffff'
-        set output '\(f.name).png'
+        set output \(quoted(f.name + ".png"))
         replot
         unset output
 
@@ -47,24 +47,40 @@ public enum Gnuplot {
         guard HostCommand.find("gnuplot") != nil else {
             throw IntermodalError(.unsupported, "gnuplot is not installed (scripts/setup installs gnuplot-nox); plots cannot be rendered")
         }
-        try FileSystem.writeAtomically(script(f), to: directory.appending("\(f.name).gp"))
+        try FileSystem.writeAtomically(script(f), to: try FileSystem.child(directory, "\(f.name).gp", what: "figure"))
         try await HostCommand.check("gnuplot", ["\(f.name).gp"], workingDirectory: directory)
         for ext in ["svg", "png"] where !FileSystem.exists(directory.appending("\(f.name).\(ext)")) {
             throw IntermodalError(.externalFailure, "gnuplot wrote no \(f.name).\(ext)")
         }
     }
 
-    /// `s` as a single-quoted gnuplot string.
-    public static func quoted(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "''") + "'" }
+    /// `s` as a single-quoted gnuplot string: every string from a results file goes into a script
+    /// through here, ``column(_:)`` or ``text(_:)``. Gnuplot runs backquotes in double-quoted
+    /// strings and `!` at the start of a line as shell commands, so a string must stay inside one
+    /// single-quoted token on one line: `''` is gnuplot's escaped quote, line breaks become spaces.
+    public static func quoted(_ s: String) -> String { "'" + text(s).replacingOccurrences(of: "'", with: "''") + "'" }
+
+    /// `s` on one line, for a comment or inside a quoted string: control characters (a newline
+    /// would start a new command) and Unicode line breaks become spaces, and a trailing backslash
+    /// (gnuplot joins the next line to it) goes.
+    public static func text(_ s: String) -> String {
+        var out = String(String.UnicodeScalarView(s.unicodeScalars.map { c in
+            c.properties.generalCategory == .control || c.properties.generalCategory == .lineSeparator
+                || c.properties.generalCategory == .paragraphSeparator ? " " : c
+        }))
+        while out.hasSuffix("\\") { out.removeLast() }
+        return out
+    }
 
     /// A named inline data block.
     public static func dataBlock(_ name: String, _ rows: [[String]]) -> String {
         "$\(name) << EOD\n" + rows.map { $0.joined(separator: " ") }.joined(separator: "\n") + "\nEOD\n"
     }
 
-    /// A label usable as a data column (quoted, no newlines).
+    /// A label usable as a data column of an inline data block: double-quoted (data is not run
+    /// through the shell, so backquotes are inert there), on one line, without a double quote.
     public static func column(_ s: String) -> String {
-        "\"" + s.replacingOccurrences(of: "\"", with: "'").replacingOccurrences(of: "\n", with: " ") + "\""
+        "\"" + text(s).replacingOccurrences(of: "\"", with: "'") + "\""
     }
 
     /// A number as gnuplot reads it.

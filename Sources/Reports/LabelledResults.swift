@@ -23,6 +23,9 @@ public struct LabelledResults: Sendable {
                 .unsupported,
                 "\(path) has schema version \(file.schemaVersion); this build reads up to \(ResultsFile.currentSchemaVersion)")
         }
+        do { try file.validate() } catch {
+            throw IntermodalError(.invalidArgument, "\(path) is not a results file a run could have written: \(error.description)")
+        }
         let name = path.lastComponent?.stem ?? path.string
         return LabelledResults(label: file.label ?? name, results: file)
     }
