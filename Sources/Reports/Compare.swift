@@ -10,6 +10,8 @@ public struct ComparisonOptions: Sendable {
     public var alpha: Double
     /// Compare files from different hosts or accelerators anyway.
     public var allowDifferentHosts: Bool
+    /// Compare files of different suites (their suite hashes differ) anyway.
+    public var allowDifferentSuites = false
     /// Bootstrap resamples for the interval of the change.
     public var resamples: Int
     public var seed: UInt64
@@ -99,6 +101,15 @@ public enum Compare {
             throw IntermodalError(
                 .invalidArgument,
                 "the files were measured on different hosts (\(differences.joined(separator: "; "))): their numbers do not compare; pass --allow-different-hosts to compare them anyway")
+        }
+        // Another suite measures other work under the same names (a quick suite's runs and
+        // budgets against a full one's): its medians are no baseline for these.
+        if baseline.results.suiteHash != current.results.suiteHash, !options.allowDifferentSuites {
+            throw IntermodalError(
+                .invalidArgument,
+                "the files come from different suites (\(baseline.results.suite.name) \(baseline.results.suiteHash.prefix(12)) vs "
+                    + "\(current.results.suite.name) \(current.results.suiteHash.prefix(12))): their numbers do not compare; "
+                    + "pass --allow-different-suites to compare them anyway")
         }
         let b = baseline.results.measuredSeries, c = current.results.measuredSeries
         var judged: [SeriesComparison] = []
