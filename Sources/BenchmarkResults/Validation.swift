@@ -32,7 +32,7 @@ extension Suite {
                 throw InvalidResults("suite key \(key): expected an integer from \(range.lowerBound) to \(range.upperBound), got \(value)")
             }
         }
-        func check(_ key: String, _ map: [String: Int], _ range: ClosedRange<Int>) throws(InvalidResults) {
+        func checkMap(_ key: String, _ map: [String: Int], _ range: ClosedRange<Int>) throws(InvalidResults) {
             for (name, value) in map.sorted(by: { $0.key < $1.key }) { try check("\(key).\(name)", value, range) }
         }
         guard !name.isEmpty, !image.isEmpty else { throw InvalidResults("suite: a name and an image are required") }
@@ -42,12 +42,12 @@ extension Suite {
         try check("memory_mib", memoryMiB, Limits.memoryMiB)
         try check("vcpus", vcpus, Limits.vcpus)
         try check("idle_instances", idleInstances, Limits.idleInstances)
-        try check("runs_by_backend", runsByBackend, Limits.runs)
-        try check("warmup_by_backend", warmupByBackend, Limits.warmup)
-        try check("idle_instances_by_backend", idleInstancesByBackend, Limits.idleInstances)
+        try checkMap("runs_by_backend", runsByBackend, Limits.runs)
+        try checkMap("warmup_by_backend", warmupByBackend, Limits.warmup)
+        try checkMap("idle_instances_by_backend", idleInstancesByBackend, Limits.idleInstances)
         if let t = throughput {
             try check("throughput.runs", t.runs, Limits.runs)
-            try check("throughput.runs_by_backend", t.runsByBackend, Limits.runs)
+            try checkMap("throughput.runs_by_backend", t.runsByBackend, Limits.runs)
             try check("throughput.seconds", t.seconds, Limits.throughputSeconds)
             try check("throughput.disk_file_mib", t.diskFileMiB, Limits.diskFileMiB)
             try check("throughput.requests", t.requests, Limits.requests)
@@ -55,7 +55,7 @@ extension Suite {
         if let d = density {
             if let budget = d.memoryBudgetMiB { try check("density.memory_budget_mib", budget, Limits.memoryBudgetMiB) }
             try check("density.max_instances", d.maxInstances, Limits.maxInstances)
-            try check("density.max_instances_by_backend", d.maxInstancesByBackend, Limits.maxInstances)
+            try checkMap("density.max_instances_by_backend", d.maxInstancesByBackend, Limits.maxInstances)
         }
     }
 }
@@ -80,9 +80,9 @@ extension ResultsFile {
     /// decodes as infinity), beyond ``largestValue``, a negative measurement, a non-zero value
     /// below its unit's resolution, or a suite out of its limits.
     public func validate() throws(InvalidResults) {
-        func finite(_ where: @autoclosure () -> String, _ x: Double, min: Double = -largestValue) throws(InvalidResults) {
+        func finite(_ at: @autoclosure () -> String, _ x: Double, min: Double = -ResultsFile.largestValue) throws(InvalidResults) {
             guard x.isFinite, x >= min, x <= Self.largestValue else {
-                throw InvalidResults("\(`where`()): \(x) is not a figure a run records (finite, \(min == 0 ? "0" : "-1e15") to 1e15)")
+                throw InvalidResults("\(at()): \(x) is not a figure a run records (finite, \(min == 0 ? "0" : "-1e15") to 1e15)")
             }
         }
         guard schemaVersion >= 1 else { throw InvalidResults("schemaVersion: \(schemaVersion) is not a schema version") }

@@ -111,10 +111,10 @@ public enum Compare {
                     + "\(current.results.suite.name) \(current.results.suiteHash.prefix(12))): their numbers do not compare; "
                     + "pass --allow-different-suites to compare them anyway")
         }
-        let b = baseline.results.measuredSeries, c = current.results.measuredSeries
+        let b = baseline.index.measured, c = current.index.measured
         var judged: [SeriesComparison] = []
         for (index, key) in b.keys.filter({ c[$0] != nil }).sorted().enumerated() {
-            guard let sample = current.results.samples.first(where: { $0.series == key }) else { continue }
+            guard let sample = current.index.first[key] else { continue }
             judged.append(series(key, unit: sample.unit, direction: sample.direction,
                                  baseline: b[key]!, current: c[key]!, options: options,
                                  seed: options.seed &+ UInt64(index)))

@@ -43,7 +43,7 @@ public enum Plots {
     }
 
     static func values(_ f: LabelledResults, _ workload: String, _ metric: String, _ backend: String) -> [Double] {
-        f.results.measuredSeries[SeriesKey(workload: workload, metric: metric, backend: backend)] ?? []
+        f.index.measured[SeriesKey(workload: workload, metric: metric, backend: backend)] ?? []
     }
 
     static func median(_ v: [Double]) -> Double? { v.isEmpty ? nil : Quantile.of(sorted: v.sorted(), 0.5) }
@@ -335,11 +335,11 @@ public enum Plots {
     /// volume compares with), else the ratio of the medians of the same metric.
     static func relativeToNative(_ f: LabelledResults, _ key: SeriesKey) -> Relative? {
         guard key.backend != "native",
-              let direction = f.results.samples.first(where: { $0.series == key })?.direction else { return nil }
-        let summary = f.results.summaries.first { $0.series == key }
+              let direction = f.index.first[key]?.direction else { return nil }
+        let summary = f.index.summaries[key]
         var ratio = summary?.ratioToNative
         var interval = summary?.ratioToNativeCI95
-        let series = f.results.measuredSeries
+        let series = f.index.measured
         if ratio == nil, let mine = series[key], let native = series[SeriesKey(workload: key.workload, metric: key.metric, backend: "native")],
            let a = median(mine), let b = median(native), b != 0 {
             ratio = a / b

@@ -126,6 +126,24 @@ import Testing
         }
     }
 
+    @Test("a results file above the stated size is refused at once, by name and size")
+    func largeFilesRefused() async throws {
+        try await withTemporaryDirectory { dir in
+            let good = dir.appending("good.json"), big = dir.appending("big.json")
+            try ReportCommandTests.write(SyntheticResults.file(seed: 1), good)
+            // 100 MB, sparse: the size alone decides.
+            let fd = open(big.string, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            #expect(fd >= 0 && ftruncate(fd, 100_000_000) == 0)
+            close(fd)
+            for args in [["report", big.string, "--out", dir.appending("out").string], ["compare", good.string, big.string]] {
+                let r = try await HostCommand.run(Self.intermodal, args)
+                #expect(r.exitCode != 0 && r.exitCode! < 128, "\(args[0])")
+                #expect(r.standardError.contains("big.json") && r.standardError.contains("64 MiB") && r.standardError.contains("refused"),
+                        "\(args[0]): \(r.standardError)")
+            }
+        }
+    }
+
     @Test("compare refuses files of different suites unless asked")
     func differentSuites() async throws {
         try await withTemporaryDirectory { dir in

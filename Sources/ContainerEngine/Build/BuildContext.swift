@@ -31,8 +31,9 @@ struct BuildContext: Sendable {
         if pattern.components.isEmpty { return [""] }   // `.`: the whole context
         if !pattern.isGlob {
             let clean = PathPattern.clean(source)
+            let host = try hostPath(clean)
             var st = stat()
-            guard lstat(try hostPath(clean).string, &st) == 0, !ignore.excludes(clean) else {
+            guard lstat(host.string, &st) == 0, !ignore.excludes(clean) else {
                 throw IntermodalError(.notFound, "\(source): not found in the build context or excluded by .dockerignore")
             }
             return [clean]
