@@ -142,7 +142,7 @@ extension ImageStore {
         return try await withIngestLease { () async throws(IntermodalError) -> Image in
             if !hasBlob(layer.digest) {
                 let tmp = try temporaryFile("debian")
-                do {
+                do throws(IntermodalError) {
                     try await HostCommand.check("/bin/cp", ["--reflink=auto", blob.string, tmp.string])
                 } catch {
                     // A full store: the partial copy goes with the error.

@@ -136,7 +136,7 @@ extension ImageStore {
         }
         if !hasBlob(descriptor.digest) {
             let tmp = try temporaryFile("load")
-            do { try copyFile(source, tmp) } catch {
+            do throws(IntermodalError) { try copyFile(source, tmp) } catch {
                 unlink(tmp.string)
                 throw error
             }

@@ -87,7 +87,7 @@ public final class ImageStore: Sendable {
         let path = try blobPath(digest)
         if FileSystem.exists(path) { return digest }
         let tmp = try temporaryFile("blob")
-        do {
+        do throws(IntermodalError) {
             try FileSystem.writeAtomically(bytes, to: tmp)
             try moveIntoPlace(tmp, path)
         } catch {

@@ -189,15 +189,22 @@ import Testing
                     switch rng.next() % 4 {
                     case 0:   // a number or literal replaced by an extreme one
                         let starts = bytes.indices.filter { bytes[$0] == UInt8(ascii: ":") }
-                        let at = starts[Int(rng.next() % UInt64(starts.count))] + 1
+                        let at: Int = starts[Int(rng.next() % UInt64(starts.count))] + 1
+                        let stops: [UInt8] = [UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]")]
                         var end = at
-                        while end < bytes.count, ![UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]")].contains(bytes[end]) { end += 1 }
-                        if bytes[at] != UInt8(ascii: "{") && bytes[at] != UInt8(ascii: "[") {
-                            bytes.replaceSubrange(at..<end, with: Array(replacements[Int(rng.next() % UInt64(replacements.count))].utf8))
+                        while end < bytes.count, !stops.contains(bytes[end]) { end += 1 }
+                        let replacement: String = replacements[Int(rng.next() % UInt64(replacements.count))]
+                        if at < bytes.count, bytes[at] != UInt8(ascii: "{"), bytes[at] != UInt8(ascii: "[") {
+                            bytes.replaceSubrange(at..<end, with: Array(replacement.utf8))
                         }
                     case 1: bytes[Int(rng.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: rng.next())
-                    case 2: bytes.removeSubrange(Int(rng.next() % UInt64(bytes.count))..<min(bytes.count, Int(rng.next() % 64) + 1 + Int(rng.next() % UInt64(bytes.count))))
-                    default: bytes.insert(contentsOf: Array("\n!touch pwned`".utf8), at: Int(rng.next() % UInt64(bytes.count)))
+                    case 2:
+                        let start = Int(rng.next() % UInt64(bytes.count))
+                        let end = Swift.min(bytes.count, start + 1 + Int(rng.next() % 64))
+                        bytes.removeSubrange(start..<end)
+                    default:
+                        let at = Int(rng.next() % UInt64(bytes.count))
+                        bytes.insert(contentsOf: Array("\n!touch pwned`".utf8), at: at)
                     }
                     if bytes.isEmpty { bytes = [UInt8(ascii: "{")] }
                 }
@@ -205,7 +212,7 @@ import Testing
                 let file: LabelledResults
                 do {
                     file = try LabelledResults.load(path)
-                } catch {
+                } catch let error as IntermodalError {
                     #expect(error.message.contains(path.string), "mutant \(i): \(error.message)")
                     continue
                 }
