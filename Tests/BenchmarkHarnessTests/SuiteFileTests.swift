@@ -67,6 +67,13 @@ struct SuiteFileTests {
         }
     }
 
+    /// toml++ asserted (SIGABRT) on these table headers; the fuzz test below found the first.
+    @Test(arguments: ["[=x]", "[.a]", "[#]", "[[+a]]", "  [ é]", "[[[a]]]"])
+    func tableHeadersTOMLKitCannotParseAreRefused(header: String) throws {
+        let error = #expect(throws: IntermodalError.self) { _ = try SuiteFile.parse("runs = 3\n\(header)\n", file: "bad.toml") }
+        #expect(error?.message.hasPrefix("bad.toml:2:") == true, "\(String(describing: error))")
+    }
+
     struct Generator: RandomNumberGenerator {
         var state: UInt64
         mutating func next() -> UInt64 {

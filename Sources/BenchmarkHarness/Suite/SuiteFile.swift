@@ -18,6 +18,7 @@ public enum SuiteFile {
 
     /// Parses suite TOML; `file` names the source in errors.
     public static func parse(_ text: String, file: String) throws(IntermodalError) -> Suite {
+        try checkTableHeaders(text, file: file)
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
@@ -76,6 +77,26 @@ public enum SuiteFile {
         }
         try reader.finish()
         return suite
+    }
+
+    /// Refuses a line that opens a table header (`[`, `[[`) with anything but a key, a quote or
+    /// `]`: toml++ (under TOMLKit) asserts on `[=x]`, `[.a]`, `[#]` instead of reporting them,
+    /// which aborts the process (and with NDEBUG is undefined behaviour). Found by the suite-file
+    /// fuzz test; a suite file has no use for a line that starts an array either.
+    static func checkTableHeaders(_ text: String, file: String) throws(IntermodalError) {
+        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var rest = line.drop { $0 == " " || $0 == "\t" }
+            guard rest.first == "[" else { continue }
+            rest = rest.dropFirst()
+            if rest.first == "[" { rest = rest.dropFirst() }
+            rest = rest.drop { $0 == " " || $0 == "\t" }
+            guard let c = rest.first else { continue }
+            let ok = c.isASCII && (c.isLetter || c.isNumber) || "_-\"']".contains(c)
+            guard ok else {
+                let column = line.distance(from: line.startIndex, to: rest.startIndex) + 1
+                throw IntermodalError(.invalidArgument, "\(file):\(n + 1):\(column): not valid TOML: a table header starts with a key, got '\(c)'")
+            }
+        }
     }
 
     /// A relative path in a suite file means relative to the file's directory.
