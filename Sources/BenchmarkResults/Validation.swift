@@ -77,8 +77,8 @@ extension ResultsFile {
     }
 
     /// Refuses a file holding a number no run could have written: non-finite (JSON's `1e999`
-    /// decodes as infinity), beyond ``largestValue``, a negative measurement, a non-zero value
-    /// below its unit's resolution, or a suite out of its limits.
+    /// decodes as infinity), beyond ``largestValue``, a negative duration, rate or count, a
+    /// non-zero value below its unit's resolution, or a suite out of its limits.
     public func validate() throws(InvalidResults) {
         func finite(_ at: @autoclosure () -> String, _ x: Double, min: Double = -ResultsFile.largestValue) throws(InvalidResults) {
             guard x.isFinite, x >= min, x <= Self.largestValue else {
@@ -94,8 +94,10 @@ extension ResultsFile {
         do { try suite.validate() } catch { throw InvalidResults("suite \"\(suite.name)\": \(error.description)") }
         for (i, s) in samples.enumerated() {
             let at = "samples[\(i)] (\(s.series))"
-            try finite("\(at).value", s.value, min: 0)
-            if s.value != 0, s.value < Self.resolution(s.unit) {
+            // Bytes may fall (MemAvailable's drop is negative when memory was freed meanwhile);
+            // a duration, a rate or a count may not.
+            try finite("\(at).value", s.value, min: s.unit == .bytes ? -Self.largestValue : 0)
+            if s.value != 0, abs(s.value) < Self.resolution(s.unit) {
                 throw InvalidResults("\(at).value: \(s.value) \(s.unit.rawValue) is below one \(s.unit == .bytes ? "byte" : "nanosecond")")
             }
             try finite("\(at).takenAt", s.takenAt)

@@ -103,15 +103,16 @@ public enum CourseTable {
            let v = figures(file, workload: MetricRoles.density, metric: "host-memory-per-instance", kinds: vmKinds),
            c.median > 0, v.median > 0,
            let budget = file.samples.lazy.compactMap({ $0.workload == MetricRoles.density ? $0.components?["budgetBytes"] : nil }).first {
-            func started(_ b: String) -> Int {
-                Int(file.samples.first { $0.workload == MetricRoles.density && $0.metric == "instances-started" && $0.backend == b }?.value ?? 0)
+            func started(_ b: String) -> String {
+                Format.whole(file.samples.first { $0.workload == MetricRoles.density && $0.metric == "instances-started" && $0.backend == b }?.value ?? 0)
             }
-            let fitC = Int(budget / c.median), fitV = Int(budget / v.median)
-            let factor = fitV > 0 ? Double(fitC) / Double(fitV) : .infinity
+            // Whole counts, as Doubles: a tiny median (from a file of another machine) makes them huge.
+            let fitC = (budget / c.median).rounded(.down), fitV = (budget / v.median).rounded(.down)
+            let factor = fitV > 0 ? fitC / fitV : .infinity
             rows.append(Row(
                 claim: "Many more containers than VMs fit on one host: \(Int(claimedFactor))x as many or more (density workload)",
-                container: "\(c.backend): \(started(c.backend)) started and kept running, \(Format.bytes(c.median)) of host memory each: \(fitC) in \(Format.bytes(budget))",
-                vm: "\(v.backend): \(started(v.backend)) started, \(Format.bytes(v.median)) each: \(fitV) in \(Format.bytes(budget))",
+                container: "\(c.backend): \(started(c.backend)) started and kept running, \(Format.bytes(c.median)) of host memory each: \(Format.whole(fitC)) in \(Format.bytes(budget))",
+                vm: "\(v.backend): \(started(v.backend)) started, \(Format.bytes(v.median)) each: \(Format.whole(fitV)) in \(Format.bytes(budget))",
                 measuredFactor: factor,
                 verdict: verdict(factor) + " (measured up to the counts started, extrapolated from there to the budget)"))
         }
@@ -120,12 +121,12 @@ public enum CourseTable {
            let c = figures(file, workload: MetricRoles.memory, metric: metric, kinds: containerKinds),
            let v = figures(file, workload: MetricRoles.memory, metric: metric, kinds: vmKinds), c.median > 0, v.median > 0 {
             let host = Double(file.environment.memoryBytes)
-            let fitC = Int(host / c.median), fitV = Int(host / v.median)
-            let factor = fitV > 0 ? Double(fitC) / Double(fitV) : .infinity
+            let fitC = (host / c.median).rounded(.down), fitV = (host / v.median).rounded(.down)
+            let factor = fitV > 0 ? fitC / fitV : .infinity
             rows.append(Row(
                 claim: "Many more containers than VMs fit on one host: \(Int(claimedFactor))x as many or more",
-                container: "\(c.backend): \(fitC) in \(Format.bytes(host)) (estimated from the median, n=\(c.values.count))",
-                vm: "\(v.backend): \(fitV) (estimated, n=\(v.values.count))",
+                container: "\(c.backend): \(Format.whole(fitC)) in \(Format.bytes(host)) (estimated from the median, n=\(c.values.count))",
+                vm: "\(v.backend): \(Format.whole(fitV)) (estimated, n=\(v.values.count))",
                 measuredFactor: factor,
                 verdict: verdict(factor) + " (estimated from the per-instance medians, not by starting that many)"))
         } else {

@@ -115,6 +115,8 @@ public enum Plots {
                     plots.append("$\(block) using (\(x)):1 with boxplot lc rgb '\(palette(fi))' \(title)")
                 }
             }
+            // A log scale shows no zero: a metric whose every sample is 0 has nothing to plot.
+            guard !plots.isEmpty else { continue }
             let tics = bs.enumerated().map { "\(Gnuplot.quoted($0.element)) \($0.offset + 1)" }.joined(separator: ", ")
             let symbol = unit.symbol.isEmpty ? unit.rawValue : unit.symbol
             body += """
@@ -235,7 +237,7 @@ public enum Plots {
                 guard let last = all.last, !steps.isEmpty else { continue }
                 let name = "density\(blocks.count)"
                 blocks.append(Gnuplot.dataBlock(name, steps.map { [Gnuplot.number($0.0), Gnuplot.number($0.1 / 1_048_576)] }))
-                let label = seriesLabel(b, f, files) + ": \(Int(last.0)) started"
+                let label = seriesLabel(b, f, files) + ": \(Format.whole(last.0)) started"
                 plots.append("$\(name) using 1:2 with linespoints lw 2 pt 7 lc rgb '\(palette(plots.count))' title \(Gnuplot.quoted(label))")
             }
         }
@@ -273,7 +275,7 @@ public enum Plots {
         let gib = Double(1 << 30)
         let maxCount = max(10, lines.map { hostMemory / $0.1 }.max() ?? 10) * 1.5
         let plots = lines.enumerated().map { i, l in
-            "(x * \(Gnuplot.number(l.1 / gib))) with lines lw 2 lc rgb '\(palette(i))' title \(Gnuplot.quoted("\(l.0): \(Int(hostMemory / l.1)) fit"))"
+            "(x * \(Gnuplot.number(l.1 / gib))) with lines lw 2 lc rgb '\(palette(i))' title \(Gnuplot.quoted("\(l.0): \(Format.whole(hostMemory / l.1)) fit"))"
         } + ["\(Gnuplot.number(hostMemory / gib)) with lines dt 2 lw 2 lc rgb '#000000' title 'host memory'"]
         let body = """
         set title 'Density: memory against the number of idle instances'
