@@ -10,6 +10,10 @@ public enum Plots {
         var missing: [String] = []
         let startup = startupLatency(files)
         if startup.isEmpty { missing.append("No start-up samples: no start-up figure.") }
+        let startupMetrics = metrics(files, workload: MetricRoles.startup).count
+        if startupMetrics > mostStartupFigures {
+            missing.append("\(startupMetrics - mostStartupFigures) more start-up metrics: in the table below, without a figure each.")
+        }
         figures += startup
         func add(_ f: Figure?, _ why: String) { if let f { figures.append(f) } else { missing.append(why) } }
         add(startupPhases(files), "No start-up sample recorded its phases: no breakdown of where the time goes.")
@@ -34,13 +38,18 @@ public enum Plots {
 
     static func metrics(_ files: [LabelledResults], workload: String) -> [(String, MetricUnit)] {
         var out: [(String, MetricUnit)] = []
+        var seen: Set<String> = []
         for f in files {
-            for s in f.results.samples where s.workload == workload && !out.contains(where: { $0.0 == s.metric }) {
+            for s in f.results.samples where s.workload == workload && seen.insert(s.metric).inserted {
                 out.append((s.metric, s.unit))
             }
         }
         return out
     }
+
+    /// At most this many start-up figures (one per metric, the headline first): a run measures
+    /// a few; a file with thousands would otherwise run gnuplot thousands of times.
+    static let mostStartupFigures = 12
 
     static func values(_ f: LabelledResults, _ workload: String, _ metric: String, _ backend: String) -> [Double] {
         f.index.measured[SeriesKey(workload: workload, metric: metric, backend: backend)] ?? []
@@ -96,7 +105,7 @@ public enum Plots {
         let ms = metrics(files, workload: MetricRoles.startup)
         var figures: [Figure] = []
         let headline = MetricRoles.headlineStartup(ms.map(\.0))
-        for (metric, unit) in ms.sorted(by: { ($0.0 == headline ? 0 : 1, $0.0) < ($1.0 == headline ? 0 : 1, $1.0) }) {
+        for (metric, unit) in ms.sorted(by: { ($0.0 == headline ? 0 : 1, $0.0) < ($1.0 == headline ? 0 : 1, $1.0) }).prefix(mostStartupFigures) {
             let bs = backends(files) { !values($0, MetricRoles.startup, metric, $1).isEmpty }
             guard !bs.isEmpty else { continue }
             var body = ""
