@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ContainerEngine
+import ImageStore
 import IntermodalCore
 import SystemPackage
 import Synchronization
@@ -71,10 +72,19 @@ public final class Journal: Sendable {
     }
 
     /// Removes what runs that died (their process gone) left, newest last; returns a line per thing.
-    public static func replay(directory: FilePath, intermodal: FilePath) async -> [String] {
+    /// The journals are those of `root/journal` for the bench root `root`. A journal is data that
+    /// another process wrote, and replaying it runs as root: one not owned by this user or
+    /// writable by others is refused (and left for whoever put it there), and each entry is done
+    /// only if the harness could have made it (``trusted(_:pid:root:)``).
+    public static func replay(root: FilePath, intermodal: FilePath) async -> [String] {
+        let directory = root.appending("journal")
         var done: [String] = []
         for name in ((try? FileSystem.list(directory)) ?? []).sorted() where name.hasPrefix("run-") && name.hasSuffix(".json") {
             let path = directory.appending(name)
+            if let refused = untrustedFile(path) {
+                done.append("ignored \(path): \(refused); remove it if it is yours")
+                continue
+            }
             guard let bytes = try? FileSystem.readBytes(path),
                   let record = try? JSON.decode(Record.self, from: bytes, what: path.string) else {
                 unlink(path.string)
@@ -83,11 +93,94 @@ public final class Journal: Sendable {
             if record.pid != getpid(), HostProcesses.startTime(record.pid) == record.startTime, record.startTime != 0 { continue }   // alive
             if record.pid == getpid() { continue }
             for entry in record.entries.reversed() {
-                done.append(await clean(entry, intermodal: intermodal))
+                if let why = trusted(entry, pid: record.pid, root: root) {
+                    done.append("ignored an entry of \(path) the harness cannot have written (\(why))")
+                } else {
+                    done.append(await clean(entry, intermodal: intermodal))
+                }
             }
             unlink(path.string)
         }
         return done
+    }
+
+    /// Why the journal at `path` is not to be read: not a regular file, not owned by this user
+    /// (root), or writable by its group or others. Nil when it may be.
+    static func untrustedFile(_ path: FilePath) -> String? {
+        var st = stat()
+        guard lstat(path.string, &st) == 0 else { return "cannot be read" }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { return "not a regular file" }
+        guard st.st_uid == geteuid() else { return "owned by uid \(st.st_uid), not \(geteuid())" }
+        guard st.st_mode & 0o022 == 0 else { return "writable by others (mode \(String(st.st_mode & 0o777, radix: 8)))" }
+        return nil
+    }
+
+    /// Why `entry` of the journal of run `pid` under bench root `root` is not something that run
+    /// made, or nil when it is: its directories are below `root/work` (or the docker backend's
+    /// socket directory in the temporary directory), its names carry the run's pid as the
+    /// backends make them, its programs are the peers' own CLIs found on PATH, and a process is
+    /// one started from the bench root (its command line names a path below it).
+    static func trusted(_ entry: Entry, pid: Int32, root: FilePath) -> String? {
+        let work = root.appending("work")
+        func below(_ path: String, _ base: FilePath) -> Bool {
+            let p = FilePath(path)
+            return p.isAbsolute && p.lexicallyNormalized() == p && p.starts(with: base) && p != base
+                && !p.components.contains { $0.kind != .regular }
+        }
+        func isWork(_ path: String) -> Bool {
+            if below(path, work) { return true }
+            // The docker backend's socket directory when the work directory's path is too long.
+            let p = FilePath(path), temp = FilePath(getenvString("TMPDIR") ?? "/tmp")
+            return below(path, temp) && p.removingLastComponent() == temp
+                && p.lastComponent?.string.hasPrefix("intermodal-bench-docker.") == true
+        }
+        func isName(_ name: String, _ prefix: String) -> Bool {
+            name.hasPrefix(prefix) && name.count <= 128
+                && name.unicodeScalars.allSatisfy { ($0.isASCII && ($0.properties.isAlphabetic || $0.properties.numericType != nil)) || "-_.".unicodeScalars.contains($0) }
+        }
+        func isProgram(_ path: String, _ names: [String]) -> String? {
+            guard let name = FilePath(path).lastComponent?.string, names.contains(name) else { return nil }
+            return HostCommand.find(name)?.string == path ? name : nil
+        }
+        switch entry {
+        case .container(let store, let id):
+            guard store == root.appending("store").string else { return "a store other than \(root)/store: \(store)" }
+            guard isName(id, "bench-\(pid)-") else { return "container name \(id)" }
+        case .ociContainer(let runtime, let stateRoot, let id, _):
+            guard let name = isProgram(runtime, ["runc", "crun"]) else { return "runtime \(runtime) is not runc or crun on PATH" }
+            guard isWork(stateRoot) else { return "state root \(stateRoot) outside \(work)" }
+            guard isName(id, "intermodal-bench-\(name)-\(pid)-") else { return "container name \(id)" }
+        case .peerContainer(let cli, let name, let environment):
+            guard let program = isProgram(cli, ["docker", "podman"]) else { return "program \(cli) is not docker or podman on PATH" }
+            guard isName(name, "intermodal-bench-\(program)-\(pid)-") else { return "container name \(name)" }
+            for e in environment {
+                let (key, value) = e.firstIndex(of: "=").map { (String(e[..<$0]), String(e[e.index(after: $0)...])) } ?? (e, "")
+                let ok = switch key {
+                case "PATH": value == InstanceProcess.defaultPath
+                case "DOCKER_CONFIG", "CONTAINERS_CONF", "CONTAINERS_STORAGE_CONF": isWork(value)
+                case "DOCKER_HOST": value.hasPrefix("unix://") && isWork(String(value.dropFirst(7)))
+                default: false
+                }
+                guard ok else { return "environment \(key)" }
+            }
+        case .process(let p, _):
+            guard p > 1 else { return "pid \(p)" }
+            guard let line = HostProcesses.commandLine(p) else { return nil }   // gone: nothing is done
+            // A native instance runs chrooted below the work directory; a daemon of ours (dockerd)
+            // names its directories there.
+            let chrooted = (try? FileSystem.readLink(FilePath("/proc/\(p)/root"))).map { below($0, work) } ?? false
+            guard chrooted || line.split(separator: " ").contains(where: { below(String($0), work) }) else {
+                return "process \(p) was not started from \(work)"
+            }
+        case .guests(let stateRoot, let uri):
+            guard isWork(stateRoot) else { return "guest state root \(stateRoot) outside \(work)" }
+            guard uri == VirtualMachineConfiguration().uri else { return "libvirt URI \(uri)" }
+        case .directory(let path):
+            guard isWork(path) else { return "directory \(path) outside \(work)" }
+        case .cgroup(let path):
+            guard ["docker", "podman"].contains(where: { path == "/intermodal-bench-\($0)-\(pid)" }) else { return "cgroup \(path)" }
+        }
+        return nil
     }
 
     static func clean(_ entry: Entry, intermodal: FilePath) async -> String {

@@ -44,9 +44,16 @@ public struct Runner: Sendable {
         var rng = SplitMix64(seed: seed)
         Interruption.install()
         let root = options.root
+        // One run per bench root: each run's prepare empties the work directories another would be
+        // measuring in. The lease goes with the process, also when it is killed.
+        try FileSystem.createDirectory(root)
+        guard let lease = try FileLock(root.appending("bench.lock")).tryAcquire(.exclusive) else {
+            throw IntermodalError(.invalidState, "another bench is running on \(root) (it holds \(root)/bench.lock); wait for it or give another --bench-root")
+        }
+        defer { lease.release() }
         let journalDirectory = root.appending("journal")
         let progressNotes = Progress(total: 1)
-        for line in await Journal.replay(directory: journalDirectory, intermodal: options.intermodalExecutable) {
+        for line in await Journal.replay(root: root, intermodal: options.intermodalExecutable) {
             progressNotes.note("bench: removed what a killed run left: \(line)")
         }
         let journal = try Journal(directory: journalDirectory)
@@ -299,7 +306,9 @@ public struct Runner: Sendable {
     /// What timing itself costs: the same path around `/bin/true`, natively, without chroot.
     static func harnessOverhead(runs: Int) async -> Summary? {
         var values: [Double] = []
+        // Stops at SIGINT like the workloads do: what was timed so far still summarises.
         for _ in 0..<runs {
+            if Interruption.isInterrupted { break }
             if let t = try? await ProcessTimer.run(["/bin/true"], environment: []) { values.append(t.spawnToExit.milliseconds) }
         }
         return values.isEmpty ? nil : Summary(values)

@@ -132,8 +132,9 @@ extension Spec {
                 guard h.path.hasPrefix("/") else {
                     throw bad("hooks.\(kind)[\(i)].path", "must be an absolute path, got \"\(h.path)\"")
                 }
-                if let t = h.timeout, t <= 0 {
-                    throw bad("hooks.\(kind)[\(i)].timeout", "must be greater than zero, got \(t)")
+                // The launcher keeps it as a C int of seconds, and the wait as nanoseconds in 64 bits.
+                if let t = h.timeout, t <= 0 || t > Int(Int32.max) {
+                    throw bad("hooks.\(kind)[\(i)].timeout", "must be from 1 to \(Int32.max) seconds, got \(t)")
                 }
             }
         }

@@ -125,7 +125,7 @@ struct StateStore: Sendable {
 
     /// What a damaged `state.json` still tells: the init's pid and start time and the cgroup
     /// directories (only paths under `/sys/fs/cgroup` are taken), read leniently from the bytes
-    /// that are there. Nil when not even the pid can be read.
+    /// that are there. Nil when the file cannot be read.
     func salvage(_ id: String) -> ContainerRecord? {
         guard let bytes = try? FileSystem.readBytes(stateFile(id)) else { return nil }
         let text = String(decoding: bytes, as: UTF8.self)
@@ -143,7 +143,9 @@ struct StateStore: Sendable {
                 return path.hasPrefix("/sys/fs/cgroup/") && !path.contains("..") ? path : nil
             }
         }
-        guard let pid = number("pid").flatMap({ Int32(exactly: $0) }) else { return nil }
+        // A pid no process can have (tampered, 99999999999) is taken as unknown, like a creator's
+        // killed before it wrote one: the cgroups below still hold the init, and are emptied.
+        let pid = number("pid").flatMap { Int32(exactly: $0) } ?? 0
         // The list may be cut short: a v1 cgroup has the same path below every hierarchy, so one
         // path that names this container finds the others. Only those are removed.
         let own = String(id.prefix(12))

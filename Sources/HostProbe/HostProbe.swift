@@ -20,6 +20,7 @@ public enum HostProbe {
             SystemProbe.kernel(),
             SystemProbe.distribution(),
             SystemProbe.capabilities(),
+            SystemProbe.ipForwarding(),
             CgroupProbe.probe(),
         ]
         results += await NamespaceProbe.probeAll()

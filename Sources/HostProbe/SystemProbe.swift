@@ -59,4 +59,15 @@ enum SystemProbe {
         }
         return ProbeResult("capabilities", .ok, "root with a full bounding set")
     }
+
+    /// `net.ipv4.ip_forward`, which published ports need: `run -p` turns it on while a port is
+    /// published (as Docker and podman do) and off again after the last, if it turned it on.
+    static func ipForwarding(sysctl: FilePath = "/proc/sys/net/ipv4/ip_forward") -> ProbeResult {
+        guard let value = (try? FileSystem.readString(sysctl))?.trimmed else {
+            return ProbeResult("ip forwarding", .warning, "\(sysctl) not readable: run -p cannot route published ports")
+        }
+        return ProbeResult("ip forwarding", .ok, value == "1"
+            ? "on (net.ipv4.ip_forward=1)"
+            : "off (net.ipv4.ip_forward=\(value)); run -p turns it on while ports are published and off after the last, as Docker does")
+    }
 }

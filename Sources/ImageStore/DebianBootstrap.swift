@@ -142,7 +142,13 @@ extension ImageStore {
         return try await withIngestLease { () async throws(IntermodalError) -> Image in
             if !hasBlob(layer.digest) {
                 let tmp = try temporaryFile("debian")
-                try await HostCommand.check("/bin/cp", ["--reflink=auto", blob.string, tmp.string])
+                do throws(IntermodalError) {
+                    try await HostCommand.check("/bin/cp", ["--reflink=auto", blob.string, tmp.string])
+                } catch {
+                    // A full store: the partial copy goes with the error.
+                    unlink(tmp.string)
+                    throw error
+                }
                 try ingestBlob(file: tmp, expectedDigest: layer.digest, expectedSize: layer.size, what: "cached Debian layer \(blob)")
             }
             let config = ImageConfiguration(

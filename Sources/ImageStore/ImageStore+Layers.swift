@@ -54,6 +54,17 @@ extension ImageStore {
         }
     }
 
+    /// Refuses the stored layer blob `digest` if it expands beyond ``layerSizeLimit``: `load` and
+    /// `pull` check every layer of an image before naming it, as `import` and unpacking do, so
+    /// `--max-layer-size` bounds every way a layer comes in. Decompresses on a thread of its own.
+    public func checkLayerSize(_ digest: String) async throws(IntermodalError) {
+        let path = try blobPath(digest)
+        let limit = layerSizeLimit
+        try await DedicatedThread.run { () throws(IntermodalError) in
+            _ = try ArchiveInput(file: path, name: "layer \(digest)", sizeLimit: limit).finish()
+        }
+    }
+
     /// Extracts one stored layer blob, verifying its digest as it is read.
     func unpack(_ layer: LayerDescriptor, into directory: FilePath, mode: LayerUnpacker.WhiteoutMode) throws(IntermodalError) {
         let path = try blobPath(layer.digest)

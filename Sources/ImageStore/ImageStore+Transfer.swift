@@ -88,7 +88,10 @@ extension ImageStore {
                 let manifestBytes = try copyBlob(from: layout, descriptor)
                 let manifest = try JSON.decode(Manifest.self, from: manifestBytes, what: "manifest \(descriptor.digest)")
                 _ = try copyBlob(from: layout, manifest.config)
-                for layer in manifest.layers { _ = try copyBlob(from: layout, layer) }
+                for layer in manifest.layers {
+                    _ = try copyBlob(from: layout, layer)
+                    try await checkLayerSize(layer.digest)
+                }
                 do throws(IntermodalError) {
                     try checkComplete(manifestDigest: descriptor.digest)
                 } catch {
@@ -133,7 +136,10 @@ extension ImageStore {
         }
         if !hasBlob(descriptor.digest) {
             let tmp = try temporaryFile("load")
-            try copyFile(source, tmp)
+            do throws(IntermodalError) { try copyFile(source, tmp) } catch {
+                unlink(tmp.string)
+                throw error
+            }
             try ingestBlob(file: tmp, expectedDigest: descriptor.digest, expectedSize: descriptor.size,
                            what: "\(layout): blob \(descriptor.digest)")
         }

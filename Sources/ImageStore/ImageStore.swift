@@ -87,8 +87,13 @@ public final class ImageStore: Sendable {
         let path = try blobPath(digest)
         if FileSystem.exists(path) { return digest }
         let tmp = try temporaryFile("blob")
-        try FileSystem.writeAtomically(bytes, to: tmp)
-        try moveIntoPlace(tmp, path)
+        do throws(IntermodalError) {
+            try FileSystem.writeAtomically(bytes, to: tmp)
+            try moveIntoPlace(tmp, path)
+        } catch {
+            unlink(tmp.string)
+            throw error
+        }
         return digest
     }
 

@@ -78,6 +78,22 @@ public enum FileSystem {
             .appending(path.components).lexicallyNormalized()
     }
 
+    /// `directory/name` for a name that comes from input (a suite's name, a figure's): one file
+    /// name, never `..`, `.`, empty, a path with `/` or a NUL, so the result cannot leave `directory`.
+    /// `what` names the input in the error.
+    public static func child(_ directory: FilePath, _ name: String, what: String) throws(IntermodalError) -> FilePath {
+        try checkFileName(name, what: what)
+        return directory.appending(name)
+    }
+
+    /// Refuses `name` unless it is one plain file name (see ``child(_:_:what:)``).
+    public static func checkFileName(_ name: String, what: String) throws(IntermodalError) {
+        guard !name.isEmpty, name != ".", name != "..", !name.contains("/"), !name.utf8.contains(0),
+              name.utf8.count <= Int(NAME_MAX) else {
+            throw IntermodalError(.invalidArgument, "\(what) \"\(name)\" is not a plain file name (no /, no .., at most \(NAME_MAX) bytes)")
+        }
+    }
+
     /// The target of the symbolic link at `path`, as stored (not resolved further).
     public static func readLink(_ path: FilePath) throws(IntermodalError) -> String {
         var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)

@@ -10,6 +10,8 @@ public struct ComparisonOptions: Sendable {
     public var alpha: Double
     /// Compare files from different hosts or accelerators anyway.
     public var allowDifferentHosts: Bool
+    /// Compare files of different suites (their suite hashes differ) anyway.
+    public var allowDifferentSuites = false
     /// Bootstrap resamples for the interval of the change.
     public var resamples: Int
     public var seed: UInt64
@@ -112,7 +114,16 @@ public enum Compare {
                 .invalidArgument,
                 "the files were measured on different hosts (\(differences.joined(separator: "; "))): their numbers do not compare; pass --allow-different-hosts to compare them anyway")
         }
-        let b = baseline.results.measuredSeries, c = current.results.measuredSeries
+        // Another suite measures other work under the same names (a quick suite's runs and
+        // budgets against a full one's): its medians are no baseline for these.
+        if baseline.results.suiteHash != current.results.suiteHash, !options.allowDifferentSuites {
+            throw IntermodalError(
+                .invalidArgument,
+                "the files come from different suites (\(baseline.results.suite.name) \(baseline.results.suiteHash.prefix(12)) vs "
+                    + "\(current.results.suite.name) \(current.results.suiteHash.prefix(12))): their numbers do not compare; "
+                    + "pass --allow-different-suites to compare them anyway")
+        }
+        let b = baseline.index.measured, c = current.index.measured
         let keys = b.keys.filter { c[$0] != nil }.sorted()
         // Many series are judged at once: without a correction, 20 series at alpha 0.01 would
         // raise a false alarm in about one comparison of five. A series whose sample counts cannot
@@ -122,7 +133,7 @@ public enum Compare {
         let perSeriesAlpha = options.alpha / Double(max(k, 1))
         var judged: [SeriesComparison] = []
         for (index, key) in keys.enumerated() {
-            guard let sample = current.results.samples.first(where: { $0.series == key }) else { continue }
+            guard let sample = current.index.first[key] else { continue }
             judged.append(series(key, unit: sample.unit, direction: sample.direction,
                                  baseline: b[key]!, current: c[key]!, options: options,
                                  seed: options.seed &+ UInt64(index), perSeriesAlpha: perSeriesAlpha))

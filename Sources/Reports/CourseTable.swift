@@ -131,7 +131,8 @@ public enum CourseTable {
             ?? file.suite.density?.memoryBudgetMiB.map { Double($0) * 1_048_576 }
             ?? Double(file.environment.memoryBytes) / 4
         func started(_ b: String) -> Int? {
-            file.samples.first { $0.workload == MetricRoles.density && $0.metric == "instances-started" && $0.backend == b }.map { Int($0.value) }
+            file.samples.first { $0.workload == MetricRoles.density && $0.metric == "instances-started" && $0.backend == b }
+                .flatMap { $0.value.isFinite && $0.value >= 0 && $0.value < 1e15 ? Int($0.value) : nil }
         }
         let measured = figures(file, workload: MetricRoles.density, metrics: ["host-memory-per-instance"], kinds: containerKinds)
             .flatMap { c in figures(file, workload: MetricRoles.density, metrics: ["host-memory-per-instance"], kinds: vmKinds, first: ["vm"]).map { (c, $0) } }
@@ -155,10 +156,11 @@ public enum CourseTable {
                        verdict: "not measured: no memory per instance for both a container and a VM", decided: false)
         }
         func side(_ f: Figures) -> String {
-            let fit = Int(budget / f.median)
-            var out = "\(f.backend): \(Format.bytes(f.median)) each (\(source), n=\(f.values.count)): \(fit) in \(Format.bytes(budget))"
+            // A whole count kept as a Double: a tiny median from another machine's file makes it huge.
+            let fit = (budget / f.median).rounded(.down)
+            var out = "\(f.backend): \(Format.bytes(f.median)) each (\(source), n=\(f.values.count)): \(Format.whole(fit)) in \(Format.bytes(budget))"
             if let n = started(f.backend), n > 0 {
-                let beyond = Double(fit) / Double(n)
+                let beyond = fit / Double(n)
                 out += beyond > 10
                     ? "; **\(n) were started: the count is extrapolated \(Format.number(beyond))x beyond what was measured**"
                     : "; \(n) started"

@@ -257,7 +257,7 @@ public enum FleetReport {
         var counts: [String] = []
         var values: [Double] = []
         let rows = files.map { f -> [String] in
-            var row = [PlotText.column(f.label)]
+            var row = [Gnuplot.column(f.label)]
             for b in backends {
                 let v = Plots.values(f, workload, metric, b)
                 guard !v.isEmpty else { row += ["NaN", "NaN", "NaN"]; continue }
@@ -272,11 +272,11 @@ public enum FleetReport {
         let logScale = wantsLogScale(values)
         let plots = backends.enumerated().map { i, b in
             let columns = "\(3 * i + 2):\(3 * i + 3):\(3 * i + 4)" + (i == 0 ? ":xtic(1)" : "")
-            return (i == 0 ? "$fleet" : "''") + " using \(columns) title \(PlotText.quoted(b)) lc rgb '\(Plots.palette(i))'"
+            return (i == 0 ? "$fleet" : "''") + " using \(columns) title \(Gnuplot.quoted(b)) lc rgb '\(Plots.palette(i))'"
         }
         let body = Gnuplot.dataBlock("fleet", rows) + """
-            set title \(PlotText.quoted("\(workload): \(metric), by host"))
-            set ylabel \(PlotText.quoted("\(metric) (\(symbol)\(logScale ? ", log scale" : ""))"))
+            set title \(Gnuplot.quoted("\(workload): \(metric), by host"))
+            set ylabel \(Gnuplot.quoted("\(metric) (\(symbol)\(logScale ? ", log scale" : ""))"))
             set xlabel 'host'
             set style data histograms
             set style histogram errorbars gap 2 lw 1
@@ -290,9 +290,9 @@ public enum FleetReport {
         let safe = String("\(workload)-\(metric)".map { $0.isLetter || $0.isNumber ? $0 : "-" })
         let accelerators = files.map { "\($0.label) \($0.results.environment.accelerator)" }.joined(separator: ", ")
         return Figure(
-            name: "fleet-\(safe)", title: PlotText.printable("\(workload): \(metric), host by host"),
+            name: "fleet-\(safe)", title: Gnuplot.text("\(workload): \(metric), host by host"),
             // The script quotes title and caption in comments: no newline of a host's name may end one.
-            caption: PlotText.printable("Bars: the median of every measured sample; whiskers: the interquartile range. Hosts as groups, a bar per backend. "
+            caption: Gnuplot.text("Bars: the median of every measured sample; whiskers: the interquartile range. Hosts as groups, a bar per backend. "
                 + counts.joined(separator: ", ") + ". Accelerators: \(accelerators)."),
             body: body)
     }

@@ -15,6 +15,12 @@ public enum Format {
         return String(format: "%.2e", x)
     }
 
+    /// A count derived by division (how many instances fit): the whole number when it is one an
+    /// `Int` holds, else ``number(_:)``; a near-zero divisor must not trap the report.
+    public static func whole(_ x: Double) -> String {
+        x.isFinite && abs(x) < 1e18 ? String(Int(x)) : number(x)
+    }
+
     /// A value with its unit; bytes in KiB, MiB or GiB.
     public static func value(_ x: Double, _ unit: MetricUnit) -> String {
         switch unit {

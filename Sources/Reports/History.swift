@@ -157,24 +157,24 @@ public enum History {
                 n.append(s.count)
             }
             body += Gnuplot.dataBlock("b\(bi)", rows)
-            plots.append("$b\(bi) using 1:2:3:4 with yerrorlines lc rgb '\(Plots.palette(bi))' pt 7 title \(PlotText.quoted(b))")
+            plots.append("$b\(bi) using 1:2:3:4 with yerrorlines lc rgb '\(Plots.palette(bi))' pt 7 title \(Gnuplot.quoted(b))")
             counts.append("\(b) n=\(n.min() ?? 0)" + (n.min() != n.max() ? "–\(n.max() ?? 0)" : ""))
             let marked = a.steps.filter { $0.comparison.series == SeriesKey(workload: h.workload, metric: h.metric, backend: b) }
             if !marked.isEmpty {
                 body += Gnuplot.dataBlock("s\(bi)", marked.map { s in
                     [String(s.run + 1), Gnuplot.number(s.comparison.currentMedian),
-                     PlotText.column("\(Format.signedPercent(s.comparison.change)) \(s.comparison.verdict.rawValue)")]
+                     Gnuplot.column("\(Format.signedPercent(s.comparison.change)) \(s.comparison.verdict.rawValue)")]
                 })
                 plots.append("$s\(bi) using 1:2 with points pt 6 ps 3 lw 2 lc rgb '#d62728' notitle")
                 plots.append("$s\(bi) using 1:2:3 with labels offset 0,1.5 tc rgb '#d62728' notitle")
             }
         }
         let logScale = FleetReport.wantsLogScale(values)
-        let tics = a.runs.enumerated().map { "\(PlotText.quoted($0.element.label)) \($0.offset + 1)" }.joined(separator: ", ")
+        let tics = a.runs.enumerated().map { "\(Gnuplot.quoted($0.element.label)) \($0.offset + 1)" }.joined(separator: ", ")
         let symbol = h.unit.symbol.isEmpty ? h.unit.rawValue : h.unit.symbol
         body += """
-            set title \(PlotText.quoted("\(h.workload): \(h.metric) over \(a.runs.count) runs"))
-            set ylabel \(PlotText.quoted("\(h.metric) (\(symbol)\(logScale ? ", log scale" : ""))"))
+            set title \(Gnuplot.quoted("\(h.workload): \(h.metric) over \(a.runs.count) runs"))
+            set ylabel \(Gnuplot.quoted("\(h.metric) (\(symbol)\(logScale ? ", log scale" : ""))"))
             set xlabel 'run (oldest first)'
             set xtics (\(tics)) rotate by -30
             set xrange [0.5:\(Double(a.runs.count) + 0.5)]
@@ -187,9 +187,9 @@ public enum History {
         let safe = String("\(h.workload)-\(h.metric)".map { $0.isLetter || $0.isNumber ? $0 : "-" })
         let stepCount = a.steps.filter { $0.comparison.series.workload == h.workload && $0.comparison.series.metric == h.metric }.count
         return Figure(
-            name: "history-\(safe)", title: PlotText.printable("\(h.workload): \(h.metric) over the runs"),
+            name: "history-\(safe)", title: Gnuplot.text("\(h.workload): \(h.metric) over the runs"),
             // The script quotes title and caption in comments: no newline of a label may end one.
-            caption: PlotText.printable("Median per run and backend with its 95% bootstrap interval (none below n=3); "
+            caption: Gnuplot.text("Median per run and backend with its 95% bootstrap interval (none below n=3); "
                 + "circled: \(stepCount) significant change(s) from the run before. Samples per run: "
                 + counts.joined(separator: ", ") + "."),
             body: body)

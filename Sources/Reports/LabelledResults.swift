@@ -1,5 +1,8 @@
 import BenchmarkResults
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import IntermodalCore
 import SystemPackage
 
@@ -7,21 +10,39 @@ import SystemPackage
 public struct LabelledResults: Sendable {
     /// The file's own `label`, else its file name; made unique when several files share one.
     public var label: String
-    public var results: ResultsFile
+    public var results: ResultsFile { didSet { index = SeriesIndex(results) } }
+    /// The file's series, indexed once: a report or a comparison looks series up by key many
+    /// times, and a scan of every sample per look-up was quadratic in a large file.
+    public private(set) var index: SeriesIndex
 
     public init(label: String, results: ResultsFile) {
         self.label = label
         self.results = results
+        index = SeriesIndex(results)
     }
+
+    /// The largest results file `report`, `compare` and `bench --rerun` read: a full suite writes
+    /// about 1 MB, and what is read is held in memory whole.
+    public static let largestFileBytes = 64 << 20
 
     /// Reads and decodes a results file; the error names the file and what was wrong with it.
     public static func load(_ path: FilePath) throws(IntermodalError) -> LabelledResults {
+        var st = stat()
+        if stat(path.string, &st) == 0, st.st_size > Self.largestFileBytes {
+            throw IntermodalError(
+                .invalidArgument,
+                "\(path) is \(ByteSize.describe(Int64(st.st_size))); results files above \(ByteSize.describe(Int64(Self.largestFileBytes))) "
+                    + "are refused (a run of the full suite writes about 1 MB)")
+        }
         let bytes = try FileSystem.readBytes(path)
         let file = try JSON.decode(ResultsFile.self, from: bytes, what: "\(path) is not a results file", code: .invalidArgument)
         guard file.schemaVersion <= ResultsFile.currentSchemaVersion else {
             throw IntermodalError(
                 .unsupported,
                 "\(path) has schema version \(file.schemaVersion); this build reads up to \(ResultsFile.currentSchemaVersion)")
+        }
+        do { try file.validate() } catch {
+            throw IntermodalError(.invalidArgument, "\(path) is not a results file a run could have written: \(error.description)")
         }
         let name = path.lastComponent?.stem ?? path.string
         return LabelledResults(label: file.label ?? name, results: file)
@@ -37,6 +58,26 @@ public struct LabelledResults: Sendable {
             if n > 1 { f.label += " (\(n))" }
             return f
         }
+    }
+}
+
+/// A results file's series by key: built in one pass over the samples.
+public struct SeriesIndex: Sendable {
+    /// The measured (not warm-up) values of every series, in the order they were taken.
+    public let measured: [SeriesKey: [Double]]
+    /// The first sample of every series (its unit and direction).
+    public let first: [SeriesKey: Sample]
+    /// The harness's summary of every series it summarised.
+    public let summaries: [SeriesKey: SeriesSummary]
+
+    init(_ file: ResultsFile) {
+        measured = file.measuredSeries
+        var first: [SeriesKey: Sample] = [:]
+        for s in file.samples where first[s.series] == nil { first[s.series] = s }
+        self.first = first
+        var summaries: [SeriesKey: SeriesSummary] = [:]
+        for s in file.summaries where summaries[s.series] == nil { summaries[s.series] = s }
+        self.summaries = summaries
     }
 }
 

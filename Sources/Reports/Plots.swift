@@ -11,6 +11,10 @@ public enum Plots {
         if let h = headline(files) { figures.append(h) } else { missing.append("Too few of start-up, memory, disk and density: no headline figure.") }
         let startup = startupLatency(files)
         if startup.isEmpty { missing.append("No start-up samples: no start-up figure.") }
+        let startupMetrics = metrics(files, workload: MetricRoles.startup).count
+        if startupMetrics > mostStartupFigures {
+            missing.append("\(startupMetrics - mostStartupFigures) more start-up metrics: in the table below, without a figure each.")
+        }
         figures += startup
         func add(_ f: Figure?, _ why: String) { if let f { figures.append(f) } else { missing.append(why) } }
         add(startupPhases(files), "No start-up sample recorded its phases: no breakdown of where the time goes.")
@@ -38,16 +42,21 @@ public enum Plots {
 
     static func metrics(_ files: [LabelledResults], workload: String) -> [(String, MetricUnit)] {
         var out: [(String, MetricUnit)] = []
+        var seen: Set<String> = []
         for f in files {
-            for s in f.results.samples where s.workload == workload && !out.contains(where: { $0.0 == s.metric }) {
+            for s in f.results.samples where s.workload == workload && seen.insert(s.metric).inserted {
                 out.append((s.metric, s.unit))
             }
         }
         return out
     }
 
+    /// At most this many start-up figures (one per metric, the headline first): a run measures
+    /// a few; a file with thousands would otherwise run gnuplot thousands of times.
+    static let mostStartupFigures = 12
+
     static func values(_ f: LabelledResults, _ workload: String, _ metric: String, _ backend: String) -> [Double] {
-        f.results.measuredSeries[SeriesKey(workload: workload, metric: metric, backend: backend)] ?? []
+        f.index.measured[SeriesKey(workload: workload, metric: metric, backend: backend)] ?? []
     }
 
     static func median(_ v: [Double]) -> Double? { v.isEmpty ? nil : Quantile.of(sorted: v.sorted(), 0.5) }
@@ -101,7 +110,7 @@ public enum Plots {
         let ms = metrics(files, workload: MetricRoles.startup)
         var figures: [Figure] = []
         let headline = MetricRoles.headlineStartup(ms.map(\.0))
-        for (metric, unit) in ms.sorted(by: { ($0.0 == headline ? 0 : 1, $0.0) < ($1.0 == headline ? 0 : 1, $1.0) }) {
+        for (metric, unit) in ms.sorted(by: { ($0.0 == headline ? 0 : 1, $0.0) < ($1.0 == headline ? 0 : 1, $1.0) }).prefix(mostStartupFigures) {
             let bs = backends(files) { !values($0, MetricRoles.startup, metric, $1).isEmpty }
             guard !bs.isEmpty else { continue }
             var body = ""
@@ -122,6 +131,8 @@ public enum Plots {
                     plots.append("$\(block) using (\(x)):1 with boxplot lc rgb '\(lc)' \(title)")
                 }
             }
+            // A log scale shows no zero: a metric whose every sample is 0 has nothing to plot.
+            guard !plots.isEmpty else { continue }
             let tics = bs.enumerated().map { "\(Gnuplot.quoted($0.element)) \($0.offset + 1)" }.joined(separator: ", ")
             let symbol = unit.symbol.isEmpty ? unit.rawValue : unit.symbol
             body += """
@@ -265,8 +276,8 @@ public enum Plots {
                 let name = "density\(blocks.count)"
                 blocks.append(Gnuplot.dataBlock(name, all.map { [Gnuplot.number($0.0), Gnuplot.number($0.1 / $0.0 / 1_048_576)] }))
                 let each = last.1 / last.0
-                let perGiB = each > 0 ? "\(Int((Double(1 << 30) / each).rounded())) per GiB" : "no memory drop measured"
-                let label = seriesLabel(b, f, files) + ": \(Int(last.0)) started, \(perGiB)"
+                let perGiB = each > 0 ? "\(Format.whole((Double(1 << 30) / each).rounded())) per GiB" : "no memory drop measured"
+                let label = seriesLabel(b, f, files) + ": \(Format.whole(last.0)) started, \(perGiB)"
                 let vm = f.results.kind(of: b) == "vm"
                 let lc = vm ? colour(f.results, b) : palette(plots.count)
                 plots.append((vm, "$\(name) using 1:2 with linespoints lw 2 pt 7 lc rgb '\(lc)' title \(Gnuplot.quoted(label))"))
@@ -315,7 +326,7 @@ public enum Plots {
         let gib = Double(1 << 30)
         let maxCount = max(10, lines.map { hostMemory / $0.1 }.max() ?? 10) * 1.5
         let plots = lines.enumerated().map { i, l in
-            "(x * \(Gnuplot.number(l.1 / gib))) with lines lw 2 lc rgb '\(palette(i))' title \(Gnuplot.quoted("\(l.0): \(Int(hostMemory / l.1)) fit"))"
+            "(x * \(Gnuplot.number(l.1 / gib))) with lines lw 2 lc rgb '\(palette(i))' title \(Gnuplot.quoted("\(l.0): \(Format.whole(hostMemory / l.1)) fit"))"
         } + ["\(Gnuplot.number(hostMemory / gib)) with lines dt 2 lw 2 lc rgb '#000000' title 'host memory'"]
         let body = """
         set title 'Density: memory against the number of idle instances'
@@ -377,11 +388,11 @@ public enum Plots {
     /// volume compares with), else the ratio of the medians of the same metric.
     static func relativeToNative(_ f: LabelledResults, _ key: SeriesKey) -> Relative? {
         guard key.backend != "native",
-              let direction = f.results.samples.first(where: { $0.series == key })?.direction else { return nil }
-        let summary = f.results.summaries.first { $0.series == key }
+              let direction = f.index.first[key]?.direction else { return nil }
+        let summary = f.index.summaries[key]
         var ratio = summary?.ratioToNative
         var interval = summary?.ratioToNativeCI95
-        let series = f.results.measuredSeries
+        let series = f.index.measured
         if ratio == nil, let mine = series[key], let native = series[SeriesKey(workload: key.workload, metric: key.metric, backend: "native")],
            let a = median(mine), let b = median(native), b != 0 {
             ratio = a / b

@@ -242,10 +242,10 @@ public enum Report {
         var blocks: [Block] = [.heading(level: 2, "Every series")]
         for f in files {
             if files.count > 1 { blocks.append(.heading(level: 3, f.label)) }
-            let series = f.results.measuredSeries
+            let series = f.index.measured
             let stops = Dictionary(f.results.summaries.map { ($0.series, $0) }, uniquingKeysWith: { a, _ in a })
             let rows = series.keys.sorted().compactMap { key -> [String]? in
-                guard let v = series[key], !v.isEmpty, let first = f.results.measuredSamples(key).first else { return nil }
+                guard let v = series[key], !v.isEmpty, let first = f.index.first[key] else { return nil }
                 let s = Summary(v, seed: 1, resamples: 500)
                 let ci = s.medianCI95.map { "\(Format.value($0.low, first.unit)) – \(Format.value($0.high, first.unit))" }
                     ?? "none below n=\(Summary.minimumForInference)"

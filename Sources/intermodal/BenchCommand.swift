@@ -3,6 +3,7 @@ import BenchmarkHarness
 import BenchmarkResults
 import FoundationEssentials
 import ImageStore
+import Reports
 import IntermodalCore
 import Reports
 import SystemPackage
@@ -71,8 +72,12 @@ struct BenchCommand: AsyncParsableCommand {
             chosen.precision = nil
         }
         if let warmup { chosen.warmup = warmup }
-        // Relative paths are the caller's: resolved before anything runs.
-        let path = FileSystem.absolute(FilePath(out ?? "results/bench-\(chosen.name)-\(Self.stamp()).json"))
+        // The overrides meet the same limits as a suite file, before anything runs.
+        do { try chosen.validate() } catch { throw IntermodalError(.invalidArgument, "suite \(chosen.name): \(error.description)") }
+        // Relative paths are the caller's: resolved before anything runs. The suite's name is
+        // data (a file's, a results file's): it names a file in results/, never a path.
+        let path = try out.map { FileSystem.absolute(FilePath($0)) }
+            ?? FileSystem.child(FileSystem.absolute("results"), "bench-\(chosen.name)-\(Self.stamp()).json", what: "the suite's name")
         let runner = Runner(.init(suite: chosen, label: label, root: FileSystem.absolute(FilePath(benchRoot)), intermodalExecutable: Self.ownExecutable()))
         let results = try await runner.run()
         try FileSystem.createDirectory(path.removingLastComponent())
@@ -97,9 +102,8 @@ struct BenchCommand: AsyncParsableCommand {
 
     private func loadSuite() throws(IntermodalError) -> Suite {
         if let rerun {
-            let bytes = try FileSystem.readBytes(FilePath(rerun))
-            // The same suite with the same seed: the same plan.
-            return try JSON.decode(ResultsFile.self, from: bytes, what: rerun).suite
+            // The same suite with the same seed: the same plan; read and checked as `report` reads it.
+            return try LabelledResults.load(FilePath(rerun)).results.suite
         }
         switch suite {
         case nil, "quick": return BuiltInSuites.quick

@@ -112,6 +112,9 @@ struct CompareCommand: ParsableCommand {
     @Flag(name: .long, help: "Compare files from different hosts or accelerators (their numbers may not compare).")
     var allowDifferentHosts = false
 
+    @Flag(name: .long, help: "Compare files of different suites (their runs, sizes and budgets differ).")
+    var allowDifferentSuites = false
+
     static func parseThreshold(_ s: String) throws -> Double {
         let digits = s.hasSuffix("%") ? String(s.dropLast()) : s
         guard let v = Double(digits), v >= 0, v.isFinite else {
@@ -129,8 +132,9 @@ struct CompareCommand: ParsableCommand {
     }
 
     func run() throws {
-        let options = ComparisonOptions(
+        var options = ComparisonOptions(
             threshold: try Self.parseThreshold(threshold), alpha: alpha, allowDifferentHosts: allowDifferentHosts)
+        options.allowDifferentSuites = allowDifferentSuites
         let comparison = try Compare.run(
             baseline: try LabelledResults.load(FilePath(baseline)),
             current: try LabelledResults.load(FilePath(current)), options: options)

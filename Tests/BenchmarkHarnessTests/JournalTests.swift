@@ -14,7 +14,7 @@ struct JournalTests {
     @Test func aDeadRunsDirectoryTakesItsChrootedDaemonsWithIt() async throws {
         let root = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-journal-test")
         defer { try? FileSystem.removeTree(root) }
-        let work = root.appending("work")
+        let work = root.appending("work").appending("native")
         let rootfs = work.appending("rootfs")
         try await BusyboxRootfs.populate(at: rootfs)
         try await HostCommand.check("mknod", ["-m", "666", rootfs.appending("dev/null").string, "c", "1", "3"])   // for sh's `&`
@@ -39,11 +39,57 @@ struct JournalTests {
         try FileSystem.writeAtomically(dead, to: journals.appending("run-2147483000.json"))
         journal.close()
 
-        let done = await Journal.replay(directory: journals, intermodal: "/bin/false")
+        let done = await Journal.replay(root: root, intermodal: "/bin/false")
         #expect(done == ["directory \(work.string)"])
         #expect(!FileSystem.exists(work))
         #expect(HostProcesses.rooted(under: root).isEmpty)
         for pid in daemons { #expect(HostProcesses.hasExited(pid), "daemon \(pid) still runs") }
         #expect(((try? FileSystem.list(journals)) ?? []).isEmpty)
+    }
+
+    /// A journal is data from the bench root: replaying it as root must not delete, kill or run
+    /// anything the harness could not have made, and a journal someone else owns is not read.
+    @Test func aForgedJournalIsNotObeyed() async throws {
+        let root = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-journal-test")
+        defer { try? FileSystem.removeTree(root) }
+        let outside = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-journal-outside")
+        defer { try? FileSystem.removeTree(outside) }
+        let marker = outside.appending("ran")
+        let program = outside.appending("docker")
+        try FileSystem.writeAtomically("#!/bin/sh\ntouch \(marker.string)\n", to: program)
+        chmod(program.string, 0o755)
+        let entries: [Journal.Entry] = [
+            .directory(outside.string),
+            .directory(root.appending("work/../../").string + outside.lastComponent!.string),
+            .peerContainer(cli: program.string, name: "intermodal-bench-docker-2147483000-1", environment: []),
+            .ociContainer(runtime: program.string, stateRoot: root.appending("work/runc/state").string, id: "x", hideCgroup2: false),
+            .container(root: outside.string, id: "bench-2147483000-1"),
+            .guests(stateRoot: outside.string, uri: "qemu:///system"),
+            .cgroup("/"),
+            .process(pid: 1, startTime: 0),
+        ]
+        let text = "{\"pid\":2147483000,\"startTime\":1,\"entries\":" + String(decoding: try JSON.encode(entries), as: UTF8.self) + "}"
+        let journals = root.appending("journal")
+        try FileSystem.createDirectory(journals)
+        let file = journals.appending("run-2147483000.json")
+
+        // Owned by nobody: not read at all, and left where it is.
+        try FileSystem.writeAtomically(text, to: file)
+        chown(file.string, 65534, 65534)
+        let refused = await Journal.replay(root: root, intermodal: program)
+        #expect(refused.count == 1 && refused[0].contains("owned by uid 65534"), "\(refused)")
+        #expect(FileSystem.exists(file))
+        chown(file.string, 0, 0)
+        chmod(file.string, 0o666)
+        let writable = await Journal.replay(root: root, intermodal: program)
+        #expect(writable.count == 1 && writable[0].contains("writable by others"), "\(writable)")
+
+        // Owned by root: read, but no entry is done.
+        chmod(file.string, 0o644)
+        let done = await Journal.replay(root: root, intermodal: program)
+        #expect(done.count == entries.count && done.allSatisfy { $0.hasPrefix("ignored") }, "\(done)")
+        #expect(FileSystem.exists(outside.appending("docker")), "a directory outside the bench root was removed")
+        #expect(!FileSystem.exists(marker), "a program the journal named was run")
+        #expect(!FileSystem.exists(file))
     }
 }

@@ -76,4 +76,53 @@ struct SuiteFileTests {
             return e.code == .invalidArgument && e.description.hasPrefix(expected)
         }
     }
+
+    /// toml++ asserted (SIGABRT) on these table headers; the fuzz test below found the first.
+    @Test(arguments: ["[=x]", "[.a]", "[#]", "[[+a]]", "  [ é]", "[[[a]]]"])
+    func tableHeadersTOMLKitCannotParseAreRefused(header: String) throws {
+        let error = #expect(throws: IntermodalError.self) { _ = try SuiteFile.parse("runs = 3\n\(header)\n", file: "bad.toml") }
+        #expect(error?.message.hasPrefix("bad.toml:2:") == true, "\(String(describing: error))")
+    }
+
+    struct Generator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return state
+        }
+    }
+
+    /// Mutation fuzzing of suite files: each mutant parses into a suite that meets the limits a
+    /// results file's suite must meet too (so `--rerun` of its results is accepted), or fails
+    /// with an `.invalidArgument` error naming the file. Seeded and bounded, so it runs in CI.
+    @Test func mutatedSuiteFilesParseWithinTheLimitsOrFailNamingTheFile() throws {
+        let seeds = [try FileSystem.readString(Self.example),
+                     try FileSystem.readString(Self.example.removingLastComponent().appending("throughput.toml"))]
+        let replacements = ["-5", "0", "1000000000", "99999999999999999999", "1e999", "nan", "inf", "\"../x\"", "\"\"", "[]",
+                            "{}", "true", "-9223372036854775808", "\"a/b\"", "\"\\n\""]
+        var rng = Generator(state: 0x5017E)
+        var parsed = 0
+        for i in 0..<3_000 {
+            var lines = seeds[i % seeds.count].split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            for _ in 0..<(1 + Int(rng.next() % 3)) {
+                let n = Int(rng.next() % UInt64(lines.count))
+                if let eq = lines[n].firstIndex(of: "="), rng.next() % 4 != 0 {
+                    lines[n] = String(lines[n][...eq]) + " " + replacements[Int(rng.next() % UInt64(replacements.count))]
+                } else if !lines[n].isEmpty {
+                    var chars = Array(lines[n])
+                    chars[Int(rng.next() % UInt64(chars.count))] = Array("=[]\"#.-0x ")[Int(rng.next() % 10)]
+                    lines[n] = String(chars)
+                }
+            }
+            let file = "fuzz-\(i).toml"
+            do {
+                let suite = try SuiteFile.parse(lines.joined(separator: "\n"), file: file)
+                parsed += 1
+                #expect(throws: Never.self, "mutant \(i)") { try suite.validate() }
+            } catch {
+                #expect(error.code == .invalidArgument && error.message.contains(file), "mutant \(i): \(error)")
+            }
+        }
+        #expect(parsed > 100, "the mutations were too destructive (\(parsed) parsed)")
+    }
 }

@@ -1,4 +1,5 @@
 @testable import ContainerEngine
+import Foundation
 import IntermodalCore
 import Testing
 
@@ -96,5 +97,55 @@ struct DockerfileParserTests {
         #expect(!ignore.excludes("src/main.c"))
         #expect(PathPattern("[a-c]?.txt").matches("b1.txt"))
         #expect(!PathPattern("[!a-c]?.txt").matches("b1.txt"))
+    }
+
+    @Test("globs follow Go's filepath.Match: stars, classes, escapes, ** across components")
+    func globSemantics() {
+        let cases: [(String, String, Bool)] = [
+            ("a*b*c", "abxbc", true), ("a*b*c", "abxbcx", false), ("*", "abc", true),
+            ("a*", "a/b", false), ("*c", "abc", true), ("a?c", "abc", true), ("a?c", "ac", false),
+            ("[a-c]x", "bx", true), ("[^a-c]x", "bx", false), ("[!a-c]x", "dx", true), ("\\*x", "*x", true),
+            ("\\*x", "ax", false), ("a[", "a[", true), ("*a*a*b", "aaab", true), ("*a*a*b", "aab", true), ("*a*a*b", "ab", false),
+            ("**/x", "x", true), ("**/x", "a/b/x", true), ("a/**/b", "a/b", true), ("a/**/b", "a/x/y/b", true),
+            ("a/**/b", "a/x/y/c", false), ("**", "a/b/c", true), ("**/*.tmp", "a/b.tmp/c", false),
+        ]
+        for (pattern, path, expected) in cases {
+            #expect(PathPattern(pattern).matches(path) == expected, "\(pattern) against \(path)")
+        }
+    }
+
+    /// The matcher backtracked exponentially: this pair ran for minutes and ignored SIGTERM. The
+    /// bound is a hang's, not a speed target: the fixed matcher takes microseconds.
+    @Test("a pattern of many stars against a long name is decided without backtracking exponentially")
+    func globIsLinear() async {
+        let pattern = String(repeating: "*a", count: 13) + "*b"
+        let name = String(repeating: "a", count: 60)
+        let ignore = DockerIgnore(pattern + "\n" + String(repeating: "**/", count: 12) + "c")
+        let decided = await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
+            let once = Once(done)
+            Thread.detachNewThread {
+                let r = !PathPattern(pattern).matches(name) && !ignore.excludes(Array(repeating: "d", count: 40).joined(separator: "/"))
+                once.resume(r)
+            }
+            Thread.detachNewThread {
+                sleep(60)
+                once.resume(false)
+            }
+        }
+        #expect(decided, "the matcher did not answer within a minute")
+    }
+}
+
+/// Resumes a continuation once, whichever thread comes first.
+final class Once: @unchecked Sendable {
+    private var continuation: CheckedContinuation<Bool, Never>?
+    private let lock = NSLock()
+    init(_ c: CheckedContinuation<Bool, Never>) { continuation = c }
+    func resume(_ value: Bool) {
+        lock.lock()
+        let c = continuation
+        continuation = nil
+        lock.unlock()
+        c?.resume(returning: value)
     }
 }

@@ -262,6 +262,40 @@ extension ImageWorkflowTests {
             #expect(try await f.engine.list(all: true, includeBuildSteps: true).filter(\.buildStep).isEmpty)
         }
     }
+
+    @Test("build: COPY through a symlink of the context that points outside it copies nothing from the host")
+    func contextSymlinkStaysInside() async throws {
+        try await EngineFixture.with { f in
+            let context = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-build-context")
+            defer { try? FileSystem.removeTree(context) }
+            let outside = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-outside")
+            defer { try? FileSystem.removeTree(outside) }
+            try FileSystem.writeAtomically("host-secret\n", to: outside.appending("token"))
+            // sec -> <outside>, an absolute link: Docker resolves it inside the context (sec/token
+            // is then <context><outside>/token, absent here), never on the host.
+            symlink(outside.string, context.appending("sec").string)
+            try FileSystem.writeAtomically("FROM busybox\nCOPY sec/token /token\n", to: context.appending("Dockerfile"))
+            let leaked = try? await f.engine.build(BuildOptions(context: context, tag: try ImageReference.parse("leak:x"), progress: { _ in }))
+            if leaked != nil {
+                let (_, out) = try await f.run(["cat", "/token"], image: "leak:x")
+                #expect(!out.contains("host-secret"), "the host's file was copied into the image")
+            }
+            #expect(leaked == nil, "COPY of a path through a link out of the context must fail as not found")
+            // The same through a glob, and through `..` inside the link's target.
+            symlink("../../../../../../../../..\(outside.string)", context.appending("up").string)
+            try FileSystem.writeAtomically("FROM busybox\nCOPY up/tok* /\n", to: context.appending("Dockerfile"))
+            let globbed = try? await f.engine.build(BuildOptions(context: context, tag: try ImageReference.parse("leak:y"), progress: { _ in }))
+            #expect(globbed == nil, "a glob through a link out of the context matches nothing")
+            // A link inside the context still works as a directory of the context.
+            try FileSystem.createDirectory(context.appending("real"))
+            try FileSystem.writeAtomically("inside\n", to: context.appending("real/file"))
+            symlink("/real", context.appending("alias").string)
+            try FileSystem.writeAtomically("FROM busybox\nCOPY alias/file /file\n", to: context.appending("Dockerfile"))
+            _ = try await f.engine.build(BuildOptions(context: context, tag: try ImageReference.parse("inside:x"), progress: { _ in }))
+            let (_, out) = try await f.run(["cat", "/file"], image: "inside:x")
+            #expect(out.contains("inside"))
+        }
+    }
 }
 
 extension ImageWorkflowTests {

@@ -237,6 +237,28 @@ struct InterruptedContainerTests {
         }
     }
 
+    @Test("a container whose runtime state.json names a pid out of range is removed with its process and cgroups")
+    func tamperedRuntimeStatePid() async throws {
+        try await EngineFixture.with { f in
+            let run = try await f.cli(["run", "-d", "busybox", "sleep", "30"])
+            let id = run.standardOutput.trimmed
+            #expect(run.exitCode == 0 && !id.isEmpty, "\(run.standardError)")
+            let pid = try #require(try await f.engine.container(id).pid)
+            let state = f.engine.runtime.stateRoot.appending(id).appending("state.json")
+            let text = try FileSystem.readString(state)
+            let tampered = text.replacingOccurrences(of: "\"pid\":\(pid),", with: "\"pid\":99999999999,")
+            #expect(tampered != text, "the state names the pid as \"pid\":\(pid)")
+            try FileSystem.writeAtomically(tampered, to: state)
+            let rm = try await f.cli(["rm", "-f", id])
+            #expect(rm.exitCode == 0, "\(rm.standardError)")
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(!Engine.isProcessAlive(pid) || (try? FileSystem.readString(FilePath("/proc/\(pid)/stat")))?.contains(") Z") == true,
+                    "the container's process was killed")
+            #expect(Self.cgroups(of: [id]).isEmpty, "cgroups left: \(Self.cgroups(of: [id]))")
+            #expect(!FileSystem.exists(f.engine.runtime.stateRoot.appending(id)))
+        }
+    }
+
     @Test("a RUN line too long for execve says why it failed")
     func tooLongRunLine() async throws {
         try await EngineFixture.with { f in

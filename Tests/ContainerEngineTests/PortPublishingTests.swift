@@ -43,6 +43,9 @@ struct PortPublishingTests {
     @Test("run -d -p: the container answers on the host's address and on 127.0.0.1; ps shows the port; rm -f leaves no rule")
     func publishedPortIsReachable() async throws {
         try await EngineFixture.with { f in
+            // Whatever ran before (a dockerd turns forwarding on): the engine turns it on itself
+            // for published ports, and off again after the last, if it was off.
+            let forwardingBefore = Self.ipForwarding
             let port = try Self.freePort()
             // No --network: -p implies the bridge, as with Docker.
             let run = try await f.cli(["run", "-d", "-p", "\(port):80", "busybox", "sh", "-c",
@@ -65,11 +68,15 @@ struct PortPublishingTests {
             #expect(peer.status.code == 0 && fetched == "hello\n", "a container cannot reach \(primary):\(port): \(fetched)")
             let ps = try await f.cli(["ps"])
             #expect(ps.standardOutput.contains("0.0.0.0:\(port)->80/tcp"), "\(ps.standardOutput)")
+            #expect(Self.ipForwarding == true, "forwarding is on while a port is published")
 
             let rm = try await f.cli(["rm", "-f", id])
             #expect(rm.exitCode == 0, "\(rm.standardError)")
             #expect(try await Self.rules(of: id).isEmpty, "rules left after rm -f")
             #expect(!FileSystem.exists(FilePath("/sys/class/net/\(BridgeNetwork.hostInterfaceName(containerID: id))")))
+            if !Self.bridgeShared, forwardingBefore == false {
+                #expect(Self.ipForwarding == false, "net.ipv4.ip_forward was off before and is left on")
+            }
             try await Self.expectChainsGoneUnlessShared()
             expectBridgeGoneUnlessShared()
         }
@@ -326,6 +333,11 @@ struct PortPublishingTests {
     }
 
     /// True while a container of another test publishes ports (the chains are shared).
+    /// `net.ipv4.ip_forward`, as the engine reads it.
+    static var ipForwarding: Bool? {
+        (try? FileSystem.readString(FilePath("/proc/sys/net/ipv4/ip_forward"))).map { $0.trimmed == "1" }
+    }
+
     static var bridgeShared: Bool {
         let state = (try? FileSystem.readString(FilePath("/run/intermodal-engine/\(BridgeNetwork.defaultBridgeName).json"))) ?? ""
         return state.contains("\"ports\"")

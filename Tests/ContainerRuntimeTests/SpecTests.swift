@@ -36,6 +36,23 @@ struct SpecTests {
         #expect(e2?.message.contains("process.capabilities.bounding[3]") == true)
     }
 
+    @Test("a hook timeout the launcher cannot hold (3e9 s, 99999999999 s) is refused before anything is created")
+    func hookTimeoutBounded() throws {
+        for timeout in [3_000_000_000, 99_999_999_999, Int.max] {
+            var spec = Spec.default(args: ["sh"])
+            var hooks = Spec.Hooks()
+            hooks.poststart = [Spec.Hook(path: "/bin/true", timeout: timeout)]
+            spec.hooks = hooks
+            let e = #expect(throws: IntermodalError.self) { try spec.validate() }
+            #expect(e?.message.contains("hooks.poststart[0].timeout") == true)
+        }
+        var spec = Spec.default(args: ["sh"])
+        var hooks = Spec.Hooks()
+        hooks.poststart = [Spec.Hook(path: "/bin/true", timeout: Int(Int32.max))]
+        spec.hooks = hooks
+        try spec.validate()
+    }
+
     @Test("a missing config.json is reported as not found, naming the file")
     func missingConfig() throws {
         let dir = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-spec")

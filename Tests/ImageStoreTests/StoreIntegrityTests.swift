@@ -255,6 +255,50 @@ struct StoreIntegrityTests {
         _ = try await t.store.importRootfs(archive: t.root.appending("bomb.tar.gz"), name: try ImageReference.parse("bomb:1"))
     }
 
+    @Test func loadAppliesTheLayerSizeLimitToEveryLayer() async throws {
+        // An image whose one layer expands to 64 MiB, saved by a store without a tight limit.
+        let tree = try t.directory("bomb-load")
+        try await sh("head -c 67108864 /dev/zero > \(tree)/zeros && tar -C \(tree) -czf \(t.root)/bomb-load.tar.gz zeros")
+        let image = try await t.store.importRootfs(archive: t.root.appending("bomb-load.tar.gz"), name: try ImageReference.parse("bomb:2"))
+        let layout = t.root.appending("bomb-layout"), archive = t.root.appending("bomb-image.tar")
+        try t.store.save([image], toLayout: layout)
+        try await t.store.save([image], toArchive: archive)
+        for source in [layout, archive] {
+            let limited = try ImageStore(root: t.root.appending("limited-load-\(source.lastComponent!.stem)"), layerSizeLimit: 16 << 20)
+            let error = try await #require(throws: IntermodalError.self) { _ = try await limited.load(from: source) }
+            #expect(error.message.contains("16 MiB") && error.message.contains("--max-layer-size"), "\(error.message)")
+            #expect(try limited.readIndex().manifests.isEmpty, "the image was named")
+            #expect(try FileSystem.list(limited.temporaryDirectory).isEmpty, "nothing left in tmp")
+        }
+        let roomy = try ImageStore(root: t.root.appending("roomy-load"))
+        #expect(try await roomy.load(from: archive).count == 1)
+    }
+
+    /// A full store: the copy of the cached Debian layer fails, and its partial file must go
+    /// with the error, or the store stays full for the next command.
+    @Test func aBootstrapIntoAFullStoreGivesItsSpaceBack() async throws {
+        let tree = try t.directory("incompressible")
+        try await sh("head -c 8388608 /dev/urandom > \(tree)/noise")
+        let layer = try t.store.storeLayer(fromDirectory: tree)
+        let cache = try t.directory("cache")
+        let bootstrap = try DebianBootstrap(mirror: "http://deb.invalid/debian", cacheRoot: cache, program: "/bin/false")
+        try FileSystem.createDirectory(bootstrap.cacheDirectory)
+        try await sh("cp \(try t.store.blobPath(layer.digest)) \(bootstrap.cacheDirectory)/layer.tar.gz")
+        try FileSystem.writeAtomically(
+            try JSON.encode(DebianBootstrap.CachedLayer(digest: layer.digest, size: layer.size, diffID: layer.diffID)),
+            to: bootstrap.cacheDirectory.appending("layer.json"))
+        let small = try t.directory("small")
+        try await sh("mount -t tmpfs -o size=4m intermodal-test \(small)")
+        defer { umount2(small.string, Int32(MNT_DETACH)) }
+        let full = try ImageStore(root: small.appending("store"))
+        await #expect(throws: IntermodalError.self) {
+            _ = try await full.bootstrapDebian(name: try ImageReference.parse("debian:full"), bootstrap: bootstrap)
+        }
+        #expect(try FileSystem.list(full.temporaryDirectory).isEmpty, "the partial copy stayed in tmp")
+        #expect(try full.readIndex().manifests.isEmpty)
+        Self.expectNoDamage(full, "a bootstrap into a full store")
+    }
+
     @Test func leftoversOfAKilledProcessAreReclaimedByTheNextLease() async throws {
         let image = try await t.store.bootstrapBusybox(name: try ImageReference.parse("bb:1"))
         let left = t.store.temporaryDirectory.appending("import.killed")

@@ -316,17 +316,17 @@ import Testing
             String((0..<Int(rng.next() % 16)).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] })
         }
         try await withTemporaryDirectory { dir in
-            let prints = names.map { "print \(PlotText.quoted($0))" }.joined(separator: "\n") + "\n"
+            let prints = names.map { "print \(Gnuplot.quoted($0))" }.joined(separator: "\n") + "\n"
             #expect(prints.split(separator: "\n", omittingEmptySubsequences: false).count == names.count + 1)
             try FileSystem.writeAtomically(prints, to: dir.appending("names.gp"))
             let r = try await HostCommand.run("gnuplot", ["names.gp"], workingDirectory: dir)
             #expect(r.exitCode == 0, "\(r.standardError)")
             // gnuplot prints to standard error, a line per name.
             let printed = r.standardError.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
-            #expect(printed == names.map(PlotText.shown), "\(printed)")
+            #expect(printed == names.map(Gnuplot.shown), "\(printed)")
 
             // The same names as the first column of a data block, read back as strings.
-            let table = Gnuplot.dataBlock("d", names.enumerated().map { [PlotText.column($0.element), String($0.offset)] })
+            let table = Gnuplot.dataBlock("d", names.enumerated().map { [Gnuplot.column($0.element), String($0.offset)] })
                 + "set table $out\nplot $d using (strcol(1)):2 with table\nunset table\nprint $out\n"
             try FileSystem.writeAtomically(table, to: dir.appending("table.gp"))
             let t = try await HostCommand.run("gnuplot", ["table.gp"], workingDirectory: dir)
@@ -337,7 +337,7 @@ import Testing
                 return (i, String(line[..<tab.lowerBound]))
             }
             #expect(rows.map(\.0) == Array(names.indices))
-            #expect(rows.map(\.1) == names.map(PlotText.columnShown), "\(rows.map(\.1))")
+            #expect(rows.map(\.1) == names.map(Gnuplot.columnShown), "\(rows.map(\.1))")
             #expect(try FileSystem.list(dir).sorted() == ["names.gp", "table.gp"], "nothing else was made")
         }
     }

@@ -18,6 +18,7 @@ public enum SuiteFile {
 
     /// Parses suite TOML; `file` names the source in errors.
     public static func parse(_ text: String, file: String) throws(IntermodalError) -> Suite {
+        try checkTableHeaders(text, file: file)
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
@@ -43,34 +44,34 @@ public enum SuiteFile {
         suite.image = try reader.string("image") ?? base.image
         suite.workloads = try reader.strings("workloads", allowed: knownWorkloads) ?? base.workloads
         suite.backends = try reader.strings("backends", allowed: knownBackends) ?? base.backends
-        suite.runs = try reader.int("runs", in: 1...100_000) ?? base.runs
-        suite.warmup = try reader.int("warmup", in: 0...1000) ?? base.warmup
-        suite.timeoutSeconds = try reader.int("timeout_seconds", in: 1...86_400) ?? base.timeoutSeconds
-        suite.memoryMiB = try reader.int("memory_mib", in: 64...1_048_576) ?? base.memoryMiB
-        suite.vcpus = try reader.int("vcpus", in: 1...64) ?? base.vcpus
-        suite.idleInstances = try reader.int("idle_instances", in: 1...10_000) ?? base.idleInstances
+        suite.runs = try reader.int("runs", in: Suite.Limits.runs) ?? base.runs
+        suite.warmup = try reader.int("warmup", in: Suite.Limits.warmup) ?? base.warmup
+        suite.timeoutSeconds = try reader.int("timeout_seconds", in: Suite.Limits.timeoutSeconds) ?? base.timeoutSeconds
+        suite.memoryMiB = try reader.int("memory_mib", in: Suite.Limits.memoryMiB) ?? base.memoryMiB
+        suite.vcpus = try reader.int("vcpus", in: Suite.Limits.vcpus) ?? base.vcpus
+        suite.idleInstances = try reader.int("idle_instances", in: Suite.Limits.idleInstances) ?? base.idleInstances
         if let seed = try reader.int("seed", in: 0...Int.max) { suite.seed = UInt64(seed) }
-        if let map = try reader.byBackend("runs_by_backend", in: 1...100_000) { suite.runsByBackend = map }
-        if let map = try reader.byBackend("warmup_by_backend", in: 0...1000) { suite.warmupByBackend = map }
-        if let map = try reader.byBackend("idle_instances_by_backend", in: 1...10_000) { suite.idleInstancesByBackend = map }
+        if let map = try reader.byBackend("runs_by_backend", in: Suite.Limits.runs) { suite.runsByBackend = map }
+        if let map = try reader.byBackend("warmup_by_backend", in: Suite.Limits.warmup) { suite.warmupByBackend = map }
+        if let map = try reader.byBackend("idle_instances_by_backend", in: Suite.Limits.idleInstances) { suite.idleInstancesByBackend = map }
         suite.dockerfile = try reader.string("dockerfile").map { Self.relative($0, to: file) } ?? base.dockerfile
         if let t = try reader.table("throughput") {
             var inner = Reader(table: t, file: file, prefix: "throughput.")
             var settings = base.throughputSettings
-            settings.runs = try inner.int("runs", in: 1...100_000) ?? settings.runs
-            if let map = try inner.byBackend("runs_by_backend", in: 1...100_000) { settings.runsByBackend = map }
-            settings.seconds = try inner.int("seconds", in: 1...3600) ?? settings.seconds
-            settings.diskFileMiB = try inner.int("disk_file_mib", in: 1...1_048_576) ?? settings.diskFileMiB
-            settings.requests = try inner.int("requests", in: 100...100_000_000) ?? settings.requests
+            settings.runs = try inner.int("runs", in: Suite.Limits.runs) ?? settings.runs
+            if let map = try inner.byBackend("runs_by_backend", in: Suite.Limits.runs) { settings.runsByBackend = map }
+            settings.seconds = try inner.int("seconds", in: Suite.Limits.throughputSeconds) ?? settings.seconds
+            settings.diskFileMiB = try inner.int("disk_file_mib", in: Suite.Limits.diskFileMiB) ?? settings.diskFileMiB
+            settings.requests = try inner.int("requests", in: Suite.Limits.requests) ?? settings.requests
             try inner.finish()
             suite.throughput = settings
         }
         if let t = try reader.table("density") {
             var inner = Reader(table: t, file: file, prefix: "density.")
             var settings = base.densitySettings
-            settings.memoryBudgetMiB = try inner.int("memory_budget_mib", in: 16...16_777_216) ?? settings.memoryBudgetMiB
-            settings.maxInstances = try inner.int("max_instances", in: 1...100_000) ?? settings.maxInstances
-            if let map = try inner.byBackend("max_instances_by_backend", in: 1...100_000) { settings.maxInstancesByBackend = map }
+            settings.memoryBudgetMiB = try inner.int("memory_budget_mib", in: Suite.Limits.memoryBudgetMiB) ?? settings.memoryBudgetMiB
+            settings.maxInstances = try inner.int("max_instances", in: Suite.Limits.maxInstances) ?? settings.maxInstances
+            if let map = try inner.byBackend("max_instances_by_backend", in: Suite.Limits.maxInstances) { settings.maxInstancesByBackend = map }
             try inner.finish()
             suite.density = settings
         }
@@ -86,6 +87,26 @@ public enum SuiteFile {
         }
         try reader.finish()
         return suite
+    }
+
+    /// Refuses a line that opens a table header (`[`, `[[`) with anything but a key, a quote or
+    /// `]`: toml++ (under TOMLKit) asserts on `[=x]`, `[.a]`, `[#]` instead of reporting them,
+    /// which aborts the process (and with NDEBUG is undefined behaviour). Found by the suite-file
+    /// fuzz test; a suite file has no use for a line that starts an array either.
+    static func checkTableHeaders(_ text: String, file: String) throws(IntermodalError) {
+        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var rest = line.drop { $0 == " " || $0 == "\t" }
+            guard rest.first == "[" else { continue }
+            rest = rest.dropFirst()
+            if rest.first == "[" { rest = rest.dropFirst() }
+            rest = rest.drop { $0 == " " || $0 == "\t" }
+            guard let c = rest.first else { continue }
+            let ok = c.isASCII && (c.isLetter || c.isNumber) || "_-\"']".contains(c)
+            guard ok else {
+                let column = line.distance(from: line.startIndex, to: rest.startIndex) + 1
+                throw IntermodalError(.invalidArgument, "\(file):\(n + 1):\(column): not valid TOML: a table header starts with a key, got '\(c)'")
+            }
+        }
     }
 
     /// A relative path in a suite file means relative to the file's directory.

@@ -31,7 +31,9 @@ struct BuildContext: Sendable {
         if pattern.components.isEmpty { return [""] }   // `.`: the whole context
         if !pattern.isGlob {
             let clean = PathPattern.clean(source)
-            guard FileSystem.exists(root.appending(clean)), !ignore.excludes(clean) else {
+            let host = try hostPath(clean)
+            var st = stat()
+            guard lstat(host.string, &st) == 0, !ignore.excludes(clean) else {
                 throw IntermodalError(.notFound, "\(source): not found in the build context or excluded by .dockerignore")
             }
             return [clean]
@@ -41,6 +43,16 @@ struct BuildContext: Sendable {
             throw IntermodalError(.notFound, "\(source): no file in the build context matches")
         }
         return matches
+    }
+
+    /// Where the context path `source` is on the host. Its directories are resolved inside the
+    /// context as Docker does (a link `sec -> /etc` means the context's `etc`, `..` stops at the
+    /// context's root), so no path a Dockerfile names reaches a host file outside the context; its
+    /// last component is taken as it is (a link is copied as a link).
+    func hostPath(_ source: String) throws(IntermodalError) -> FilePath {
+        let path = FilePath(PathPattern.clean(source))
+        guard let name = path.lastComponent?.string else { return root }
+        return try ScopedPath.resolve(path.removingLastComponent().string, in: root).appending(name)
     }
 
     /// Every non-ignored path under `relative`, depth first, parents before children.
@@ -55,8 +67,8 @@ struct BuildContext: Sendable {
     private func forEachIncluded(
         under relative: String, _ body: (String, TreeWalk.Entry) throws(IntermodalError) -> Void
     ) throws(IntermodalError) {
-        let dir = relative.isEmpty ? root : root.appending(relative)
-        let fd = open(dir.string, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let dir = try hostPath(relative)
+        let fd = open(dir.string, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { throw .system("cannot open directory \(dir)") }
         defer { close(fd) }
         try TreeWalk.walk(fd, label: dir.string, order: { $0.sorted() }) { (e: TreeWalk.Entry) throws(IntermodalError) -> CInt? in
@@ -72,7 +84,7 @@ struct BuildContext: Sendable {
     func contentHash(_ sources: [String]) throws(IntermodalError) -> String {
         var hasher = SHA256()
         for source in sources {
-            let full = source.isEmpty ? root : root.appending(source)
+            let full = try hostPath(source)
             var st = stat()
             guard lstat(full.string, &st) == 0 else { throw .system("cannot stat \(full)") }
             hasher.update(data: Array("\(source)\0\(st.st_mode)\0".utf8))

@@ -326,8 +326,12 @@ struct DockerfileBuilder {
                 let destinationIsDirectory = intoDirectory || FileSystem.isDirectory(resolvedDestination)
                 for source in sources {
                     // A stage's paths are resolved inside that image, never on the host.
-                    let hostPath = try sourceRoot.map { (root: FilePath) throws(IntermodalError) -> FilePath in try ScopedPath.resolve(source, in: root) }
-                        ?? (source.isEmpty ? context.root : context.root.appending(source))
+                    let hostPath: FilePath
+                    if let sourceRoot {
+                        hostPath = try ScopedPath.resolve(source, in: sourceRoot)
+                    } else {
+                        hostPath = try context.hostPath(source)
+                    }
                     guard FileSystem.exists(hostPath) else {
                         throw IntermodalError(.notFound, "\(source): not found in \(instruction.flags["from"] ?? "the build context")")
                     }

@@ -22,66 +22,102 @@ struct PathPattern: Sendable, Equatable {
 
     /// True when `path` (clean, relative) matches the whole pattern.
     func matches(_ path: String) -> Bool {
-        let parts = path.split(separator: "/").map(String.init)
-        return Self.match(components[...], parts[...])
+        let parts = path.split(separator: "/")
+        return Self.wildcard(
+            components, parts, isStar: { $0 == "**" },
+            matchOne: { p, s in Self.matchComponent(Array(p)[...], Array(s)[...]) })
     }
 
-    private static func match(_ pattern: ArraySlice<String>, _ path: ArraySlice<String>) -> Bool {
-        guard let first = pattern.first else { return path.isEmpty }
-        if first == "**" {
-            let rest = pattern.dropFirst()
-            var p = path
-            while true {
-                if match(rest, p) { return true }
-                guard !p.isEmpty else { return false }
-                p = p.dropFirst()
+    /// Wildcard matching with one resume point, the last star: on a mismatch the star swallows
+    /// one more element and matching resumes after it. Every other token matches exactly one
+    /// element, so the leftmost match after a star is as good as any (the classic argument; Go's
+    /// `filepath.Match` scans chunks the same way): O(pattern x subject) steps, never the
+    /// exponential backtracking of trying every star at every split (`*a*a*a*a*b`).
+    static func wildcard<P, S>(
+        _ pattern: [P], _ subject: [S], isStar: (P) -> Bool, matchOne: (P, S) -> Bool
+    ) -> Bool {
+        var p = 0, s = 0
+        var resume: (p: Int, s: Int)?
+        while s < subject.count {
+            if p < pattern.count, isStar(pattern[p]) {
+                resume = (p + 1, s)
+                p += 1
+            } else if p < pattern.count, matchOne(pattern[p], subject[s]) {
+                p += 1
+                s += 1
+            } else if let r = resume {
+                resume = (r.p, r.s + 1)
+                p = r.p
+                s = r.s + 1
+            } else {
+                return false
             }
         }
-        guard let component = path.first, matchComponent(Array(first)[...], Array(component)[...]) else { return false }
-        return match(pattern.dropFirst(), path.dropFirst())
+        while p < pattern.count, isStar(pattern[p]) { p += 1 }
+        return p == pattern.count
     }
 
-    /// Go's `filepath.Match` for one component.
-    static func matchComponent(_ p: ArraySlice<Character>, _ s: ArraySlice<Character>) -> Bool {
-        guard let c = p.first else { return s.isEmpty }
-        switch c {
-        case "*":
-            var rest = s
-            while true {
-                if matchComponent(p.dropFirst(), rest) { return true }
-                guard !rest.isEmpty else { return false }
-                rest = rest.dropFirst()
+    /// One token of a component's pattern: everything but `*` matches exactly one character.
+    enum Token {
+        case star, any, literal(Character), never
+        case set(negated: Bool, ranges: [ClosedRange<Character>])
+
+        func matches(_ c: Character) -> Bool {
+            switch self {
+            case .star, .never: false
+            case .any: true
+            case .literal(let l): l == c
+            case .set(let negated, let ranges): ranges.contains { $0.contains(c) } != negated
             }
-        case "?":
-            return !s.isEmpty && matchComponent(p.dropFirst(), s.dropFirst())
-        case "[":
-            guard let ch = s.first, let close = p.dropFirst().firstIndex(of: "]") else {
-                return s.first == "[" && matchComponent(p.dropFirst(), s.dropFirst())
-            }
-            var set = p[p.index(after: p.startIndex)..<close]
-            let negate = set.first == "^" || set.first == "!"
-            if negate { set = set.dropFirst() }
-            var found = false
-            var i = set.startIndex
-            while i < set.endIndex {
-                let lo = set[i]
-                if set.index(after: i) < set.endIndex, set[set.index(after: i)] == "-", set.index(i, offsetBy: 2) < set.endIndex {
-                    let hi = set[set.index(i, offsetBy: 2)]
-                    if lo <= ch && ch <= hi { found = true }
-                    i = set.index(i, offsetBy: 3)
-                } else {
-                    if lo == ch { found = true }
-                    i = set.index(after: i)
+        }
+    }
+
+    /// A component's pattern as tokens: `*`, `?`, `[a-z]` (`^` or `!` negates), `\x` for `x`. A
+    /// `[` without its `]` is a literal `[`; a trailing `\` matches nothing.
+    static func tokens(_ p: ArraySlice<Character>) -> [Token] {
+        var out: [Token] = []
+        var i = p.startIndex
+        while i < p.endIndex {
+            let c = p[i]
+            i += 1
+            switch c {
+            case "*":
+                if case .star? = out.last { continue }
+                out.append(.star)
+            case "?":
+                out.append(.any)
+            case "\\":
+                if i < p.endIndex { out.append(.literal(p[i])); i += 1 } else { out.append(.never) }
+            case "[":
+                guard let close = p[i...].firstIndex(of: "]") else { out.append(.literal("[")); continue }
+                var set = p[i..<close]
+                let negated = set.first == "^" || set.first == "!"
+                if negated { set = set.dropFirst() }
+                var ranges: [ClosedRange<Character>] = []
+                var j = set.startIndex
+                while j < set.endIndex {
+                    let lo = set[j]
+                    if set.index(after: j) < set.endIndex, set[set.index(after: j)] == "-", set.index(j, offsetBy: 2) < set.endIndex {
+                        let hi = set[set.index(j, offsetBy: 2)]
+                        if lo <= hi { ranges.append(lo...hi) }
+                        j = set.index(j, offsetBy: 3)
+                    } else {
+                        ranges.append(lo...lo)
+                        j = set.index(after: j)
+                    }
                 }
+                out.append(.set(negated: negated, ranges: ranges))
+                i = close + 1
+            default:
+                out.append(.literal(c))
             }
-            return found != negate && matchComponent(p[(close + 1)...], s.dropFirst())
-        case "\\":
-            let q = p.dropFirst()
-            guard let lit = q.first else { return false }
-            return s.first == lit && matchComponent(q.dropFirst(), s.dropFirst())
-        default:
-            return s.first == c && matchComponent(p.dropFirst(), s.dropFirst())
         }
+        return out
+    }
+
+    /// Go's `filepath.Match` for one component, in O(pattern x name) steps.
+    static func matchComponent(_ p: ArraySlice<Character>, _ s: ArraySlice<Character>) -> Bool {
+        wildcard(tokens(p), Array(s), isStar: { if case .star = $0 { true } else { false } }, matchOne: { $0.matches($1) })
     }
 
     /// True when the pattern has glob characters.

@@ -60,6 +60,10 @@ public struct BridgeNetwork: Sendable {
     /// field of the state, which an older `intermodal` on the same host rewrites without the
     /// fields it does not know.
     private var forwardingMarker: FilePath { stateDirectory.appending("\(bridgeName).forwarding") }
+    /// The marker's text when publishing ports turned `net.ipv4.ip_forward` on.
+    static let forwardingTurnedOn = "ip_forward turned on\n"
+    /// True when this bridge's published ports turned `net.ipv4.ip_forward` on (and so turn it off).
+    private var turnedOnForwarding: Bool { (try? FileSystem.readString(forwardingMarker)) == Self.forwardingTurnedOn }
 
     /// The host-side veth name for a container: `imv` + the first 12 hex digits of its ID (15 characters, the limit).
     public static func hostInterfaceName(containerID: String) -> String { "imv" + containerID.prefix(12) }
@@ -113,7 +117,12 @@ public struct BridgeNetwork: Sendable {
                 try save(state)
                 if !ports.isEmpty {
                     let chainsKnown = FileSystem.exists(forwardingMarker)
-                    if !chainsKnown { try FileSystem.writeAtomically("", to: forwardingMarker) }
+                    // Forwarding on while ports are published (``PortForwarding``); the marker
+                    // says whether this bridge turned it on, for the last port's removal.
+                    let turnedOn = try PortForwarding.enableIPForwarding()
+                    if !chainsKnown || turnedOn {
+                        try FileSystem.writeAtomically(turnedOn || turnedOnForwarding ? Self.forwardingTurnedOn : "", to: forwardingMarker)
+                    }
                     try forwarding.ensureChains(subnet: state.subnet, known: chainsKnown)
                     try forwarding.publish(containerID: containerID, address: address, ports: ports)
                 }
@@ -243,6 +252,7 @@ public struct BridgeNetwork: Sendable {
             let left = try forwarding.prune(keeping: Set(state.allocations.values.map(\.container)))
             if left == 0 {
                 try forwarding.removeChains()
+                if turnedOnForwarding { try PortForwarding.setIPForwarding(false) }
                 unlink(forwardingMarker.string)
             }
         }

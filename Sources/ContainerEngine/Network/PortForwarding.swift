@@ -18,8 +18,12 @@ import SystemPackage
 ///   published port through the host's address: hairpin).
 /// - table `filter`, chain `INTERMODAL-FWD`, inserted first in `FORWARD`: ACCEPT for DNATed
 ///   connections to a published container port and their replies, so that a `FORWARD` policy of
-///   DROP (Docker's) does not stop traffic from other hosts. Such traffic also needs
-///   `net.ipv4.ip_forward=1`, which is left to the administrator.
+///   DROP (Docker's) does not stop traffic from other hosts.
+///
+/// A published port is reached through routing (a container on the bridge reaching another
+/// through the host's address, other hosts' connections), which needs `net.ipv4.ip_forward=1`:
+/// as Docker and podman do, the first published port turns it on when it is off, and the bridge
+/// remembers that it did, so the last published port's removal turns it off again.
 ///
 /// Every per-container rule carries the comment `intermodal:<container ID>`, by which it is found
 /// and removed. Callers hold the bridge allocator's lock; the chains are made with the first
@@ -35,6 +39,27 @@ struct PortForwarding: Sendable {
     }
     var postroutingChain: String { natChain + "-POST" }
     var forwardChain: String { natChain + "-FWD" }
+
+    static let ipForwardSysctl = "/proc/sys/net/ipv4/ip_forward"
+
+    /// Whether the host forwards IPv4 (nil when the sysctl cannot be read).
+    static var ipForwarding: Bool? {
+        (try? FileSystem.readString(FilePath(ipForwardSysctl))).map { $0.trimmed == "1" }
+    }
+
+    /// Turns `net.ipv4.ip_forward` on if it is off; true when this call turned it on.
+    static func enableIPForwarding() throws(IntermodalError) -> Bool {
+        guard ipForwarding == false else { return false }
+        try setIPForwarding(true)
+        return true
+    }
+
+    static func setIPForwarding(_ on: Bool) throws(IntermodalError) {
+        let fd = open(ipForwardSysctl, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .system("cannot set net.ipv4.ip_forward (\(ipForwardSysctl))") }
+        defer { close(fd) }
+        guard write(fd, on ? "1\n" : "0\n", 2) == 2 else { throw .system("cannot set net.ipv4.ip_forward (\(ipForwardSysctl))") }
+    }
 
     /// The comment that marks a container's rules.
     static func comment(containerID: String) -> String { "intermodal:\(containerID)" }

@@ -53,6 +53,7 @@ extension RegistryClient {
                 result.blobsTransferred += 1
                 result.bytesTransferred += size
             }
+            for layer in manifest.layers { try await store.checkLayerSize(layer.digest) }
             let manifestDigest = try store.writeBlob(bytes)
             try await store.name(manifestDigest: manifestDigest, size: Int64(bytes.count), as: [reference.withoutRegistry])
             result.image = try store.resolve(reference.withoutRegistry.localName)
