@@ -145,7 +145,8 @@ struct KVMLabTests {
               local run=$! i
               for i in $(seq 1 300); do
                 d=$(ls -d /sys/fs/cgroup/intermodal-* 2>/dev/null | head -n 1)
-                [ -n "$d" ] && [ -s "$d/cgroup.procs" ] && break
+                # (cgroup files say size 0: read them to see whether a process has joined)
+                [ -n "$d" ] && [ -n "$(cat "$d/cgroup.procs" 2>/dev/null)" ] && break
                 sleep 0.2
               done
               cat "$d/memory.max" "$d/pids.max" "$d/cpu.max"
