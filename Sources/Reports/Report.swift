@@ -54,28 +54,16 @@ public enum Report {
         _ files: [LabelledResults], to directory: FilePath, baseline: LabelledResults? = nil
     ) async throws(IntermodalError) -> Output {
         guard !files.isEmpty else { throw IntermodalError(.invalidArgument, "a report needs at least one results file") }
-        let plotDir = directory.appending("plots")
-        try FileSystem.createDirectory(directory)
-        try FileSystem.createDirectory(plotDir)
         let (doc, figures) = document(files)
-        var svg: [String: String] = [:]
-        var plots: [FilePath] = []
-        for f in figures {
-            try await Gnuplot.render(f, in: plotDir)
-            svg[f.name] = try FileSystem.readString(plotDir.appending("\(f.name).svg"))
-            plots += ["gp", "svg", "png"].map { plotDir.appending("\(f.name).\($0)") }
-        }
-        let md = directory.appending("report.md"), html = directory.appending("report.html")
+        let rendered = try await Rendering.write(doc, figures, to: directory)
         let summary = directory.appending("summary.md")
-        try FileSystem.writeAtomically(Markdown.render(doc), to: md)
-        try FileSystem.writeAtomically(HTML.render(doc, svg: svg), to: html)
         var comparison: Comparison?
         if let baseline {
             comparison = try Compare.run(baseline: baseline, current: LabelledResults.uniquelyLabelled(files)[0],
                                          options: .init(allowDifferentHosts: true))
         }
         try FileSystem.writeAtomically(summaryMarkdown(files, comparison: comparison), to: summary)
-        return Output(markdown: md, html: html, summary: summary, plots: plots)
+        return Output(markdown: rendered.markdown, html: rendered.html, summary: summary, plots: rendered.plots)
     }
 
     /// A job summary renders at most about 1 MiB, a slide far less: the summary stays short.
@@ -87,7 +75,9 @@ public enum Report {
         let files = LabelledResults.uniquelyLabelled(files)
         let f = files[0]
         var doc = Document(title: "Containers and VMs on this host: \(f.label)")
-        if let mark = f.results.acceleratorMark { doc.blocks.append(.paragraph("**\(mark)**: VM figures are shown, not judged.")) }
+        if let mark = f.results.acceleratorMark {
+            doc.blocks.append(.paragraph("**\(mark)**" + (f.results.guestFiguresDecide("vm") ? "." : ": VM figures are shown, not judged.")))
+        }
         doc.blocks.append(.paragraph("![Containers and VMs on this host](plots/headline.png)"))
         let (header, rows) = headlineTable(f)
         doc.blocks.append(.table(header: header, rows: rows))

@@ -76,9 +76,10 @@ struct KVMLabTests {
         let lab = try await KVMLab.run(["--console", work.appending("console.log").string, "--", "bash", "-c", script], in: work)
         let console = (try? FileSystem.readString(work.appending("console.log"))) ?? ""
         #expect(lab.exitCode == 0, "lab: \(lab.standardError)\nL1 console tail: \(console.suffix(1500))")
-        func file(_ name: String) -> String { (try? FileSystem.readString(work.appending(name))) ?? "" }
-        func status(_ step: String) -> Int? { Int(file("\(step).status").trimmed) }
-        func explain(_ step: String) -> String { "\(step): status \(file("\(step).status").trimmed)\n\(file("\(step).out").suffix(800))\n\(file("\(step).err").suffix(1500))" }
+        let steps = KVMLab.Steps(work: work)
+        func file(_ name: String) -> String { steps.file(name) }
+        func status(_ step: String) -> Int? { steps.status(step) }
+        func explain(_ step: String) -> String { steps.explain(step) }
 
         #expect(file("cgroupfs").trimmed == "cgroup2fs")
 
@@ -162,9 +163,10 @@ struct KVMLabTests {
             ["--no-libvirt", "--console", work.appending("console.log").string, "--", "bash", "-c", script], in: work)
         let console = (try? FileSystem.readString(work.appending("console.log"))) ?? ""
         #expect(lab.exitCode == 0, "lab: \(lab.standardError)\nL1 console tail: \(console.suffix(1500))")
-        func file(_ name: String) -> String { (try? FileSystem.readString(work.appending(name))) ?? "" }
-        func status(_ step: String) -> Int? { Int(file("\(step).status").trimmed) }
-        func explain(_ step: String) -> String { "\(step): status \(file("\(step).status").trimmed)\n\(file("\(step).out").suffix(1500))\n\(file("\(step).err").suffix(1500))" }
+        let steps = KVMLab.Steps(work: work)
+        func file(_ name: String) -> String { steps.file(name) }
+        func status(_ step: String) -> Int? { steps.status(step) }
+        func explain(_ step: String) -> String { steps.explain(step) }
 
         #expect(file("cgroupfs").trimmed == "cgroup2fs")
         for controller in ["cpu", "io", "memory", "pids", "cpuset"] {
@@ -211,6 +213,16 @@ enum KVMLab {
 
     static func run(_ arguments: [String], in directory: FilePath) async throws -> CommandResult {
         try await HostCommand.run(repository.appending("scripts/kvm-lab").string, arguments, workingDirectory: directory)
+    }
+
+    /// What the in-lab script's `step NAME CMD` left in the work directory: NAME.out, .err, .status.
+    struct Steps {
+        let work: FilePath
+        func file(_ name: String) -> String { (try? FileSystem.readString(work.appending(name))) ?? "" }
+        func status(_ step: String) -> Int? { Int(file("\(step).status").trimmed) }
+        func explain(_ step: String) -> String {
+            "\(step): status \(file("\(step).status").trimmed)\n\(file("\(step).out").suffix(1500))\n\(file("\(step).err").suffix(1500))"
+        }
     }
 
     /// A directory of the test's own, shared read-write with L1.
