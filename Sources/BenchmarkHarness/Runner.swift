@@ -264,9 +264,15 @@ public struct Runner: Sendable {
                 "the host's load was \(busiest.load1) (\(busiest.when)) on \(Int(cores)) cores: other work competed with the measurements"))
         }
         let probe = try? await AcceleratorProbe.cachedOrProbe()
-        let environment = await EnvironmentProbe.read(
+        var environment = await EnvironmentProbe.read(
             accelerator: probe.map { $0.kvmUsable ? "kvm" : "tcg" } ?? "unknown", acceleratorDetail: probe?.detail,
             versions: environmentVersions)
+        if suite.backends.contains(where: { $0.hasPrefix("vm") }) {
+            environment.guestShape = GuestShape(
+                vcpus: suite.vcpus, memoryMiB: suite.memoryMiB, machine: DomainDefinition.machineType,
+                diskBus: DomainDefinition.diskBus, diskCache: DomainDefinition.diskCache,
+                cpuMode: probe?.kvmUsable == true ? probe?.cpuMode : nil)
+        }
         let ended = MonotonicInstant.now
         return ResultsFile(
             label: options.label, startedAt: Timestamps.rfc3339(startedWall), finishedAt: Timestamps.rfc3339(WallClockSeconds.now),

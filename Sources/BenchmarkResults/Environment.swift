@@ -21,6 +21,9 @@ public struct Environment: Codable, Sendable, Equatable {
     /// `kvm` it marks nested KVM: figures that must not pass for bare metal.
     public var hostVirtualization: String?
 
+    /// How the suite's guests were shaped (nil in files from before it was recorded).
+    public var guestShape: GuestShape?
+
     /// Guests ran under KVM on a host that is itself a guest.
     public var nestedKVM: Bool { accelerator == "kvm" && hostVirtualization != nil }
 
@@ -39,5 +42,33 @@ public struct Environment: Codable, Sendable, Equatable {
         self.versions = versions
         self.gitCommit = gitCommit
         self.hostVirtualization = hostVirtualization
+    }
+}
+
+/// What a guest's figures depend on besides the accelerator: its CPUs, memory, machine type,
+/// disk bus and cache mode, and the CPU model KVM gave it.
+public struct GuestShape: Codable, Sendable, Equatable {
+    public var vcpus: Int
+    /// The suite's guest memory (a backend that needs more says so in its adjustments).
+    public var memoryMiB: Int
+    public var machine: String
+    public var diskBus: String
+    public var diskCache: String
+    /// `host-passthrough` or a named model under KVM; nil under TCG, which emulates its own.
+    public var cpuMode: String?
+
+    public init(vcpus: Int, memoryMiB: Int, machine: String, diskBus: String, diskCache: String, cpuMode: String?) {
+        self.vcpus = vcpus
+        self.memoryMiB = memoryMiB
+        self.machine = machine
+        self.diskBus = diskBus
+        self.diskCache = diskCache
+        self.cpuMode = cpuMode
+    }
+
+    /// "1 vCPU, 256 MiB, machine pc, virtio disk (cache unsafe), CPU host-passthrough".
+    public var description: String {
+        "\(vcpus) vCPU, \(memoryMiB) MiB, machine \(machine), \(diskBus) disk (cache \(diskCache))"
+            + (cpuMode.map { ", CPU \($0)" } ?? "")
     }
 }

@@ -165,8 +165,9 @@ public enum Report {
             let over = busiest.load1 > Double(r.environment.cpuCount) ? " — **above the \(r.environment.cpuCount) cores**: other work competed" : ""
             return "\(Format.number(calmest.load1)) (\(calmest.when)) to \(Format.number(busiest.load1)) (\(busiest.when))\(over)"
         })
-        rows.append(row("guest shape (suite)") { r in
-            "\(r.suite.vcpus) vCPU, \(r.suite.memoryMiB) MiB per guest (adjustments per backend in the notes)"
+        rows.append(row("guest shape") { r in
+            r.environment.guestShape.map { $0.description + " (adjustments per backend in the notes)" }
+                ?? "\(r.suite.vcpus) vCPU, \(r.suite.memoryMiB) MiB per guest (adjustments per backend in the notes)"
         })
         if files.contains(where: { $0.results.harnessOverhead != nil }) {
             rows.append(row("harness overhead") { r in r.harnessOverhead.map { Format.summary($0, .milliseconds) } ?? "—" })

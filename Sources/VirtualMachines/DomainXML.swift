@@ -38,6 +38,13 @@ public struct DomainDefinition: Sendable {
     /// (``AcceleratorProbeResult/hostPassthrough`` or a named QEMU model). TCG emulates its own.
     public var cpuMode: String = AcceleratorProbeResult.hostPassthrough
 
+    /// The machine type, disk bus and disk cache mode of every guest of ours: what a VM figure
+    /// depends on besides the accelerator, recorded with each result.
+    public static let machineType = "pc"
+    public static let diskBus = "virtio"
+    /// The overlay is thrown away after the run; flushes would only cost time.
+    public static let diskCache = "unsafe"
+
     /// The virtio-serial port name our init looks for.
     public static let channelName = "org.intermodal.guest"
 
@@ -46,7 +53,7 @@ public struct DomainDefinition: Sendable {
         x += "  <name>\(xmlEscape(name))</name>\n"
         x += "  <memory unit='MiB'>\(memoryMiB)</memory>\n"
         x += "  <vcpu>\(vcpus)</vcpu>\n"
-        x += "  <os>\n    <type arch='x86_64' machine='pc'>hvm</type>\n"
+        x += "  <os>\n    <type arch='x86_64' machine='\(Self.machineType)'>hvm</type>\n"
         if let kernel {
             // Micro guests pass the decompressed ELF: QEMU enters it through PVH, no firmware
             // decompression pass.
@@ -70,10 +77,9 @@ public struct DomainDefinition: Sendable {
         x += "  <devices>\n"
         if let emulator { x += "    <emulator>\(xmlEscape(emulator.string))</emulator>\n" }
         x += "    <disk type='file' device='disk'>\n"
-        // cache=unsafe: the overlay is thrown away after the run; flushes would only cost time.
-        x += "      <driver name='qemu' type='\(xmlEscape(diskFormat))' cache='unsafe'/>\n"
+        x += "      <driver name='qemu' type='\(xmlEscape(diskFormat))' cache='\(Self.diskCache)'/>\n"
         x += "      <source file='\(xmlEscape(disk.string))'/>\n"
-        x += "      <target dev='vda' bus='virtio'/>\n    </disk>\n"
+        x += "      <target dev='vda' bus='\(Self.diskBus)'/>\n    </disk>\n"
         switch network {
         case .none: break
         case .user:

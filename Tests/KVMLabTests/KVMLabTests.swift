@@ -16,7 +16,9 @@ import VirtualMachines
 /// the shared work directory, and the test reads them here.
 ///
 /// These prove that the code paths work, not what they cost: L2 runs on TCG's emulation of SVM.
-@Suite("KVM lab: nested KVM guests and a pure cgroup v2 host", .serialized)
+// The two labs boot side by side: each L1 is one emulated CPU, and on two cores they finish
+// about when the rest of the suite has, instead of one after the other.
+@Suite("KVM lab: nested KVM guests and a pure cgroup v2 host")
 struct KVMLabTests {
     /// Bad usage is refused at once, naming what was wrong, before any guest boots.
     @Test func labRefusesBadUsageClearly() async throws {
@@ -32,7 +34,7 @@ struct KVMLabTests {
         #expect(badOption.standardError.contains("unknown option '--fast'"), "\(badOption.standardError)")
         let root = try await KVMLab.run(["--", "true"], in: "/")
         #expect(root.exitCode == 125 && root.standardError.contains("other than /"), "\(root.standardError)")
-        #expect(KVMLab.leftovers().isEmpty, "\(KVMLab.leftovers())")
+        #expect(KVMLab.leftovers(of: "/tmp").isEmpty, "\(KVMLab.leftovers(of: "/tmp"))")
     }
 
     /// In L1: doctor finds KVM usable by a real boot; `vm run` boots a libvirt domain of type
@@ -111,6 +113,9 @@ struct KVMLabTests {
         #expect(results.environment.cgroupMode == "v2")
         #expect(results.environment.hostVirtualization?.contains("virtual machine") == true)
         #expect(results.environment.nestedKVM)
+        // The guest's shape is recorded beside the figures, with the CPU the probe proved.
+        #expect(results.environment.guestShape?.cpuMode == "host-passthrough", "\(String(describing: results.environment.guestShape))")
+        #expect(results.environment.guestShape?.machine == "pc" && results.environment.guestShape?.diskCache == "unsafe")
         let vmSamples = results.samples.filter { $0.backend == "vm" && !$0.warmup }
         #expect(vmSamples.count >= 3)
         #expect(vmSamples.allSatisfy { $0.accelerator == "kvm" })
@@ -119,7 +124,7 @@ struct KVMLabTests {
         #expect(status("report") == 0, "\(explain("report"))")
         #expect(file("report/report.md").contains("nested KVM"))
         #expect(file("domains-after").trimmed.isEmpty, "guests left in L1: \(file("domains-after"))")
-        #expect(KVMLab.leftovers().isEmpty, "\(KVMLab.leftovers())")
+        #expect(KVMLab.leftovers(of: work).isEmpty, "\(KVMLab.leftovers(of: work))")
     }
 
     /// In L1, a pure cgroup v2 host with every controller: the runtime's cgroup tests against the
@@ -196,7 +201,7 @@ struct KVMLabTests {
         #expect(crun?.state == .measured, "\(crun?.reason ?? "")")
         #expect(crun?.adjustments.contains { $0.contains("private mount namespace") } == false, "crun is wrapped on a pure v2 host")
         #expect(file("cgroups-after").trimmed.isEmpty, "cgroups left in L1: \(file("cgroups-after"))")
-        #expect(KVMLab.leftovers().isEmpty, "\(KVMLab.leftovers())")
+        #expect(KVMLab.leftovers(of: work).isEmpty, "\(KVMLab.leftovers(of: work))")
     }
 }
 
@@ -230,16 +235,21 @@ enum KVMLab {
         try FileSystem.makeTemporaryDirectory(prefix: "intermodal-kvmlab-\(name)")
     }
 
-    /// The lab's own traces on this host: a QEMU of an L1, or a lab directory.
-    static func leftovers() -> [String] {
+    /// The lab's own traces on this host: a QEMU of an L1, or a lab directory; with `work`, only
+    /// those of the lab run from that directory (the tests' labs run side by side).
+    static func leftovers(of work: FilePath? = nil) -> [String] {
         var found: [String] = []
-        if let entries = try? FileSystem.list("/var/tmp") {
-            found += entries.filter { $0.hasPrefix("kvm-lab.") }.map { "/var/tmp/\($0)" }
+        for entry in (try? FileSystem.list("/var/tmp")) ?? [] where entry.hasPrefix("kvm-lab.") {
+            let dir = FilePath("/var/tmp/\(entry)")
+            if let work, (try? FileSystem.readString(dir.appending("cwd"))) != work.string { continue }
+            found.append(dir.string)
         }
         for pid in (try? FileSystem.list("/proc")) ?? [] where Int32(pid) != nil {
             let cmdline = ((try? FileSystem.readBytes(FilePath("/proc/\(pid)/cmdline"))) ?? []).map { $0 == 0 ? 32 : $0 }
             let text = String(decoding: cmdline, as: UTF8.self)
-            if text.contains("qemu-system") && text.contains("mount_tag=hostroot") { found.append("L1 QEMU, pid \(pid)") }
+            guard text.contains("qemu-system") && text.contains("mount_tag=hostroot") else { continue }
+            if let work, !text.contains("path=\(work.string),mount_tag=work") { continue }
+            found.append("L1 QEMU, pid \(pid)")
         }
         return found
     }
