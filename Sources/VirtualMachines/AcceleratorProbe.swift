@@ -151,13 +151,14 @@ public enum AcceleratorProbe {
         try FileSystem.writeAtomically([], to: console)
         let started = MonotonicInstant.now
         let watcher = Task { await watch(console: console, pidFile: pidFile, bounds: bounds, started: started) }
-        // The kernel is not quiet: its messages are the progress the watcher judges.
+        // The kernel is not quiet: its messages are the progress the watcher judges, from its
+        // first instructions on (earlycon) rather than once the serial driver has registered.
         let r = try await HostCommand.run(
             "timeout", ["-s", "KILL", "\(bounds.total.components.seconds)", qemu.path.string] + acceleratorArguments + [
                 "-m", "128", "-smp", "1", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
                 "-serial", "file:\(console.string)", "-pidfile", pidFile.string,
                 "-kernel", kernel.path.string, "-initrd", initrd.string,
-                "-append", "console=ttyS0 panic=-1 rdinit=/init"])
+                "-append", "earlycon=uart8250,io,0x3f8,115200 console=ttyS0 panic=-1 rdinit=/init"])
         watcher.cancel()
         let stopped = await watcher.value
         let text = (try? FileSystem.readString(console)) ?? ""

@@ -57,7 +57,9 @@ struct HarnessRunTests {
         for s in startup {
             let reason = try #require(s.stopReason, "\(s.series)")
             #expect(reason != .fixedRuns, "\(s.series)")
-            #expect(s.summary.count >= 6 && s.summary.count <= 25, "\(s.series): n=\(s.summary.count)")
+            // On a loaded host the time budget may be spent before any round past the suite's 5.
+            let least = reason == .budgetSpent ? 5 : 6
+            #expect(s.summary.count >= least && s.summary.count <= 25, "\(s.series): \(reason.rawValue), n=\(s.summary.count)")
             if reason == .precisionReached { #expect((s.relativeHalfWidth ?? 1) <= 0.05, "\(s.series)") }
             if reason == .maximumRuns { #expect(s.summary.count == 25, "\(s.series)") }
         }

@@ -68,7 +68,7 @@ struct KVMLabTests {
             step image $B/intermodal image bootstrap busybox bb --root $L
             step vm $B/intermodal vm run --root $L --accel kvm --timings --result $W/vm.json bb \\
               sh -c 'echo hello from L2; grep -c ^processor /proc/cpuinfo; exit 7'
-            step full $B/intermodal vm run --root $R --full --boot direct --accel kvm --result $W/full.json debian-full:lab \\
+            step full $B/intermodal vm run --root $R --full --boot direct --boot-timeout 1200 --accel kvm --result $W/full.json debian-full:lab \\
               sh -c 'echo hello from the full guest; systemd-detect-virt; exit 5'
             step bench $B/intermodal bench --quick --backends native,vm --workloads startup --runs 3 --warmup 0 \\
               --bench-root /var/lib/intermodal-bench/lab --out $W/bench.json

@@ -51,8 +51,11 @@ struct HostFactsTests {
     /// The probe's positive path, checked where it can be: the same probe guest under TCG
     /// reaches init and prints the marker (so a working KVM would be recognised).
     @Test func probeGuestReachesInitUnderTCG() async throws {
+        // TCG on a loaded host (a cold suite with nested labs beside it) is far slower than any
+        // KVM: bounds for it, not the probe's (seen: no console byte within 60 s under that load).
+        let tcg = AcceleratorProbe.Bounds(firstOutput: .seconds(240), stall: .seconds(240), total: .seconds(300))
         let outcome = try await AcceleratorProbe.boot(
-            kernel: GuestKernel.locate(), qemu: QEMUBinary.locate(), acceleratorArguments: ["-accel", "tcg"], bounds: .standard)
+            kernel: GuestKernel.locate(), qemu: QEMUBinary.locate(), acceleratorArguments: ["-accel", "tcg"], bounds: tcg)
         guard case .reachedInit = outcome else { Issue.record("outcome: \(outcome)"); return }
     }
 
@@ -60,11 +63,10 @@ struct HostFactsTests {
     /// nothing and is stopped once the first-output bound passes, with words that say so.
     @Test func aGuestThatPrintsNothingIsStoppedAndSaidSo() async throws {
         let bounds = AcceleratorProbe.Bounds(firstOutput: .seconds(2), stall: .seconds(60), total: .seconds(120))
-        let started = MonotonicInstant.now
         let outcome = try await AcceleratorProbe.boot(
             kernel: GuestKernel.locate(), qemu: QEMUBinary.locate(), acceleratorArguments: ["-accel", "tcg", "-S"], bounds: bounds)
+        // Stopped by the first-output bound: the total bound would say .timedOut.
         #expect(outcome == .noOutput(.seconds(2)))
-        #expect(MonotonicInstant.now.duration(since: started) < .seconds(100), "stopped by the bound, not the total")
         #expect(outcome.diagnosis(cpu: "host").contains("no console output after 2.00 s"))
         let msr = AcceleratorProbe.Outcome.qemuFailed("qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69")
         #expect(msr.diagnosis(cpu: "host").hasPrefix("QEMU cannot set MSR 0x10a with -cpu host"))
