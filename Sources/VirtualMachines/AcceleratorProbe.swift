@@ -229,13 +229,9 @@ public enum HostKVM {
     /// guest, KVM or not, must never pass for bare metal.
     public static var hostIsGuest: String? {
         var signs: [String] = []
-        let cpuinfo = (try? FileSystem.readString("/proc/cpuinfo")) ?? ""
-        let lines = cpuinfo.split(separator: "\n")
-        func field(_ name: String) -> String? {
-            lines.first { $0.hasPrefix(name) }.map { String($0.split(separator: ":", maxSplits: 1).last ?? "").trimmed }
-        }
-        if let flags = field("flags"), flags.split(separator: " ").contains("hypervisor") { signs.append("hypervisor CPUID bit") }
-        if let model = field("model name"), model.contains("QEMU") || model.contains("TCG") {
+        let cpu = cpuInfo(["flags", "model name"])
+        if let flags = cpu["flags"], flags.split(separator: " ").contains("hypervisor") { signs.append("hypervisor CPUID bit") }
+        if let model = cpu["model name"], model.contains("QEMU") || model.contains("TCG") {
             signs.append("CPU \(model)\(model.contains("TCG") ? " (emulated by QEMU TCG)" : "")")
         }
         let dmi = ["sys_vendor", "product_name"].compactMap { (try? FileSystem.readString(FilePath("/sys/class/dmi/id/\($0)")))?.trimmed }
@@ -249,15 +245,30 @@ public enum HostKVM {
 
     /// The host kernel, its KVM module and its CPU model: a probe's answer holds for these.
     public static var fingerprint: String {
-        var uts = utsname()
-        uname(&uts)
-        let release = withUnsafeBytes(of: &uts.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        let cpuinfo = (try? FileSystem.readString("/proc/cpuinfo")) ?? ""
-        let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
-            .map { String($0.split(separator: ":", maxSplits: 1).last ?? "") } ?? ""
+        let model = cpuInfo(["model name"])["model name"] ?? ""
         var hash: UInt32 = 2166136261  // FNV-1a: a short, stable name for the CPU model string
         for b in model.utf8 { hash = (hash ^ UInt32(b)) &* 16777619 }
-        return "\(release)-\(module ?? "nokvm")-\(String(hash, radix: 16))"
+        return "\(kernelRelease)-\(module ?? "nokvm")-\(String(hash, radix: 16))"
+    }
+
+    /// The running kernel's release (`uname -r`).
+    public static var kernelRelease: String {
+        var uts = utsname()
+        uname(&uts)
+        return withUnsafeBytes(of: &uts.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    }
+
+    /// The first CPU's `fields` from one read of /proc/cpuinfo, trimmed ("model name", "flags").
+    public static func cpuInfo(_ fields: Set<String>) -> [String: String] {
+        var found: [String: String] = [:]
+        for line in ((try? FileSystem.readString("/proc/cpuinfo")) ?? "").split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2 else { continue }
+            let key = parts[0].trimmed
+            if fields.contains(key), found[key] == nil { found[key] = parts[1].trimmed }
+            if found.count == fields.count { break }
+        }
+        return found
     }
 }
 

@@ -79,9 +79,7 @@ struct KVMLabTests {
         let console = (try? FileSystem.readString(work.appending("console.log"))) ?? ""
         #expect(lab.exitCode == 0, "lab: \(lab.standardError)\nL1 console tail: \(console.suffix(1500))")
         let steps = KVMLab.Steps(work: work)
-        func file(_ name: String) -> String { steps.file(name) }
-        func status(_ step: String) -> Int? { steps.status(step) }
-        func explain(_ step: String) -> String { steps.explain(step) }
+        let (file, status, explain) = (steps.file, steps.status, steps.explain)
 
         #expect(file("cgroupfs").trimmed == "cgroup2fs")
 
@@ -169,9 +167,7 @@ struct KVMLabTests {
         let console = (try? FileSystem.readString(work.appending("console.log"))) ?? ""
         #expect(lab.exitCode == 0, "lab: \(lab.standardError)\nL1 console tail: \(console.suffix(1500))")
         let steps = KVMLab.Steps(work: work)
-        func file(_ name: String) -> String { steps.file(name) }
-        func status(_ step: String) -> Int? { steps.status(step) }
-        func explain(_ step: String) -> String { steps.explain(step) }
+        let (file, status, explain) = (steps.file, steps.status, steps.explain)
 
         #expect(file("cgroupfs").trimmed == "cgroup2fs")
         for controller in ["cpu", "io", "memory", "pids", "cpuset"] {

@@ -12,12 +12,8 @@ enum EnvironmentProbe {
     static func read(accelerator: String, acceleratorDetail: String?, versions extra: [String: String]) async -> Environment {
         var name = [CChar](repeating: 0, count: 256)
         gethostname(&name, name.count)
-        var uts = utsname()
-        uname(&uts)
-        let release = withUnsafeBytes(of: &uts.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        let cpuinfo = (try? FileSystem.readString("/proc/cpuinfo")) ?? ""
-        let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
-            .map { String($0.split(separator: ":", maxSplits: 1).last ?? "").trimmed } ?? "unknown"
+        let release = HostKVM.kernelRelease
+        let model = HostKVM.cpuInfo(["model name"])["model name"] ?? "unknown"
         let osRelease = (try? FileSystem.readString("/etc/os-release")) ?? ""
         let distribution = osRelease.split(separator: "\n").first { $0.hasPrefix("PRETTY_NAME=") }
             .map { String($0.dropFirst("PRETTY_NAME=".count)).trimmingCharacters(in: "\"") } ?? "unknown"
