@@ -127,10 +127,6 @@ public struct Runner: Sendable {
             }
         }
 
-        var samples: [Sample] = []
-        var failures: [Failure] = []
-        var loads: [LoadReading] = []
-        var interrupted = false
         let overhead = await Self.harnessOverhead(runs: max(suite.runs, 10))
         // A workload that does not run on a backend says why, in the results; one whose tools
         // the image lacks (an older image, another suite's) runs nowhere, and says so.
@@ -152,103 +148,10 @@ public struct Runner: Sendable {
                 gaps.append(Warning(.notMeasured, series: nil, "\(workload.name) on \(backend.name): not measured: \(reason)"))
             }
         }
-        func measures(_ w: any Workload, _ b: any Backend) -> Bool { !skipped.contains(w.name + "/" + b.name) }
-        var progress = Progress(total: workloads.reduce(0) { total, w in
-            total + ready.filter { measures(w, $0) }.reduce(0) { $0 + w.warmups(for: $1, suite: suite) + w.rounds(for: $1, suite: suite) }
-        })
-        var givenUp: Set<String> = []
-        var inARow: [String: Int] = [:]
-        // Why each series has the count it has: the suite's fixed runs, or the precision rule.
-        var stopReasons: [SeriesKey: StopReason] = [:]
-        workloadLoop: for workload in workloads {
-            loads.append(Self.load("before \(workload.name)"))
-            // Measured rounds line up across backends; each one's warm-ups come just before.
-            let here = ready.filter { measures(workload, $0) }
-            let warmups = here.map { workload.warmups(for: $0, suite: suite) }.max() ?? 0
-            let most = here.map { workload.rounds(for: $0, suite: suite) }.max() ?? 0
-            var measuringSeconds: [String: Double] = [:]
-            /// One round of `workload` on `backend`; false when the run was interrupted.
-            func measure(_ backend: any Backend, number: Int, warmup isWarmup: Bool, shown: Int) async -> Bool {
-                if Interruption.signal != 0 { return false }
-                progress.step(workload.name, backend.name, round: shown, warmup: isWarmup)
-                let plan = Round(number: number, warmup: isWarmup, suite: suite, accelerator: accelerators[backend.name],
-                                 tools: tools, scratch: scratch)
-                let began = MonotonicInstant.now
-                do {
-                    samples += try await workload.measure(on: backend, plan)
-                    for message in plan.partialFailures.all {
-                        failures.append(Failure(workload: workload.name, backend: backend.name, round: number, error: message))
-                        progress.note("bench: \(backend.name) failed in part of \(workload.name): \(message)")
-                    }
-                    inARow[backend.name] = 0
-                } catch {
-                    if Interruption.signal != 0 { return false }
-                    failures.append(Failure(workload: workload.name, backend: backend.name, round: number, error: error.description))
-                    progress.note("bench: \(backend.name) failed in \(workload.name): \(error.description)")
-                    inARow[backend.name, default: 0] += 1
-                    if inARow[backend.name]! >= Self.failuresBeforeGivingUp {
-                        givenUp.insert(backend.name)
-                        if let i = statuses.firstIndex(where: { $0.name == backend.name }) {
-                            statuses[i].state = .failed
-                            statuses[i].reason = "failed \(Self.failuresBeforeGivingUp) times in a row, last: \(error.description)"
-                        }
-                    }
-                }
-                if !isWarmup { measuringSeconds[backend.name, default: 0] += MonotonicInstant.now.duration(since: began).milliseconds / 1000 }
-                return true
-            }
-            for round in 0..<(warmups + most) {
-                var order = here
-                order.shuffle(using: &rng)
-                for backend in order where !givenUp.contains(backend.name) {
-                    let own = workload.warmups(for: backend, suite: suite)
-                    guard round >= warmups - own, round < warmups + workload.rounds(for: backend, suite: suite) else { continue }
-                    let isWarmup = round < warmups
-                    let number = round - warmups
-                    guard await measure(backend, number: number, warmup: isWarmup, shown: isWarmup ? round - (warmups - own) : number)
-                    else { interrupted = true; break workloadLoop }
-                }
-            }
-            // The precision rule: more rounds, still interleaved, for the backends whose series
-            // are not yet known to the target, until each stops (and says why).
-            if let rule = suite.precision, rule.workloads.contains(workload.name) {
-                var going = here.filter { !givenUp.contains($0.name) }
-                var number = most
-                while !going.isEmpty {
-                    var next: [any Backend] = []
-                    for backend in going {
-                        let minimum = workload.rounds(for: backend, suite: suite)
-                        let mine = Dictionary(grouping: samples.filter {
-                            !$0.warmup && $0.workload == workload.name && $0.backend == backend.name
-                        }, by: \.metric)
-                        let elapsed = measuringSeconds[backend.name] ?? 0
-                        let decisions = mine.mapValues { rule.decide($0.map(\.value), minimum: minimum, elapsedSeconds: elapsed) }
-                        // A round measures every metric of the workload: the backend goes on
-                        // while any of its series still wants samples.
-                        if givenUp.contains(backend.name) || (!mine.isEmpty && decisions.values.allSatisfy({ $0 != nil })) {
-                            let why = givenUp.contains(backend.name) ? StopReason.fixedRuns : nil
-                            for (metric, reason) in decisions {
-                                stopReasons[SeriesKey(workload: workload.name, metric: metric, backend: backend.name)] = why ?? reason
-                            }
-                        } else if mine.isEmpty {
-                            continue
-                        } else {
-                            next.append(backend)
-                        }
-                    }
-                    next.shuffle(using: &rng)
-                    progress.plan(more: next.count)
-                    for backend in next {
-                        guard await measure(backend, number: number, warmup: false, shown: number)
-                        else { interrupted = true; break workloadLoop }
-                    }
-                    going = next
-                    number += 1
-                }
-            }
-            loads.append(Self.load("after \(workload.name)"))
-        }
-        progress.finish()
+        let scheduler = Scheduler(suite: suite, accelerators: accelerators, tools: tools, scratch: scratch)
+        let measured = await scheduler.run(workloads, on: ready, skipping: skipped, statuses: &statuses, rng: &rng)
+        let (samples, failures, loads, interrupted, stopReasons) =
+            (measured.samples, measured.failures, measured.loads, measured.interrupted, measured.stopReasons)
         for backend in ready { await backend.cleanup() }
         for directory in [toolsDirectory, scratch] {
             try? FileSystem.removeTree(directory)
