@@ -141,6 +141,7 @@ public struct Runtime: Sendable {
         case .running: throw IntermodalError(.invalidState, "cannot start an already running container")
         case .stopped: throw IntermodalError(.invalidState, "cannot start a container that has stopped")
         case .creating: throw IntermodalError(.invalidState, "cannot start a container that is still being created")
+        case .paused: throw IntermodalError(.invalidState, "cannot start a paused container")
         }
         let fifo = store.fifo(id).string
         var report = [CChar](repeating: 0, count: 1200)
@@ -177,7 +178,7 @@ public struct Runtime: Sendable {
     /// The container's current OCI state.
     public func state(id: String) throws(IntermodalError) -> ContainerState {
         let record = try store.read(id)
-        return record.state(status(of: record))
+        return record.state(reportedStatus(of: record))
     }
 
     /// Sends `signal` to the container's init process, or with `all` to every process in it.
@@ -207,8 +208,8 @@ public struct Runtime: Sendable {
         }
     }
 
-    /// Removes a stopped container (with `force`, kills it first); runs the poststop hooks and
-    /// removes its cgroup and state.
+    /// Removes a stopped container (with `force`, kills it first, and a missing one is no
+    /// error); runs the poststop hooks and removes its cgroup and state.
     public func delete(id: String, force: Bool = false) async throws(IntermodalError) {
         // A forced delete waits for the process to die; poststop hooks are waited for.
         try await DedicatedThread.run { () throws(IntermodalError) in try deleteSync(id: id, force: force) }
@@ -226,6 +227,9 @@ public struct Runtime: Sendable {
             let cgroups = store.intendedCgroups(id)
             if !cgroups.isEmpty { try Cgroup.remove(paths: cgroups, created: cgroups) }
             try store.remove(id)
+            return
+        } catch where error.code == .notFound && force {
+            // No such container: what --force asks for is already true (runc exits 0 too).
             return
         } catch where error.code == .corrupted && force {
             // An unreadable state.json: what can still be read of it says which process and
@@ -287,7 +291,7 @@ public struct Runtime: Sendable {
     public func list() throws(IntermodalError) -> [ContainerState] {
         var result: [ContainerState] = []
         for id in try store.ids() {
-            if let r = try? store.read(id) { result.append(r.state(status(of: r))) }
+            if let r = try? store.read(id) { result.append(r.state(reportedStatus(of: r))) }
         }
         return result
     }
@@ -321,8 +325,9 @@ public struct Runtime: Sendable {
     }
 
     /// ``exec(id:process:io:)`` without a task (for the CLI).
-    public func execSync(id: String, process: Spec.Process, io: ProcessIO = .inherit) throws(IntermodalError) -> ExitStatus {
-        try launchExec(id: id, process: process, io: io).launched.waiter.waitSync()
+    public func execSync(id: String, process: Spec.Process, io: ProcessIO = .inherit,
+                         options: ExecOptions = ExecOptions()) throws(IntermodalError) -> ExitStatus {
+        try launchExec(id: id, process: process, io: io, options: options).launched.waiter.waitSync()
     }
 
     /// Starts an extra process in a running container and returns at once: with `io` ``ProcessIO/terminal``
@@ -338,14 +343,18 @@ public struct Runtime: Sendable {
 
     /// Validates `process` and starts it in the running container `id`: its namespaces, its
     /// cgroup and its seccomp profile. Returns the process and the container's state it was read from.
-    private func launchExec(id: String, process: Spec.Process, io: ProcessIO) throws(IntermodalError) -> (launched: Launcher.Launched, record: ContainerRecord) {
+    func launchExec(id: String, process: Spec.Process, io: ProcessIO, options: ExecOptions = ExecOptions(),
+                    detach: Bool = false) throws(IntermodalError) -> (launched: Launcher.Launched, record: ContainerRecord) {
         let record = try store.read(id)
         guard status(of: record) == .running else {
             throw IntermodalError(.invalidState, "cannot exec in container \(id): it is not running")
         }
+        if !options.ignorePaused && paused(record) {
+            throw IntermodalError(.invalidState, "cannot exec in a paused container \(id) (use --ignore-paused to override)")
+        }
         var wrapper = Spec()
         wrapper.root = Spec.Root(path: "/")
-        wrapper.process = process
+        wrapper.process = process.confined(by: nil, adding: options.addedCapabilities)
         wrapper.linux = Spec.Linux()
         wrapper.linux?.namespaces = [Spec.Namespace(type: "mount")]
         try wrapper.validate(source: "exec process")
@@ -360,8 +369,10 @@ public struct Runtime: Sendable {
                 cause: error.cause)
         }
         let seccomp = try ResourceSetup.seccomp(for: spec)
-        let confined = process.confined(by: spec.process)
+        let confined = process.confined(by: spec.process, adding: options.addedCapabilities)
         var plan = try LaunchPlan(execIn: record.pid, process: confined, io: io, seccomp: seccomp)
+        plan.config.exec_detach = detach ? 1 : 0
+        plan.config.preserve_fds = Int32(clamping: max(0, options.preserveFDs))
         let cgroup = ContainerCgroup.reopen(paths: record.cgroupPaths, created: record.cgroupCreated)
         // The descriptors only serve the clone into the cgroup: done once launch returns.
         let cgroupFDs = cgroup.map { plan.join($0.cgroup) } ?? []
@@ -369,7 +380,20 @@ public struct Runtime: Sendable {
         let launched = try Launcher.launch(
             plan: &plan, statePayload: { _ in [] },
             prepare: { pid, placed throws(IntermodalError) in if !placed { try cgroup?.add(pid: pid) } },
-            onHooks: { _ in }, waitForReady: false)
+            onHooks: { _ in }, waitForReady: false, reaping: !detach)
+        if case .consoleSocket(let path) = io.mode, let master = launched.terminal {
+            // The child joined the container's mount namespace, where the socket's path may not
+            // exist: the master came here and goes on from here (as runc's exec does).
+            let rc = ims_send_console(path.string, master.rawValue)
+            try? master.close()
+            if rc != 0 {
+                Glibc.kill(launched.pid, SIGKILL)
+                if detach { var s: Int32 = 0; _ = waitpid(launched.pid, &s, __WALL) }
+                throw IntermodalError(.systemError, "cannot send the pseudo-terminal to --console-socket \(path)",
+                                      cause: Errno(rawValue: -rc))
+            }
+            return (Launcher.Launched(pid: launched.pid, waiter: launched.waiter, terminal: nil), record)
+        }
         return (launched, record)
     }
 
@@ -383,10 +407,21 @@ public struct Runtime: Sendable {
         return FileSystem.exists(store.fifo(record.id)) ? .created : .running
     }
 
+    /// ``status(of:)``, and paused for a running container whose cgroup is frozen (what `state`
+    /// and `list` show; the lifecycle's own checks need not read the freezer).
+    func reportedStatus(of record: ContainerRecord) -> ContainerState.Status {
+        let s = status(of: record)
+        return s == .running && paused(record) ? .paused : s
+    }
+
     /// A warning on stderr, in the form hooks' failures are reported ("intermodal-runtime: warning: ...").
     static func warn(_ text: String) {
         StandardStreams.writeError("intermodal-runtime: warning: \(text)\n")
+        warningLog?(text)
     }
+
+    /// Also receives every warning (the CLI's `--log`); set once at start-up, before any work.
+    nonisolated(unsafe) public static var warningLog: ((String) -> Void)?
 
     static func awaitExit(_ waiter: ChildWaiter) {
         for _ in 0..<10_000 where waiter.status == nil { usleep(500) }

@@ -15,7 +15,8 @@ struct RuntimeCommand: ParsableCommand {
             --log FILE, --log-format text|json, --debug.
             """,
         subcommands: [Create.self, Start.self, State.self, Kill.self, Delete.self, Run.self, List.self,
-                      Exec.self, SpecCommand.self, Version.self])
+                      Exec.self, Pause.self, Resume.self, Ps.self, Update.self, Events.self, Features.self,
+                      SpecCommand.self, Version.self])
 }
 
 /// Runs `body`, turning any error into runc-style output and exit status 1.
@@ -122,26 +123,6 @@ struct List: ParsableCommand {
                 throw IntermodalError(.invalidArgument, "--format must be table or json, got \"\(format)\"")
             }
         }
-    }
-}
-
-struct Exec: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "exec", abstract: "Run a process in a running container.")
-    @Option(name: .long, help: "Working directory inside the container.") var cwd: String = "/"
-    @Option(name: [.short, .long], help: "Environment variables NAME=value.") var env: [String] = []
-    @Flag(name: [.short, .long], help: "Accepted for compatibility; exec always waits.") var detach = false
-    @Argument(help: "The container ID.") var id: String
-    @Argument(parsing: .captureForPassthrough, help: "The command and its arguments.") var command: [String] = []
-
-    func run() {
-        var process = Spec.Process(args: command, env: env.isEmpty ? ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"] : env, cwd: cwd)
-        process.noNewPrivileges = true
-        var status = ExitStatus(code: 1)
-        perform { () throws(IntermodalError) in
-            guard !command.isEmpty else { throw IntermodalError(.invalidArgument, "exec needs a command") }
-            status = try Global.runtime.execSync(id: id, process: process)
-        }
-        Glibc.exit(status.code)
     }
 }
 

@@ -109,6 +109,9 @@ struct ims_config {
     char *const *argv;
     char *const *envp;
     const char *path_env;            // PATH for the lookup of argv[0]
+
+    int exec_detach;                 // exec mode: the process outlives the runtime (exec --detach)
+    int preserve_fds;                // descriptors 3 .. 3+n-1 pass into the process (--preserve-fds)
 };
 
 enum ims_msg_type {
@@ -164,6 +167,10 @@ long ims_bpf(int command, void *attr, unsigned int size);
 /// module does not show (they need _GNU_SOURCE); 0 or -1 with errno (ENOSYS, EINVAL when the
 /// kernel or file system cannot).
 int ims_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags);
+
+/// Connects to the Unix socket at `path` and sends `fd` (a pseudo-terminal's master) over it with
+/// SCM_RIGHTS, as runc's --console-socket does; 0 or -errno.
+int ims_send_console(const char *path, int fd);
 
 /// Makes `fd` close-on-exec.
 int ims_set_cloexec(int fd);
