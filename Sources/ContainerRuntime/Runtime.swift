@@ -206,6 +206,14 @@ public struct Runtime: Sendable {
         guard rc == 0 else {
             throw IntermodalError(.systemError, "cannot send signal \(signal) to container \(id)", cause: Errno(rawValue: -rc))
         }
+        // A frozen process dies only once thawed: SIGKILL ends a paused container too (as runc's).
+        if signal == SIGKILL { thawIfPaused(record) }
+    }
+
+    /// Thaws the container's cgroup if it is frozen, so that a killed process can exit.
+    func thawIfPaused(_ record: ContainerRecord) {
+        guard paused(record) else { return }
+        _ = ContainerCgroup.reopen(paths: record.cgroupPaths, created: record.cgroupCreated)?.cgroup.freeze(false)
     }
 
     /// Removes a stopped container (with `force`, kills it first, and a missing one is no
@@ -251,6 +259,7 @@ public struct Runtime: Sendable {
                 // until it has exited, so that its cgroup is empty when it is removed.
                 if ProcFS.stat(record.pid)?.startTime == record.pidStartTime {
                     _ = ims_pidfd_send_signal(fd, SIGKILL)
+                    thawIfPaused(record)
                     _ = ims_pidfd_wait(fd, 10_000)
                 }
                 close(fd)
