@@ -369,14 +369,7 @@ public struct Runtime: Sendable {
         try wrapper.validate(source: "exec process")
         // The container's seccomp profile, capabilities and no_new_privs apply to exec'd processes
         // too: without its configuration there is nothing to confine the process with, so refuse.
-        let spec: Spec
-        do {
-            spec = try Spec.load(bundle: FilePath(record.bundle))
-        } catch {
-            throw IntermodalError(
-                error.code, "cannot exec in container \(id): its configuration cannot be read, so its seccomp profile, capabilities and no_new_privs could not be applied: \(error.message)",
-                cause: error.cause)
-        }
+        let spec = try execConfiguration(record)
         let seccomp = try ResourceSetup.seccomp(for: spec)
         let confined = process.confined(by: spec.process, adding: options.addedCapabilities)
         var plan = try LaunchPlan(execIn: record.pid, process: confined, io: io, seccomp: seccomp)
@@ -404,6 +397,23 @@ public struct Runtime: Sendable {
             return (Launcher.Launched(pid: launched.pid, waiter: launched.waiter, terminal: nil), record)
         }
         return (launched, record)
+    }
+
+    /// The process of the running container `id`'s config.json: what runc's `exec` starts from
+    /// when given a command line instead of `--process`.
+    public func configuredProcess(id: String) throws(IntermodalError) -> Spec.Process {
+        try execConfiguration(try store.read(id)).process ?? Spec.Process()
+    }
+
+    /// The container's configuration, which confines what is exec'd in it: unreadable, nothing is.
+    private func execConfiguration(_ record: ContainerRecord) throws(IntermodalError) -> Spec {
+        do {
+            return try Spec.load(bundle: FilePath(record.bundle))
+        } catch {
+            throw IntermodalError(
+                error.code, "cannot exec in container \(record.id): its configuration cannot be read, so its seccomp profile, capabilities and no_new_privs could not be applied: \(error.message)",
+                cause: error.cause)
+        }
     }
 
     // MARK: - helpers

@@ -72,8 +72,7 @@ struct Exec: ParsableCommand {
     /// config.json's process, as runc's exec takes it, with the command line's changes.
     func commandLineProcess(_ rt: Runtime) throws(IntermodalError) -> Spec.Process {
         guard !command.isEmpty else { throw IntermodalError(.invalidArgument, "exec needs a command (or --process)") }
-        let bundle = try rt.state(id: id).bundle
-        var p = try Spec.load(bundle: FilePath(bundle)).process ?? Spec.Process()
+        var p = try rt.configuredProcess(id: id)
         p.args = command
         if let cwd { p.cwd = cwd }
         p.env = (p.env ?? []) + env
