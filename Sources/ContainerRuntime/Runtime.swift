@@ -36,7 +36,11 @@ public struct Runtime: Sendable {
     }
 
     /// The synchronous body of ``create(id:bundle:io:)`` (the CLI calls it without a runtime of tasks).
-    public func createSync(id: String, bundle: FilePath, io: ProcessIO = .inherit, pidFile: FilePath? = nil, spec given: Spec? = nil) throws(IntermodalError) -> Container {
+    ///
+    /// `preserveFDs`: descriptors 3 ..< 3 + n of this process pass into the container (runc's
+    /// `--preserve-fds`).
+    public func createSync(id: String, bundle: FilePath, io: ProcessIO = .inherit, pidFile: FilePath? = nil, spec given: Spec? = nil,
+                           preserveFDs: Int = 0) throws(IntermodalError) -> Container {
         var timestamps = PhaseTimestamps()
         timestamps.mark(.create)
         try StateStore.validate(id: id)
@@ -62,6 +66,7 @@ public struct Runtime: Sendable {
         var launched: Launcher.Launched? = nil
         do throws(IntermodalError) {
             var plan = try LaunchPlan(spec: spec, bundle: bundle, stateDirectory: store.directory(id), io: io, seccomp: seccomp)
+            plan.config.preserve_fds = Int32(clamping: max(0, preserveFDs))
             if let path = ResourceSetup.cgroupPath(for: spec, id: id) { try store.writeCgroupIntent(id, path: path) }
             cgroup = try ResourceSetup.cgroup(for: spec, id: id)
             Timing.mark("cgroup created")

@@ -39,9 +39,12 @@ struct Create: LifecycleCommand {
     var consoleSocket: String?
     @Flag(name: .long, help: "Accepted for compatibility; pivot_root is always used.") var noPivot = false
     @Flag(name: .long, help: "Accepted for compatibility.") var noNewKeyring = false
+    @Option(name: .long, help: "Pass descriptors 3 .. 3+N-1 into the container.") var preserveFds: UInt16 = 0
     @Argument(help: "The container ID.") var id: String
 
-    var invocation: Invocation { Invocation(command: "create", id: id, bundle: bundle, pidFile: pidFile, consoleSocket: consoleSocket) }
+    var invocation: Invocation {
+        Invocation(command: "create", id: id, bundle: bundle, pidFile: pidFile, consoleSocket: consoleSocket, preserveFDs: Int(preserveFds))
+    }
     func run() { invocation.execute() }
 }
 
@@ -85,10 +88,12 @@ struct Run: LifecycleCommand {
     @Option(name: .long, help: "A Unix socket to receive the pseudo-terminal master.") var consoleSocket: String?
     @Flag(name: .long, help: "Accepted for compatibility.") var noPivot = false
     @Flag(name: .long, help: "Accepted for compatibility.") var noNewKeyring = false
+    @Option(name: .long, help: "Pass descriptors 3 .. 3+N-1 into the container.") var preserveFds: UInt16 = 0
     @Argument(help: "The container ID.") var id: String
 
     var invocation: Invocation {
-        Invocation(command: "run", id: id, bundle: bundle, pidFile: pidFile, consoleSocket: consoleSocket, detach: detach)
+        Invocation(command: "run", id: id, bundle: bundle, pidFile: pidFile, consoleSocket: consoleSocket, detach: detach,
+                   preserveFDs: Int(preserveFds))
     }
     func run() { invocation.execute() }
 }

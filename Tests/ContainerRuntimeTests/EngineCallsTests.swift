@@ -76,6 +76,12 @@ struct EngineCallsTests {
         #expect(r.standardOutput == "passed-through\n", "\(r.standardError)")
         r = try await HostCommand.run("/bin/sh", ["-c", "exec 3<\(secret.string); exec \(RuntimeCLITests.binary.string) --root \(b.stateRoot.string) exec \(id) cat /proc/self/fd/3"])
         #expect(r.exitCode != 0, "without --preserve-fds descriptor 3 must not reach the process")
+        // run (and create) take --preserve-fds too.
+        var spec = try Spec.load(bundle: b.bundle)
+        spec.process?.args = ["cat", "/proc/self/fd/3"]
+        try b.writeSpec(spec)
+        r = try await HostCommand.run("/bin/sh", ["-c", "exec 3<\(secret.string); exec \(RuntimeCLITests.binary.string) --root \(b.stateRoot.string) run --preserve-fds 1 -b \(b.bundle.string) \(TestBundle.uniqueID)"])
+        #expect(r.exitCode == 0 && r.standardOutput == "passed-through\n", "\(r.standardError)")
     }
 
     @Test("pause and resume freeze and thaw; state says paused; exec refuses a paused container")
