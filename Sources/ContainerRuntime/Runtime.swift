@@ -347,8 +347,9 @@ public struct Runtime: Sendable {
     /// Starts an extra process in a running container and returns at once: with `io` ``ProcessIO/terminal``
     /// (and `process.terminal`) the returned ``Container/terminal`` is the pseudo-terminal's master,
     /// for the caller to relay (`intermodal exec -t`); ``Container/wait()`` gives its exit status.
-    public func startExec(id: String, process: Spec.Process, io: ProcessIO = .inherit) throws(IntermodalError) -> Container {
-        let (launched, record) = try launchExec(id: id, process: process, io: io)
+    public func startExec(id: String, process: Spec.Process, io: ProcessIO = .inherit,
+                          options: ExecOptions = ExecOptions()) throws(IntermodalError) -> Container {
+        let (launched, record) = try launchExec(id: id, process: process, io: io, options: options)
         var timestamps = PhaseTimestamps()
         timestamps.mark(.start)
         return Container(id: id, pid: launched.pid, bundle: FilePath(record.bundle), timestamps: timestamps,

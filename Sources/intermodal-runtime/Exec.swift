@@ -17,7 +17,8 @@ struct Exec: ParsableCommand {
     @Option(name: .long, help: "A Unix socket to receive the pseudo-terminal master (with --tty).") var consoleSocket: String?
     @Option(name: .long, help: "Write the process's pid to this file.") var pidFile: String?
     @Flag(name: [.short, .long], help: "Return once the process runs, leaving it to the caller (a subreaper).") var detach = false
-    @Flag(name: [.short, .long], help: "Allocate a pseudo-terminal (needs --console-socket).") var tty = false
+    @Flag(name: [.short, .long], help: "Allocate a pseudo-terminal (sent to --console-socket, else relayed to this process's streams).")
+    var tty = false
     @Option(name: .long, help: "Working directory inside the container.") var cwd: String?
     @Option(name: [.short, .long], help: "Add an environment variable NAME=value (repeatable).") var env: [String] = []
     @Option(name: [.short, .long], help: "uid[:gid] to run as.") var user: String?
@@ -43,8 +44,8 @@ struct Exec: ParsableCommand {
             let rt = Global.runtime
             let process: Spec.Process
             if let path = self.process { process = try Self.load(path) } else { process = try commandLineProcess(rt) }
-            if process.terminal == true && consoleSocket == nil {
-                throw IntermodalError(.invalidArgument, "a terminal (--tty or process.terminal) needs --console-socket")
+            if process.terminal == true && consoleSocket == nil && detach {
+                throw IntermodalError(.invalidArgument, "cannot allocate a terminal for a detached process without --console-socket")
             }
             let io: ProcessIO = consoleSocket.map { .consoleSocket(FilePath($0)) } ?? .inherit
             let options = ExecOptions(preserveFDs: preserveFds, addedCapabilities: self.process == nil ? cap : [],
@@ -56,7 +57,16 @@ struct Exec: ParsableCommand {
                 guard pidFile == nil else {
                     throw IntermodalError(.invalidArgument, "--pid-file needs --detach (the pid is not known before the process ends otherwise)")
                 }
-                status = try rt.execSync(id: id, process: process, io: io, options: options)
+                if process.terminal == true && consoleSocket == nil {
+                    // runc relays a terminal it made itself between it and its own standard streams.
+                    let started = try rt.startExec(id: id, process: process, io: .terminal, options: options)
+                    guard let master = started.terminal else { throw IntermodalError(.internalError, "exec -t: no terminal came back") }
+                    TerminalRelay.run(master: master.rawValue)
+                    try? master.close()
+                    status = started.waitSync()
+                } else {
+                    status = try rt.execSync(id: id, process: process, io: io, options: options)
+                }
             }
         } catch {
             Global.fail(error, status: 255)

@@ -62,6 +62,11 @@ struct EngineCallsTests {
         #expect(r.standardOutput == "1000\n1001\n/bin\nbar\nxterm\n", "\(r.standardOutput)")
         r = try await cli(b, ["exec", id, "sh", "-c", "exit 7"])
         #expect(r.exitCode == 7)
+        // -t without --console-socket: a terminal of the runtime's own, relayed to its streams.
+        r = try await cli(b, ["exec", "-t", id, "sh", "-c", "tty; exit 6"])
+        #expect(r.exitCode == 6 && r.standardOutput.hasPrefix("/dev/pts/"), "\(r.standardOutput) \(r.standardError)")
+        r = try await cli(b, ["exec", "-t", "--detach", id, "true"])
+        #expect(r.exitCode == 255 && r.standardError.contains("--console-socket"), "\(r.standardError)")
         // --cap adds to the bounding and effective sets even beyond the container's (CAP_SYS_ADMIN is 21).
         r = try await cli(b, ["exec", "--cap", "CAP_SYS_ADMIN", id, "grep", "CapEff", "/proc/self/status"])
         let mask = UInt64(r.standardOutput.split(separator: "\t").last?.split(separator: "\n").first ?? "", radix: 16) ?? 0
