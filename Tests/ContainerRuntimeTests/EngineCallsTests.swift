@@ -171,8 +171,12 @@ struct EngineCallsTests {
         #expect(r.exitCode == 0, "\(r.standardError)")
         #expect(r.standardOutput.contains("\"type\":\"stats\"") && r.standardOutput.contains("\"id\":\"\(id)\""), "\(r.standardOutput)")
         #expect(r.standardOutput.contains("\"pids\":{\"current\":1}"), "\(r.standardOutput)")
+        // table: ps(1)'s own columns (default -ef), only the container's rows.
         r = try await cli(b, ["ps", id])
-        #expect(r.standardOutput.hasPrefix("PID") && r.standardOutput.contains("sleep 600"), "\(r.standardOutput)")
+        let rows = r.standardOutput.split(separator: "\n")
+        #expect(rows.first?.hasPrefix("UID") == true && rows.count == 2 && rows[1].hasSuffix("sleep 600"), "\(r.standardOutput)")
+        r = try await cli(b, ["ps", id, "-o", "pid,comm"])
+        #expect(r.standardOutput.split(separator: "\n").last?.hasSuffix("sleep") == true, "\(r.standardOutput) \(r.standardError)")
     }
 
     @Test("zeros docker writes (cpu.shares 0, blockIO.weight 0) mean not set: the container starts with the kernel's defaults")
