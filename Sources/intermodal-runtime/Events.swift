@@ -7,14 +7,15 @@ import IntermodalCore
 
 /// `events`: the container's statistics as runc prints them (types/events.go: one JSON event a
 /// line, `{"type":"stats","id":...,"data":{...}}`), once with --stats, else every --interval
-/// until the container stops.
+/// until the container stops, with `{"type":"oom","id":...}` when the OOM killer struck since
+/// the last look (the cgroup's oom_kill count went up).
 struct Events: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "events", abstract: "Print a container's resource statistics as JSON events.")
     @Flag(name: .long, help: "Print the statistics once and exit.") var stats = false
     @Option(name: .long, help: "How often to print them (Go duration: 500ms, 5s, 1m).") var interval: String = "5s"
     @Argument(help: "The container ID.") var id: String
 
-    struct Event: Encodable { var type = "stats"; var id: String; var data: Data }
+    struct Event: Encodable { var type = "stats"; var id: String; var data: Data? }
     struct Data: Encodable { var cpu: CPU; var memory: Memory; var pids: Pids; var blkio: Blkio }
     struct CPU: Encodable { var usage: Usage }
     struct Usage: Encodable { var total, kernel, user: UInt64 }
@@ -28,8 +29,18 @@ struct Events: ParsableCommand {
         perform { () throws(IntermodalError) in
             let period = try Self.duration(interval)
             let rt = Global.runtime
+            var oomKills: UInt64?
             while true {
-                let s = try rt.stats(id: id)
+                let s: CgroupStats
+                do throws(IntermodalError) { s = try rt.stats(id: id) } catch {
+                    // Stopped since the last look: the stream ends, as runc's does.
+                    if !stats, (try? rt.state(id: id))?.status ?? .stopped == .stopped { return }
+                    throw error
+                }
+                if let seen = oomKills, let now = s.oomKills, now > seen {
+                    StandardStreams.writeOutput(String(decoding: try JSON.encode(Event(type: "oom", id: id, data: nil)), as: UTF8.self) + "\n")
+                }
+                oomKills = s.oomKills
                 let data = Data(
                     cpu: CPU(usage: Usage(total: s.cpuUsageNanoseconds ?? 0, kernel: s.cpuSystemNanoseconds ?? 0,
                                           user: s.cpuUserNanoseconds ?? 0)),

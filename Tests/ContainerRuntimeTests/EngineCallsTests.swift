@@ -179,6 +179,26 @@ struct EngineCallsTests {
         #expect(r.standardOutput.split(separator: "\n").last?.hasSuffix("sleep") == true, "\(r.standardOutput) \(r.standardError)")
     }
 
+    @Test("events streams stats every --interval, an oom event when the OOM killer strikes, and ends with the container")
+    func eventsStream() async throws {
+        let (b, id) = try await running { spec in
+            spec.linux?.resources?.memory = Spec.Memory(limit: 16 << 20)
+        }
+        defer { b.cleanup() }
+        let events = Task { try await cli(b, ["events", "--interval", "100ms", id]) }
+        try await Task.sleep(for: .milliseconds(400))
+        // dd's 64 MiB buffer does not fit the 16 MiB limit: the OOM killer ends dd, not the container.
+        let r = try await cli(b, ["exec", id, "dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"])
+        #expect(r.exitCode != 0)
+        try await Task.sleep(for: .milliseconds(400))
+        _ = try await cli(b, ["kill", id, "KILL"])
+        let out = try await events.value
+        #expect(out.exitCode == 0, "\(out.standardError)")
+        let lines = out.standardOutput.split(separator: "\n")
+        #expect(lines.filter { $0.contains("\"type\":\"stats\"") }.count >= 3, "\(out.standardOutput)")
+        #expect(lines.contains { $0 == "{\"id\":\"\(id)\",\"type\":\"oom\"}" }, "\(out.standardOutput)")
+    }
+
     @Test("zeros docker writes (cpu.shares 0, blockIO.weight 0) mean not set: the container starts with the kernel's defaults")
     func zerosAreUnset() async throws {
         let (b, id) = try await running { spec in
