@@ -26,8 +26,8 @@ struct Exec: ParsableCommand {
     @Option(name: [.customShort("c"), .long], help: "Add a capability to the bounding, effective and permitted sets (repeatable).")
     var cap: [String] = []
     @Flag(name: .long, help: "Set no_new_privs for the process.") var noNewPrivs = false
-    @Option(name: .long, help: "Accepted for compatibility; AppArmor is not applied by this runtime.") var apparmor: String?
-    @Option(name: .long, help: "Accepted for compatibility; SELinux labels are not applied by this runtime.") var processLabel: String?
+    @Option(name: .long, help: "An AppArmor profile: refused, as in config.json (this runtime applies none).") var apparmor: String?
+    @Option(name: .long, help: "An SELinux label: as config.json's selinuxLabel (refused where SELinux is enabled).") var processLabel: String?
     @Option(name: .long, help: "Pass descriptors 3 .. 3+N-1 into the process.") var preserveFds: Int = 0
     @Flag(name: .long, help: "Exec in a paused container too (the process runs once it is resumed).") var ignorePaused = false
     @Option(name: .long, help: "A sub-cgroup to run in; only the container's own cgroup (\"\" or /) is supported.") var cgroup: [String] = []
@@ -88,6 +88,8 @@ struct Exec: ParsableCommand {
         p.env = (p.env ?? []) + env
         p.terminal = tty
         if noNewPrivs { p.noNewPrivileges = true }
+        if let apparmor { p.apparmorProfile = apparmor }
+        if let processLabel { p.selinuxLabel = processLabel }
         if let user {
             let parts = user.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
             guard let uid = UInt32(parts[0]) else { throw IntermodalError(.invalidArgument, "--user \(user): bad uid") }
