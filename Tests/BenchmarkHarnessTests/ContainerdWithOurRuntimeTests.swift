@@ -14,6 +14,10 @@ import Testing
 @Suite("ctr --runc-binary intermodal-runtime", .serialized)
 struct ContainerdWithOurRuntimeTests {
     @Test func ctrRunsExecsPausesAndDeletesWithOurRuntime() async throws {
+        try await PeerEngineLock.shared.exclusively { try await self.ctrRunsExecsPausesAndDeletesWithOurRuntimeAlone() }
+    }
+
+    func ctrRunsExecsPausesAndDeletesWithOurRuntimeAlone() async throws {
         guard let containerd = PeerEngine.locate("containerd"), let ctrPath = PeerEngine.locate("ctr") else {
             Issue.record("containerd and ctr are not installed (scripts/setup installs them)")
             return

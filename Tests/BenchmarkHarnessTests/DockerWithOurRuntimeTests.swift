@@ -13,6 +13,10 @@ import Testing
 @Suite("docker --runtime intermodal", .serialized)
 struct DockerWithOurRuntimeTests {
     @Test func dockerRunsExecsPausesUpdatesStopsAndRemovesWithOurRuntime() async throws {
+        try await PeerEngineLock.shared.exclusively { try await self.dockerRunsExecsPausesUpdatesStopsAndRemovesWithOurRuntimeAlone() }
+    }
+
+    func dockerRunsExecsPausesUpdatesStopsAndRemovesWithOurRuntimeAlone() async throws {
         let f = try await PeerEngineBackendTests.Fixture(backend: "docker")
         defer { f.remove() }
         let backend = DockerBackend(runtimes: ["intermodal": PodmanWithOurRuntimeTests.runtime])

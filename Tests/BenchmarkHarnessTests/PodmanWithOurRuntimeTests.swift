@@ -22,6 +22,10 @@ struct PodmanWithOurRuntimeTests {
     }
 
     @Test func podmanRunsExecsPausesStopsAndRemovesWithOurRuntime() async throws {
+        try await PeerEngineLock.shared.exclusively { try await self.podmanRunsExecsPausesStopsAndRemovesWithOurRuntimeAlone() }
+    }
+
+    func podmanRunsExecsPausesStopsAndRemovesWithOurRuntimeAlone() async throws {
         let f = try await PeerEngineBackendTests.Fixture(backend: "podman")
         defer { f.remove() }
         let backend = PodmanBackend()
