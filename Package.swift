@@ -61,7 +61,10 @@ let package = Package(
     ],
     targets: [
         // MARK: C and system libraries
+        // The child path only: what a container's init runs between clone and execve.
         .target(name: "CLinuxShim", path: "Sources/CLinuxShim"),
+        // The system calls the OS layer (IntermodalCore) needs that Glibc's module does not show.
+        .target(name: "CIntermodalOS", path: "Sources/CIntermodalOS"),
         .systemLibrary(
             name: "CSeccomp", path: "Sources/CSeccomp", pkgConfig: "libseccomp",
             providers: [.apt(["libseccomp-dev"])]),
@@ -76,6 +79,7 @@ let package = Package(
         .target(
             name: "IntermodalCore",
             dependencies: [
+                "CIntermodalOS",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -109,7 +113,7 @@ let package = Package(
         .target(
             name: "ContainerEngine",
             dependencies: [
-                "IntermodalCore", "ImageStore", "ContainerRuntime", "CLinuxShim",
+                "IntermodalCore", "ImageStore", "ContainerRuntime",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -130,7 +134,7 @@ let package = Package(
             name: "BenchmarkHarness",
             dependencies: [
                 "IntermodalCore", "BenchmarkResults", "ContainerRuntime", "ContainerEngine", "ImageStore",
-                "VirtualMachines", "HostProbe", "CLinuxShim",
+                "VirtualMachines", "HostProbe",
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SystemPackage", package: "swift-system"),

@@ -222,13 +222,7 @@ public final class Journal: Sendable {
 
     /// Unmounts everything mounted at or below `path`, deepest first.
     static func unmountAll(under path: String) {
-        guard let text = try? FileSystem.readString("/proc/self/mountinfo") else { return }
-        let points = text.split(separator: "\n").compactMap { line -> String? in
-            let f = line.split(separator: " ")
-            guard f.count > 4 else { return nil }
-            let p = String(f[4])
-            return p == path || p.hasPrefix(path + "/") ? p : nil
-        }
+        let points = MountTable.current().entries(under: path).map(\.mountPoint)
         for p in points.sorted(by: >) { umount2(p, Int32(MNT_DETACH)) }
     }
 }

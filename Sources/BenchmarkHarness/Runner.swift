@@ -36,7 +36,7 @@ public struct Runner: Sendable {
     static let failuresBeforeGivingUp = 3
 
     public func run() async throws(IntermodalError) -> ResultsFile {
-        let startedWall = WallClockSeconds.now
+        let startedWall = WallClock.now
         let started = MonotonicInstant.now
         var suite = options.suite
         let seed = suite.seed ?? UInt64.random(in: 0...UInt64(Int64.max))
@@ -275,7 +275,7 @@ public struct Runner: Sendable {
         }
         let ended = MonotonicInstant.now
         return ResultsFile(
-            label: options.label, startedAt: Timestamps.rfc3339(startedWall), finishedAt: Timestamps.rfc3339(WallClockSeconds.now),
+            label: options.label, startedAt: WallClock.rfc3339(startedWall, fraction: false), finishedAt: WallClock.rfc3339(fraction: false),
             wallSeconds: ended.duration(since: started).milliseconds / 1000, interrupted: interrupted,
             environment: environment, suite: suite, suiteHash: try Self.hash(suite), seed: seed, backends: statuses,
             samples: samples, summaries: summaries, failures: failures, warnings: warnings, harnessOverhead: overhead,
@@ -327,21 +327,6 @@ public struct Runner: Sendable {
 
     static func hash(_ suite: Suite) throws(IntermodalError) -> String {
         let bytes = try JSON.encode(suite)
-        return SHA256.hash(data: bytes).map { String($0, radix: 16).leftPadded2 }.joined()
+        return Hex.lowercase(SHA256.hash(data: bytes))
     }
-}
-
-enum Timestamps {
-    /// RFC 3339 UTC, to the second.
-    static func rfc3339(_ unix: Double) -> String {
-        var t = time_t(unix)
-        var tm = tm()
-        gmtime_r(&t, &tm)
-        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return "\(tm.tm_year + 1900)-\(two(tm.tm_mon + 1))-\(two(tm.tm_mday))T\(two(tm.tm_hour)):\(two(tm.tm_min)):\(two(tm.tm_sec))Z"
-    }
-}
-
-extension String {
-    var leftPadded2: String { count < 2 ? "0" + self : self }
 }

@@ -916,7 +916,7 @@ pid_t ims_spawn(const struct ims_config *cfg, int sync_fd, int *into_cgroup) {
     _exit(0);
 }
 
-// MARK: - helpers for the parent side
+// MARK: - the parent side of a console socket (exec: the master comes back here first)
 
 int ims_send_console(const char *path, int fd) {
     int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -933,22 +933,7 @@ int ims_send_console(const char *path, int fd) {
     return rc;
 }
 
-int ims_pidfd_open(pid_t pid) {
-    long fd = syscall(SYS_pidfd_open, pid, 0);
-    return fd < 0 ? -errno : (int)fd;
-}
-
-int ims_pidfd_send_signal(int pidfd, int sig) {
-    return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? -errno : 0;
-}
-
-int ims_pidfd_wait(int pidfd, int timeout_ms) {
-    struct pollfd p = {pidfd, POLLIN, 0};
-    int r;
-    do { r = poll(&p, 1, timeout_ms); } while (r < 0 && errno == EINTR);
-    if (r < 0) return -errno;
-    return r > 0 ? 1 : 0;
-}
+// MARK: - the parent side of the exec fifo
 
 int ims_fifo_release(const char *path, int timeout_ms, pid_t pid, char *err, size_t errcap) {
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -993,32 +978,4 @@ int ims_fifo_release(const char *path, int timeout_ms, pid_t pid, char *err, siz
     if (pidfd >= 0) close(pidfd);
     close(fd);
     return result;
-}
-
-int ims_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
-
-int ims_is_cgroup2(const char *path) {
-    struct statfs st;
-    if (statfs(path, &st) != 0) return -1;
-    return st.f_type == 0x63677270 ? 1 : 0;
-}
-
-int ims_set_cloexec(int fd) { return fcntl(fd, F_SETFD, FD_CLOEXEC); }
-
-long ims_bpf(int command, void *attr, unsigned int size) { return syscall(SYS_bpf, command, attr, size); }
-
-int ims_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags) {
-    return (int)syscall(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, flags);
-}
-
-int ims_thread_private_mount_namespace(const char *hide) {
-    if (unshare(CLONE_FS | CLONE_NEWNS) != 0) return -1;
-    if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) return -1;
-    if (hide && hide[0] && umount2(hide, MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) return -1;
-    return open("/proc/thread-self/ns/mnt", O_RDONLY | O_CLOEXEC);
-}
-
-int ims_thread_enter_mount_namespace(int nsfd) {
-    if (unshare(CLONE_FS) != 0) return -1;
-    return setns(nsfd, CLONE_NEWNS);
 }

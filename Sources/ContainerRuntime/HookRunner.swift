@@ -30,7 +30,7 @@ enum HookRunner {
 
     private static func runOne(_ hook: Spec.Hook, json: [UInt8], what: String) throws(IntermodalError) {
         var fds: [Int32] = [-1, -1]
-        guard ims_pipe_cloexec(&fds) == 0 else { throw .system("cannot make a pipe for \(what)") }
+        guard makePipe(&fds) else { throw .system("cannot make a pipe for \(what)") }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }

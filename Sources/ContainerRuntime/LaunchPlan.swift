@@ -407,7 +407,7 @@ struct LaunchPlan {
     }
 
     static let hostIsCgroup2: Bool = {
-        ims_is_cgroup2("/sys/fs/cgroup") == 1
+        KernelInterfaces.isCgroup2("/sys/fs/cgroup") == true
     }()
 
     static func realPath(_ path: String) -> String {

@@ -130,11 +130,7 @@ struct Launcher {
 
     /// Blocks until the waiter has the status (used only on failure paths during set-up).
     private static func await_(_ waiter: ChildWaiter) -> ExitStatus {
-        for _ in 0..<2000 {
-            if let s = waiter.status { return s }
-            usleep(1000)
-        }
-        return ExitStatus(code: -1)
+        Poll.blockingFirstValue(.seconds(2), .every(.milliseconds(1))) { waiter.status } ?? ExitStatus(code: -1)
     }
 
     static func writeMappings(pid: Int32, uid: [Spec.IDMapping], gid: [Spec.IDMapping]) throws(IntermodalError) {

@@ -40,7 +40,7 @@ extension ProcessIO {
     /// into a process another thread spawns, which then holds the write end open.
     public static func pipe() throws(IntermodalError) -> (read: FileDescriptor, write: FileDescriptor) {
         var fds: [Int32] = [-1, -1]
-        guard ims_pipe_cloexec(&fds) == 0 else { throw .system("cannot create a pipe") }
+        guard makePipe(&fds) else { throw .system("cannot create a pipe") }
         return (FileDescriptor(rawValue: fds[0]), FileDescriptor(rawValue: fds[1]))
     }
 }

@@ -106,7 +106,7 @@ public struct Runtime: Sendable {
                 })
             launched = launchedNow
             Timing.mark("container ready")
-            let start = ProcFS.stat(launchedNow.pid)?.startTime ?? 0
+            let start = ProcessStat.read(launchedNow.pid)?.startTime ?? 0
             let record = ContainerRecord(
                 ociVersion: spec.ociVersion, id: id, pid: launchedNow.pid, pidStartTime: start,
                 bundle: bundle.string, rootfs: plan.rootfs, annotations: spec.annotations,
@@ -200,14 +200,14 @@ public struct Runtime: Sendable {
             }
             return
         }
-        let fd = ims_pidfd_open(record.pid)
+        let fd = ProcessDescriptor.open(record.pid)
         guard fd >= 0 else { throw IntermodalError(.invalidState, "container \(id) is not running") }
         defer { close(fd) }
         // Between reading the state and opening the pidfd the pid may have been reused.
-        guard ProcFS.isAlive(record.pid, startTime: record.pidStartTime) else {
+        guard ProcessStat.isAlive(record.pid, startTime: record.pidStartTime) else {
             throw IntermodalError(.invalidState, "container \(id) is not running")
         }
-        let rc = ims_pidfd_send_signal(fd, signal)
+        let rc = ProcessDescriptor.signal(fd, signal)
         guard rc == 0 else {
             throw IntermodalError(.systemError, "cannot send signal \(signal) to container \(id)", cause: Errno(rawValue: -rc))
         }
@@ -258,14 +258,14 @@ public struct Runtime: Sendable {
             }
             // pid 0: its creator was killed before the init's pid was recorded; the init (if
             // any) is in the cgroups, which Cgroup.remove below empties with SIGKILL.
-            let fd = record.pid > 0 ? ims_pidfd_open(record.pid) : -1
+            let fd = record.pid > 0 ? ProcessDescriptor.open(record.pid) : -1
             if fd >= 0 {
                 // The pidfd pins the process: if it is ours (same start time), kill it and wait
                 // until it has exited, so that its cgroup is empty when it is removed.
-                if ProcFS.stat(record.pid)?.startTime == record.pidStartTime {
-                    _ = ims_pidfd_send_signal(fd, SIGKILL)
+                if ProcessStat.read(record.pid)?.startTime == record.pidStartTime {
+                    _ = ProcessDescriptor.signal(fd, SIGKILL)
                     thawIfPaused(record)
-                    _ = ims_pidfd_wait(fd, 10_000)
+                    _ = ProcessDescriptor.wait(fd, milliseconds: 10_000)
                 }
                 close(fd)
             }
@@ -428,7 +428,7 @@ public struct Runtime: Sendable {
     func status(of record: ContainerRecord) -> ContainerState.Status {
         // The provisional state of a container whose creation has not finished (or whose creator died).
         if record.pid == 0 { return .creating }
-        guard ProcFS.isAlive(record.pid, startTime: record.pidStartTime) else { return .stopped }
+        guard ProcessStat.isAlive(record.pid, startTime: record.pidStartTime) else { return .stopped }
         return FileSystem.exists(store.fifo(record.id)) ? .created : .running
     }
 
@@ -449,7 +449,7 @@ public struct Runtime: Sendable {
     nonisolated(unsafe) public static var warningLog: ((String) -> Void)?
 
     static func awaitExit(_ waiter: ChildWaiter) {
-        for _ in 0..<10_000 where waiter.status == nil { usleep(500) }
+        _ = Poll.blockingUntil(.seconds(5), .every(.microseconds(500))) { waiter.status != nil }
     }
 
     /// Signals every process in the pid namespace of `pid` (used without a cgroup).

@@ -203,33 +203,6 @@ struct StateStore: Sendable {
     }
 }
 
-/// Facts about a process read from /proc.
-enum ProcFS {
-    /// Start time (field 22 of /proc/<pid>/stat, clock ticks since boot) and state letter.
-    static func stat(_ pid: Int32) -> (startTime: UInt64, state: Character)? {
-        guard pid > 0 else { return nil }
-        let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buf = [UInt8](repeating: 0, count: 1024)
-        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard n > 0 else { return nil }
-        // The command name may contain spaces and ')': fields start after the last ')'.
-        guard let close = buf[0..<n].lastIndex(of: UInt8(ascii: ")")) else { return nil }
-        let fields = buf[(close + 2)..<n].split(separator: UInt8(ascii: " "))
-        // fields[0] is field 3 (state); field 22 is fields[19].
-        guard fields.count > 19, let state = fields[0].first,
-              let start = UInt64(String(decoding: fields[19], as: UTF8.self)) else { return nil }
-        return (start, Character(UnicodeScalar(state)))
-    }
-
-    /// True when `pid` is alive (not a zombie) and is the same process that had `startTime`.
-    static func isAlive(_ pid: Int32, startTime: UInt64) -> Bool {
-        guard let s = stat(pid) else { return false }
-        return s.startTime == startTime && s.state != "Z" && s.state != "X"
-    }
-}
-
 extension ContainerRecord {
     /// The record from parsed JSON (as ``StateStore/read(_:)`` decodes it).
     init(json: JSONValue) throws {

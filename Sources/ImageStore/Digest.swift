@@ -10,7 +10,7 @@ import Glibc
 public enum Digest {
     /// `sha256:` + the hex SHA-256 of `bytes`.
     public static func sha256<B: DataProtocol>(_ bytes: B) -> String {
-        "sha256:" + hexString(SHA256.hash(data: bytes))
+        "sha256:" + Hex.lowercase(SHA256.hash(data: bytes))
     }
 
     /// True for `sha256:` followed by 64 lowercase hex digits.
@@ -30,18 +30,7 @@ public enum Digest {
     public static func sha256(file: FilePath) throws(IntermodalError) -> String {
         var hasher = SHA256()
         try FileChunks.forEach(file) { hasher.update(data: $0) }
-        return "sha256:" + hexString(hasher.finalize())
-    }
-
-    static func hexString<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(64)
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0xF)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        return "sha256:" + Hex.lowercase(hasher.finalize())
     }
 }
 
@@ -55,7 +44,7 @@ struct StreamingDigest {
         count += Int64(bytes.count)
     }
 
-    func finalize() -> String { "sha256:" + Digest.hexString(hasher.finalize()) }
+    func finalize() -> String { "sha256:" + Hex.lowercase(hasher.finalize()) }
 }
 
 /// Reads a file chunk by chunk.
@@ -78,21 +67,12 @@ enum FileChunks {
     }
 }
 
-/// RFC 3339 timestamps (UTC, seconds) without Foundation.
+/// RFC 3339 timestamps (UTC, seconds) without Foundation; written by ``WallClock``.
 public enum Timestamp {
     /// Now, as `2026-11-29T08:54:00Z`.
-    public static func now() -> String { rfc3339(seconds: Int(time(nil))) }
+    public static func now() -> String { WallClock.rfc3339(fraction: false) }
 
-    public static func rfc3339(seconds: Int) -> String {
-        var t = time_t(seconds)
-        var tm = tm()
-        gmtime_r(&t, &tm)
-        func pad(_ v: Int32, _ w: Int = 2) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, w - s.count)) + s
-        }
-        return "\(pad(tm.tm_year + 1900, 4))-\(pad(tm.tm_mon + 1))-\(pad(tm.tm_mday))T\(pad(tm.tm_hour)):\(pad(tm.tm_min)):\(pad(tm.tm_sec))Z"
-    }
+    public static func rfc3339(seconds: Int) -> String { WallClock.rfc3339(Double(seconds), fraction: false) }
 
     /// Seconds since the epoch of an RFC 3339 time (fractions and offsets honoured), or nil.
     public static func parse(_ text: String) -> Int? {

@@ -279,8 +279,7 @@ extension ImageStore {
 
     /// Mount options of the overlay mounts on this host (their lowerdir lists).
     static func mountedOverlayOptions() -> [String] {
-        guard let text = try? FileSystem.readString("/proc/self/mountinfo") else { return [] }
-        return text.split(separator: "\n").filter { $0.contains(" - overlay ") }.map(String.init)
+        MountTable.current().entries.filter { $0.fileSystemType == "overlay" }.map { $0.superOptions.joined(separator: ",") }
     }
 
     /// Checks that every blob the index refers to (manifests, configs, layers) is present and

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// Where blocking work runs: on an OS thread of its own, never on Swift concurrency's pool.
 ///
@@ -43,7 +44,41 @@ public enum DedicatedThread {
         return try result.get()
     }
 
-    private static func spawn(_ body: @escaping () -> Void) {
+    /// Blocking work started now and joined later (deletions that wait for the disk while the
+    /// caller does other blocking work), from a synchronous caller that may block on the join.
+    public final class Joinable: Sendable {
+        private final class Failure: Sendable {
+            let error = Mutex<IntermodalError?>(nil)
+        }
+
+        private let thread: Mutex<pthread_t?>
+        private let failure: Failure
+
+        fileprivate init(_ body: @escaping @Sendable () throws(IntermodalError) -> Void) {
+            let failure = Failure()
+            self.failure = failure
+            let work: () -> Void = {
+                do throws(IntermodalError) { try body() } catch { failure.error.withLock { $0 = error } }
+            }
+            thread = Mutex(DedicatedThread.spawn(work, detached: false))
+        }
+
+        /// Waits for the body to finish; rethrows what it threw.
+        public func join() throws(IntermodalError) {
+            if let handle = thread.withLock({ t -> pthread_t? in defer { t = nil }; return t }) { pthread_join(handle, nil) }
+            if let error = failure.error.withLock({ $0 }) { throw error }
+        }
+    }
+
+    /// Starts `body` on a thread of its own, to be joined; if no thread can be made it runs here
+    /// and now.
+    public static func joinable(_ body: @escaping @Sendable () throws(IntermodalError) -> Void) -> Joinable {
+        Joinable(body)
+    }
+
+    /// The new thread (nil when detached, or when none could be made and `body` ran here).
+    @discardableResult
+    private static func spawn(_ body: @escaping () -> Void, detached: Bool = true) -> pthread_t? {
         let box = Unmanaged.passRetained(Box(body)).toOpaque()
         var thread = pthread_t()
         let rc = pthread_create(&thread, nil, { raw in
@@ -51,10 +86,11 @@ public enum DedicatedThread {
             box.body()
             return nil
         }, box)
-        if rc == 0 {
-            pthread_detach(thread)
-        } else {
+        guard rc == 0 else {
             Unmanaged<Box>.fromOpaque(box).takeRetainedValue().body()
+            return nil
         }
+        if detached { pthread_detach(thread); return nil }
+        return thread
     }
 }

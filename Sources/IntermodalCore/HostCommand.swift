@@ -60,15 +60,17 @@ public enum HostCommand {
     ) async throws(IntermodalError) -> String {
         let r = try await run(
             program, arguments, environment: environment, workingDirectory: workingDirectory, input: input)
-        guard r.succeeded else {
-            let how = r.exitCode.map { "exit status \($0)" } ?? "signal \(r.signal ?? 0)"
-            let err = r.standardError.trimmingTrailingWhitespace.split(separator: "\n").suffix(5).joined(separator: "; ")
-            throw IntermodalError(
-                .externalFailure,
-                "\(([program] + arguments).joined(separator: " ")) failed with \(how)"
-                    + (err.isEmpty ? "" : ": \(err)"))
-        }
+        guard r.succeeded else { throw failure(program, arguments, r) }
         return r.standardOutput
+    }
+
+    /// The error of a program that did not exit 0: the command line, how it ended and the last
+    /// lines of its error output.
+    static func failure(_ program: String, _ arguments: [String], _ r: CommandResult) -> IntermodalError {
+        let how = r.exitCode.map { "exit status \($0)" } ?? "signal \(r.signal ?? 0)"
+        let err = r.standardError.trimmingTrailingWhitespace.split(separator: "\n").suffix(5).joined(separator: "; ")
+        return IntermodalError(
+            .externalFailure, "\(([program] + arguments).joined(separator: " ")) failed with \(how)" + (err.isEmpty ? "" : ": \(err)"))
     }
 
     /// The full path of `program` found in `PATH`, or nil.

@@ -100,7 +100,7 @@ public struct GuestKernel: Sendable, Hashable {
     /// SHA-256 of the kernel image (hex): the key of everything cached from it.
     public func contentHash() throws(IntermodalError) -> String {
         let bytes = try FileSystem.readBytes(path)
-        return SHA256.hash(data: bytes).map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+        return Hex.lowercase(SHA256.hash(data: bytes))
     }
 
     /// The decompressed kernel ELF (vmlinux), extracted once from the xz payload inside the

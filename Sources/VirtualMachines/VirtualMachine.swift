@@ -169,13 +169,14 @@ public struct VirtualMachine: Sendable {
         var report = GuestReport(marks: marks, outputLimit: cfg.outputLimit)
         var qemuMemory: ProcessMemory?
         let bootStarted = MonotonicInstant.now
+        let qemuCPUAtStart = qemuPID.flatMap(ProcessStat.read)?.cpuTime
 
         while report.exit == nil {
             let now = MonotonicInstant.now
-            if report.marks[.initHello] == nil && now.duration(since: bootStarted) > cfg.initTimeout {
+            if report.marks[.initHello] == nil, let why = Self.initOverdue(cfg.initTimeout, since: bootStarted, qemu: qemuPID,
+                                                                        cpuAtStart: qemuCPUAtStart, now: now) {
                 throw IntermodalError(
-                    .timeout, "guest \(name) did not reach its init within \(cfg.initTimeout.formattedSeconds)"
-                        + Self.hostLoad(accelerator) + consoleTail(consoleLog))
+                    .timeout, "guest \(name) did not reach its init \(why)" + Self.hostLoad(accelerator) + consoleTail(consoleLog))
             }
             if let limit = cfg.commandTimeout, let started = report.marks[.commandStart], now.duration(since: started) > limit {
                 throw IntermodalError(.timeout, "the command in guest \(name) ran longer than \(limit.formattedSeconds)")
@@ -240,6 +241,27 @@ public struct VirtualMachine: Sendable {
         guard let load = (try? FileSystem.readString("/proc/loadavg"))?.split(separator: " ").first else { return "" }
         let cpus = sysconf(Int32(_SC_NPROCESSORS_ONLN))
         return " (\(accelerator.rawValue.uppercased()), host load \(load) on \(cpus) CPUs)"
+    }
+
+    /// Why the wait for the guest's init is over, or nil while it may go on. The budget is the
+    /// CPU time QEMU spends booting, not the wall time: on a loaded host an emulated guest gets a
+    /// fraction of a CPU and its boot stretches in proportion, while a stuck one burns its budget
+    /// (or, halted, uses none, hence the wall-clock bound of ten budgets). Without QEMU's pid (a
+    /// remote libvirt) the budget is wall time.
+    static func initOverdue(_ budget: Duration, since start: MonotonicInstant, qemu: Int32?, cpuAtStart: Duration?,
+                            now: MonotonicInstant) -> String? {
+        let wall = now.duration(since: start)
+        guard let qemu, let cpuAtStart, let stat = ProcessStat.read(qemu) else {
+            return wall > budget ? "within its budget of \(budget.formattedSeconds)" : nil
+        }
+        let cpu = stat.cpuTime - cpuAtStart
+        if cpu > budget {
+            return "within its budget of \(budget.formattedSeconds) of QEMU's CPU time (\(wall.formattedSeconds) elapsed)"
+        }
+        if wall > budget * 10 {
+            return "within ten times its budget of \(budget.formattedSeconds) (QEMU had \(cpu.formattedSeconds) of CPU time)"
+        }
+        return nil
     }
 
     /// The last lines of the guest's serial console, to explain a failure.

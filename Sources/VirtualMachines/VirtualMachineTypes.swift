@@ -61,7 +61,8 @@ public struct VirtualMachineConfiguration: Sendable {
     public var debugGuest = false
     /// Extra kernel command-line arguments, after ours.
     public var kernelArguments: [String] = []
-    /// How long the guest may take to report from its init.
+    /// How long the guest may take to report from its init, in CPU time QEMU spends on the boot
+    /// (wall time where QEMU's pid is unknown); see `VirtualMachine.initOverdue`.
     public var initTimeout: Duration = .seconds(60)
     /// How long the command may run (nil: no limit).
     public var commandTimeout: Duration?

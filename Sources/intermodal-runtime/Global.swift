@@ -85,13 +85,7 @@ enum Global {
 
     static func log(level: String, _ message: String) {
         guard let logFile else { return }
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        var tm = tm()
-        var secs = ts.tv_sec
-        gmtime_r(&secs, &tm)
-        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        let time = "\(tm.tm_year + 1900)-\(two(tm.tm_mon + 1))-\(two(tm.tm_mday))T\(two(tm.tm_hour)):\(two(tm.tm_min)):\(two(tm.tm_sec))Z"
+        let time = WallClock.rfc3339(fraction: false)
         let line: String
         if logJSON {
             var w = JSONObjectWriter()

@@ -77,7 +77,7 @@ struct BenchCommand: AsyncParsableCommand {
         // Relative paths are the caller's: resolved before anything runs. The suite's name is
         // data (a file's, a results file's): it names a file in results/, never a path.
         let path = try out.map { FileSystem.absolute(FilePath($0)) }
-            ?? FileSystem.child(FileSystem.absolute("results"), "bench-\(chosen.name)-\(Self.stamp()).json", what: "the suite's name")
+            ?? FileSystem.child(FileSystem.absolute("results"), "bench-\(chosen.name)-\(WallClock.fileStamp()).json", what: "the suite's name")
         let runner = Runner(.init(suite: chosen, label: label, root: FileSystem.absolute(FilePath(benchRoot)), intermodalExecutable: Self.ownExecutable()))
         let results = try await runner.run()
         try FileSystem.createDirectory(path.removingLastComponent())
@@ -114,13 +114,5 @@ struct BenchCommand: AsyncParsableCommand {
 
     static func ownExecutable() -> FilePath {
         FileSystem.ownExecutable ?? FilePath("")
-    }
-
-    static func stamp() -> String {
-        var t = time(nil)
-        var tm = tm()
-        gmtime_r(&t, &tm)
-        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return "\(tm.tm_year + 1900)\(two(tm.tm_mon + 1))\(two(tm.tm_mday))-\(two(tm.tm_hour))\(two(tm.tm_min))\(two(tm.tm_sec))"
     }
 }

@@ -49,7 +49,7 @@ struct VMRunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Extra guest kernel argument (repeatable).") var kernelArg: [String] = []
     @Option(name: .long, help: "Guest eth0 address for --network bridge:NAME, e.g. 10.88.0.50/16 (on intermodal0 one is leased like a container's).") var ip: String?
     @Option(name: .long, help: "Guest default gateway (with --ip).") var gateway: String?
-    @Option(name: .long, help: "Seconds the guest may take to reach its init (default 60), or with --full until its agent answers (default 600).") var bootTimeout: Int?
+    @Option(name: .long, help: "Seconds of CPU time QEMU may spend before the guest reaches its init (default 60), or with --full until its agent answers (default 600).") var bootTimeout: Int?
     @Option(name: .long, help: "Seconds the command may run (0: no limit).") var timeout = 0
     @Flag(name: .long, help: "Print the phase timings to standard error afterwards.") var timings = false
     @Flag(name: .long, help: "Report over the serial console (no virtio-serial port in the guest).") var consoleReport = false

@@ -186,10 +186,12 @@ struct HarnessRunTests {
                                              "--bench-root", benchRoot.string, "--out", root.appending("never.json").string])
         var engine: Engine?
         var running = 0
-        for _ in 0..<600 where running == 0 {
-            try await Task.sleep(for: .milliseconds(100))
+        // Until the idle containers are up: the run prepares its backend and workload image first,
+        // which takes seconds alone and minutes on a loaded host; the bound is only against a hang.
+        _ = await Poll.until(.seconds(900), .every(.milliseconds(100))) {
             if engine == nil, FileSystem.exists(benchRoot.appending("store/containers")) { engine = try? Engine(root: benchRoot.appending("store")) }
             running = (try? await engine?.list(all: true).count) ?? 0
+            return running > 0
         }
         kill(bench.pid, SIGKILL)
         _ = await bench.wait()

@@ -41,7 +41,7 @@ struct GuestFaultTests {
         await #expect {
             _ = try await vm.run(disk: GuestBootTests.busyboxDisk(), command: .init(arguments: ["true"], environment: []))
         } throws: { e in
-            (e as? IntermodalError)?.code == .timeout && "\(e)".contains("did not reach its init within 0.05 s")
+            (e as? IntermodalError)?.code == .timeout && "\(e)".contains("did not reach its init within") && "\(e)".contains("budget of 0.05 s")
                 && "\(e)".contains("TCG, host load")
         }
         #expect(try leftovers(root).isEmpty)

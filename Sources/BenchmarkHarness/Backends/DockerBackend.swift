@@ -164,14 +164,14 @@ public actor DockerBackend: Backend {
         environment.append("DOCKER_HOST=unix://\(socket.string)")
         dataRoot = work.appending("data")
 
-        let deadline = ContinuousClock.now + .seconds(90)
-        while ContinuousClock.now < deadline {
-            if await serverVersion() != nil { return }
+        let answered = try await Poll.until(.seconds(90), .every(.milliseconds(200))) { () throws(IntermodalError) -> Bool in
+            if await serverVersion() != nil { return true }
             if HostProcesses.hasExited(process.pid) {
                 throw IntermodalError(.externalFailure, "dockerd exited while starting: \(Self.tail(log))")
             }
-            try? await Task.sleep(for: .milliseconds(200))
+            return false
         }
+        if answered { return }
         throw IntermodalError(.timeout, "dockerd did not answer on \(socket) within 90 s: \(Self.tail(log))")
     }
 
@@ -180,10 +180,7 @@ public actor DockerBackend: Backend {
     private func stopDaemon() async {
         guard let daemon else { return }
         kill(daemon.pid, SIGTERM)
-        let deadline = ContinuousClock.now + .seconds(30)
-        while ContinuousClock.now < deadline, !HostProcesses.hasExited(daemon.pid) {
-            try? await Task.sleep(for: .milliseconds(100))
-        }
+        _ = await Poll.until(.seconds(30), .every(.milliseconds(100))) { HostProcesses.hasExited(daemon.pid) }
         await daemon.stop()
         context?.journal.remove(.process(pid: daemon.pid, startTime: daemonStartTime))
         self.daemon = nil

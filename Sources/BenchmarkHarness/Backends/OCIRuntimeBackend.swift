@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import BenchmarkResults
-import CLinuxShim
 import ContainerEngine
 import ContainerRuntime
 import ImageStore
@@ -58,12 +57,12 @@ public actor OCIRuntimeBackend: Backend {
     }
 
     static var hybridCgroups: Bool {
-        FileSystem.exists("/sys/fs/cgroup/unified") && ims_is_cgroup2("/sys/fs/cgroup") != 1
+        FileSystem.exists("/sys/fs/cgroup/unified") && KernelInterfaces.isCgroup2("/sys/fs/cgroup") != true
     }
 
     /// A mount namespace, kept open by its descriptor, in which cgroup v1 is all there is.
     static func namespaceWithoutCgroup2() async throws(IntermodalError) -> CInt {
-        let fd = await DedicatedThread.run { ims_thread_private_mount_namespace("/sys/fs/cgroup/unified") }
+        let fd = await DedicatedThread.run { ThreadMountNamespace.makePrivate(hiding: "/sys/fs/cgroup/unified") }
         guard fd >= 0 else { throw .system("cannot make a mount namespace for crun") }
         return fd
     }

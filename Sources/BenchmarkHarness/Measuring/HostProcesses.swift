@@ -28,26 +28,19 @@ enum HostProcesses {
         all().filter { $0 != getpid() && (commandLine($0).map(test) ?? false) }
     }
 
-    /// The fields of /proc/PID/stat after the command's name, from the state (field 3) on.
-    private static func statFields(_ pid: Int32) -> [Substring]? {
-        guard let stat = try? FileSystem.readString(FilePath("/proc/\(pid)/stat")),
-              let close = stat.lastIndex(of: ")") else { return nil }
-        return stat[stat.index(after: close)...].split(separator: " ")
-    }
-
-    /// The parent's pid (field 4).
+    /// The parent's pid.
     static func parent(of pid: Int32) -> Int32? {
-        statFields(pid).flatMap { $0.count > 1 ? Int32($0[1]) : nil }
+        ProcessStat.read(pid)?.parent
     }
 
-    /// The start time (field 22): tells a reused pid apart.
+    /// The start time: tells a reused pid apart.
     static func startTime(_ pid: Int32) -> UInt64? {
-        statFields(pid).flatMap { $0.count > 19 ? UInt64($0[19]) : nil }
+        ProcessStat.read(pid)?.startTime
     }
 
     /// Gone, or a zombie waiting to be reaped (by us, or late by a PID 1 that reaps slowly).
     static func hasExited(_ pid: Int32) -> Bool {
-        statFields(pid).map { $0.first == "Z" } ?? true
+        ProcessStat.read(pid)?.hasEnded ?? true
     }
 
     /// The processes whose root directory (`chroot`) is `directory` or below it. A program that
@@ -70,7 +63,7 @@ enum HostProcesses {
         guard !found.isEmpty else { return [] }
         for pid in found { kill(pid, SIGKILL) }
         await DedicatedThread.run {
-            for _ in 0..<500 where found.contains(where: { !hasExited($0) }) { usleep(10_000) }
+            _ = Poll.blockingUntil(.seconds(5), .every(.milliseconds(10))) { found.allSatisfy(hasExited) }
         }
         return found
     }

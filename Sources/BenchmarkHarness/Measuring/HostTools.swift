@@ -31,12 +31,7 @@ enum PortProbe {
     /// Returns once `address:port` accepts a TCP connection; throws `.timeout` after `timeout`.
     static func waitUntilOpen(_ address: String, _ port: Int, timeout: Duration) async throws(IntermodalError) {
         let ok = await DedicatedThread.run { () -> Bool in
-            let started = MonotonicInstant.now
-            while MonotonicInstant.now.duration(since: started) < timeout {
-                if connects(address, port) { return true }
-                usleep(20_000)
-            }
-            return false
+            Poll.blockingUntil(timeout, .every(.milliseconds(20))) { connects(address, port) }
         }
         guard ok else { throw IntermodalError(.timeout, "nothing accepted connections on \(address):\(port) within \(timeout)") }
     }

@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CLinuxShim
 import IntermodalCore
 import SystemPackage
 
@@ -29,7 +28,7 @@ public enum ProcessTimer {
         try await DedicatedThread.run { () throws(IntermodalError) -> Timed in
             if let ns = mountNamespace {
                 // This thread alone enters the namespace; the process it spawns inherits it.
-                guard ims_thread_enter_mount_namespace(ns) == 0 else {
+                guard ThreadMountNamespace.enter(ns) == 0 else {
                     throw .system("cannot enter the mount namespace for \(arguments[0])")
                 }
             }
@@ -39,7 +38,7 @@ public enum ProcessTimer {
 
     private static func spawnAndWait(_ arguments: [String], environment: [String], timeout: Duration, outputLimit: Int) throws(IntermodalError) -> Timed {
         var pipeFDs: [CInt] = [0, 0]
-        guard ims_pipe_cloexec(&pipeFDs) == 0 else { throw .system("cannot create a pipe") }
+        guard makePipe(&pipeFDs) else { throw .system("cannot create a pipe") }
         let spawnedAt = MonotonicInstant.now
         let pid: Int32
         do {
@@ -53,7 +52,7 @@ public enum ProcessTimer {
             throw error
         }
         close(pipeFDs[1])
-        let pidfd = ims_pidfd_open(pid)
+        let pidfd = ProcessDescriptor.open(pid)
         defer { close(pipeFDs[0]); if pidfd >= 0 { close(pidfd) } }
         var output: [UInt8] = []
         var firstOutput: MonotonicInstant?

@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import BenchmarkResults
-import CLinuxShim
 import IntermodalCore
 import SystemPackage
 import VirtualMachines
@@ -32,7 +31,7 @@ enum EnvironmentProbe {
     }
 
     static func cgroupMode() -> String {
-        if ims_is_cgroup2("/sys/fs/cgroup") == 1 { return "v2" }
+        if KernelInterfaces.isCgroup2("/sys/fs/cgroup") == true { return "v2" }
         return FileSystem.exists("/sys/fs/cgroup/unified") ? "hybrid" : "v1"
     }
 }

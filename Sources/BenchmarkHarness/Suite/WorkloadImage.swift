@@ -52,7 +52,7 @@ public enum WorkloadImage {
             hasher.update(data: Array("\(name)\u{0}".utf8))
             hasher.update(data: try FileSystem.readBytes(path))
         }
-        return hasher.finalize().map { String($0, radix: 16).leftPadded2 }.joined()
+        return Hex.lowercase(hasher.finalize())
     }
 
     /// The image in `engine`'s store, built (with its base, `debian:bookworm`) when missing.
@@ -84,7 +84,7 @@ public enum WorkloadImage {
              && apt-get clean && rm -rf /var/lib/apt/lists/*
 
             """
-        let digest = SHA256.hash(data: Array(text.utf8)).map { String($0, radix: 16).leftPadded2 }.joined()
+        let digest = Hex.lowercase(SHA256.hash(data: Array(text.utf8)))
         let tag = try ImageReference.parse("intermodal-vm-full:\(digest.prefix(12))")
         if let existing = try? engine.store.resolve(tag.description) { return existing }
         try FileSystem.createDirectory(directory)

@@ -81,19 +81,6 @@ extension Sample {
         Sample(
             workload: workload, metric: metric, backend: backend.name, round: round.number, warmup: round.warmup, value: value,
             unit: unit, direction: direction, phases: phases, components: components, accelerator: round.accelerator,
-            takenAt: WallClockSeconds.now)
+            takenAt: WallClock.now)
     }
 }
-
-/// Unix time in seconds, as a real number.
-enum WallClockSeconds {
-    static var now: Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
-}
-
-#if canImport(Glibc)
-import Glibc
-#endif

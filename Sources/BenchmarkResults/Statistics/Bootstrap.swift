@@ -1,17 +1,19 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Percentile bootstrap confidence intervals, with a seeded generator so that a results file's
 /// intervals can be recomputed exactly from its raw samples.
+///
+/// A resample's median is drawn from its exact distribution instead of by building and sorting
+/// the resample (see ``resampledMedian(_:_:)``): each interval then costs the same whatever the
+/// series' length, where sorting 2,000 resamples of a 100,000-sample series took minutes.
 public enum Bootstrap {
     /// A 95% interval of the median of `values`.
     public static func medianInterval(_ values: [Double], seed: UInt64, resamples: Int = 2000) -> ClosedInterval {
         var rng = SplitMix64(seed: seed)
-        var medians: [Double] = []
-        medians.reserveCapacity(resamples)
-        var draw = [Double](repeating: 0, count: values.count)
-        for _ in 0..<resamples {
-            for i in draw.indices { draw[i] = values[Int(rng.next() % UInt64(values.count))] }
-            draw.sort()
-            medians.append(Quantile.of(sorted: draw, 0.5))
-        }
+        let sorted = values.sorted()
+        var medians = (0..<resamples).map { _ in resampledMedian(sorted, &rng) }
         medians.sort()
         return ClosedInterval(low: Quantile.of(sorted: medians, 0.025), high: Quantile.of(sorted: medians, 0.975))
     }
@@ -22,14 +24,11 @@ public enum Bootstrap {
     public static func ratioOfMediansInterval(_ a: [Double], _ b: [Double], seed: UInt64, resamples: Int = 2000) -> ClosedInterval? {
         guard !a.isEmpty, !b.isEmpty else { return nil }
         var rng = SplitMix64(seed: seed)
+        let sa = a.sorted(), sb = b.sorted()
         var ratios: [Double] = []
-        var da = [Double](repeating: 0, count: a.count), db = [Double](repeating: 0, count: b.count)
+        ratios.reserveCapacity(resamples)
         for _ in 0..<resamples {
-            for i in da.indices { da[i] = a[Int(rng.next() % UInt64(a.count))] }
-            for i in db.indices { db[i] = b[Int(rng.next() % UInt64(b.count))] }
-            da.sort()
-            db.sort()
-            let ma = Quantile.of(sorted: da, 0.5), mb = Quantile.of(sorted: db, 0.5)
+            let ma = resampledMedian(sa, &rng), mb = resampledMedian(sb, &rng)
             // A ratio means something only between positive figures: when resamples reach zero
             // or below (a MemAvailable drop near nothing), there is no interval to give.
             guard ma > 0, mb > 0 else { return nil }
@@ -38,6 +37,48 @@ public enum Bootstrap {
         guard !ratios.isEmpty else { return nil }
         ratios.sort()
         return ClosedInterval(low: Quantile.of(sorted: ratios, 0.025), high: Quantile.of(sorted: ratios, 0.975))
+    }
+
+    /// The median (``Quantile`` type 7) of one bootstrap resample of `sorted` (n values, drawn n
+    /// times with replacement), without drawing the resample.
+    ///
+    /// A resample is n indices drawn uniformly from 0..<n; its k-th smallest index is
+    /// floor(n U(k)), where U(k) is the k-th order statistic of n uniforms on [0, 1), because
+    /// floor(n U) is uniform on the indices and keeps their order. U(k) ~ Beta(k, n - k + 1);
+    /// given U(k) = u, the other n - k uniforms above it are uniform on (u, 1), so U(k+1) is the
+    /// least of them (David and Nagaraja, Order Statistics, 3rd ed., 2003, sections 2.2 and 2.5).
+    /// The draw is exact, not an approximation, and costs O(1) whatever n.
+    public static func resampledMedian(_ sorted: [Double], _ rng: inout SplitMix64) -> Double {
+        let n = sorted.count
+        precondition(n > 0)
+        if n == 1 { return sorted[0] }
+        // Type 7 at 0.5: position h = (n - 1) / 2 (0-based); the k-th smallest is index k - 1.
+        let k = (n - 1) / 2 + 1
+        let u = Self.beta(Double(k), Double(n - k + 1), &rng)
+        func value(_ u: Double) -> Double { sorted[Swift.min(n - 1, Int(Double(n) * u))] }
+        if n % 2 == 1 { return value(u) }
+        let next = u + (1 - u) * (1 - pow(rng.unitOpen(), 1 / Double(n - k)))
+        return (value(u) + value(next)) / 2
+    }
+
+    /// Beta(a, b) as X / (X + Y) with X ~ Gamma(a), Y ~ Gamma(b).
+    static func beta(_ a: Double, _ b: Double, _ rng: inout SplitMix64) -> Double {
+        let x = gamma(a, &rng), y = gamma(b, &rng)
+        return x / (x + y)
+    }
+
+    /// Gamma(shape, 1) for shape >= 1: Marsaglia and Tsang, "A simple method for generating gamma
+    /// variables", ACM TOMS 26(3), 2000, with its squeeze; normals by Box and Muller (1958).
+    static func gamma(_ shape: Double, _ rng: inout SplitMix64) -> Double {
+        precondition(shape >= 1)
+        let d = shape - 1.0 / 3, c = 1 / (9 * d).squareRoot()
+        while true {
+            let x = (-2 * log(rng.unitOpen())).squareRoot() * cos(2 * Double.pi * rng.unitOpen())
+            let t = 1 + c * x
+            guard t > 0 else { continue }
+            let v = t * t * t, u = rng.unitOpen()
+            if u < 1 - 0.0331 * x * x * x * x || log(u) < 0.5 * x * x + d * (1 - v + log(v)) { return d * v }
+        }
     }
 }
 
@@ -52,6 +93,12 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+
+    /// A uniform double in (0, 1): 53 random bits, offset by half a step so that neither end
+    /// is reached (log and pow of it stay finite).
+    public mutating func unitOpen() -> Double {
+        (Double(next() >> 11) + 0.5) * 0x1p-53
+    }
 }
 
 extension Bootstrap {
@@ -65,14 +112,10 @@ extension Bootstrap {
         var rng = SplitMix64(seed: seed)
         var changes: [Double] = []
         changes.reserveCapacity(resamples)
-        var db = [Double](repeating: 0, count: baseline.count), dc = [Double](repeating: 0, count: current.count)
+        let sb = baseline.sorted(), sc = current.sorted()
         for _ in 0..<resamples {
-            for i in db.indices { db[i] = baseline[Int(rng.next() % UInt64(baseline.count))] }
-            for i in dc.indices { dc[i] = current[Int(rng.next() % UInt64(current.count))] }
-            db.sort()
-            dc.sort()
-            let mb = Quantile.of(sorted: db, 0.5)
-            if mb != 0 { changes.append(Quantile.of(sorted: dc, 0.5) / mb - 1) }
+            let mb = resampledMedian(sb, &rng), mc = resampledMedian(sc, &rng)
+            if mb != 0 { changes.append(mc / mb - 1) }
         }
         guard !changes.isEmpty else { return nil }
         changes.sort()

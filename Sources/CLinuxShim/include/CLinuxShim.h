@@ -144,44 +144,15 @@ pid_t ims_spawn(const struct ims_config *cfg, int sync_fd, int *into_cgroup);
 int ims_send(int fd, const struct ims_msg *m, const void *payload, size_t payload_len);
 ssize_t ims_recv(int fd, struct ims_msg *m, void *payload, size_t payload_cap, int *received_fd);
 
-/// pidfd_open(2) and pidfd_send_signal(2) wrappers; -errno on failure.
-int ims_pidfd_open(pid_t pid);
-int ims_pidfd_send_signal(int pidfd, int sig);
-/// Waits up to timeout_ms for a pidfd to become readable (process exited). 1 exited, 0 timeout, -errno.
-int ims_pidfd_wait(int pidfd, int timeout_ms);
-
 /// `start` on the exec fifo: opens `path` for reading without blocking (releasing the child
 /// blocked in its open for writing) and waits up to timeout_ms until the child has exec'd (EOF).
 /// Returns 1 when released, 2 when the child reported a failure instead ("E<errno> <detail>" or
 /// "N<errno> <detail>" for a program not found, copied to `err`), 0 when it died, -errno.
 int ims_fifo_release(const char *path, int timeout_ms, pid_t pid, char *err, size_t errcap);
 
-/// pipe2(fds, O_CLOEXEC); 0 or -1 with errno.
-int ims_pipe_cloexec(int fds[2]);
-/// 1 when `path` is a cgroup2 file system, 0 when not, -1 on error.
-int ims_is_cgroup2(const char *path);
-/// bpf(2) (glibc has no wrapper and Swift cannot call the variadic syscall()); -1 with errno.
-/// Works in a fully static executable, unlike looking up syscall() with dlsym.
-long ims_bpf(int command, void *attr, unsigned int size);
-/// renameat2(2) with its flags (RENAME_NOREPLACE = 1, RENAME_EXCHANGE = 2), which Glibc's Swift
-/// module does not show (they need _GNU_SOURCE); 0 or -1 with errno (ENOSYS, EINVAL when the
-/// kernel or file system cannot).
-int ims_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags);
-
 /// Connects to the Unix socket at `path` and sends `fd` (a pseudo-terminal's master) over it with
 /// SCM_RIGHTS, as runc's --console-socket does; 0 or -errno.
 int ims_send_console(const char *path, int fd);
-
-/// Makes `fd` close-on-exec.
-int ims_set_cloexec(int fd);
-
-/// For the calling thread only: a private copy of its mount namespace (mounts made private)
-/// with `hide` unmounted, returned as an open namespace descriptor; -1 with errno. The thread
-/// must not need its old view afterwards (it ends, or enters another namespace).
-int ims_thread_private_mount_namespace(const char *hide);
-/// For the calling thread only: enters the mount namespace `nsfd` (its own file-system context
-/// first, as setns requires); what it spawns starts there. 0 or -1 with errno.
-int ims_thread_enter_mount_namespace(int nsfd);
 
 #ifdef __cplusplus
 }

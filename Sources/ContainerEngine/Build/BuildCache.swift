@@ -23,7 +23,7 @@ struct BuildCache: Sendable {
         var hasher = SHA256()
         hasher.update(data: Array((parent?.configDigest ?? "scratch").utf8))
         for part in parts { hasher.update(data: Array("\0\(part)".utf8)) }
-        return hasher.finalize().map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        return Hex.lowercase(hasher.finalize())
     }
 
     func lookup(_ key: String) -> Image? {

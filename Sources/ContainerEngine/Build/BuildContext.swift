@@ -118,7 +118,7 @@ struct BuildContext: Sendable {
                 break
             }
         }
-        return hasher.finalize().map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        return Hex.lowercase(hasher.finalize())
     }
 
     static func isRealDirectory(_ path: FilePath) -> Bool {

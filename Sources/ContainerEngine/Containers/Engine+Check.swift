@@ -15,7 +15,7 @@ extension Engine {
         var findings = store.check()
         let ids = (try? registry.ids()) ?? []
         let imageIDs = Set(((try? store.list()) ?? []).map(\.configDigest))
-        let mounts = (try? FileSystem.readString("/proc/self/mountinfo")) ?? ""
+        let mounts = MountTable.current()
         for id in ids {
             guard Identifiers.isID(id) else {
                 findings.append(StoreFinding(
@@ -38,7 +38,7 @@ extension Engine {
                     repair: "`intermodal rm -f \(record.shortID)`, or load the image again"))
             }
             let current = (try? await reconcile(record)) ?? record
-            if current.status == .exited && mounts.contains(" \(registry.directory(id).rootfs.string) ") {
+            if current.status == .exited && mounts.isMountPoint(registry.directory(id).rootfs.string) {
                 findings.append(StoreFinding(
                     .leftover, "container \(record.name) (\(record.shortID)) has exited but its root file system is still mounted",
                     repair: "`intermodal system check --repair` unmounts it (its changes stay for commit), or `intermodal rm \(record.shortID)`"))
@@ -80,12 +80,12 @@ extension Engine {
             try await runtime.delete(id: id, force: true)
             done.append("deleted the runtime's reservation of \(id), whose create was killed before its first state, and the cgroups it was making")
         }
-        let mounts = (try? FileSystem.readString("/proc/self/mountinfo")) ?? ""
+        let mounts = MountTable.current()
         for id in ids where Identifiers.isID(id) {
             guard let record = try? registry.load(id: id) else { continue }
             guard ((try? await reconcile(record)) ?? record).status == .exited else { continue }
             let dir = registry.directory(id)
-            if mounts.contains(" \(dir.rootfs.string) ") {
+            if mounts.isMountPoint(dir.rootfs.string) {
                 _ = try RootfsSnapshot.unmount(dir)
                 done.append("unmounted the root file system of exited container \(record.name) (\(record.shortID))")
             }

@@ -111,10 +111,7 @@ extension Engine {
     /// whose new parent has not reaped it yet) has ended.
     static func isRunning(_ pid: Int32) -> Bool {
         guard isAlive(pid) else { return false }
-        guard let stat = try? FileSystem.readString(FilePath("/proc/\(pid)/stat")),
-              let close = stat.lastIndex(of: ")") else { return true }
-        let state = stat[stat.index(after: close)...].dropFirst().first
-        return state != "Z" && state != "X"
+        return !(ProcessStat.read(pid)?.hasEnded ?? false)
     }
 
     /// Sends SIGTERM (or `signal`), then SIGKILL after `timeout`, and waits until the owner has
@@ -135,20 +132,18 @@ extension Engine {
     /// (its owner removed an `--rm` container) counts as exited.
     func waitForExit(_ record: ContainerRecord, timeout: Duration) async throws(IntermodalError) -> ContainerRecord? {
         let id = record.id
-        let deadline = ContinuousClock.now + timeout
         var last = record
-        while ContinuousClock.now < deadline {
+        return try await Poll.firstValue(timeout, .every(.milliseconds(10))) { () throws(IntermodalError) -> ContainerRecord? in
             let loaded: ContainerRecord
-            do { loaded = try registry.load(id: id) } catch where error.code == .notFound {
+            do throws(IntermodalError) { loaded = try registry.load(id: id) } catch where error.code == .notFound {
                 last.status = .exited
                 return last
             }
             let r = try await reconcile(loaded)
             if r.status == .exited { return r }
             last = r
-            try? await Task.sleep(for: .milliseconds(10))
+            return nil
         }
-        return nil
     }
 
     /// Removes a container and everything it used: runtime state, cgroup, veth (and the bridge when

@@ -133,12 +133,12 @@ extension Engine {
         // A container that exited uses its root file system no more: it is unmounted first and,
         // with --rm, the directories overlayfs made in work/ are deleted on a helper thread while
         // the runtime deletes its state (both mostly wait for the disk).
-        var workRemoval: HelperThread?
+        var workRemoval: DedicatedThread.Joinable?
         if status != nil {
             do {
                 let unmounted = try RootfsSnapshot.unmount(dir)
                 if unmounted && record.autoRemove && record.rootfsMode == .overlay {
-                    workRemoval = HelperThread { () throws(IntermodalError) in try ConcurrentRemoval.empty(dir.work) }
+                    workRemoval = DedicatedThread.joinable { () throws(IntermodalError) in try ConcurrentRemoval.empty(dir.work) }
                 }
             } catch { firstError = firstError ?? error }
         }

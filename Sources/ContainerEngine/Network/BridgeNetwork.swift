@@ -102,15 +102,15 @@ public struct BridgeNetwork: Sendable {
             let gateway = state.subnet.host(1)
             do throws(IntermodalError) {
                 // Made directly with its peer in the container's namespace: no window where `eth0` is on the host.
-                try BlockingCommand.check("ip", ["link", "add", hostInterface, "type", "veth", "peer", "name", "eth0", "netns", String(pid)])
-                try BlockingCommand.check("ip", ["link", "set", hostInterface, "master", bridgeName, "up"])
+                try HostCommand.checkBlocking("ip", ["link", "add", hostInterface, "type", "veth", "peer", "name", "eth0", "netns", String(pid)])
+                try HostCommand.checkBlocking("ip", ["link", "set", hostInterface, "master", bridgeName, "up"])
                 let inside = """
                     addr add \(address)/\(state.subnet.prefix) dev eth0
                     link set eth0 up
                     link set lo up
                     route add default via \(gateway)
                     """
-                try BlockingCommand.check("nsenter", ["--net=/proc/\(pid)/ns/net", "ip", "-batch", "-"], input: inside + "\n")
+                try HostCommand.checkBlocking("nsenter", ["--net=/proc/\(pid)/ns/net", "ip", "-batch", "-"], input: inside + "\n")
                 // Saved before the rules are added: whoever finds the allocation removes its rules.
                 state.allocations[address] = Allocation(
                     container: containerID, hostInterface: hostInterface, ports: ports.isEmpty ? nil : ports)
@@ -128,7 +128,7 @@ public struct BridgeNetwork: Sendable {
                 }
             } catch {
                 if !ports.isEmpty { try? forwarding.unpublish(containerIDs: [containerID]) }
-                if interfaceExists(hostInterface) { _ = try? BlockingCommand.run("ip", ["link", "del", hostInterface]) }
+                if interfaceExists(hostInterface) { _ = try? HostCommand.runBlocking("ip", ["link", "del", hostInterface]) }
                 state.allocations[address] = nil
                 try? save(state)
                 try? removeUnused(&state)
@@ -216,7 +216,7 @@ public struct BridgeNetwork: Sendable {
             var state = try load()
             let hostInterface = Self.hostInterfaceName(containerID: containerID)
             if interfaceExists(hostInterface) {
-                let r = try BlockingCommand.run("ip", ["link", "del", hostInterface])
+                let r = try HostCommand.runBlocking("ip", ["link", "del", hostInterface])
                 if !r.succeeded && interfaceExists(hostInterface) {
                     throw IntermodalError(.externalFailure, "ip link del \(hostInterface) failed: \(r.standardError.trimmed)")
                 }
@@ -257,18 +257,18 @@ public struct BridgeNetwork: Sendable {
             }
         }
         guard saving, state.allocations.isEmpty else { return }
-        if interfaceExists(bridgeName) { try BlockingCommand.check("ip", ["link", "del", bridgeName]) }
+        if interfaceExists(bridgeName) { try HostCommand.checkBlocking("ip", ["link", "del", bridgeName]) }
         unlink(stateFile.string)
     }
 
     private func ensureBridge(_ subnet: IPv4Subnet) throws(IntermodalError) {
         guard !interfaceExists(bridgeName) else { return }
-        try BlockingCommand.check("ip", ["link", "add", bridgeName, "type", "bridge"])
+        try HostCommand.checkBlocking("ip", ["link", "add", bridgeName, "type", "bridge"])
         do throws(IntermodalError) {
-            try BlockingCommand.check("ip", ["addr", "add", "\(subnet.host(1))/\(subnet.prefix)", "dev", bridgeName])
-            try BlockingCommand.check("ip", ["link", "set", bridgeName, "up"])
+            try HostCommand.checkBlocking("ip", ["addr", "add", "\(subnet.host(1))/\(subnet.prefix)", "dev", bridgeName])
+            try HostCommand.checkBlocking("ip", ["link", "set", bridgeName, "up"])
         } catch {
-            _ = try? BlockingCommand.run("ip", ["link", "del", bridgeName])
+            _ = try? HostCommand.runBlocking("ip", ["link", "del", bridgeName])
             throw error
         }
     }
@@ -327,14 +327,14 @@ public struct BridgeNetwork: Sendable {
     /// Networks this host already uses: interface addresses and routes (the default route aside).
     private func usedSubnets() throws(IntermodalError) -> [IPv4Subnet] {
         var result: [IPv4Subnet] = []
-        let addresses = try BlockingCommand.check("ip", ["-4", "-o", "addr", "show"])
+        let addresses = try HostCommand.checkBlocking("ip", ["-4", "-o", "addr", "show"])
         for line in addresses.split(separator: "\n") {
             let words = line.split(separator: " ")
             if let i = words.firstIndex(of: "inet"), i + 1 < words.count, let s = IPv4Subnet(String(words[i + 1])) {
                 result.append(s)
             }
         }
-        let routes = try BlockingCommand.check("ip", ["-4", "route", "show", "table", "all"])
+        let routes = try HostCommand.checkBlocking("ip", ["-4", "route", "show", "table", "all"])
         for line in routes.split(separator: "\n") {
             let words = line.split(separator: " ")
             var dst = words.first.map(String.init) ?? ""

@@ -81,7 +81,7 @@ enum ConcurrentRemoval {
     private static func removeAll(_ paths: [FilePath], rmdir useRmdir: Bool) throws(IntermodalError) {
         if paths.isEmpty { return }
         let work = RemovalQueue(paths.map(\.string), rmdir: useRmdir)
-        let helpers = (1..<min(paths.count, maximumThreads)).map { _ in HelperThread { work.drain() } }
+        let helpers = (1..<min(paths.count, maximumThreads)).map { _ in DedicatedThread.joinable { work.drain() } }
         work.drain()
         for helper in helpers { try? helper.join() }
         if let failure = work.failure { throw failure }

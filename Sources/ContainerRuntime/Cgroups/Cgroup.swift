@@ -130,14 +130,7 @@ public struct Cgroup: Sendable, Equatable {
     /// Polls `condition` up to `seconds`, first every few microseconds (a killed process is
     /// usually gone within tens of them), backing off to every millisecond.
     private func waitFor(seconds: Int, _ condition: () -> Bool) -> Bool {
-        let deadline = MonotonicInstant.now.nanoseconds + UInt64(seconds) * 1_000_000_000
-        var pause: UInt32 = 10
-        while true {
-            if condition() { return true }
-            if MonotonicInstant.now.nanoseconds > deadline { return false }
-            usleep(pause)
-            pause = min(pause * 2, 1000)
-        }
+        Poll.blockingUntil(.seconds(seconds), .backingOff(from: .microseconds(10), to: .milliseconds(1)), condition)
     }
 
     /// Memory, CPU and pids use, for the harness.

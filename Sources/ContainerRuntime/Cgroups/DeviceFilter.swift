@@ -110,7 +110,7 @@ enum DeviceFilter {
     /// variadic, which Swift cannot call (and a static binary has no `dlsym` to find it).
     private static func bpf(_ command: Int32, _ attr: inout [UInt8]) -> Int {
         let size = UInt32(attr.count)
-        return attr.withUnsafeMutableBytes { Int(ims_bpf(command, $0.baseAddress, size)) }
+        return attr.withUnsafeMutableBytes { KernelInterfaces.bpf(command, $0.baseAddress, size) }
     }
 
     private static func put32(_ value: UInt32, _ attr: inout [UInt8], at offset: Int) {

@@ -127,7 +127,7 @@ extension SeccompProfile {
     private func export(_ ctx: scmp_filter_ctx) throws(IntermodalError) -> [UInt8] {
         var fds: [Int32] = [-1, -1]
         // Close-on-exec from the start: no program another thread starts may inherit an end.
-        guard ims_pipe_cloexec(&fds) == 0 else { throw .system("pipe for seccomp_export_bpf") }
+        guard makePipe(&fds) else { throw .system("pipe for seccomp_export_bpf") }
         defer { close(fds[0]); if fds[1] >= 0 { close(fds[1]) } }
         let F_SETPIPE_SZ: Int32 = 1031
         _ = fcntl(fds[1], F_SETPIPE_SZ, 1 << 20)
