@@ -639,8 +639,10 @@ static void close_other_fds(const struct ims_config *cfg, int sync_fd) {
     for (int i = 0; i < 6; i++) if (fixed[i] > 2) sorted[n++] = fixed[i];
     for (int i = 0; i < cfg->cgroup_task_count && n < 40; i++) if (cfg->cgroup_task_fds[i] > 2) sorted[n++] = cfg->cgroup_task_fds[i];
     for (int i = 1; i < n; i++) for (int j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) { int t = sorted[j]; sorted[j] = sorted[j - 1]; sorted[j - 1] = t; }
-    unsigned int from = 3;
+    // Descriptors the caller passes on (--preserve-fds) stay: they start at 3.
+    unsigned int from = 3 + (unsigned int)(cfg->preserve_fds > 0 ? cfg->preserve_fds : 0);
     for (int i = 0; i < n; i++) {
+        if ((unsigned int)sorted[i] < from) continue;
         if ((unsigned int)sorted[i] > from) syscall(SYS_close_range, from, (unsigned int)sorted[i] - 1, 0);
         from = (unsigned int)sorted[i] + 1;
     }
@@ -781,7 +783,9 @@ __attribute__((noreturn)) static void child_main(const struct ims_config *cfg, i
     if (chdir(cfg->cwd) != 0) fail3("chdir to cwd (\"", cfg->cwd, "\") set in config.json");
     lookup(cfg, program, sizeof program);
     mark("lookup-done");
-    syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+    unsigned int keep = (unsigned int)(cfg->preserve_fds > 0 ? cfg->preserve_fds : 0);
+    syscall(SYS_close_range, 3 + keep, ~0U, CLOSE_RANGE_CLOEXEC);
+    for (unsigned int fd = 3; fd < 3 + keep; fd++) if ((int)fd != g_sync) fcntl((int)fd, F_SETFD, 0);
 
     if (!cfg->exec_mode) {
         prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);   // from here on the container outlives `create`
@@ -835,6 +839,9 @@ __attribute__((noreturn)) static void child_main(const struct ims_config *cfg, i
         run_hooks(cfg->start_container_hooks, cfg->start_container_count, "startContainer", g_state_created);
     }
     if (cfg->seccomp_len && !early_seccomp) install_seccomp(cfg);
+    // exec --detach: the runtime returns once the program runs; its caller (conmon, a shim)
+    // adopts the process as subreaper. The runtime sees EOF on the sync socket only at execve.
+    if (cfg->exec_mode && cfg->exec_detach) prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
     unblock_signals();
     execve(program, cfg->argv, cfg->envp);
     int e = errno;
@@ -907,6 +914,23 @@ pid_t ims_spawn(const struct ims_config *cfg, int sync_fd, int *into_cgroup) {
     m.type = IMS_MSG_PID; m.value = (int)pid; m.err = placed;
     ims_send(sync_fd, &m, NULL, 0);
     _exit(0);
+}
+
+// MARK: - the parent side of a console socket (exec: the master comes back here first)
+
+int ims_send_console(const char *path, int fd) {
+    int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (sock < 0) return -errno;
+    struct sockaddr_un addr; memset(&addr, 0, sizeof addr);
+    addr.sun_family = AF_UNIX;
+    size_t l = strlen(path);
+    if (l >= sizeof addr.sun_path) { close(sock); return -ENAMETOOLONG; }
+    memcpy(addr.sun_path, path, l + 1);
+    if (connect(sock, (struct sockaddr *)&addr, sizeof addr) != 0) { int e = errno; close(sock); return -e; }
+    struct ims_msg m; memset(&m, 0, sizeof m); m.type = IMS_MSG_PTY;
+    int rc = send_fd(sock, &m, fd, "/dev/ptmx");
+    close(sock);
+    return rc;
 }
 
 // MARK: - the parent side of the exec fifo

@@ -30,8 +30,14 @@ final class ChildWaiter: Sendable {
         done.deallocate()
     }
 
-    init(pid: Int32) {
+    /// With `reaping` false the child is never reaped here (no thread): a process the caller
+    /// leaves behind on purpose (`exec --detach`), whose exit status belongs to whoever adopts it.
+    init(pid: Int32, reaping: Bool = true) {
         self.pid = pid
+        guard reaping else {
+            state.withLock { $0.handedOver = true }
+            return
+        }
         var attr = pthread_attr_t()
         pthread_attr_init(&attr)
         pthread_attr_setstacksize(&attr, 64 << 10)

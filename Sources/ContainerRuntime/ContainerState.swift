@@ -3,6 +3,8 @@ public struct ContainerState: Codable, Sendable, Equatable {
     /// The lifecycle status as defined by the runtime specification.
     public enum Status: String, Codable, Sendable {
         case creating, created, running, stopped
+        /// Running with every process frozen (`pause`): runc's fifth status.
+        case paused
     }
 
     public var ociVersion: String

@@ -3,7 +3,22 @@ extension Spec.Process {
     /// never with more privilege than the container was given. Without capabilities of its own it
     /// gets the container's; with its own, each set is cut to the container's bounding set; and
     /// no_new_privs is set when the container has it (as runc's exec keeps the container's).
-    func confined(by container: Spec.Process?) -> Spec.Process {
+    ///
+    /// `adding` names capabilities the caller grants beyond the container's (`exec --cap`, which
+    /// runc adds to the bounding, effective and permitted sets): an explicit choice, never cut.
+    func confined(by container: Spec.Process?, adding: [String] = []) -> Spec.Process {
+        var p = confinedToContainer(container)
+        guard !adding.isEmpty else { return p }
+        var caps = p.capabilities ?? Spec.Capabilities()
+        func plus(_ list: [String]?) -> [String] { (list ?? []) + adding.filter { !(list ?? []).contains($0) } }
+        caps.bounding = plus(caps.bounding)
+        caps.effective = plus(caps.effective)
+        caps.permitted = plus(caps.permitted)
+        p.capabilities = caps
+        return p
+    }
+
+    private func confinedToContainer(_ container: Spec.Process?) -> Spec.Process {
         guard let container else { return self }
         var p = self
         if container.noNewPrivileges == true { p.noNewPrivileges = true }

@@ -23,7 +23,7 @@ enum HookRunner {
         let json = state.json()
         for (i, hook) in hooks.enumerated() {
             do { try runOne(hook, json: json, what: "\(kind) hook \(i) (\(hook.path))") } catch {
-                StandardStreams.writeError("intermodal-runtime: warning: \(error)\n")
+                Runtime.warn("\(error)")
             }
         }
     }

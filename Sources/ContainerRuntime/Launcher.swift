@@ -34,7 +34,7 @@ struct Launcher {
         plan: inout LaunchPlan, statePayload: (Int32) -> [UInt8],
         prepare: (Int32, Bool) throws(IntermodalError) -> Void,
         onHooks: (Int32) throws(IntermodalError) -> Void,
-        waitForReady: Bool = true
+        waitForReady: Bool = true, reaping: Bool = true
     ) throws(IntermodalError) -> Launched {
         var fds: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
@@ -58,7 +58,7 @@ struct Launcher {
         var terminal: FileDescriptor? = nil
         func abort(_ error: IntermodalError) -> IntermodalError {
             Glibc.kill(pid, SIGKILL)
-            if waiter == nil { var s: Int32 = 0; _ = waitpid(pid, &s, __WALL) }
+            if waiter == nil || !reaping { var s: Int32 = 0; _ = waitpid(pid, &s, __WALL) }
             if let t = terminal { try? t.close() }
             return error
         }
@@ -76,7 +76,7 @@ struct Launcher {
             placed = msg.err
         }
         Timing.mark("cloned")
-        waiter = ChildWaiter(pid: pid)
+        waiter = ChildWaiter(pid: pid, reaping: reaping)
         Timing.mark("waiter started")
         do throws(IntermodalError) {
             // Placed by clone3, or (no cgroup2 directory) the child joins every v1 hierarchy itself.

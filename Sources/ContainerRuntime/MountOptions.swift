@@ -40,6 +40,11 @@ struct MountOptions: Equatable {
         "slave": slave, "rslave": slave | rec, "unbindable": unbindable, "runbindable": unbindable | rec,
     ]
 
+    /// Every option ``parse(_:)`` honours (what `features` lists), sorted.
+    static var supported: [String] {
+        (Array(flagOptions.keys) + Array(propagationOptions.keys) + ["bind", "rbind"]).sorted()
+    }
+
     /// Options this runtime recognises but cannot honour (they need mount_setattr or copy-up).
     private static let unsupported: Set<String> = [
         "rro", "rrw", "rnosuid", "rsuid", "rnodev", "rdev", "rnoexec", "rexec", "rnodiratime",

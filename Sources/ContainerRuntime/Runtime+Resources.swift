@@ -36,16 +36,44 @@ enum ResourceSetup {
         let linux = spec.linux
         guard let path = cgroupPath(for: spec, id: id) else { return nil }
         let resources = try cgroupResources(linux?.resources, devices: linux?.devices ?? [])
-        if manager == nil { manager = try CgroupManager.detect() }
+        let manager = try hostManager()
         do {
-            return ContainerCgroup(cgroup: try manager!.create(path: path, resources: resources))
+            return ContainerCgroup(cgroup: try manager.create(path: path, resources: resources))
         } catch {
             throw IntermodalError(error.code, "config.json: linux.resources / cgroupsPath \"\(path)\": \(error.message)", cause: error.cause)
         }
     }
 
-    /// Spec.LinuxResources -> contract B's CgroupResources.
+    /// The host's cgroup layout (detected at first use in this process).
+    static func hostManager() throws(IntermodalError) -> CgroupManager {
+        if let manager { return manager }
+        let detected = try CgroupManager.detect()
+        manager = detected
+        return detected
+    }
+
+    /// Spec.LinuxResources -> contract B's CgroupResources. A zero that engines write for "not
+    /// set" (docker's `blockIO.weight: 0`, `cpu.shares: 0`) means not set, as in runc, which
+    /// writes these only when non-zero: cpu.shares 0 would become the kernel's minimum, 2.
     static func cgroupResources(_ r: Spec.LinuxResources?, devices: [Spec.Device]) throws(IntermodalError) -> CgroupResources {
+        var c = try convertedResources(r, devices: devices)
+        func unsetZero<T: BinaryInteger>(_ v: inout T?) { if v == 0 { v = nil } }
+        unsetZero(&c.memoryLimit)
+        unsetZero(&c.memoryReservation)
+        unsetZero(&c.memorySwap)
+        unsetZero(&c.cpuShares)
+        unsetZero(&c.cpuQuota)
+        unsetZero(&c.cpuPeriod)
+        unsetZero(&c.cpuRealtimeRuntime)
+        unsetZero(&c.cpuRealtimePeriod)
+        unsetZero(&c.pidsLimit)
+        unsetZero(&c.blkioWeight)
+        c.blkioWeightDevices = c.blkioWeightDevices.filter { $0.weight != 0 }
+        return c
+    }
+
+    /// Spec.LinuxResources -> contract B's CgroupResources, field for field.
+    private static func convertedResources(_ r: Spec.LinuxResources?, devices: [Spec.Device]) throws(IntermodalError) -> CgroupResources {
         guard let r else { return CgroupResources() }
         var c = CgroupResources()
         c.memoryLimit = r.memory?.limit

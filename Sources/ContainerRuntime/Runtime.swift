@@ -36,7 +36,11 @@ public struct Runtime: Sendable {
     }
 
     /// The synchronous body of ``create(id:bundle:io:)`` (the CLI calls it without a runtime of tasks).
-    public func createSync(id: String, bundle: FilePath, io: ProcessIO = .inherit, pidFile: FilePath? = nil, spec given: Spec? = nil) throws(IntermodalError) -> Container {
+    ///
+    /// `preserveFDs`: descriptors 3 ..< 3 + n of this process pass into the container (runc's
+    /// `--preserve-fds`).
+    public func createSync(id: String, bundle: FilePath, io: ProcessIO = .inherit, pidFile: FilePath? = nil, spec given: Spec? = nil,
+                           preserveFDs: Int = 0) throws(IntermodalError) -> Container {
         var timestamps = PhaseTimestamps()
         timestamps.mark(.create)
         try StateStore.validate(id: id)
@@ -62,6 +66,7 @@ public struct Runtime: Sendable {
         var launched: Launcher.Launched? = nil
         do throws(IntermodalError) {
             var plan = try LaunchPlan(spec: spec, bundle: bundle, stateDirectory: store.directory(id), io: io, seccomp: seccomp)
+            plan.config.preserve_fds = Int32(clamping: max(0, preserveFDs))
             if let path = ResourceSetup.cgroupPath(for: spec, id: id) { try store.writeCgroupIntent(id, path: path) }
             cgroup = try ResourceSetup.cgroup(for: spec, id: id)
             Timing.mark("cgroup created")
@@ -141,6 +146,7 @@ public struct Runtime: Sendable {
         case .running: throw IntermodalError(.invalidState, "cannot start an already running container")
         case .stopped: throw IntermodalError(.invalidState, "cannot start a container that has stopped")
         case .creating: throw IntermodalError(.invalidState, "cannot start a container that is still being created")
+        case .paused: throw IntermodalError(.invalidState, "cannot start a paused container")
         }
         let fifo = store.fifo(id).string
         var report = [CChar](repeating: 0, count: 1200)
@@ -177,7 +183,7 @@ public struct Runtime: Sendable {
     /// The container's current OCI state.
     public func state(id: String) throws(IntermodalError) -> ContainerState {
         let record = try store.read(id)
-        return record.state(status(of: record))
+        return record.state(reportedStatus(of: record))
     }
 
     /// Sends `signal` to the container's init process, or with `all` to every process in it.
@@ -205,10 +211,18 @@ public struct Runtime: Sendable {
         guard rc == 0 else {
             throw IntermodalError(.systemError, "cannot send signal \(signal) to container \(id)", cause: Errno(rawValue: -rc))
         }
+        // A frozen process dies only once thawed: SIGKILL ends a paused container too (as runc's).
+        if signal == SIGKILL { thawIfPaused(record) }
     }
 
-    /// Removes a stopped container (with `force`, kills it first); runs the poststop hooks and
-    /// removes its cgroup and state.
+    /// Thaws the container's cgroup if it is frozen, so that a killed process can exit.
+    func thawIfPaused(_ record: ContainerRecord) {
+        guard paused(record) else { return }
+        _ = ContainerCgroup.reopen(paths: record.cgroupPaths, created: record.cgroupCreated)?.cgroup.freeze(false)
+    }
+
+    /// Removes a stopped container (with `force`, kills it first, and a missing one is no
+    /// error); runs the poststop hooks and removes its cgroup and state.
     public func delete(id: String, force: Bool = false) async throws(IntermodalError) {
         // A forced delete waits for the process to die; poststop hooks are waited for.
         try await DedicatedThread.run { () throws(IntermodalError) in try deleteSync(id: id, force: force) }
@@ -226,6 +240,9 @@ public struct Runtime: Sendable {
             let cgroups = store.intendedCgroups(id)
             if !cgroups.isEmpty { try Cgroup.remove(paths: cgroups, created: cgroups) }
             try store.remove(id)
+            return
+        } catch where error.code == .notFound && force {
+            // No such container: what --force asks for is already true (runc exits 0 too).
             return
         } catch where error.code == .corrupted && force {
             // An unreadable state.json: what can still be read of it says which process and
@@ -247,6 +264,7 @@ public struct Runtime: Sendable {
                 // until it has exited, so that its cgroup is empty when it is removed.
                 if ProcessStat.read(record.pid)?.startTime == record.pidStartTime {
                     _ = ProcessDescriptor.signal(fd, SIGKILL)
+                    thawIfPaused(record)
                     _ = ProcessDescriptor.wait(fd, milliseconds: 10_000)
                 }
                 close(fd)
@@ -287,7 +305,7 @@ public struct Runtime: Sendable {
     public func list() throws(IntermodalError) -> [ContainerState] {
         var result: [ContainerState] = []
         for id in try store.ids() {
-            if let r = try? store.read(id) { result.append(r.state(status(of: r))) }
+            if let r = try? store.read(id) { result.append(r.state(reportedStatus(of: r))) }
         }
         return result
     }
@@ -321,15 +339,17 @@ public struct Runtime: Sendable {
     }
 
     /// ``exec(id:process:io:)`` without a task (for the CLI).
-    public func execSync(id: String, process: Spec.Process, io: ProcessIO = .inherit) throws(IntermodalError) -> ExitStatus {
-        try launchExec(id: id, process: process, io: io).launched.waiter.waitSync()
+    public func execSync(id: String, process: Spec.Process, io: ProcessIO = .inherit,
+                         options: ExecOptions = ExecOptions()) throws(IntermodalError) -> ExitStatus {
+        try launchExec(id: id, process: process, io: io, options: options).launched.waiter.waitSync()
     }
 
     /// Starts an extra process in a running container and returns at once: with `io` ``ProcessIO/terminal``
     /// (and `process.terminal`) the returned ``Container/terminal`` is the pseudo-terminal's master,
     /// for the caller to relay (`intermodal exec -t`); ``Container/wait()`` gives its exit status.
-    public func startExec(id: String, process: Spec.Process, io: ProcessIO = .inherit) throws(IntermodalError) -> Container {
-        let (launched, record) = try launchExec(id: id, process: process, io: io)
+    public func startExec(id: String, process: Spec.Process, io: ProcessIO = .inherit,
+                          options: ExecOptions = ExecOptions()) throws(IntermodalError) -> Container {
+        let (launched, record) = try launchExec(id: id, process: process, io: io, options: options)
         var timestamps = PhaseTimestamps()
         timestamps.mark(.start)
         return Container(id: id, pid: launched.pid, bundle: FilePath(record.bundle), timestamps: timestamps,
@@ -338,30 +358,29 @@ public struct Runtime: Sendable {
 
     /// Validates `process` and starts it in the running container `id`: its namespaces, its
     /// cgroup and its seccomp profile. Returns the process and the container's state it was read from.
-    private func launchExec(id: String, process: Spec.Process, io: ProcessIO) throws(IntermodalError) -> (launched: Launcher.Launched, record: ContainerRecord) {
+    func launchExec(id: String, process: Spec.Process, io: ProcessIO, options: ExecOptions = ExecOptions(),
+                    detach: Bool = false) throws(IntermodalError) -> (launched: Launcher.Launched, record: ContainerRecord) {
         let record = try store.read(id)
         guard status(of: record) == .running else {
             throw IntermodalError(.invalidState, "cannot exec in container \(id): it is not running")
         }
+        if !options.ignorePaused && paused(record) {
+            throw IntermodalError(.invalidState, "cannot exec in a paused container \(id) (use --ignore-paused to override)")
+        }
         var wrapper = Spec()
         wrapper.root = Spec.Root(path: "/")
-        wrapper.process = process
+        wrapper.process = process.confined(by: nil, adding: options.addedCapabilities)
         wrapper.linux = Spec.Linux()
         wrapper.linux?.namespaces = [Spec.Namespace(type: "mount")]
         try wrapper.validate(source: "exec process")
         // The container's seccomp profile, capabilities and no_new_privs apply to exec'd processes
         // too: without its configuration there is nothing to confine the process with, so refuse.
-        let spec: Spec
-        do {
-            spec = try Spec.load(bundle: FilePath(record.bundle))
-        } catch {
-            throw IntermodalError(
-                error.code, "cannot exec in container \(id): its configuration cannot be read, so its seccomp profile, capabilities and no_new_privs could not be applied: \(error.message)",
-                cause: error.cause)
-        }
+        let spec = try execConfiguration(record)
         let seccomp = try ResourceSetup.seccomp(for: spec)
-        let confined = process.confined(by: spec.process)
+        let confined = process.confined(by: spec.process, adding: options.addedCapabilities)
         var plan = try LaunchPlan(execIn: record.pid, process: confined, io: io, seccomp: seccomp)
+        plan.config.exec_detach = detach ? 1 : 0
+        plan.config.preserve_fds = Int32(clamping: max(0, options.preserveFDs))
         let cgroup = ContainerCgroup.reopen(paths: record.cgroupPaths, created: record.cgroupCreated)
         // The descriptors only serve the clone into the cgroup: done once launch returns.
         let cgroupFDs = cgroup.map { plan.join($0.cgroup) } ?? []
@@ -369,8 +388,38 @@ public struct Runtime: Sendable {
         let launched = try Launcher.launch(
             plan: &plan, statePayload: { _ in [] },
             prepare: { pid, placed throws(IntermodalError) in if !placed { try cgroup?.add(pid: pid) } },
-            onHooks: { _ in }, waitForReady: false)
+            onHooks: { _ in }, waitForReady: false, reaping: !detach)
+        if case .consoleSocket(let path) = io.mode, let master = launched.terminal {
+            // The child joined the container's mount namespace, where the socket's path may not
+            // exist: the master came here and goes on from here (as runc's exec does).
+            let rc = ims_send_console(path.string, master.rawValue)
+            try? master.close()
+            if rc != 0 {
+                Glibc.kill(launched.pid, SIGKILL)
+                if detach { var s: Int32 = 0; _ = waitpid(launched.pid, &s, __WALL) }
+                throw IntermodalError(.systemError, "cannot send the pseudo-terminal to --console-socket \(path)",
+                                      cause: Errno(rawValue: -rc))
+            }
+            return (Launcher.Launched(pid: launched.pid, waiter: launched.waiter, terminal: nil), record)
+        }
         return (launched, record)
+    }
+
+    /// The process of the running container `id`'s config.json: what runc's `exec` starts from
+    /// when given a command line instead of `--process`.
+    public func configuredProcess(id: String) throws(IntermodalError) -> Spec.Process {
+        try execConfiguration(try store.read(id)).process ?? Spec.Process()
+    }
+
+    /// The container's configuration, which confines what is exec'd in it: unreadable, nothing is.
+    private func execConfiguration(_ record: ContainerRecord) throws(IntermodalError) -> Spec {
+        do {
+            return try Spec.load(bundle: FilePath(record.bundle))
+        } catch {
+            throw IntermodalError(
+                error.code, "cannot exec in container \(record.id): its configuration cannot be read, so its seccomp profile, capabilities and no_new_privs could not be applied: \(error.message)",
+                cause: error.cause)
+        }
     }
 
     // MARK: - helpers
@@ -383,10 +432,21 @@ public struct Runtime: Sendable {
         return FileSystem.exists(store.fifo(record.id)) ? .created : .running
     }
 
+    /// ``status(of:)``, and paused for a running container whose cgroup is frozen (what `state`
+    /// and `list` show; the lifecycle's own checks need not read the freezer).
+    func reportedStatus(of record: ContainerRecord) -> ContainerState.Status {
+        let s = status(of: record)
+        return s == .running && paused(record) ? .paused : s
+    }
+
     /// A warning on stderr, in the form hooks' failures are reported ("intermodal-runtime: warning: ...").
     static func warn(_ text: String) {
         StandardStreams.writeError("intermodal-runtime: warning: \(text)\n")
+        warningLog?(text)
     }
+
+    /// Also receives every warning (the CLI's `--log`); set once at start-up, before any work.
+    nonisolated(unsafe) public static var warningLog: ((String) -> Void)?
 
     static func awaitExit(_ waiter: ChildWaiter) {
         _ = Poll.blockingUntil(.seconds(5), .every(.microseconds(500))) { waiter.status != nil }

@@ -27,6 +27,12 @@ extension Spec {
         try JSON.decode(Spec.self, from: bytes, what: source, code: .invalidArgument, reader: FastJSON.self)
     }
 
+    /// Decodes one part of a configuration given on its own (`exec --process`, `update
+    /// --resources`), with the reader ``decode(_:source:)`` uses.
+    public static func decodePart<T: Decodable>(_ type: T.Type, _ bytes: [UInt8], source: String) throws(IntermodalError) -> T {
+        try JSON.decode(type, from: bytes, what: source, code: .invalidArgument, reader: FastJSON.self)
+    }
+
     /// The JSON encoding (pretty-printed, keys sorted) of this configuration.
     public func encoded() throws(IntermodalError) -> [UInt8] {
         try JSON.encode(self, pretty: true)

@@ -15,7 +15,8 @@ struct RuntimeCommand: ParsableCommand {
             --log FILE, --log-format text|json, --debug.
             """,
         subcommands: [Create.self, Start.self, State.self, Kill.self, Delete.self, Run.self, List.self,
-                      Exec.self, SpecCommand.self, Version.self])
+                      Exec.self, Pause.self, Resume.self, Ps.self, Update.self, Events.self, Features.self,
+                      SpecCommand.self, Version.self])
 }
 
 /// Runs `body`, turning any error into runc-style output and exit status 1.
@@ -38,9 +39,12 @@ struct Create: LifecycleCommand {
     var consoleSocket: String?
     @Flag(name: .long, help: "Accepted for compatibility; pivot_root is always used.") var noPivot = false
     @Flag(name: .long, help: "Accepted for compatibility.") var noNewKeyring = false
+    @Option(name: .long, help: "Pass descriptors 3 .. 3+N-1 into the container.") var preserveFds: UInt16 = 0
     @Argument(help: "The container ID.") var id: String
 
-    var invocation: Invocation { Invocation(command: "create", id: id, bundle: bundle, pidFile: pidFile, consoleSocket: consoleSocket) }
+    var invocation: Invocation {
+        Invocation(command: "create", id: id, bundle: bundle, pidFile: pidFile, consoleSocket: consoleSocket, preserveFDs: Int(preserveFds))
+    }
     func run() { invocation.execute() }
 }
 
@@ -84,10 +88,12 @@ struct Run: LifecycleCommand {
     @Option(name: .long, help: "A Unix socket to receive the pseudo-terminal master.") var consoleSocket: String?
     @Flag(name: .long, help: "Accepted for compatibility.") var noPivot = false
     @Flag(name: .long, help: "Accepted for compatibility.") var noNewKeyring = false
+    @Option(name: .long, help: "Pass descriptors 3 .. 3+N-1 into the container.") var preserveFds: UInt16 = 0
     @Argument(help: "The container ID.") var id: String
 
     var invocation: Invocation {
-        Invocation(command: "run", id: id, bundle: bundle, pidFile: pidFile, consoleSocket: consoleSocket, detach: detach)
+        Invocation(command: "run", id: id, bundle: bundle, pidFile: pidFile, consoleSocket: consoleSocket, detach: detach,
+                   preserveFDs: Int(preserveFds))
     }
     func run() { invocation.execute() }
 }
@@ -122,26 +128,6 @@ struct List: ParsableCommand {
                 throw IntermodalError(.invalidArgument, "--format must be table or json, got \"\(format)\"")
             }
         }
-    }
-}
-
-struct Exec: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "exec", abstract: "Run a process in a running container.")
-    @Option(name: .long, help: "Working directory inside the container.") var cwd: String = "/"
-    @Option(name: [.short, .long], help: "Environment variables NAME=value.") var env: [String] = []
-    @Flag(name: [.short, .long], help: "Accepted for compatibility; exec always waits.") var detach = false
-    @Argument(help: "The container ID.") var id: String
-    @Argument(parsing: .captureForPassthrough, help: "The command and its arguments.") var command: [String] = []
-
-    func run() {
-        var process = Spec.Process(args: command, env: env.isEmpty ? ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"] : env, cwd: cwd)
-        process.noNewPrivileges = true
-        var status = ExitStatus(code: 1)
-        perform { () throws(IntermodalError) in
-            guard !command.isEmpty else { throw IntermodalError(.invalidArgument, "exec needs a command") }
-            status = try Global.runtime.execSync(id: id, process: process)
-        }
-        Glibc.exit(status.code)
     }
 }
 

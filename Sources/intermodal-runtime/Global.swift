@@ -33,7 +33,10 @@ enum Global {
             }
             switch name {
             case "--root": root = FilePath(try take())
-            case "--log": logFile = try take()
+            case "--log":
+                logFile = try take()
+                // Warnings the library gives (an ignored field, a failed poststart hook) go there too.
+                Runtime.warningLog = { log(level: "warning", $0) }
             case "--log-format":
                 let f = try take()
                 guard f == "text" || f == "json" else {
@@ -55,12 +58,29 @@ enum Global {
         }
     }
 
-    /// Reports `error` like runc (one line on stderr, also to --log) and exits 1.
-    static func fail(_ error: any Error) -> Never {
+    /// Reports `error` like runc (one line on stderr, also to --log) and exits with `status`
+    /// (1; `exec` uses 255 as runc's does).
+    static func fail(_ error: any Error, status: Int32 = 1) -> Never {
         let text = (error as? IntermodalError)?.description ?? "\(error)"
         log(level: "error", text)
         StandardStreams.writeError("intermodal-runtime: error: \(text)\n")
-        exit(1)
+        exit(status)
+    }
+
+    /// Parses and runs a command that is not on the fast path. A command line the parser
+    /// refuses is reported to --log too (the engines read the reason from there: containerd
+    /// otherwise says only "unable to retrieve OCI runtime error"); help is not an error.
+    static func parseAndRun(_ arguments: [String]) -> Never {
+        do {
+            var command = try RuntimeCommand.parseAsRoot(arguments)
+            try command.run()
+        } catch {
+            if RuntimeCommand.exitCode(for: error) != .success {
+                log(level: "error", RuntimeCommand.message(for: error))
+            }
+            RuntimeCommand.exit(withError: error)
+        }
+        exit(0)
     }
 
     static func log(level: String, _ message: String) {

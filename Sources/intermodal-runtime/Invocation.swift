@@ -19,10 +19,11 @@ struct Invocation: Equatable {
     var force = false
     var detach = false
     var signal = "TERM"
+    var preserveFDs = 0
 
     /// One line naming every field (compared by the parse check).
     var summary: String {
-        "\(command) id=\(id) bundle=\(bundle) pid-file=\(pidFile ?? "-") console-socket=\(consoleSocket ?? "-") all=\(all) force=\(force) detach=\(detach) signal=\(signal)"
+        "\(command) id=\(id) bundle=\(bundle) pid-file=\(pidFile ?? "-") console-socket=\(consoleSocket ?? "-") all=\(all) force=\(force) detach=\(detach) signal=\(signal) preserve-fds=\(preserveFDs)"
     }
 
     /// Runs the command; errors are reported like runc (one line, exit status 1).
@@ -33,7 +34,7 @@ struct Invocation: Equatable {
         do throws(IntermodalError) {
             switch command {
             case "create":
-                _ = try rt.createSync(id: id, bundle: FilePath(bundle), io: io, pidFile: pidFile)
+                _ = try rt.createSync(id: id, bundle: FilePath(bundle), io: io, pidFile: pidFile, preserveFDs: preserveFDs)
             case "start":
                 try rt.startSync(id: id)
             case "state":
@@ -44,7 +45,7 @@ struct Invocation: Equatable {
             case "delete":
                 try rt.deleteSync(id: id, force: force)
             case "run":
-                let container = try rt.createSync(id: id, bundle: FilePath(bundle), io: io, pidFile: pidFile)
+                let container = try rt.createSync(id: id, bundle: FilePath(bundle), io: io, pidFile: pidFile, preserveFDs: preserveFDs)
                 do throws(IntermodalError) { try rt.startSync(id: id) } catch {
                     try? rt.deleteSync(id: id, force: true)
                     throw error

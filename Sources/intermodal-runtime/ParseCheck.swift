@@ -13,14 +13,7 @@ enum ParseCheck {
     static var requested: Bool { getenv("INTERMODAL_RUNTIME_PARSE_CHECK") != nil }
 
     static func run() -> Never {
-        var input: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            input += buffer[0..<n]
-        }
+        let input = StandardStreams.readInput()
         var out = ""
         for line in String(decoding: input, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false) where !line.isEmpty {
             let args = line.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)

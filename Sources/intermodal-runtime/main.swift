@@ -31,4 +31,4 @@ if arguments == ["version"] {
 if FastPath.run(arguments) {
     exit(0)
 }
-RuntimeCommand.main(arguments)
+Global.parseAndRun(arguments)

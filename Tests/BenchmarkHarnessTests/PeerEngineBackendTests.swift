@@ -120,6 +120,10 @@ struct PeerEngineBackendTests {
     }
 
     @Test func podmanRunsTheImageAndLeavesNothing() async throws {
+        try await PeerEngineLock.shared.exclusively { try await self.podmanRunsTheImageAndLeavesNothingAlone() }
+    }
+
+    func podmanRunsTheImageAndLeavesNothingAlone() async throws {
         let f = try await Fixture(backend: "podman")
         defer { f.remove() }
         let backend = PodmanBackend()
@@ -145,6 +149,10 @@ struct PeerEngineBackendTests {
     }
 
     @Test func dockerRunsTheImageAndLeavesNothing() async throws {
+        try await PeerEngineLock.shared.exclusively { try await self.dockerRunsTheImageAndLeavesNothingAlone() }
+    }
+
+    func dockerRunsTheImageAndLeavesNothingAlone() async throws {
         let f = try await Fixture(backend: "docker")
         defer { f.remove() }
         let backend = DockerBackend()

@@ -22,7 +22,7 @@ public actor DockerBackend: Backend {
     private var executable: FilePath?
     private var context: BenchContext?
     /// `PATH`, `DOCKER_CONFIG` and (for a daemon of our own) `DOCKER_HOST`: what every docker call gets.
-    private var environment: [String] = []
+    private(set) var environment: [String] = []
     /// The daemon this backend started, if it did.
     private var daemon: BackgroundProcess?
     private var daemonStartTime: UInt64 = 0
@@ -33,7 +33,7 @@ public actor DockerBackend: Backend {
     /// empty) once the daemon is stopped.
     private var hostDirectoriesToRemove: [FilePath] = []
     private var dataRoot: FilePath?
-    private var cgroupParent: String?
+    private(set) var cgroupParent: String?
     private var containerPrefix = ""
     /// The image's name in the daemon, once it is loaded.
     public private(set) var imageName: String?
@@ -41,11 +41,17 @@ public actor DockerBackend: Backend {
     private var counter = 0
 
     /// `docker`, `dockerd` and `skopeo` are looked up in `PATH` unless given as paths.
-    public init(docker: String = "docker", dockerd: String = "dockerd", skopeo: String = "skopeo") {
+    ///
+    /// `runtimes` (name: path) are registered with a daemon this backend starts (`--add-runtime`),
+    /// for `docker run --runtime NAME`; a daemon already running is not changed.
+    public init(docker: String = "docker", dockerd: String = "dockerd", skopeo: String = "skopeo", runtimes: [String: String] = [:]) {
         program = docker
         daemonProgram = dockerd
         skopeoProgram = skopeo
+        self.runtimes = runtimes
     }
+
+    private let runtimes: [String: String]
 
     /// True while this backend has a daemon of its own running (for tests and the report).
     public var startedDaemon: Bool { daemon != nil }
@@ -149,7 +155,7 @@ public actor DockerBackend: Backend {
             "--data-root", work.appending("data").string, "--exec-root", work.appending("exec").string,
             "--pidfile", work.appending("dockerd.pid").string, "-H", "unix://\(socket.string)",
             "--iptables=false", "--ip-forward=false", "--bridge=none",
-        ]
+        ] + runtimes.sorted { $0.key < $1.key }.map { "--add-runtime=\($0.key)=\($0.value)" }
         let process = try BackgroundProcess.start(arguments, environment: ["PATH=\(InstanceProcess.defaultPath)"], log: log.string)
         daemon = process
         daemonStartTime = HostProcesses.startTime(process.pid) ?? 0

@@ -21,9 +21,9 @@ public actor PodmanBackend: Backend {
     private var executable: FilePath?
     private var context: BenchContext?
     /// `CONTAINERS_CONF=...`, `CONTAINERS_STORAGE_CONF=...` and `PATH`: exactly what every podman call gets.
-    private var environment: [String] = []
+    private(set) var environment: [String] = []
     private var storageRoot: FilePath?
-    private var cgroupParent: String?
+    private(set) var cgroupParent: String?
     /// The image's name in podman's storage, once it is loaded.
     public private(set) var imageName: String?
     private var idle: Set<String> = []

@@ -109,6 +109,9 @@ struct ims_config {
     char *const *argv;
     char *const *envp;
     const char *path_env;            // PATH for the lookup of argv[0]
+
+    int exec_detach;                 // exec mode: the process outlives the runtime (exec --detach)
+    int preserve_fds;                // descriptors 3 .. 3+n-1 pass into the process (--preserve-fds)
 };
 
 enum ims_msg_type {
@@ -146,6 +149,10 @@ ssize_t ims_recv(int fd, struct ims_msg *m, void *payload, size_t payload_cap, i
 /// Returns 1 when released, 2 when the child reported a failure instead ("E<errno> <detail>" or
 /// "N<errno> <detail>" for a program not found, copied to `err`), 0 when it died, -errno.
 int ims_fifo_release(const char *path, int timeout_ms, pid_t pid, char *err, size_t errcap);
+
+/// Connects to the Unix socket at `path` and sends `fd` (a pseudo-terminal's master) over it with
+/// SCM_RIGHTS, as runc's --console-socket does; 0 or -errno.
+int ims_send_console(const char *path, int fd);
 
 #ifdef __cplusplus
 }
