@@ -178,7 +178,8 @@ public final class Journal: Sendable {
         case .directory(let path):
             guard isWork(path) else { return "directory \(path) outside \(work)" }
         case .cgroup(let path):
-            guard ["docker", "podman"].contains(where: { path == "/intermodal-bench-\($0)-\(pid)" }) else { return "cgroup \(path)" }
+            guard ["docker", "podman", "podman+intermodal-runtime"].contains(where: { path == PeerEngine.cgroupParent($0, pid: pid) })
+            else { return "cgroup \(path)" }
         }
         return nil
     }

@@ -148,6 +148,36 @@ struct PeerEngineBackendTests {
         #expect(f.leftovers(cgroupParent: PeerEngine.cgroupParent("podman")) == [])
     }
 
+    /// `podman+intermodal-runtime`: the same engine told to use this build's runtime, so that
+    /// engine and runtime are measured apart; through `intermodal bench`, as a user runs it.
+    @Test func podmanWithOurRuntimeIsMeasuredAndLeavesNothing() async throws {
+        try await PeerEngineLock.shared.exclusively { try await self.podmanWithOurRuntimeAlone() }
+    }
+
+    func podmanWithOurRuntimeAlone() async throws {
+        let name = "podman+intermodal-runtime"
+        let root = try FileSystem.makeTemporaryDirectory(prefix: "intermodal-peer-test")
+        defer { try? FileSystem.removeTree(root) }
+        let out = root.appending("r.json")
+        let r = try await HostCommand.run(HarnessRunTests.intermodal.string, [
+            "bench", "--backends", name, "--workloads", "startup", "--runs", "3", "--warmup", "0",
+            "--bench-root", root.appending("bench").string, "--out", out.string,
+        ])
+        #expect(r.succeeded, "\(r.standardError.suffix(1500))")
+        let results = try JSON.decode(ResultsFile.self, from: try FileSystem.readBytes(out), what: out.string)
+        let status = try #require(results.backends.first { $0.name == name })
+        #expect(status.state == .measured, "\(status.reason ?? "")")
+        #expect(status.adjustments.contains { $0.contains("this build's intermodal-runtime") }, "\(status.adjustments)")
+        #expect(results.failures.isEmpty, "\(results.failures)")
+        #expect(results.samples.filter { $0.backend == name && !$0.warmup }.count == 6)
+        // Nothing of the backend stays: its work directory and its cgroup parent are gone.
+        #expect(!FileSystem.exists(root.appending("bench/work/\(name)")))
+        for hierarchy in (try? FileSystem.list("/sys/fs/cgroup")) ?? [] {
+            let left = ((try? FileSystem.list(FilePath("/sys/fs/cgroup/\(hierarchy)"))) ?? []).filter { $0.hasPrefix("intermodal-bench-podman-intermodal-runtime-") }
+            #expect(left.isEmpty, "cgroups left in \(hierarchy): \(left)")
+        }
+    }
+
     @Test func dockerRunsTheImageAndLeavesNothing() async throws {
         try await PeerEngineLock.shared.exclusively { try await self.dockerRunsTheImageAndLeavesNothingAlone() }
     }

@@ -7,6 +7,7 @@ enum BackendFactory {
         case "intermodal-lib": IntermodalLibraryBackend()
         case "runc", "crun": OCIRuntimeBackend(name: name)
         case "podman": PodmanBackend()
+        case "podman+intermodal-runtime": PodmanBackend(name: name, runtime: .intermodal)
         case "docker": DockerBackend()
         case "vm": GuestBackend()
         case "vm-full": FullGuestBackend()

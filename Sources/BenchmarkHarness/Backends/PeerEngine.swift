@@ -29,8 +29,14 @@ enum PeerEngine {
     /// The cgroup parent the peer puts its containers (and podman its conmon) under: of this
     /// process alone, so that nothing of a user's `libpod_parent` or `docker` cgroups is used, and
     /// named so that `scripts/check-leftovers` finds it if a killed run leaves it.
-    static func cgroupParent(_ backend: String) -> String {
-        "/intermodal-bench-\(backend)-\(getpid())"
+    static func cgroupParent(_ backend: String, pid: Int32 = getpid()) -> String {
+        "/intermodal-bench-\(plain(backend))-\(pid)"
+    }
+
+    /// A backend's name as it may stand in cgroup and container names (`podman+intermodal-runtime`
+    /// becomes `podman-intermodal-runtime`).
+    static func plain(_ backend: String) -> String {
+        String(backend.map { $0 == "+" ? "-" : $0 })
     }
 
     /// Removes `parent` (and what the peer left below it, deepest first) from every cgroup

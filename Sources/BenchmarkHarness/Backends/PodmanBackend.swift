@@ -13,8 +13,12 @@ import SystemPackage
 /// passed through `CONTAINERS_CONF` and `CONTAINERS_STORAGE_CONF` (not flags): so the journal's
 /// `podman rm -f NAME` after a killed run reaches the same storage, and nothing of a user's podman
 /// configuration, storage or container database is read or touched.
+///
+/// With `runtime` (`podman+intermodal-runtime`), podman runs its containers with that OCI runtime
+/// instead of its default, so that the engine and the runtime are measured apart, as gVisor's and
+/// Kata's benchmarks do with `--runtime`: the difference to `podman` is the runtime's.
 public actor PodmanBackend: Backend {
-    public nonisolated let name = "podman"
+    public nonisolated let name: String
     public nonisolated let kind = BackendKind.peer
     private let program: String
     private let skopeoProgram: String
@@ -29,8 +33,19 @@ public actor PodmanBackend: Backend {
     private var idle: Set<String> = []
     private var counter = 0
 
+    /// The OCI runtime podman is told to use, by its path; nil: podman's own choice.
+    private let runtime: OCIRuntimeChoice?
+
+    /// Which runtime a podman backend gives podman.
+    public enum OCIRuntimeChoice: Sendable {
+        /// This build's `intermodal-runtime`, beside the `intermodal` executable.
+        case intermodal
+    }
+
     /// `podman` and `skopeo` are looked up in `PATH` unless given as paths.
-    public init(podman: String = "podman", skopeo: String = "skopeo") {
+    public init(name: String = "podman", runtime: OCIRuntimeChoice? = nil, podman: String = "podman", skopeo: String = "skopeo") {
+        self.name = name
+        self.runtime = runtime
         program = podman
         skopeoProgram = skopeo
     }
@@ -55,7 +70,16 @@ public actor PodmanBackend: Backend {
         storageRoot = storage
 
         var engine = ["tmp_dir = \(PeerEngine.quoted(tmp.string))", "cgroup_manager = \"cgroupfs\""]
-        if OCIRuntimeBackend.hybridCgroups {
+        var runtimes = ""
+        if runtime == .intermodal {
+            let path = context.intermodalExecutable.removingLastComponent().appending("intermodal-runtime")
+            guard access(path.string, X_OK) == 0 else {
+                throw IntermodalError(.notFound, "\(path) is not there: build it with `swift build --product intermodal-runtime`")
+            }
+            engine.append("runtime = \"intermodal\"")
+            runtimes = "\n[engine.runtimes]\nintermodal = [\(PeerEngine.quoted(path.string))]\n"
+            adjustments.append("podman runs its containers with this build's intermodal-runtime (runtime = \"intermodal\" in the harness's containers.conf, [engine.runtimes] intermodal = \(path)): against `podman`, the difference is the runtime's.")
+        } else if OCIRuntimeBackend.hybridCgroups {
             guard HostCommand.find("runc") != nil else {
                 throw IntermodalError(.unsupported, "podman's default runtime crun refuses this host's hybrid cgroups, and runc is not installed (apt-get install runc)")
             }
@@ -67,7 +91,7 @@ public actor PodmanBackend: Backend {
         adjustments.append("podman's default ulimits are dropped (default_ulimits = [] in a containers.conf of the harness's own, through CONTAINERS_CONF): podman would set RLIMIT_NOFILE to 1048576, above this host's hard limit of \(limit.rlim_max), and the runtime's setrlimit fails with \"operation not permitted\"; its containers keep the limits they inherit, as with every other backend.")
         let containersConf = work.appending("containers.conf")
         try FileSystem.writeAtomically(
-            "[containers]\ndefault_ulimits = []\n\n[engine]\n" + engine.joined(separator: "\n") + "\n", to: containersConf)
+            "[containers]\ndefault_ulimits = []\n\n[engine]\n" + engine.joined(separator: "\n") + "\n" + runtimes, to: containersConf)
         let storageConf = work.appending("storage.conf")
         try FileSystem.writeAtomically(
             "[storage]\ndriver = \"overlay\"\ngraphroot = \(PeerEngine.quoted(storage.string))\nrunroot = \(PeerEngine.quoted(runRoot.string))\n", to: storageConf)
@@ -116,7 +140,7 @@ public actor PodmanBackend: Backend {
     func startDetached(_ arguments: [String], options: [String]) async throws(IntermodalError) -> String {
         guard let context, let executable, let imageName, let cgroupParent else { throw IntermodalError(.invalidState, "podman: not prepared") }
         counter += 1
-        let container = "intermodal-bench-podman-\(getpid())-\(counter)"
+        let container = "intermodal-bench-\(PeerEngine.plain(name))-\(getpid())-\(counter)"
         context.journal.add(.peerContainer(cli: executable.string, name: container, environment: environment))
         idle.insert(container)
         try await PeerEngine.check(

@@ -8,7 +8,7 @@ import TOMLKit
 public enum SuiteFile {
     /// The workloads and backends this build knows.
     public static let knownWorkloads = Workloads.names
-    public static let knownBackends = ["native", "intermodal", "intermodal-lib", "runc", "crun", "podman", "docker", "vm", "vm-full"]
+    public static let knownBackends = ["native", "intermodal", "intermodal-lib", "runc", "crun", "podman", "podman+intermodal-runtime", "docker", "vm", "vm-full"]
 
     /// Reads and checks `path`.
     public static func load(_ path: FilePath) throws(IntermodalError) -> Suite {
