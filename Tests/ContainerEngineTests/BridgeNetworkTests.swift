@@ -50,7 +50,7 @@ struct BridgeNetworkTests {
             try await f.engine.remove(record.id, force: true)
             try await f.engine.remove(second.container.id, force: true)
             #expect(!FileSystem.exists(FilePath("/sys/class/net/\(hostInterface)")), "veth \(hostInterface) left behind")
-            expectBridgeGoneUnlessShared()
+            try await expectBridgeGoneUnlessShared()
         }
     }
 
@@ -94,7 +94,7 @@ struct BridgeNetworkTests {
                 #expect(FileSystem.exists(FilePath("/sys/class/net/\(BridgeNetwork.defaultBridgeName)")), "bridge removed while in use")
             }
             try await f.engine.remove(records.last!.id, force: true)
-            expectBridgeGoneUnlessShared()
+            try await expectBridgeGoneUnlessShared()
             for r in records { #expect(!FileSystem.exists(FilePath("/sys/class/net/\(r.hostInterface ?? "imv")"))) }
         }
     }
@@ -103,9 +103,18 @@ struct BridgeNetworkTests {
 /// After our last container is removed the bridge must be gone, unless someone else (a test
 /// running at the same time: a guest's lease, another suite's container) still holds an address
 /// on it. The allocator's state file lists the holders and is removed together with the bridge.
-func expectBridgeGoneUnlessShared(sourceLocation: SourceLocation = #_sourceLocation) {
-    let state = (try? FileSystem.readString(FilePath("/run/intermodal-engine/\(BridgeNetwork.defaultBridgeName).json"))) ?? ""
-    if state.contains("\"container\"") { return }
-    #expect(!FileSystem.exists(FilePath("/sys/class/net/\(BridgeNetwork.defaultBridgeName)")), "bridge left behind",
-            sourceLocation: sourceLocation)
+func expectBridgeGoneUnlessShared(sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    // Under the allocator's lock: an attach of another suite makes the bridge before it saves its
+    // allocation, and a look without the lock would see the bridge and no holder.
+    let bridge = FilePath("/sys/class/net/\(BridgeNetwork.defaultBridgeName)")
+    guard FileSystem.exists("/run/intermodal-engine") else {
+        #expect(!FileSystem.exists(bridge), "bridge left behind", sourceLocation: sourceLocation)
+        return
+    }
+    let lock = FileLock(FilePath("/run/intermodal-engine/\(BridgeNetwork.defaultBridgeName).lock"))
+    try await lock.withLock {
+        let state = (try? FileSystem.readString(FilePath("/run/intermodal-engine/\(BridgeNetwork.defaultBridgeName).json"))) ?? ""
+        if state.contains("\"container\"") { return }
+        #expect(!FileSystem.exists(bridge), "bridge left behind", sourceLocation: sourceLocation)
+    }
 }

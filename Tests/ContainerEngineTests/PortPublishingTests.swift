@@ -78,7 +78,7 @@ struct PortPublishingTests {
                 #expect(Self.ipForwarding == false, "net.ipv4.ip_forward was off before and is left on")
             }
             try await Self.expectChainsGoneUnlessShared()
-            expectBridgeGoneUnlessShared()
+            try await expectBridgeGoneUnlessShared()
         }
     }
 
@@ -150,7 +150,7 @@ struct PortPublishingTests {
             }
             try await Self.expectChainsGoneUnlessShared()
             for r in records { try await f.engine.remove(r.id) }
-            expectBridgeGoneUnlessShared()
+            try await expectBridgeGoneUnlessShared()
         }
     }
 
@@ -191,7 +191,7 @@ struct PortPublishingTests {
                 try await f.engine.remove(failed.id)
             }
             try await Self.expectChainsGoneUnlessShared()
-            expectBridgeGoneUnlessShared()
+            try await expectBridgeGoneUnlessShared()
         }
     }
 
@@ -243,7 +243,7 @@ struct PortPublishingTests {
             let left = try await Self.allRules()
             #expect(left.isEmpty || Self.bridgeShared, "rules left: \(left)")
             try await Self.expectChainsGoneUnlessShared()
-            expectBridgeGoneUnlessShared()
+            try await expectBridgeGoneUnlessShared()
         }
     }
 
@@ -312,7 +312,7 @@ struct PortPublishingTests {
             try await f.engine.remove(records[1].id, force: true)
             #expect(try await Self.rules(of: records[1].id).isEmpty, "the second container's rules stayed")
             try await Self.expectChainsGoneUnlessShared()
-            expectBridgeGoneUnlessShared()
+            try await expectBridgeGoneUnlessShared()
         }
     }
 
