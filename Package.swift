@@ -188,7 +188,7 @@ let package = Package(
             ])]),
 
         // MARK: Tests (Swift Testing; they start real containers and boot real guests)
-        .testTarget(name: "IntermodalCoreTests", dependencies: ["IntermodalCore", system]),
+        .testTarget(name: "IntermodalCoreTests", dependencies: ["IntermodalCore", "BenchmarkResults", system]),
         .testTarget(name: "HostProbeTests", dependencies: ["HostProbe", "IntermodalCore", system]),
         .testTarget(name: "ContainerRuntimeTests", dependencies: ["ContainerRuntime", "IntermodalCore", system]),
         .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore", "IntermodalCore", system]),
@@ -196,7 +196,7 @@ let package = Package(
             name: "ContainerEngineTests",
             dependencies: ["ContainerEngine", "ImageStore", "ContainerRuntime", "IntermodalCore", system]),
         .testTarget(name: "VirtualMachinesTests", dependencies: ["VirtualMachines", "ImageStore", "IntermodalCore", system]),
-        .testTarget(name: "CLITests", dependencies: ["IntermodalCore", system]),
+        .testTarget(name: "CLITests", dependencies: ["IntermodalCore", "BenchmarkResults", system]),
         .testTarget(name: "BenchmarkHarnessTests", dependencies: ["BenchmarkHarness", "BenchmarkResults", "IntermodalCore", system]),
         // Reports and compare, from generated results files; the HTML report seen by headless Chromium.
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "BenchmarkResults", "IntermodalCore", system]),

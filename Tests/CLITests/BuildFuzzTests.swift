@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BenchmarkResults
 import IntermodalCore
 import SystemPackage
 import Testing
@@ -51,7 +52,7 @@ import Testing
         let outsideBefore = try Self.snapshot(outside)
         let contextBefore = try Self.snapshot(context)
 
-        var rng = Seeded(state: 0xB01D)
+        var rng = SplitMix64(seed: 0xB01D)
         var built = 0
         for i in 0..<60 {
             var lines = [i % 3 == 0 ? "FROM scratch" : "FROM busybox"]
@@ -104,16 +105,5 @@ import Testing
         }
         try walk(dir, "")
         return out
-    }
-}
-
-/// xorshift64: repeatable generation, so a failure names its own case.
-struct Seeded: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state ^= state << 13
-        state ^= state >> 7
-        state ^= state << 17
-        return state
     }
 }

@@ -1,3 +1,4 @@
+import BenchmarkResults
 import IntermodalCore
 import Testing
 
@@ -27,7 +28,7 @@ import Testing
 
     /// Seeded mutations of real lines: never a trap.
     @Test func mutatedTablesNeverTrap() {
-        var rng = Seeded(state: 42)
+        var rng = SplitMix64(seed: 42)
         let bytes = Array(Self.sample.utf8)
         for _ in 0..<3000 {
             var b = bytes

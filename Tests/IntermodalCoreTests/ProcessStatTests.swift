@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BenchmarkResults
 import IntermodalCore
 import Testing
 
@@ -34,7 +35,7 @@ import Testing
             // Field 22 is complete only near the end of the line.
             if s != nil { #expect(n > 60) }
         }
-        var rng = Seeded(state: 0x9E37_79B9_7F4A_7C15)
+        var rng = SplitMix64(seed: 0x9E37_79B9_7F4A_7C15)
         for _ in 0..<5000 {
             var bytes = line
             for _ in 0..<Int.random(in: 1...6, using: &rng) {
@@ -42,16 +43,5 @@ import Testing
             }
             _ = ProcessStat.parse(bytes[...])
         }
-    }
-}
-
-/// xorshift64: repeatable mutations, so a failure names its own case.
-struct Seeded: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state ^= state << 13
-        state ^= state >> 7
-        state ^= state << 17
-        return state
     }
 }
