@@ -83,17 +83,11 @@ struct BenchInputTests {
     }
 
     static func children(of pid: Int32) -> [Int32] {
-        ((try? FileSystem.list("/proc")) ?? []).compactMap(Int32.init).filter { p in
-            guard let stat = try? FileSystem.readString(FilePath("/proc/\(p)/stat")),
-                  let close = stat.lastIndex(of: ")") else { return false }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            return fields.count > 1 && Int32(fields[1]) == pid
-        }
+        ((try? FileSystem.list("/proc")) ?? []).compactMap(Int32.init).filter { ProcessStat.read($0)?.parent == pid }
     }
 
     /// A zombie (exited, not yet reaped by the test) counts as exited.
     static func hasExited(_ pid: Int32) -> Bool {
-        guard let stat = try? FileSystem.readString(FilePath("/proc/\(pid)/stat")), let close = stat.lastIndex(of: ")") else { return true }
-        return stat[stat.index(after: close)...].split(separator: " ").first == "Z"
+        ProcessStat.read(pid).map { $0.state == "Z" } ?? true
     }
 }

@@ -412,9 +412,7 @@ struct PortPublishingTests {
 
     /// True while `pid` exists and is not a zombie.
     static func isRunning(_ pid: Int32) -> Bool {
-        guard let stat = try? FileSystem.readString(FilePath("/proc/\(pid)/stat")), let close = stat.lastIndex(of: ")") else { return false }
-        let state = stat[stat.index(after: close)...].dropFirst().first
-        return state != "Z" && state != "X"
+        ProcessStat.read(pid).map { !$0.hasEnded } ?? false
     }
 
     /// Sends `text` in a datagram to `address`:`port` until an answer comes (the server may be starting).

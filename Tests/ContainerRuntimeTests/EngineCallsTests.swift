@@ -28,8 +28,7 @@ struct EngineCallsTests {
 
     static func alive(_ pid: Int32) -> Bool {
         // A zombie waiting for the host's init to reap it counts as gone.
-        guard let stat = try? FileSystem.readString(FilePath("/proc/\(pid)/stat")) else { return false }
-        return !stat.contains(") Z ")
+        ProcessStat.read(pid).map { $0.state != "Z" } ?? false
     }
 
     @Test("exec --process F --detach --pid-file P (conmon's and the shim's call) returns with the process running")

@@ -98,10 +98,7 @@ final class LoopbackRegistry {
 
     /// The start time of `pid` (field 22 of /proc/PID/stat), which tells a reused pid apart.
     static func startTime(of pid: Int32) -> String? {
-        guard let stat = try? FileSystem.readString(FilePath("/proc/\(pid)/stat")),
-              let close = stat.lastIndex(of: ")") else { return nil }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        return fields.count > 19 ? String(fields[19]) : nil
+        ProcessStat.read(pid).map { String($0.startTime) }
     }
 
     /// Servers of a test process that was killed (kill -9, a watchdog) outlive it, reparented to
